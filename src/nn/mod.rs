@@ -1,0 +1,7 @@
+//! Layers as generated code holds them, and where their weights come from.
+
+mod linear;
+mod weights;
+
+pub use linear::Linear;
+pub use weights::{Weight, WeightSource, Weights};

@@ -1,0 +1,61 @@
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use crate::Error;
+
+/// One weight as a source provides it: shape and row-major f32 values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Weight<'a> {
+    /// Shape, outermost first (a Hugging Face linear weight is `[out, in]`).
+    pub shape: Vec<usize>,
+    /// Row-major values.
+    pub data: Cow<'a, [f32]>,
+}
+
+/// Where a model's `load` gets weights from, by name (`up.weight`, `up.bias`, or Hugging Face
+/// names such as `model.layers.0.mlp.up_proj.weight`).
+pub trait WeightSource {
+    /// The weight called `name`, or an error naming it.
+    fn weight(&self, name: &str) -> Result<Weight<'_>, Error>;
+}
+
+/// Weights held in memory, by name.
+#[derive(Debug, Clone, Default)]
+pub struct Weights {
+    tensors: BTreeMap<String, (Vec<usize>, Vec<f32>)>,
+}
+
+impl Weights {
+    /// No weights.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds (or replaces) a weight.
+    pub fn insert(&mut self, name: impl Into<String>, shape: Vec<usize>, data: Vec<f32>) -> &mut Self {
+        self.tensors.insert(name.into(), (shape, data));
+        self
+    }
+
+    /// The names held, sorted.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.tensors.keys().map(String::as_str)
+    }
+}
+
+impl WeightSource for Weights {
+    fn weight(&self, name: &str) -> Result<Weight<'_>, Error> {
+        let (shape, data) = self.tensors.get(name).ok_or_else(|| Error::Weight {
+            name: name.to_owned(),
+            message: "not found".to_owned(),
+        })?;
+        let volume: usize = shape.iter().product();
+        if volume != data.len() {
+            return Err(Error::Weight {
+                name: name.to_owned(),
+                message: format!("shape {shape:?} holds {volume} values but {} were given", data.len()),
+            });
+        }
+        Ok(Weight { shape: shape.clone(), data: Cow::Borrowed(data) })
+    }
+}

@@ -1,0 +1,275 @@
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote};
+
+use crate::op::LinearConfig;
+use crate::ttnn::{
+    BufferType, ComputeKernelConfig, CoreCoord, CoreRange, DataType, MathFidelity,
+    MatmulProgramConfig, MemoryConfig, ShardGrid, ShardOrientation, ShardSpec, TensorMemoryLayout,
+    UnaryOpType, UnaryWithParam,
+};
+
+/// Renders a value as a Rust constant expression. Paths are unqualified: the generated plan
+/// module imports `::tttv2::ttnn::*`.
+pub trait ConstExpr {
+    /// The expression.
+    fn const_expr(&self) -> TokenStream;
+}
+
+fn u(v: u32) -> Literal {
+    Literal::u32_unsuffixed(v)
+}
+
+impl ConstExpr for bool {
+    fn const_expr(&self) -> TokenStream {
+        quote!(#self)
+    }
+}
+
+impl<T: ConstExpr> ConstExpr for Option<T> {
+    fn const_expr(&self) -> TokenStream {
+        match self {
+            Some(v) => {
+                let v = v.const_expr();
+                quote!(Some(#v))
+            }
+            None => quote!(None),
+        }
+    }
+}
+
+impl ConstExpr for DataType {
+    fn const_expr(&self) -> TokenStream {
+        let v = format_ident!("{}", format!("{self:?}"));
+        quote!(DataType::#v)
+    }
+}
+
+impl ConstExpr for MathFidelity {
+    fn const_expr(&self) -> TokenStream {
+        let v = format_ident!("{}", format!("{self:?}"));
+        quote!(MathFidelity::#v)
+    }
+}
+
+impl ConstExpr for TensorMemoryLayout {
+    fn const_expr(&self) -> TokenStream {
+        let v = format_ident!("{}", format!("{self:?}"));
+        quote!(TensorMemoryLayout::#v)
+    }
+}
+
+impl ConstExpr for BufferType {
+    fn const_expr(&self) -> TokenStream {
+        let v = format_ident!("{}", format!("{self:?}"));
+        quote!(BufferType::#v)
+    }
+}
+
+impl ConstExpr for ShardOrientation {
+    fn const_expr(&self) -> TokenStream {
+        let v = format_ident!("{}", format!("{self:?}"));
+        quote!(ShardOrientation::#v)
+    }
+}
+
+impl ConstExpr for UnaryOpType {
+    fn const_expr(&self) -> TokenStream {
+        let v = format_ident!("{}", format!("{self:?}"));
+        quote!(UnaryOpType::#v)
+    }
+}
+
+impl ConstExpr for f32 {
+    fn const_expr(&self) -> TokenStream {
+        let l = Literal::f32_suffixed(*self);
+        quote!(#l)
+    }
+}
+
+impl ConstExpr for UnaryWithParam {
+    fn const_expr(&self) -> TokenStream {
+        let op = self.op_type.const_expr();
+        match self.param {
+            None => quote!(UnaryWithParam::new(#op)),
+            Some(p) => {
+                let p = p.const_expr();
+                quote!(UnaryWithParam { op_type: #op, param: Some(#p) })
+            }
+        }
+    }
+}
+
+impl ConstExpr for CoreCoord {
+    fn const_expr(&self) -> TokenStream {
+        let (x, y) = (u(self.x), u(self.y));
+        quote!(CoreCoord::new(#x, #y))
+    }
+}
+
+impl ConstExpr for CoreRange {
+    fn const_expr(&self) -> TokenStream {
+        let (s, e) = (self.start.const_expr(), self.end.const_expr());
+        quote!(CoreRange { start: #s, end: #e })
+    }
+}
+
+impl ConstExpr for ShardGrid {
+    fn const_expr(&self) -> TokenStream {
+        let b = self.bounding_box.const_expr();
+        let n = u(self.num_cores);
+        quote!(ShardGrid { bounding_box: #b, num_cores: #n })
+    }
+}
+
+impl ConstExpr for ShardSpec {
+    fn const_expr(&self) -> TokenStream {
+        let g = self.grid.const_expr();
+        let (h, w) = (u(self.shape[0]), u(self.shape[1]));
+        let o = self.orientation.const_expr();
+        quote!(ShardSpec { grid: #g, shape: [#h, #w], orientation: #o })
+    }
+}
+
+impl ConstExpr for MemoryConfig {
+    fn const_expr(&self) -> TokenStream {
+        if *self == MemoryConfig::DRAM_INTERLEAVED {
+            return quote!(MemoryConfig::DRAM_INTERLEAVED);
+        }
+        if *self == MemoryConfig::L1_INTERLEAVED {
+            return quote!(MemoryConfig::L1_INTERLEAVED);
+        }
+        let l = self.memory_layout.const_expr();
+        let b = self.buffer_type.const_expr();
+        let s = self.shard_spec.const_expr();
+        quote!(MemoryConfig { memory_layout: #l, buffer_type: #b, shard_spec: #s })
+    }
+}
+
+impl ConstExpr for ComputeKernelConfig {
+    fn const_expr(&self) -> TokenStream {
+        let f = self.math_fidelity.const_expr();
+        let (a, d, p, s) = (
+            self.math_approx_mode,
+            self.fp32_dest_acc_en,
+            self.packer_l1_acc,
+            self.dst_full_sync_en,
+        );
+        quote!(ComputeKernelConfig {
+            math_fidelity: #f,
+            math_approx_mode: #a,
+            fp32_dest_acc_en: #d,
+            packer_l1_acc: #p,
+            dst_full_sync_en: #s,
+        })
+    }
+}
+
+impl ConstExpr for MatmulProgramConfig {
+    fn const_expr(&self) -> TokenStream {
+        match self {
+            MatmulProgramConfig::MultiCore(_) => {
+                quote!(MatmulProgramConfig::MultiCore(MatmulMultiCoreProgramConfig {}))
+            }
+            MatmulProgramConfig::Reuse(p) => {
+                let g = p.compute_with_storage_grid_size.const_expr();
+                let f = [p.in0_block_w, p.out_subblock_h, p.out_subblock_w, p.per_core_M, p.per_core_N].map(u);
+                let [a, b, c, d, e] = f;
+                quote!(MatmulProgramConfig::Reuse(MatmulMultiCoreReuseProgramConfig {
+                    compute_with_storage_grid_size: #g,
+                    in0_block_w: #a,
+                    out_subblock_h: #b,
+                    out_subblock_w: #c,
+                    per_core_M: #d,
+                    per_core_N: #e,
+                }))
+            }
+            MatmulProgramConfig::MultiCast2D(p) => {
+                let g = p.compute_with_storage_grid_size.const_expr();
+                let [a, b, c, d, e, f, h] = [
+                    p.in0_block_w, p.out_subblock_h, p.out_subblock_w, p.out_block_h,
+                    p.out_block_w, p.per_core_M, p.per_core_N,
+                ]
+                .map(u);
+                let t = p.transpose_mcast;
+                let act = p.fused_activation.const_expr();
+                let fb = p.fuse_batch;
+                quote!(MatmulProgramConfig::MultiCast2D(MatmulMultiCoreReuseMultiCastProgramConfig {
+                    compute_with_storage_grid_size: #g,
+                    in0_block_w: #a,
+                    out_subblock_h: #b,
+                    out_subblock_w: #c,
+                    out_block_h: #d,
+                    out_block_w: #e,
+                    per_core_M: #f,
+                    per_core_N: #h,
+                    transpose_mcast: #t,
+                    fused_activation: #act,
+                    fuse_batch: #fb,
+                }))
+            }
+            MatmulProgramConfig::MultiCast1D(p) => {
+                let g = p.compute_with_storage_grid_size.const_expr();
+                let [a, b, c, d, e, f, h] = [
+                    p.in0_block_w, p.out_subblock_h, p.out_subblock_w, p.out_block_h,
+                    p.out_block_w, p.per_core_M, p.per_core_N,
+                ]
+                .map(u);
+                let fb = p.fuse_batch;
+                let act = p.fused_activation.const_expr();
+                let m = p.mcast_in0;
+                quote!(MatmulProgramConfig::MultiCast1D(MatmulMultiCoreReuseMultiCast1DProgramConfig {
+                    compute_with_storage_grid_size: #g,
+                    in0_block_w: #a,
+                    out_subblock_h: #b,
+                    out_subblock_w: #c,
+                    out_block_h: #d,
+                    out_block_w: #e,
+                    per_core_M: #f,
+                    per_core_N: #h,
+                    fuse_batch: #fb,
+                    fused_activation: #act,
+                    mcast_in0: #m,
+                }))
+            }
+            MatmulProgramConfig::DramSharded(p) => {
+                let [a, b, c] = [p.in0_block_w, p.per_core_M, p.per_core_N].map(u);
+                let act = p.fused_activation.const_expr();
+                quote!(MatmulProgramConfig::DramSharded(MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig {
+                    in0_block_w: #a,
+                    per_core_M: #b,
+                    per_core_N: #c,
+                    fused_activation: #act,
+                }))
+            }
+        }
+    }
+}
+
+impl ConstExpr for LinearConfig {
+    fn const_expr(&self) -> TokenStream {
+        let [m, k, n] = [self.m, self.k, self.n].map(u);
+        let bias = self.bias;
+        let idt = self.input_dtype.const_expr();
+        let imc = self.input_memory_config.const_expr();
+        let wdt = self.weight_dtype.const_expr();
+        let wmc = self.weight_memory_config.const_expr();
+        let pc = self.program_config.const_expr();
+        let ckc = self.compute_kernel_config.const_expr();
+        let mc = self.memory_config.const_expr();
+        let dt = self.dtype.const_expr();
+        quote!(LinearConfig {
+            m: #m,
+            k: #k,
+            n: #n,
+            bias: #bias,
+            input_dtype: #idt,
+            input_memory_config: #imc,
+            weight_dtype: #wdt,
+            weight_memory_config: #wmc,
+            program_config: #pc,
+            compute_kernel_config: #ckc,
+            memory_config: #mc,
+            dtype: #dt,
+        })
+    }
+}

@@ -1,0 +1,175 @@
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{format_ident, quote};
+
+use crate::ir::{LayerKind, ModelDecl};
+use crate::plan::{LayerPlan, ModelPlan};
+
+use super::ConstExpr;
+
+/// The parts of the user's item that the generated code keeps as written.
+pub struct ModelItem {
+    /// Attributes (doc comments, derives…) to keep on the struct.
+    pub attrs: TokenStream,
+    /// Visibility of the struct.
+    pub vis: TokenStream,
+    /// The struct's name.
+    pub ident: Ident,
+    /// Per layer, the field's visibility and name (same order as `ModelDecl::layers`).
+    pub fields: Vec<(TokenStream, Ident)>,
+}
+
+fn snake_case(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The name of the module holding a model's plan consts: `Mlp` → `mlp_plan`.
+pub fn plan_module_name(model: &str) -> String {
+    format!("{}_plan", snake_case(model))
+}
+
+/// Emits the model: the struct with its weights, a `<model>_plan` module of `const` configs, and
+/// `load`, `input` and `forward`.
+pub fn model_tokens(decl: &ModelDecl, plan: &ModelPlan, item: &ModelItem) -> TokenStream {
+    let ModelItem { attrs, vis, ident, fields } = item;
+    let plan_mod = format_ident!("{}", plan_module_name(&ident.to_string()));
+    let dev_const = format_ident!("{}", decl.device.name.to_uppercase());
+    let device_name = decl.device.name;
+
+    let mut consts = Vec::new();
+    let mut struct_fields = Vec::new();
+    let mut loads = Vec::new();
+    let mut steps = Vec::new();
+    let last = decl.layers.len().saturating_sub(1);
+    for (i, ((layer, lp), (fvis, fident))) in
+        decl.layers.iter().zip(&plan.layers).zip(fields).enumerate()
+    {
+        let const_ident = Ident::new(&layer.name.to_uppercase(), Span::call_site());
+        let name = &layer.name;
+        match (&layer.kind, lp) {
+            (LayerKind::Linear(_), LayerPlan::Linear(p)) => {
+                let c = &p.config;
+                let doc = format!(
+                    " `{name}`: [{}, {}] × [{}, {}], {}; {} cores, {} B L1 per core, est. {:.2} µs.",
+                    c.m,
+                    c.k,
+                    c.k,
+                    c.n,
+                    c.program_config.ttnn_name(),
+                    p.cost.cores,
+                    p.l1.total(),
+                    p.cost.total_us
+                );
+                let value = c.const_expr();
+                consts.push(quote! {
+                    #[doc = #doc]
+                    pub const #const_ident: LinearConfig = #value;
+                });
+                struct_fields.push(quote!(#fvis #fident: ::tttv2::nn::Linear));
+                loads.push(quote! {
+                    #fident: ::tttv2::nn::Linear::load(device, weights, #name, &#plan_mod::#const_ident)?
+                });
+                let input = if i == 0 { quote!(x) } else { quote!(&x) };
+                let bias = if c.bias {
+                    quote!(self.#fident.bias.as_ref())
+                } else {
+                    quote!(None)
+                };
+                let _ = last;
+                steps.push(quote! {
+                    let x = ::tttv2::ops::linear(#input, &self.#fident.weight, #bias, &#plan_mod::#const_ident)?;
+                });
+            }
+        }
+    }
+    let first_const = decl
+        .layers
+        .first()
+        .map(|l| Ident::new(&l.name.to_uppercase(), Span::call_site()));
+    let first_in = decl.layers.first().map(|l| l.in_features()).unwrap_or(0);
+    let last_out = decl.layers.last().map(|l| l.out_features()).unwrap_or(0);
+    let rows = decl.batch;
+    let policy = format!("{:?}", decl.policy).to_lowercase();
+    let summary = format!(
+        " # Hardware requirements (planned by tttv2 for `{device_name}`)\n\n\
+         * policy: `{policy}`, rows per forward: {rows}\n\
+         * cores: {}\n* peak L1 per core: {} B\n* estimated forward time: {:.2} µs",
+        plan.max_cores(),
+        plan.l1_peak_bytes_per_core(),
+        plan.estimate_us()
+    );
+    let mod_doc = format!(
+        " TT-NN configs chosen at compile time for [`{ident}`] on `{device_name}`."
+    );
+    let (input_fn, forward_fn) = match first_const {
+        Some(fc) => {
+            let input_doc = format!(
+                " Uploads `x`, row-major `[{rows}, {first_in}]` f32, as the first layer expects it."
+            );
+            let fwd_doc = format!(
+                " Runs the model on `x` (`[{rows}, {first_in}]`) and returns `[{rows}, {last_out}]`."
+            );
+            (
+                quote! {
+                    #[doc = #input_doc]
+                    pub fn input(device: &::tttv2::Device, x: &[f32]) -> ::tttv2::Result<::tttv2::Tensor> {
+                        ::tttv2::nn::Linear::input(device, x, &#plan_mod::#fc)
+                    }
+                },
+                quote! {
+                    #[doc = #fwd_doc]
+                    pub fn forward(&self, x: &::tttv2::Tensor) -> ::tttv2::Result<::tttv2::Tensor> {
+                        #(#steps)*
+                        Ok(x)
+                    }
+                },
+            )
+        }
+        None => (quote!(), quote!()),
+    };
+    let load_doc = " Loads every weight by name (`<field>.weight`, `<field>.bias`, Hugging Face layout `[out, in]`) and uploads it in its planned dtype and layout.";
+    quote! {
+        #attrs
+        #[doc = ""]
+        #[doc = #summary]
+        #vis struct #ident {
+            #(#struct_fields,)*
+        }
+
+        #[doc = #mod_doc]
+        #vis mod #plan_mod {
+            #![allow(unused_imports)]
+            use ::tttv2::device::DeviceProfile;
+            use ::tttv2::op::LinearConfig;
+            use ::tttv2::ttnn::*;
+
+            /// The device the plan was made for.
+            pub const DEVICE: DeviceProfile = DeviceProfile::#dev_const;
+            #(#consts)*
+        }
+
+        impl #ident {
+            #[doc = #load_doc]
+            pub fn load(device: &::tttv2::Device, weights: &impl ::tttv2::nn::WeightSource) -> ::tttv2::Result<Self> {
+                device.expect_profile(&#plan_mod::DEVICE)?;
+                Ok(Self {
+                    #(#loads,)*
+                })
+            }
+
+            #input_fn
+
+            #forward_fn
+        }
+    }
+}

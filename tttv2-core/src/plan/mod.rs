@@ -1,0 +1,16 @@
+//! The optimizer: searches the space of valid TT-NN configs for each op and keeps the one the
+//! cost model ranks fastest.
+//!
+//! Deterministic by construction: candidates are enumerated in a fixed order and ties keep the
+//! first. Nothing here is keyed by model name; everything follows from shapes, dtypes, the
+//! policy and the [`DeviceProfile`](crate::device::DeviceProfile).
+
+mod error;
+mod linear;
+mod model;
+mod policy;
+
+pub use error::PlanError;
+pub use linear::{LinearPlan, LinearRequest, plan_linear};
+pub use model::{LayerPlan, ModelError, ModelPlan, plan_model};
+pub use policy::{Mode, Policy};

@@ -1,0 +1,95 @@
+use std::fmt;
+
+use serde::Serialize;
+
+/// A rule a TT-NN config must satisfy. Each has a stable kebab-case name used in diagnostics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rule {
+    /// Program-config fields that TT-NN requires to be non-zero are zero.
+    NonZeroFields,
+    /// The program config's grid exceeds the device's compute grid.
+    GridFitsDevice,
+    /// `out_subblock_h * out_subblock_w` exceeds the dest register's tile count.
+    SubblockFitsDest,
+    /// `Kt % in0_block_w != 0`.
+    In0BlockWDividesK,
+    /// Output block / subblock / per-core sizes do not divide each other.
+    BlockDivisibility,
+    /// More output blocks than the grid has cores (tt-metal #54798: silently wrong output in
+    /// the reuse factory; a validation failure in the multicast ones).
+    OutputBlocksFitCores,
+    /// A 1D in0-multicast config must hold all of M in one `per_core_M` block.
+    Mcast1dWholeM,
+    /// `MatmulMultiCoreReuseProgramConfig` needs `per_core_N == Nt`.
+    ReuseFullWidth,
+    /// A sharded output needs `out_subblock_w == per_core_N || out_subblock_h == 1`
+    /// (tt-metal #26150, #13080: wrong results otherwise).
+    ShardedOutputSubblock,
+    /// DRAM-sharded matmul needs A to be one tile row (`Mt == per_core_M == 1`).
+    DramShardedSingleTileRow,
+    /// DRAM-sharded matmul needs width-sharded L1 input and output.
+    DramShardedLayouts,
+    /// Circular buffers plus sharded tensors exceed the L1 available per core.
+    L1Fits,
+    /// The configured shape does not match the tensors.
+    ShapeMismatch,
+    /// A dtype is not supported where it is used.
+    DtypeSupported,
+    /// A memory config is not one this op accepts.
+    MemoryLayoutSupported,
+}
+
+impl Rule {
+    /// The rule's stable name, as printed in diagnostics.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Rule::NonZeroFields => "non-zero-fields",
+            Rule::GridFitsDevice => "grid-fits-device",
+            Rule::SubblockFitsDest => "subblock-fits-dest",
+            Rule::In0BlockWDividesK => "in0-block-w-divides-k",
+            Rule::BlockDivisibility => "block-divisibility",
+            Rule::OutputBlocksFitCores => "output-blocks-fit-cores",
+            Rule::Mcast1dWholeM => "mcast-in0-whole-m",
+            Rule::ReuseFullWidth => "reuse-full-width",
+            Rule::ShardedOutputSubblock => "sharded-output-subblock",
+            Rule::DramShardedSingleTileRow => "dram-sharded-single-tile-row",
+            Rule::DramShardedLayouts => "dram-sharded-layouts",
+            Rule::L1Fits => "l1-fits",
+            Rule::ShapeMismatch => "shape-mismatch",
+            Rule::DtypeSupported => "dtype-supported",
+            Rule::MemoryLayoutSupported => "memory-layout-supported",
+        }
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A broken rule: which one, what TT-NN would say, and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleViolation {
+    /// The rule.
+    pub rule: Rule,
+    /// What is wrong, in TT-NN's words where TT-NN has them.
+    pub message: String,
+    /// What to change.
+    pub fix: String,
+}
+
+impl RuleViolation {
+    pub(crate) fn new(rule: Rule, message: impl Into<String>, fix: impl Into<String>) -> Self {
+        RuleViolation { rule, message: message.into(), fix: fix.into() }
+    }
+}
+
+impl fmt::Display for RuleViolation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{}] {}; fix: {}", self.rule, self.message, self.fix)
+    }
+}
+
+impl std::error::Error for RuleViolation {}

@@ -1,0 +1,119 @@
+//! Reads the user's struct: its fields and the layer attribute on each.
+
+use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
+use syn::spanned::Spanned;
+use syn::{Attribute, Fields, Ident, ItemStruct, Meta, Type, Visibility};
+
+use crate::attr::{LinearAttrs, parse_linear};
+use crate::ctxt::Ctxt;
+
+/// The user's model struct.
+pub struct Model {
+    /// Attributes other than layer attributes, kept on the generated struct.
+    pub attrs: Vec<Attribute>,
+    /// Visibility.
+    pub vis: Visibility,
+    /// Name.
+    pub ident: Ident,
+    /// Layers, in declaration order (= execution order).
+    pub layers: Vec<Layer>,
+}
+
+/// One field, i.e. one layer.
+pub struct Layer {
+    /// Field visibility.
+    pub vis: Visibility,
+    /// Field name.
+    pub ident: Ident,
+    /// What the attribute declares.
+    pub kind: LayerAttr,
+}
+
+/// A field's layer attribute.
+pub enum LayerAttr {
+    /// `#[linear(...)]`.
+    Linear(LinearAttrs),
+}
+
+/// The layer attributes a field may carry, and the field type each expects.
+const LAYER_ATTRS: &[(&str, &str)] = &[("linear", "Linear")];
+
+fn last_segment(ty: &Type) -> Option<String> {
+    match ty {
+        Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+        _ => None,
+    }
+}
+
+/// Parses the struct; problems are recorded in `cx` and the offending field is skipped.
+pub fn parse_model(cx: &Ctxt, item: ItemStruct) -> Model {
+    let ItemStruct { attrs, vis, ident, generics, fields, .. } = item;
+    if !generics.params.is_empty() {
+        cx.error_spanned_by(&generics, "[generic-model] a `#[ttt_model]` struct cannot be generic; fix: remove the generic parameters");
+    }
+    let named = match fields {
+        Fields::Named(n) => n.named,
+        Fields::Unnamed(u) => {
+            cx.error_spanned_by(&u, "[named-fields] a `#[ttt_model]` struct declares its layers as named fields; fix: use `struct Name { layer: Linear, … }`");
+            Default::default()
+        }
+        Fields::Unit => {
+            cx.error_spanned_by(&ident, "[no-layers] a `#[ttt_model]` struct needs at least one layer field; fix: add e.g. `#[linear(in = 1024, out = 1024)] proj: Linear`");
+            Default::default()
+        }
+    };
+    let mut layers = Vec::new();
+    for field in named {
+        let fident = field.ident.clone().expect("named field");
+        let mut kind = None;
+        for attr in &field.attrs {
+            let Some(name) = attr.path().get_ident().map(|i| i.to_string()) else { continue };
+            let Some(&(_, expected_ty)) = LAYER_ATTRS.iter().find(|(n, _)| *n == name) else { continue };
+            if kind.is_some() {
+                cx.error_spanned_by(attr, format!("[duplicate-layer-attribute] field `{fident}` has more than one layer attribute; fix: keep one"));
+                continue;
+            }
+            let tokens: TokenStream = match &attr.meta {
+                Meta::List(l) => l.tokens.clone(),
+                _ => {
+                    cx.error_spanned_by(attr, format!("[attribute-syntax] write `#[{name}(key = value, …)]`"));
+                    continue;
+                }
+            };
+            if last_segment(&field.ty).as_deref() != Some(expected_ty) {
+                cx.error_spanned_by(
+                    &field.ty,
+                    format!("[field-type] a `#[{name}]` field has type `{expected_ty}` (`tttv2::nn::{expected_ty}`); fix: write `{fident}: {expected_ty}`"),
+                );
+            }
+            kind = Some(match name.as_str() {
+                "linear" => LayerAttr::Linear(parse_linear(cx, tokens, attr.span())),
+                _ => unreachable!("LAYER_ATTRS and this match agree"),
+            });
+        }
+        match kind {
+            Some(kind) => layers.push(Layer { vis: field.vis, ident: fident, kind }),
+            None => cx.error_spanned_by(
+                &fident,
+                format!("[missing-layer-attribute] field `{fident}` is not a layer; fix: add a layer attribute such as `#[linear(in = …, out = …)]`"),
+            ),
+        }
+    }
+    if layers.is_empty() && !cx.has_errors() {
+        cx.error_spanned_by(&ident, "[no-layers] a `#[ttt_model]` struct needs at least one layer field; fix: add e.g. `#[linear(in = 1024, out = 1024)] proj: Linear`");
+    }
+    Model { attrs, vis, ident, layers }
+}
+
+impl Model {
+    /// The span to blame for model-level problems.
+    pub fn span(&self) -> Span {
+        self.ident.span()
+    }
+
+    /// The kept attributes as tokens.
+    pub fn attr_tokens(&self) -> TokenStream {
+        self.attrs.iter().map(|a| a.to_token_stream()).collect()
+    }
+}

@@ -1,0 +1,89 @@
+//! The expansion: parse, check, lower, plan, generate. On any error it emits the errors plus a
+//! stub of the struct, so the user sees only the real errors, not a cascade of "cannot find
+//! type" (thiserror's pattern).
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::ItemStruct;
+use tttv2_core::codegen::{ModelItem, model_tokens};
+use tttv2_core::plan::plan_model;
+
+use crate::ast::{Model, parse_model};
+use crate::attr::parse_model_attrs;
+use crate::ctxt::Ctxt;
+use crate::features::arch_enabled;
+use crate::lower::lower;
+
+/// Expands `#[ttt_model(args)] input`.
+pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
+    let item: ItemStruct = match syn::parse2(input) {
+        Ok(item) => item,
+        Err(e) => {
+            let cx = Ctxt::new();
+            cx.syn_error(syn::Error::new(
+                e.span(),
+                "[struct-only] `#[ttt_model]` applies to a struct with named layer fields",
+            ));
+            return cx.into_compile_errors();
+        }
+    };
+    let cx = Ctxt::new();
+    let attrs = parse_model_attrs(&cx, args, item.ident.span());
+    let model = parse_model(&cx, item);
+    if let Some(dev) = attrs.device {
+        let arch = dev.value.arch;
+        if !arch_enabled(arch) {
+            cx.error_at(
+                dev.span,
+                format!(
+                    "[device-feature] device `{}` needs the `{}` feature of tttv2, which is not enabled; fix: enable it, e.g. `tttv2 = {{ version = \"…\", features = [\"{}\"] }}` or `cargo build --features {}`",
+                    dev.value.name,
+                    arch.cargo_feature(),
+                    arch.cargo_feature(),
+                    arch.cargo_feature()
+                ),
+            );
+        }
+    }
+    if cx.has_errors() {
+        return with_stub(cx, &model);
+    }
+    let device = attrs.device.expect("checked above").value;
+    let Some((decl, spans)) = lower(&model, &attrs, device) else {
+        return with_stub(cx, &model);
+    };
+    let plan = match plan_model(&decl) {
+        Ok(plan) => plan,
+        Err(errors) => {
+            for e in errors {
+                cx.error_at(spans.locate(e.layer, e.key), e.message);
+            }
+            return with_stub(cx, &model);
+        }
+    };
+    let item = ModelItem {
+        attrs: model.attr_tokens(),
+        vis: { let v = &model.vis; quote!(#v) },
+        ident: model.ident.clone(),
+        fields: model.layers.iter().map(|l| { let v = &l.vis; (quote!(#v), l.ident.clone()) }).collect(),
+    };
+    model_tokens(&decl, &plan, &item)
+}
+
+/// The errors plus a struct of the same name and fields, so uses of the model elsewhere do not
+/// add errors of their own.
+fn with_stub(cx: Ctxt, model: &Model) -> TokenStream {
+    let errors = cx.into_compile_errors();
+    let Model { attrs, vis, ident, layers } = model;
+    let fields = layers.iter().map(|l| {
+        let (v, i) = (&l.vis, &l.ident);
+        quote!(#v #i: ::tttv2::nn::Linear)
+    });
+    quote! {
+        #errors
+        #(#attrs)*
+        #vis struct #ident {
+            #(#fields,)*
+        }
+    }
+}

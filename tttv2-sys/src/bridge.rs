@@ -1,0 +1,245 @@
+//! The one static `cxx` bridge. cxx cannot see a bridge a proc-macro emits (cxx #808, #934), so
+//! every entry point generated code may reach is declared here, and the macro emits only safe
+//! Rust calls into [`crate::ops`].
+//!
+//! Config structs are flat, plain-data mirrors of TT-NN's (cxx shared structs cannot hold enums
+//! with data, cxx #873): `MatmulConfig.kind` says which TT-NN program-config struct the fields
+//! describe. Every fallible C++ function returns `Result`, so a C++ exception (TT-NN's
+//! `TT_THROW`/`TT_FATAL` throw `std::runtime_error`) becomes an `Err` instead of crossing the FFI.
+
+#[cxx::bridge(namespace = "tttv2::ffi")]
+pub(crate) mod ffi {
+    /// `tt::tt_metal::DataType` (same discriminants).
+    #[derive(Debug)]
+    #[repr(u8)]
+    enum DataType {
+        Bfloat16 = 0,
+        Float32 = 1,
+        Uint32 = 2,
+        Bfloat8B = 3,
+        Bfloat4B = 4,
+    }
+
+    /// `tt::tt_metal::Layout`.
+    #[derive(Debug)]
+    #[repr(u8)]
+    enum Layout {
+        RowMajor = 0,
+        Tile = 1,
+    }
+
+    /// `tt::tt_metal::TensorMemoryLayout`.
+    #[derive(Debug)]
+    #[repr(u8)]
+    enum TensorMemoryLayout {
+        Interleaved = 0,
+        HeightSharded = 2,
+        WidthSharded = 3,
+        BlockSharded = 4,
+    }
+
+    /// `tt::tt_metal::BufferType` (DRAM and L1 only).
+    #[derive(Debug)]
+    #[repr(u8)]
+    enum BufferType {
+        Dram = 0,
+        L1 = 1,
+    }
+
+    /// `tt::tt_metal::ShardOrientation`.
+    #[derive(Debug)]
+    #[repr(u8)]
+    enum ShardOrientation {
+        RowMajor = 0,
+        ColMajor = 1,
+    }
+
+    /// `tt::tt_metal::MathFidelity`.
+    #[derive(Debug)]
+    #[repr(u8)]
+    enum MathFidelity {
+        LoFi = 0,
+        HiFi2 = 2,
+        HiFi3 = 3,
+        HiFi4 = 4,
+    }
+
+    /// The unary ops the bridge knows; mapped to `UnaryOpType` by name in the TT-NN backend.
+    #[derive(Debug)]
+    #[repr(u8)]
+    enum UnaryOp {
+        None = 0,
+        Relu = 1,
+        Silu = 2,
+        Gelu = 3,
+        Sigmoid = 4,
+    }
+
+    /// Which TT-NN program-config struct a `MatmulConfig` stands for.
+    #[derive(Debug)]
+    #[repr(u8)]
+    enum MatmulKind {
+        MultiCore = 0,
+        Reuse = 1,
+        MultiCast2D = 2,
+        MultiCast1D = 3,
+        DramSharded = 4,
+    }
+
+    /// Chip architecture.
+    #[derive(Debug)]
+    #[repr(u8)]
+    enum Arch {
+        Grayskull = 0,
+        WormholeB0 = 1,
+        Blackhole = 2,
+    }
+
+    /// The device the host backend emulates (and the TT-NN backend checks the real one against).
+    #[derive(Debug, Clone)]
+    struct DeviceDesc {
+        name: String,
+        arch: Arch,
+        grid_x: u32,
+        grid_y: u32,
+        l1_bytes_per_core: u64,
+        l1_reserved_bytes: u64,
+        dram_banks: u32,
+        dram_bytes: u64,
+    }
+
+    /// `ShardSpec` with its grid as `num_cores_to_corerangeset(num_cores, bbox, row_wise)`.
+    #[derive(Debug, Clone, Copy)]
+    struct ShardSpecDesc {
+        start_x: u32,
+        start_y: u32,
+        end_x: u32,
+        end_y: u32,
+        num_cores: u32,
+        shape_h: u32,
+        shape_w: u32,
+        orientation: ShardOrientation,
+    }
+
+    /// `MemoryConfig`.
+    #[derive(Debug, Clone, Copy)]
+    struct MemConfig {
+        layout: TensorMemoryLayout,
+        buffer: BufferType,
+        has_shard: bool,
+        shard: ShardSpecDesc,
+    }
+
+    /// `ComputeKernelConfig`.
+    #[derive(Debug, Clone, Copy)]
+    struct ComputeConfig {
+        math_fidelity: MathFidelity,
+        math_approx_mode: bool,
+        fp32_dest_acc_en: bool,
+        packer_l1_acc: bool,
+        dst_full_sync_en: bool,
+    }
+
+    /// `UnaryWithParam` (op `None` = absent).
+    #[derive(Debug, Clone, Copy)]
+    struct Activation {
+        op: UnaryOp,
+        has_param: bool,
+        param: f32,
+    }
+
+    /// Every matmul program-config family, flattened; fields a family lacks are ignored.
+    #[derive(Debug, Clone, Copy)]
+    struct MatmulConfig {
+        kind: MatmulKind,
+        grid_x: u32,
+        grid_y: u32,
+        in0_block_w: u32,
+        out_subblock_h: u32,
+        out_subblock_w: u32,
+        out_block_h: u32,
+        out_block_w: u32,
+        per_core_m: u32,
+        per_core_n: u32,
+        transpose_mcast: bool,
+        fuse_batch: bool,
+        mcast_in0: bool,
+        fused_activation: Activation,
+    }
+
+    unsafe extern "C++" {
+        include!("tttv2-sys/include/tttv2/shim.h");
+
+        /// An open device (host: an emulated one).
+        type Device;
+        /// A tensor on a device.
+        type Tensor;
+
+        /// `"host"` or `"ttnn"`.
+        fn backend_name() -> String;
+        /// Opens device `device_id` described by `desc`.
+        fn open_device(desc: &DeviceDesc, device_id: u32) -> Result<UniquePtr<Device>>;
+        /// The description of the opened device (as queried from it).
+        fn device_desc(device: &Device) -> DeviceDesc;
+
+        /// Uploads row-major f32 `data` of logical `shape`, converting to `dtype` and `layout`.
+        fn tensor_from_f32(
+            device: &Device,
+            data: &[f32],
+            shape: &[u32],
+            dtype: DataType,
+            layout: Layout,
+            mem: &MemConfig,
+        ) -> Result<UniquePtr<Tensor>>;
+        /// Reads a tensor back as logical row-major f32.
+        fn tensor_to_f32(tensor: &Tensor) -> Result<Vec<f32>>;
+        /// Logical shape.
+        fn tensor_shape(tensor: &Tensor) -> Vec<u32>;
+        /// dtype.
+        fn tensor_dtype(tensor: &Tensor) -> DataType;
+        /// Layout.
+        fn tensor_layout(tensor: &Tensor) -> Layout;
+        /// Memory config.
+        fn tensor_memory_config(tensor: &Tensor) -> MemConfig;
+
+        /// `ttnn::matmul(a, b, memory_config, dtype, program_config, compute_kernel_config)`.
+        fn matmul(
+            a: &Tensor,
+            b: &Tensor,
+            mem: &MemConfig,
+            dtype: DataType,
+            program_config: &MatmulConfig,
+            compute: &ComputeConfig,
+        ) -> Result<UniquePtr<Tensor>>;
+        /// `ttnn::linear` with a bias.
+        fn linear(
+            a: &Tensor,
+            b: &Tensor,
+            bias: &Tensor,
+            mem: &MemConfig,
+            dtype: DataType,
+            program_config: &MatmulConfig,
+            compute: &ComputeConfig,
+        ) -> Result<UniquePtr<Tensor>>;
+        /// `ttnn::add(a, b)`.
+        fn add(a: &Tensor, b: &Tensor, mem: &MemConfig, dtype: DataType) -> Result<UniquePtr<Tensor>>;
+        /// `ttnn::silu(a)`.
+        fn silu(a: &Tensor, mem: &MemConfig) -> Result<UniquePtr<Tensor>>;
+        /// `ttnn::rms_norm(x, epsilon, weight)`.
+        fn rms_norm(
+            x: &Tensor,
+            epsilon: f32,
+            weight: &Tensor,
+            mem: &MemConfig,
+            compute: &ComputeConfig,
+        ) -> Result<UniquePtr<Tensor>>;
+    }
+}
+
+// SAFETY: both backends keep a tensor's state behind the opaque C++ object and never touch it
+// from another thread on their own; the C++ types are immutable after creation except through
+// `&mut`, which Rust's borrow rules already serialise.
+unsafe impl Send for ffi::Tensor {}
+unsafe impl Sync for ffi::Tensor {}
+unsafe impl Send for ffi::Device {}
+unsafe impl Sync for ffi::Device {}

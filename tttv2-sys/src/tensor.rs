@@ -1,0 +1,78 @@
+use cxx::UniquePtr;
+use tttv2_core::ttnn::{DataType, Layout, MemoryConfig};
+
+use crate::bridge::ffi;
+use crate::convert;
+use crate::device::Device;
+use crate::error::{Error, Result, backend};
+
+/// A tensor on a device.
+pub struct Tensor {
+    pub(crate) inner: UniquePtr<ffi::Tensor>,
+}
+
+impl Tensor {
+    /// Uploads row-major `data` of logical `shape`, converted to `dtype` (rounded as the device
+    /// would round it) in `layout`, placed as `memory_config` says.
+    pub fn from_f32(
+        device: &Device,
+        data: &[f32],
+        shape: &[u32],
+        dtype: DataType,
+        layout: Layout,
+        memory_config: &MemoryConfig,
+    ) -> Result<Tensor> {
+        let volume: u64 = shape.iter().map(|&d| d as u64).product();
+        if volume != data.len() as u64 {
+            return Err(Error::Shape {
+                op: "from_f32",
+                message: format!("shape {shape:?} holds {volume} values but {} were given", data.len()),
+            });
+        }
+        let inner = ffi::tensor_from_f32(
+            &device.inner,
+            data,
+            shape,
+            convert::data_type(dtype),
+            convert::layout(layout),
+            &convert::memory_config(memory_config),
+        )
+        .map_err(backend("from_f32"))?;
+        Ok(Tensor { inner })
+    }
+
+    /// Reads the tensor back as logical row-major f32.
+    pub fn to_f32(&self) -> Result<Vec<f32>> {
+        ffi::tensor_to_f32(&self.inner).map_err(backend("to_f32"))
+    }
+
+    /// Logical shape.
+    pub fn shape(&self) -> Vec<u32> {
+        ffi::tensor_shape(&self.inner)
+    }
+
+    /// dtype.
+    pub fn dtype(&self) -> DataType {
+        convert::data_type_back(ffi::tensor_dtype(&self.inner))
+    }
+
+    /// Where the tensor lives.
+    pub fn memory_config(&self) -> MemoryConfig {
+        convert::memory_config_back(&ffi::tensor_memory_config(&self.inner))
+    }
+
+    /// Layout.
+    pub fn layout(&self) -> Layout {
+        convert::layout_back(ffi::tensor_layout(&self.inner))
+    }
+}
+
+impl std::fmt::Debug for Tensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tensor")
+            .field("shape", &self.shape())
+            .field("dtype", &self.dtype())
+            .field("layout", &self.layout())
+            .finish()
+    }
+}
