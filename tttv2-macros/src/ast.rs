@@ -2,7 +2,6 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
-use syn::spanned::Spanned;
 use syn::{Attribute, Fields, Ident, ItemStruct, Meta, Type, Visibility};
 
 use crate::attr::{LinearAttrs, parse_linear};
@@ -88,7 +87,7 @@ pub fn parse_model(cx: &Ctxt, item: ItemStruct) -> Model {
                 );
             }
             kind = Some(match name.as_str() {
-                "linear" => LayerAttr::Linear(parse_linear(cx, tokens, attr.span())),
+                "linear" => LayerAttr::Linear(parse_linear(cx, tokens, &attr.meta)),
                 _ => unreachable!("LAYER_ATTRS and this match agree"),
             });
         }

@@ -131,8 +131,8 @@ fn dim(cx: &Ctxt, key: &str, value: &Expr) -> Option<Spanned<u32>> {
 
 /// The options of `#[ttt_model(...)]`.
 pub struct ModelAttrs {
-    /// `device = "..."`.
-    pub device: Option<Spanned<DeviceProfile>>,
+    /// `device = "..."`, with the name as written.
+    pub device: Option<Spanned<(DeviceProfile, String)>>,
     /// `policy = "performance" | "accuracy"`.
     pub policy: Policy,
     /// `mode = "prefill" | "decode"`.
@@ -147,14 +147,14 @@ pub const DEFAULT_BATCH: u32 = 32;
 const MODEL_KEYS: &[&str] = &["device", "policy", "mode", "batch"];
 
 /// Parses the arguments of `#[ttt_model(...)]`.
-pub fn parse_model_attrs(cx: &Ctxt, args: TokenStream, item_span: Span) -> ModelAttrs {
+pub fn parse_model_attrs(cx: &Ctxt, args: TokenStream) -> ModelAttrs {
     let pairs = parse_key_values(cx, args);
     let mut attrs = ModelAttrs { device: None, policy: Policy::Performance, mode: Mode::Prefill, batch: DEFAULT_BATCH };
     let seen = for_each_key(cx, "ttt_model", MODEL_KEYS, &pairs, |key, kv| match key {
         "device" => {
             if let Some(s) = lit_str(cx, key, &kv.value) {
                 match DeviceProfile::by_name(&s.value) {
-                    Some(p) => attrs.device = Some(Spanned { value: p, span: s.span }),
+                    Some(p) => attrs.device = Some(Spanned { value: (p, s.value.clone()), span: s.span }),
                     None => cx.error_at(
                         s.span,
                         format!(
@@ -198,7 +198,7 @@ pub fn parse_model_attrs(cx: &Ctxt, args: TokenStream, item_span: Span) -> Model
     });
     if !seen.contains_key("device") {
         cx.error_at(
-            item_span,
+            Span::call_site(),
             "[missing-key] `#[ttt_model]` needs a target; fix: add `device = \"wormhole_b0\"` (or \"blackhole\", \"grayskull\")",
         );
     }
@@ -226,9 +226,8 @@ pub struct LinearAttrs {
     pub spans: BTreeMap<String, Span>,
 }
 
-/// Parses the arguments of one `#[linear(...)]` attribute (`attr_span` is the attribute, for
-/// missing-key errors).
-pub fn parse_linear(cx: &Ctxt, tokens: TokenStream, attr_span: Span) -> LinearAttrs {
+/// Parses the arguments of one `#[linear(...)]` attribute (`attr` is blamed for missing keys).
+pub fn parse_linear(cx: &Ctxt, tokens: TokenStream, attr: &syn::Meta) -> LinearAttrs {
     let pairs = parse_key_values(cx, tokens);
     let mut a = LinearAttrs {
         in_features: None,
@@ -284,8 +283,8 @@ pub fn parse_linear(cx: &Ctxt, tokens: TokenStream, attr_span: Span) -> LinearAt
     });
     for required in ["in", "out"] {
         if !seen.contains_key(required) {
-            cx.error_at(
-                attr_span,
+            cx.error_spanned_by(
+                attr,
                 format!("[missing-key] `#[linear]` needs `{required}`; fix: add `{required} = <features>`"),
             );
         }

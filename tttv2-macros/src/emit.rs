@@ -14,8 +14,17 @@ use crate::ctxt::Ctxt;
 use crate::features::arch_enabled;
 use crate::lower::lower;
 
-/// Expands `#[ttt_model(args)] input`.
+/// Expands `#[ttt_model(args)] input` for the device features this build has.
 pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
+    expand_with(args, input, arch_enabled)
+}
+
+/// Expands with an explicit answer to "is this architecture's feature on?" (tests use it).
+pub fn expand_with(
+    args: TokenStream,
+    input: TokenStream,
+    arch_enabled: impl Fn(tttv2_core::device::Arch) -> bool,
+) -> TokenStream {
     let item: ItemStruct = match syn::parse2(input) {
         Ok(item) => item,
         Err(e) => {
@@ -28,16 +37,17 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
         }
     };
     let cx = Ctxt::new();
-    let attrs = parse_model_attrs(&cx, args, item.ident.span());
+    let attrs = parse_model_attrs(&cx, args);
     let model = parse_model(&cx, item);
-    if let Some(dev) = attrs.device {
-        let arch = dev.value.arch;
+    if let Some(dev) = &attrs.device {
+        let (profile, written) = &dev.value;
+        let arch = profile.arch;
         if !arch_enabled(arch) {
             cx.error_at(
                 dev.span,
                 format!(
                     "[device-feature] device `{}` needs the `{}` feature of tttv2, which is not enabled; fix: enable it, e.g. `tttv2 = {{ version = \"…\", features = [\"{}\"] }}` or `cargo build --features {}`",
-                    dev.value.name,
+                    written,
                     arch.cargo_feature(),
                     arch.cargo_feature(),
                     arch.cargo_feature()
@@ -48,7 +58,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
     if cx.has_errors() {
         return with_stub(cx, &model);
     }
-    let device = attrs.device.expect("checked above").value;
+    let device = attrs.device.as_ref().expect("checked above").value.0;
     let Some((decl, spans)) = lower(&model, &attrs, device) else {
         return with_stub(cx, &model);
     };

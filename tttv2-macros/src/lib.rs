@@ -13,6 +13,8 @@ mod ast;
 mod attr;
 mod ctxt;
 mod emit;
+#[cfg(test)]
+mod expand_tests;
 mod features;
 mod lower;
 

@@ -138,10 +138,11 @@ pub fn model_tokens(decl: &ModelDecl, plan: &ModelPlan, item: &ModelItem) -> Tok
         None => (quote!(), quote!()),
     };
     let load_doc = " Loads every weight by name (`<field>.weight`, `<field>.bias`, Hugging Face layout `[out, in]`) and uploads it in its planned dtype and layout.";
+    let summary_lines = summary.lines().map(|l| if l.is_empty() { String::new() } else { format!(" {}", l.trim_start()) });
     quote! {
         #attrs
         #[doc = ""]
-        #[doc = #summary]
+        #(#[doc = #summary_lines])*
         #vis struct #ident {
             #(#struct_fields,)*
         }
