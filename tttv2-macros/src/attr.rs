@@ -12,9 +12,10 @@ use syn::spanned::Spanned as _;
 use syn::{Expr, ExprLit, Ident, Lit, Token};
 use tttv2_core::device::DeviceProfile;
 use tttv2_core::plan::{Mode, Policy};
-use tttv2_core::ttnn::{DataType, MathFidelity, UnaryOpType};
+use tttv2_core::ttnn::{DataType, MathFidelity, MatmulProgramConfig, UnaryOpType};
 
 use crate::ctxt::Ctxt;
+use crate::forced::{ForcedConfig, parse_forced};
 
 /// A value with the span of the token it came from.
 #[derive(Clone, Copy)]
@@ -206,7 +207,7 @@ pub fn parse_model_attrs(cx: &Ctxt, args: TokenStream) -> ModelAttrs {
 }
 
 /// The keys of `#[linear(...)]`.
-pub const LINEAR_KEYS: &[&str] = &["in", "out", "bias", "activation", "dtype", "fidelity"];
+pub const LINEAR_KEYS: &[&str] = &["in", "out", "bias", "activation", "dtype", "fidelity", "program_config"];
 
 /// The arguments of a `#[linear(...)]` field.
 pub struct LinearAttrs {
@@ -222,6 +223,8 @@ pub struct LinearAttrs {
     pub dtype: Option<DataType>,
     /// `fidelity = "HiFi2"`.
     pub fidelity: Option<MathFidelity>,
+    /// `program_config = <TT-NN struct literal>`: a config the user forces.
+    pub program_config: Option<ForcedConfig>,
     /// The span of each key's value, for errors found later.
     pub spans: BTreeMap<String, Span>,
 }
@@ -236,6 +239,7 @@ pub fn parse_linear(cx: &Ctxt, tokens: TokenStream, attr: &syn::Meta) -> LinearA
         activation: None,
         dtype: None,
         fidelity: None,
+        program_config: None,
         spans: BTreeMap::new(),
     };
     let seen = for_each_key(cx, "linear", LINEAR_KEYS, &pairs, |key, kv| match key {
@@ -279,6 +283,7 @@ pub fn parse_linear(cx: &Ctxt, tokens: TokenStream, attr: &syn::Meta) -> LinearA
                 }
             }
         }
+        "program_config" => a.program_config = parse_forced(cx, &kv.value),
         _ => unreachable!("key list and match arms agree"),
     });
     for required in ["in", "out"] {
@@ -289,6 +294,23 @@ pub fn parse_linear(cx: &Ctxt, tokens: TokenStream, attr: &syn::Meta) -> LinearA
             );
         }
     }
+    if let (Some(f), Some(act)) = (&a.program_config, a.activation) {
+        if matches!(f.config, MatmulProgramConfig::MultiCore(_) | MatmulProgramConfig::Reuse(_)) {
+            cx.error_at(
+                seen["program_config"],
+                format!(
+                    "[activation-not-fusable] `{}` has no `fused_activation`, so `activation = \"{}\"` would be lost; fix: force a multicast program config or drop the activation",
+                    f.config.ttnn_name(),
+                    format!("{act:?}").to_lowercase()
+                ),
+            );
+        }
+    }
     a.spans = seen;
+    if let Some(f) = &a.program_config {
+        for (field, span) in &f.field_spans {
+            a.spans.insert(format!("program_config.{field}"), *span);
+        }
+    }
     a
 }

@@ -66,7 +66,7 @@ pub fn expand_with(
         Ok(plan) => plan,
         Err(errors) => {
             for e in errors {
-                cx.error_at(spans.locate(e.layer, e.key), e.message);
+                cx.error_at(spans.locate(e.layer, e.key, e.rule), e.message);
             }
             return with_stub(cx, &model);
         }

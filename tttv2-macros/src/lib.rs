@@ -16,6 +16,7 @@ mod emit;
 #[cfg(test)]
 mod expand_tests;
 mod features;
+mod forced;
 mod lower;
 
 /// Declares a model for a Tenstorrent device. See the `tttv2` crate for the syntax.

@@ -9,6 +9,21 @@ use tttv2_core::ir::{LayerDecl, LayerKind, LinearDecl, ModelDecl};
 
 use crate::ast::{LayerAttr, Model};
 use crate::attr::ModelAttrs;
+use crate::forced::field_for_rule;
+use tttv2_core::rules::Rule;
+use tttv2_core::ttnn::{MatmulProgramConfig, UnaryOpType, UnaryWithParam};
+
+/// Puts the layer's activation into a forced config's `fused_activation`, as the planner does.
+fn with_activation(mut pc: MatmulProgramConfig, act: Option<UnaryOpType>) -> MatmulProgramConfig {
+    let a = act.map(UnaryWithParam::new);
+    match &mut pc {
+        MatmulProgramConfig::MultiCast2D(c) => c.fused_activation = a,
+        MatmulProgramConfig::MultiCast1D(c) => c.fused_activation = a,
+        MatmulProgramConfig::DramSharded(c) => c.fused_activation = a,
+        MatmulProgramConfig::MultiCore(_) | MatmulProgramConfig::Reuse(_) => {}
+    }
+    pc
+}
 
 /// Where each layer's values were written.
 pub struct Spans {
@@ -19,10 +34,16 @@ pub struct Spans {
 }
 
 impl Spans {
-    /// The best span for an error in `layer` about `key`.
-    pub fn locate(&self, layer: Option<usize>, key: Option<&str>) -> Span {
+    /// The best span for an error in `layer` about `key` (for a forced program config, the
+    /// field `rule` is about when the user wrote it).
+    pub fn locate(&self, layer: Option<usize>, key: Option<&str>, rule: Rule) -> Span {
         let Some(i) = layer else { return self.model };
         let (field, keys) = &self.layers[i];
+        if key == Some("program_config") {
+            if let Some(s) = field_for_rule(rule).and_then(|f| keys.get(&format!("program_config.{f}"))) {
+                return *s;
+            }
+        }
         key.and_then(|k| keys.get(k).copied()).unwrap_or(*field)
     }
 }
@@ -45,7 +66,7 @@ pub fn lower(model: &Model, attrs: &ModelAttrs, device: DeviceProfile) -> Option
                         activation: l.activation,
                         weight_dtype: l.dtype,
                         math_fidelity: l.fidelity,
-                        program_config: None,
+                        program_config: l.program_config.as_ref().map(|f| with_activation(f.config, l.activation)),
                     }),
                 });
                 spans.push((layer.ident.span(), l.spans.clone()));
