@@ -1,7 +1,9 @@
 //! Layers as generated code holds them, and where their weights come from.
 
 mod linear;
+mod safetensors;
 mod weights;
 
 pub use linear::Linear;
+pub use safetensors::SafetensorsWeights;
 pub use weights::{Weight, WeightSource, Weights};
