@@ -39,11 +39,14 @@ pub fn expand_with(
     let cx = Ctxt::new();
     let attrs = parse_model_attrs(&cx, args);
     let model = parse_model(&cx, item);
+    // A device whose feature is off is still planned and emitted in full, next to the error, so
+    // the only error the user sees is the feature one.
+    let feature_error = Ctxt::new();
     if let Some(dev) = &attrs.device {
         let (profile, written) = &dev.value;
         let arch = profile.arch;
         if !arch_enabled(arch) {
-            cx.error_at(
+            feature_error.error_at(
                 dev.span,
                 format!(
                     "[device-feature] device `{}` needs the `{}` feature of tttv2, which is not enabled; fix: enable it, e.g. `tttv2 = {{ version = \"…\", features = [\"{}\"] }}` or `cargo build --features {}`",
@@ -56,11 +59,11 @@ pub fn expand_with(
         }
     }
     if cx.has_errors() {
-        return with_stub(cx, &model);
+        return with_stub(cx, feature_error, &model);
     }
-    let device = attrs.device.as_ref().expect("checked above").value.0;
+    let device = attrs.device.as_ref().expect("a missing device is an error above").value.0;
     let Some((decl, spans)) = lower(&model, &attrs, device) else {
-        return with_stub(cx, &model);
+        return with_stub(cx, feature_error, &model);
     };
     let plan = match plan_model(&decl) {
         Ok(plan) => plan,
@@ -68,32 +71,61 @@ pub fn expand_with(
             for e in errors {
                 cx.error_at(spans.locate(e.layer, e.key, e.rule), e.message);
             }
-            return with_stub(cx, &model);
+            return with_stub(cx, feature_error, &model);
         }
     };
     let item = ModelItem {
         attrs: model.attr_tokens(),
-        vis: { let v = &model.vis; quote!(#v) },
+        vis: {
+            let v = &model.vis;
+            quote!(#v)
+        },
         ident: model.ident.clone(),
-        fields: model.layers.iter().map(|l| { let v = &l.vis; (quote!(#v), l.ident.clone()) }).collect(),
+        fields: model
+            .layers
+            .iter()
+            .map(|l| {
+                let v = &l.vis;
+                (quote!(#v), l.ident.clone())
+            })
+            .collect(),
     };
-    model_tokens(&decl, &plan, &item)
+    let errors = feature_error.into_compile_errors();
+    let code = model_tokens(&decl, &plan, &item);
+    quote!(#errors #code)
 }
 
-/// The errors plus a struct of the same name and fields, so uses of the model elsewhere do not
-/// add errors of their own.
-fn with_stub(cx: Ctxt, model: &Model) -> TokenStream {
+/// The errors plus the struct and the signatures of its generated methods, so uses of the model
+/// elsewhere do not add errors of their own. The bodies never run: the crate does not compile.
+fn with_stub(cx: Ctxt, feature_error: Ctxt, model: &Model) -> TokenStream {
     let errors = cx.into_compile_errors();
+    let feature_errors = feature_error.into_compile_errors();
     let Model { attrs, vis, ident, layers } = model;
     let fields = layers.iter().map(|l| {
         let (v, i) = (&l.vis, &l.ident);
         quote!(#v #i: ::tttv2::nn::Linear)
     });
+    let why = "the #[ttt_model] declaration has errors";
     quote! {
         #errors
+        #feature_errors
         #(#attrs)*
         #vis struct #ident {
             #(#fields,)*
+        }
+        impl #ident {
+            #[allow(unused_variables)]
+            pub fn load(device: &::tttv2::Device, weights: &impl ::tttv2::nn::WeightSource) -> ::tttv2::Result<Self> {
+                ::core::unreachable!(#why)
+            }
+            #[allow(unused_variables)]
+            pub fn input(device: &::tttv2::Device, x: &[f32]) -> ::tttv2::Result<::tttv2::Tensor> {
+                ::core::unreachable!(#why)
+            }
+            #[allow(unused_variables)]
+            pub fn forward(&self, x: &::tttv2::Tensor) -> ::tttv2::Result<::tttv2::Tensor> {
+                ::core::unreachable!(#why)
+            }
         }
     }
 }
