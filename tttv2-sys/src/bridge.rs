@@ -167,6 +167,41 @@ pub(crate) mod ffi {
         fused_activation: Activation,
     }
 
+    /// `ttnn::operations::transformer::SDPAProgramConfig` (q/k chunk sizes in rows).
+    #[derive(Debug, Clone, Copy)]
+    struct SdpaConfig {
+        grid_x: u32,
+        grid_y: u32,
+        q_chunk_size: u32,
+        k_chunk_size: u32,
+        exp_approx_mode: bool,
+    }
+
+    /// Where one shard of a sharded tensor lives: its core and the rows / columns of the
+    /// tensor's physical 2D shape it holds.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    struct ShardPlacement {
+        /// Core column (DRAM bank for DRAM shards).
+        core_x: u32,
+        /// Core row.
+        core_y: u32,
+        /// First physical row the shard holds.
+        row0: u32,
+        /// First physical column the shard holds.
+        col0: u32,
+        /// Shard height.
+        rows: u32,
+        /// Shard width.
+        cols: u32,
+    }
+
+    /// The three tensors `nlp_create_qkv_heads` returns.
+    struct QkvHeads {
+        q: UniquePtr<Tensor>,
+        k: UniquePtr<Tensor>,
+        v: UniquePtr<Tensor>,
+    }
+
     unsafe extern "C++" {
         include!("tttv2-sys/include/tttv2/shim.h");
 
@@ -233,6 +268,128 @@ pub(crate) mod ffi {
             mem: &MemConfig,
             compute: &ComputeConfig,
         ) -> Result<UniquePtr<Tensor>>;
+        /// `ttnn::multiply(a, b, dtype, mem, .., lhs_activations = [lhs_activation])`.
+        fn multiply(
+            a: &Tensor,
+            b: &Tensor,
+            mem: &MemConfig,
+            dtype: DataType,
+            lhs_activation: UnaryOp,
+        ) -> Result<UniquePtr<Tensor>>;
+        /// `ttnn::gelu(a, fast_and_approximate_mode)`.
+        fn gelu(a: &Tensor, fast_and_approximate: bool, mem: &MemConfig) -> Result<UniquePtr<Tensor>>;
+        /// `ttnn::layer_norm(x, epsilon, weight, bias)`; `weight` / `bias` may be null.
+        unsafe fn layer_norm(
+            x: &Tensor,
+            epsilon: f32,
+            weight: *const Tensor,
+            bias: *const Tensor,
+            mem: &MemConfig,
+            compute: &ComputeConfig,
+        ) -> Result<UniquePtr<Tensor>>;
+        /// `ttnn::scale_mask_softmax(x, scale, mask, mem, is_causal_mask)` over the last dim;
+        /// `mask` may be null (then `causal` masks keys after the query).
+        unsafe fn softmax(
+            x: &Tensor,
+            scale: f32,
+            mask: *const Tensor,
+            causal: bool,
+            mem: &MemConfig,
+            compute: &ComputeConfig,
+        ) -> Result<UniquePtr<Tensor>>;
+
+        /// Uploads UINT32 data (token ids).
+        fn tensor_from_u32(
+            device: &Device,
+            data: &[u32],
+            shape: &[u32],
+            layout: Layout,
+            mem: &MemConfig,
+        ) -> Result<UniquePtr<Tensor>>;
+        /// Reads a UINT32 tensor back.
+        fn tensor_to_u32(tensor: &Tensor) -> Result<Vec<u32>>;
+        /// The shards of a sharded tensor, in shard order (empty when interleaved).
+        fn tensor_shards(tensor: &Tensor) -> Vec<ShardPlacement>;
+        /// The values one core's shard buffer holds (`rows x cols`, padding included).
+        fn tensor_shard_values(tensor: &Tensor, index: u32) -> Result<Vec<f32>>;
+        /// The device pages of the tensor as 32-bit words (diagnostic; host backend).
+        fn tensor_raw_words(tensor: &Tensor) -> Result<Vec<u32>>;
+        /// `ttnn::typecast(x, dtype, mem)`.
+        fn typecast(x: &Tensor, dtype: DataType, mem: &MemConfig) -> Result<UniquePtr<Tensor>>;
+        /// `ttnn::to_layout(x, layout, dtype, mem)` (tilize / untilize).
+        fn to_layout(x: &Tensor, layout: Layout, dtype: DataType, mem: &MemConfig) -> Result<UniquePtr<Tensor>>;
+        /// `ttnn::to_memory_config(x, mem)` (interleaved <-> sharded, L1 <-> DRAM).
+        fn to_memory_config(x: &Tensor, mem: &MemConfig) -> Result<UniquePtr<Tensor>>;
+        /// Packs row-major `rows x cols` floats as tt-metal's `pack_as_bfp{8,4}_tiles` does.
+        fn pack_block_float(data: &[f32], rows: u32, cols: u32, dtype: DataType) -> Result<Vec<u32>>;
+        /// Unpacks block-float words back to row-major floats.
+        fn unpack_block_float(words: &[u32], rows: u32, cols: u32, dtype: DataType) -> Result<Vec<f32>>;
+        /// The host sgemm: row-major `c = a * b` (m x k times k x n); `num_threads` 0 = all cores.
+        fn host_sgemm(m: u32, n: u32, k: u32, a: &[f32], b: &[f32], c: &mut [f32], num_threads: u32) -> Result<()>;
+
+        /// `ttnn::embedding(ids, weight, layout, dtype, mem)`.
+        fn embedding(
+            ids: &Tensor,
+            weight: &Tensor,
+            mem: &MemConfig,
+            dtype: DataType,
+            layout: Layout,
+        ) -> Result<UniquePtr<Tensor>>;
+        /// `ttnn::experimental::rotary_embedding_llama(x, cos, sin, trans_mat, is_decode_mode)`.
+        fn rotary_embedding_llama(
+            x: &Tensor,
+            cos: &Tensor,
+            sin: &Tensor,
+            trans_mat: &Tensor,
+            is_decode: bool,
+            mem: &MemConfig,
+            compute: &ComputeConfig,
+        ) -> Result<UniquePtr<Tensor>>;
+        /// `ttnn::transformer::scaled_dot_product_attention`; `mask` may be null.
+        unsafe fn sdpa(
+            q: &Tensor,
+            k: &Tensor,
+            v: &Tensor,
+            mask: *const Tensor,
+            is_causal: bool,
+            has_scale: bool,
+            scale: f32,
+            program_config: &SdpaConfig,
+            mem: &MemConfig,
+            compute: &ComputeConfig,
+        ) -> Result<UniquePtr<Tensor>>;
+        /// `ttnn::transformer::scaled_dot_product_attention_decode` with `cur_pos` per user.
+        fn sdpa_decode(
+            q: &Tensor,
+            k: &Tensor,
+            v: &Tensor,
+            cur_pos: &[u32],
+            has_scale: bool,
+            scale: f32,
+            program_config: &SdpaConfig,
+            mem: &MemConfig,
+            compute: &ComputeConfig,
+        ) -> Result<UniquePtr<Tensor>>;
+        /// `ttnn::update_cache(cache, input, update_idx, batch_offset)`, in place.
+        fn update_cache(cache: Pin<&mut Tensor>, input: &Tensor, update_idx: u32, batch_offset: u32) -> Result<()>;
+        /// `ttnn::fill_cache(cache, input, batch_idx, update_idx)`, in place.
+        fn fill_cache(cache: Pin<&mut Tensor>, input: &Tensor, batch_idx: u32, update_idx: u32) -> Result<()>;
+        /// `ttnn::experimental::paged_update_cache(cache, input, update_idxs)` without a page table.
+        fn update_cache_per_user(cache: Pin<&mut Tensor>, input: &Tensor, update_idxs: &[u32]) -> Result<()>;
+        /// `ttnn::experimental::nlp_create_qkv_heads` (prefill).
+        fn nlp_create_qkv_heads(
+            x: &Tensor,
+            num_q_heads: u32,
+            num_kv_heads: u32,
+            transpose_k: bool,
+            mem: &MemConfig,
+        ) -> Result<QkvHeads>;
+        /// `ttnn::experimental::nlp_create_qkv_heads_decode`.
+        fn nlp_create_qkv_heads_decode(x: &Tensor, num_q_heads: u32, num_kv_heads: u32) -> Result<QkvHeads>;
+        /// `ttnn::experimental::nlp_concat_heads`.
+        fn nlp_concat_heads(x: &Tensor, mem: &MemConfig) -> Result<UniquePtr<Tensor>>;
+        /// `ttnn::experimental::nlp_concat_heads_decode`.
+        fn nlp_concat_heads_decode(x: &Tensor, num_heads: u32) -> Result<UniquePtr<Tensor>>;
     }
 }
 

@@ -219,3 +219,23 @@ pub(crate) fn device_desc(p: &DeviceProfile) -> ffi::DeviceDesc {
         dram_bytes: p.dram_bytes,
     }
 }
+
+pub(crate) fn sdpa_config(p: &tttv2_core::ttnn::SDPAProgramConfig) -> ffi::SdpaConfig {
+    ffi::SdpaConfig {
+        grid_x: p.compute_with_storage_grid_size.x,
+        grid_y: p.compute_with_storage_grid_size.y,
+        q_chunk_size: p.q_chunk_size,
+        k_chunk_size: p.k_chunk_size,
+        exp_approx_mode: p.exp_approx_mode.unwrap_or(false),
+    }
+}
+
+pub(crate) fn unary_op(op: Option<UnaryOpType>) -> ffi::UnaryOp {
+    match op {
+        None => ffi::UnaryOp::None,
+        Some(UnaryOpType::Relu) => ffi::UnaryOp::Relu,
+        Some(UnaryOpType::Silu) => ffi::UnaryOp::Silu,
+        Some(UnaryOpType::Gelu) => ffi::UnaryOp::Gelu,
+        Some(UnaryOpType::Sigmoid) => ffi::UnaryOp::Sigmoid,
+    }
+}

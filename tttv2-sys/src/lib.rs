@@ -19,4 +19,4 @@ mod tensor;
 
 pub use device::Device;
 pub use error::{Error, Result};
-pub use tensor::Tensor;
+pub use tensor::{ShardPlacement, Tensor};

@@ -2,7 +2,9 @@
 //! them straight to the backend: no lookup, no dispatch on config.
 
 use tttv2_core::op::LinearConfig;
-use tttv2_core::ttnn::{ComputeKernelConfig, DataType, MatmulProgramConfig, MemoryConfig};
+use tttv2_core::ttnn::{
+    ComputeKernelConfig, DataType, Layout, MatmulProgramConfig, MemoryConfig, SDPAProgramConfig, UnaryOpType,
+};
 
 use crate::bridge::ffi;
 use crate::convert;
@@ -92,4 +94,300 @@ pub fn rms_norm(
     )
     .map_err(backend("rms_norm"))?;
     Ok(Tensor { inner: out })
+}
+
+fn wrap(r: std::result::Result<cxx::UniquePtr<ffi::Tensor>, cxx::Exception>, op: &'static str) -> Result<Tensor> {
+    r.map(|inner| Tensor { inner }).map_err(backend(op))
+}
+
+fn opt_ptr(t: Option<&Tensor>) -> *const ffi::Tensor {
+    t.map_or(std::ptr::null(), |t| t.inner.as_ref().map_or(std::ptr::null(), |r| r as *const ffi::Tensor))
+}
+
+/// `ttnn::multiply(a, b)` with an optional activation fused on the left operand:
+/// `multiply(gate, up, .., Some(UnaryOpType::Silu))` is the SwiGLU gate
+/// (`ttnn.mul(w1, w3, input_tensor_a_activations=[SILU])`). `b` broadcasts onto `a`.
+pub fn multiply(
+    a: &Tensor,
+    b: &Tensor,
+    memory_config: &MemoryConfig,
+    dtype: DataType,
+    lhs_activation: Option<UnaryOpType>,
+) -> Result<Tensor> {
+    wrap(
+        ffi::multiply(
+            &a.inner,
+            &b.inner,
+            &convert::memory_config(memory_config),
+            convert::data_type(dtype),
+            convert::unary_op(lhs_activation),
+        ),
+        "multiply",
+    )
+}
+
+/// `ttnn::gelu(a, fast_and_approximate_mode)` (erf form, or the tanh form when approximate).
+pub fn gelu(a: &Tensor, fast_and_approximate: bool, memory_config: &MemoryConfig) -> Result<Tensor> {
+    wrap(ffi::gelu(&a.inner, fast_and_approximate, &convert::memory_config(memory_config)), "gelu")
+}
+
+/// `ttnn::layer_norm(x, epsilon, weight, bias)` over the last dim.
+pub fn layer_norm(
+    x: &Tensor,
+    epsilon: f32,
+    weight: Option<&Tensor>,
+    bias: Option<&Tensor>,
+    memory_config: &MemoryConfig,
+    compute_kernel_config: &ComputeKernelConfig,
+) -> Result<Tensor> {
+    // SAFETY: the pointers are null or point to tensors borrowed for the whole call.
+    let r = unsafe {
+        ffi::layer_norm(
+            &x.inner,
+            epsilon,
+            opt_ptr(weight),
+            opt_ptr(bias),
+            &convert::memory_config(memory_config),
+            &convert::compute_config(compute_kernel_config),
+        )
+    };
+    wrap(r, "layer_norm")
+}
+
+/// `ttnn::scale_mask_softmax(x, scale, mask, .., is_causal_mask)` over the last dim:
+/// `softmax(scale * x + mask)`. Without a mask, `causal` hides key `j` from query `i` when
+/// `j > i + (width - height)`.
+pub fn softmax(
+    x: &Tensor,
+    scale: f32,
+    mask: Option<&Tensor>,
+    causal: bool,
+    memory_config: &MemoryConfig,
+    compute_kernel_config: &ComputeKernelConfig,
+) -> Result<Tensor> {
+    // SAFETY: the mask pointer is null or points to a tensor borrowed for the whole call.
+    let r = unsafe {
+        ffi::softmax(
+            &x.inner,
+            scale,
+            opt_ptr(mask),
+            causal,
+            &convert::memory_config(memory_config),
+            &convert::compute_config(compute_kernel_config),
+        )
+    };
+    wrap(r, "softmax")
+}
+
+/// `ttnn::embedding(ids, weight)`: ids `[batch, seq]` (or `[seq]`, or `[batch, 1, 1, seq]`)
+/// UINT32 or BFLOAT16, weight `[vocab, dim]` BFLOAT16; output `[batch, seq, dim]`.
+pub fn embedding(
+    ids: &Tensor,
+    weight: &Tensor,
+    memory_config: &MemoryConfig,
+    dtype: DataType,
+    layout: Layout,
+) -> Result<Tensor> {
+    wrap(
+        ffi::embedding(
+            &ids.inner,
+            &weight.inner,
+            &convert::memory_config(memory_config),
+            convert::data_type(dtype),
+            convert::layout(layout),
+        ),
+        "embedding",
+    )
+}
+
+/// `ttnn::experimental::rotary_embedding_llama(x, cos, sin, trans_mat, is_decode_mode)`:
+/// `x * cos + (x @ trans_mat) * sin`, with `trans_mat` applied to each 32-wide tile of head_dim.
+/// Prefill: x `[batch, heads, seq, head_dim]`, cos/sin `[1, 1, seq, head_dim]`. Decode: x
+/// `[1, batch, heads, head_dim]`, cos/sin `[1, batch, 32, head_dim]`, all HEIGHT_SHARDED.
+pub fn rotary_embedding_llama(
+    x: &Tensor,
+    cos: &Tensor,
+    sin: &Tensor,
+    trans_mat: &Tensor,
+    is_decode: bool,
+    memory_config: &MemoryConfig,
+    compute_kernel_config: &ComputeKernelConfig,
+) -> Result<Tensor> {
+    wrap(
+        ffi::rotary_embedding_llama(
+            &x.inner,
+            &cos.inner,
+            &sin.inner,
+            &trans_mat.inner,
+            is_decode,
+            &convert::memory_config(memory_config),
+            &convert::compute_config(compute_kernel_config),
+        ),
+        "rotary_embedding_llama",
+    )
+}
+
+/// `ttnn::transformer::scaled_dot_product_attention(q, k, v, mask, is_causal, scale)`:
+/// q `[b, nq, s, d]`, k/v `[b, nkv, s, d]` with `nq % nkv == 0` (GQA). `scale` defaults to
+/// `1/sqrt(d)`.
+#[allow(clippy::too_many_arguments)]
+pub fn sdpa(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    mask: Option<&Tensor>,
+    is_causal: bool,
+    scale: Option<f32>,
+    program_config: &SDPAProgramConfig,
+    memory_config: &MemoryConfig,
+    compute_kernel_config: &ComputeKernelConfig,
+) -> Result<Tensor> {
+    // SAFETY: the mask pointer is null or points to a tensor borrowed for the whole call.
+    let r = unsafe {
+        ffi::sdpa(
+            &q.inner,
+            &k.inner,
+            &v.inner,
+            opt_ptr(mask),
+            is_causal,
+            scale.is_some(),
+            scale.unwrap_or(0.0),
+            &convert::sdpa_config(program_config),
+            &convert::memory_config(memory_config),
+            &convert::compute_config(compute_kernel_config),
+        )
+    };
+    wrap(r, "sdpa")
+}
+
+/// `ttnn::transformer::scaled_dot_product_attention_decode(q, k, v, is_causal, .., cur_pos)`:
+/// q `[1, b, nq, d]`, caches `[b, nkv, max_seq, d]`; user `u` attends positions `0..=cur_pos[u]`.
+#[allow(clippy::too_many_arguments)]
+pub fn sdpa_decode(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    cur_pos: &[u32],
+    scale: Option<f32>,
+    program_config: &SDPAProgramConfig,
+    memory_config: &MemoryConfig,
+    compute_kernel_config: &ComputeKernelConfig,
+) -> Result<Tensor> {
+    wrap(
+        ffi::sdpa_decode(
+            &q.inner,
+            &k.inner,
+            &v.inner,
+            cur_pos,
+            scale.is_some(),
+            scale.unwrap_or(0.0),
+            &convert::sdpa_config(program_config),
+            &convert::memory_config(memory_config),
+            &convert::compute_config(compute_kernel_config),
+        ),
+        "sdpa_decode",
+    )
+}
+
+/// `ttnn::update_cache(cache, input, update_idx, batch_offset)`: writes input
+/// `[1, heads, batch, d]` to `cache[batch_offset + b, h, update_idx, :]`, in place.
+pub fn update_cache(cache: &mut Tensor, input: &Tensor, update_idx: u32, batch_offset: u32) -> Result<()> {
+    ffi::update_cache(cache.inner.pin_mut(), &input.inner, update_idx, batch_offset).map_err(backend("update_cache"))
+}
+
+/// `ttnn::fill_cache(cache, input, batch_idx, update_idx)`: writes input `[1, heads, s, d]` to
+/// `cache[batch_idx, :, update_idx..update_idx + s, :]`, in place.
+pub fn fill_cache(cache: &mut Tensor, input: &Tensor, batch_idx: u32, update_idx: u32) -> Result<()> {
+    ffi::fill_cache(cache.inner.pin_mut(), &input.inner, batch_idx, update_idx).map_err(backend("fill_cache"))
+}
+
+/// `ttnn::experimental::paged_update_cache(cache, input, update_idxs)` without a page table:
+/// writes input `[1, batch, heads, d]` (HEIGHT_SHARDED) to `cache[b, h, update_idxs[b], :]`.
+pub fn update_cache_per_user(cache: &mut Tensor, input: &Tensor, update_idxs: &[u32]) -> Result<()> {
+    ffi::update_cache_per_user(cache.inner.pin_mut(), &input.inner, update_idxs).map_err(backend("paged_update_cache"))
+}
+
+fn heads(r: std::result::Result<ffi::QkvHeads, cxx::Exception>, op: &'static str) -> Result<(Tensor, Tensor, Tensor)> {
+    let h = r.map_err(backend(op))?;
+    Ok((Tensor { inner: h.q }, Tensor { inner: h.k }, Tensor { inner: h.v }))
+}
+
+/// `ttnn::experimental::nlp_create_qkv_heads(x, num_q_heads, num_kv_heads, transpose_k)`:
+/// fused `[b, 1, s, (nq + 2 nkv) d]` -> q `[b, nq, s, d]`, k `[b, nkv, s, d]` (or `[b, nkv, d, s]`),
+/// v `[b, nkv, s, d]`.
+pub fn nlp_create_qkv_heads(
+    x: &Tensor,
+    num_q_heads: u32,
+    num_kv_heads: u32,
+    transpose_k: bool,
+    memory_config: &MemoryConfig,
+) -> Result<(Tensor, Tensor, Tensor)> {
+    heads(
+        ffi::nlp_create_qkv_heads(&x.inner, num_q_heads, num_kv_heads, transpose_k, &convert::memory_config(memory_config)),
+        "nlp_create_qkv_heads",
+    )
+}
+
+/// `ttnn::experimental::nlp_create_qkv_heads_decode(x, num_q_heads, num_kv_heads)`:
+/// `[1, 1, b, (nq + 2 nkv) d]` -> `[1, b, nq, d]`, `[1, b, nkv, d]` x2, HEIGHT_SHARDED in L1 on
+/// `b` cores (one `[32, d]` shard per user).
+pub fn nlp_create_qkv_heads_decode(x: &Tensor, num_q_heads: u32, num_kv_heads: u32) -> Result<(Tensor, Tensor, Tensor)> {
+    heads(ffi::nlp_create_qkv_heads_decode(&x.inner, num_q_heads, num_kv_heads), "nlp_create_qkv_heads_decode")
+}
+
+/// `ttnn::experimental::nlp_concat_heads(x)`: `[b, h, s, d]` -> `[b, 1, s, h d]`.
+pub fn nlp_concat_heads(x: &Tensor, memory_config: &MemoryConfig) -> Result<Tensor> {
+    wrap(ffi::nlp_concat_heads(&x.inner, &convert::memory_config(memory_config)), "nlp_concat_heads")
+}
+
+/// `ttnn::experimental::nlp_concat_heads_decode(x, num_heads)`: HEIGHT_SHARDED
+/// `[1, b, heads, d]` -> `[1, 1, b, num_heads d]`, WIDTH_SHARDED on `num_heads` cores.
+pub fn nlp_concat_heads_decode(x: &Tensor, num_heads: u32) -> Result<Tensor> {
+    wrap(ffi::nlp_concat_heads_decode(&x.inner, num_heads), "nlp_concat_heads_decode")
+}
+
+/// `ttnn::typecast(x, dtype)`.
+pub fn typecast(x: &Tensor, dtype: DataType, memory_config: &MemoryConfig) -> Result<Tensor> {
+    wrap(ffi::typecast(&x.inner, convert::data_type(dtype), &convert::memory_config(memory_config)), "typecast")
+}
+
+/// `ttnn::to_layout(x, layout, dtype, memory_config)`: tilize / untilize.
+pub fn to_layout(x: &Tensor, layout: Layout, dtype: DataType, memory_config: &MemoryConfig) -> Result<Tensor> {
+    wrap(
+        ffi::to_layout(&x.inner, convert::layout(layout), convert::data_type(dtype), &convert::memory_config(memory_config)),
+        "to_layout",
+    )
+}
+
+/// `ttnn::to_memory_config(x, memory_config)`: interleaved <-> height / width / block sharded,
+/// L1 <-> DRAM. The shard spec is validated as TT-NN validates it.
+pub fn to_memory_config(x: &Tensor, memory_config: &MemoryConfig) -> Result<Tensor> {
+    wrap(ffi::to_memory_config(&x.inner, &convert::memory_config(memory_config)), "to_memory_config")
+}
+
+/// Diagnostics: the numerics and kernels behind the host backend, for tests and benches.
+pub mod diag {
+    use tttv2_core::ttnn::DataType;
+
+    use crate::bridge::ffi;
+    use crate::convert;
+    use crate::error::{Result, backend};
+
+    /// Packs row-major `rows x cols` values (multiples of 32) as tt-metal's
+    /// `pack_as_bfp{8,4}_tiles(row_major_input=false, is_exp_a=false)` packs their tiles:
+    /// per tile 16 exponent words (one exponent byte per 16-value face row) then the mantissas.
+    pub fn pack_block_float(data: &[f32], rows: u32, cols: u32, dtype: DataType) -> Result<Vec<u32>> {
+        ffi::pack_block_float(data, rows, cols, convert::data_type(dtype)).map_err(backend("pack_block_float"))
+    }
+
+    /// The inverse of [`pack_block_float`].
+    pub fn unpack_block_float(words: &[u32], rows: u32, cols: u32, dtype: DataType) -> Result<Vec<f32>> {
+        ffi::unpack_block_float(words, rows, cols, convert::data_type(dtype)).map_err(backend("unpack_block_float"))
+    }
+
+    /// The host backend's sgemm: row-major `c = a * b`, `a` is `m x k`, `b` is `k x n`;
+    /// `num_threads == 0` uses every core.
+    pub fn host_sgemm(m: u32, n: u32, k: u32, a: &[f32], b: &[f32], c: &mut [f32], num_threads: u32) -> Result<()> {
+        ffi::host_sgemm(m, n, k, a, b, c, num_threads).map_err(backend("host_sgemm"))
+    }
 }

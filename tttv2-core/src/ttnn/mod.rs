@@ -12,6 +12,7 @@ mod core_coord;
 mod data_type;
 mod matmul_program_config;
 mod memory_config;
+mod op_program_config;
 
 pub use activation::{UnaryOpType, UnaryWithParam};
 pub use compute_kernel_config::{ComputeKernelConfig, MathFidelity};
@@ -21,6 +22,10 @@ pub use matmul_program_config::{
     MatmulMultiCoreProgramConfig, MatmulMultiCoreReuseMultiCast1DProgramConfig,
     MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig, MatmulMultiCoreReuseMultiCastProgramConfig,
     MatmulMultiCoreReuseProgramConfig, MatmulProgramConfig,
+};
+pub use op_program_config::{
+    LayerNormDefaultProgramConfig, LayerNormProgramConfig, LayerNormShardedMultiCoreProgramConfig,
+    OpProgramConfig, SDPAProgramConfig, TaggedSdpa,
 };
 pub use memory_config::{BufferType, MemoryConfig, ShardOrientation, ShardSpec, TensorMemoryLayout};
 

@@ -1,4 +1,4 @@
-// The shim API both backends implement: host (cpp/host/backend.cc) and TT-NN (cpp/ttnn/backend.cc).
+// The shim API both backends implement: host (cpp/host/ops_*.cc) and TT-NN (cpp/ttnn/*.cc).
 //
 // Device and Tensor are pimpl classes so this header is identical for both backends; each
 // backend defines Device::Impl and Tensor::Impl. Config structs and enums are cxx shared types
@@ -18,8 +18,12 @@ struct DeviceDesc;
 struct MemConfig;
 struct ComputeConfig;
 struct MatmulConfig;
+struct SdpaConfig;
+struct ShardPlacement;
+struct QkvHeads;
 enum class DataType : std::uint8_t;
 enum class Layout : std::uint8_t;
+enum class UnaryOp : std::uint8_t;
 
 class Device {
  public:
@@ -67,5 +71,52 @@ std::unique_ptr<Tensor> add(const Tensor& a, const Tensor& b, const MemConfig& m
 std::unique_ptr<Tensor> silu(const Tensor& a, const MemConfig& mem);
 std::unique_ptr<Tensor> rms_norm(const Tensor& x, float epsilon, const Tensor& weight,
                                  const MemConfig& mem, const ComputeConfig& compute);
+
+std::unique_ptr<Tensor> multiply(const Tensor& a, const Tensor& b, const MemConfig& mem, DataType dtype,
+                                 UnaryOp lhs_activation);
+std::unique_ptr<Tensor> gelu(const Tensor& a, bool fast_and_approximate, const MemConfig& mem);
+std::unique_ptr<Tensor> layer_norm(const Tensor& x, float epsilon, const Tensor* weight, const Tensor* bias,
+                                   const MemConfig& mem, const ComputeConfig& compute);
+std::unique_ptr<Tensor> softmax(const Tensor& x, float scale, const Tensor* mask, bool causal, const MemConfig& mem,
+                                const ComputeConfig& compute);
+
+// Tensors: ids, diagnostics, layout / dtype / placement conversion.
+std::unique_ptr<Tensor> tensor_from_u32(const Device& device, rust::Slice<const std::uint32_t> data,
+                                        rust::Slice<const std::uint32_t> shape, Layout layout, const MemConfig& mem);
+rust::Vec<std::uint32_t> tensor_to_u32(const Tensor& tensor);
+rust::Vec<ShardPlacement> tensor_shards(const Tensor& tensor);
+rust::Vec<float> tensor_shard_values(const Tensor& tensor, std::uint32_t index);
+rust::Vec<std::uint32_t> tensor_raw_words(const Tensor& tensor);
+std::unique_ptr<Tensor> typecast(const Tensor& x, DataType dtype, const MemConfig& mem);
+std::unique_ptr<Tensor> to_layout(const Tensor& x, Layout layout, DataType dtype, const MemConfig& mem);
+std::unique_ptr<Tensor> to_memory_config(const Tensor& x, const MemConfig& mem);
+rust::Vec<std::uint32_t> pack_block_float(rust::Slice<const float> data, std::uint32_t rows, std::uint32_t cols,
+                                          DataType dtype);
+rust::Vec<float> unpack_block_float(rust::Slice<const std::uint32_t> words, std::uint32_t rows, std::uint32_t cols,
+                                    DataType dtype);
+void host_sgemm(std::uint32_t m, std::uint32_t n, std::uint32_t k, rust::Slice<const float> a,
+                rust::Slice<const float> b, rust::Slice<float> c, std::uint32_t num_threads);
+
+// Transformer ops.
+std::unique_ptr<Tensor> embedding(const Tensor& ids, const Tensor& weight, const MemConfig& mem, DataType dtype,
+                                  Layout layout);
+std::unique_ptr<Tensor> rotary_embedding_llama(const Tensor& x, const Tensor& cos, const Tensor& sin,
+                                               const Tensor& trans_mat, bool is_decode, const MemConfig& mem,
+                                               const ComputeConfig& compute);
+std::unique_ptr<Tensor> sdpa(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor* mask, bool is_causal,
+                             bool has_scale, float scale, const SdpaConfig& program_config, const MemConfig& mem,
+                             const ComputeConfig& compute);
+std::unique_ptr<Tensor> sdpa_decode(const Tensor& q, const Tensor& k, const Tensor& v,
+                                    rust::Slice<const std::uint32_t> cur_pos, bool has_scale, float scale,
+                                    const SdpaConfig& program_config, const MemConfig& mem,
+                                    const ComputeConfig& compute);
+void update_cache(Tensor& cache, const Tensor& input, std::uint32_t update_idx, std::uint32_t batch_offset);
+void fill_cache(Tensor& cache, const Tensor& input, std::uint32_t batch_idx, std::uint32_t update_idx);
+void update_cache_per_user(Tensor& cache, const Tensor& input, rust::Slice<const std::uint32_t> update_idxs);
+QkvHeads nlp_create_qkv_heads(const Tensor& x, std::uint32_t num_q_heads, std::uint32_t num_kv_heads,
+                              bool transpose_k, const MemConfig& mem);
+QkvHeads nlp_create_qkv_heads_decode(const Tensor& x, std::uint32_t num_q_heads, std::uint32_t num_kv_heads);
+std::unique_ptr<Tensor> nlp_concat_heads(const Tensor& x, const MemConfig& mem);
+std::unique_ptr<Tensor> nlp_concat_heads_decode(const Tensor& x, std::uint32_t num_heads);
 
 }  // namespace tttv2::ffi

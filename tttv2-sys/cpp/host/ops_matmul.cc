@@ -1,0 +1,434 @@
+// Host backend: matmul / linear. Validation follows TT-NN's (matmul-rules.md, which cites
+// ttnn/cpp/ttnn/operations/matmul/device/matmul_device_operation.cpp @ 13adda80); the work is
+// then split per core, per out_block and per K block exactly as the program config says, and
+// the dest / intermediate-buffer rounding of the device kernels is modelled (see compute_region).
+
+#include <algorithm>
+#include <thread>
+
+#include "host_impl.h"
+
+namespace tttv2::ffi {
+using namespace host_detail;
+
+namespace {
+
+struct MatmulDims {
+  uint32_t M, K, N;  // M fused over batch dims
+  uint32_t Mt, Kt, Nt;
+};
+
+// TT-NN's program-config validation (matmul-rules.md §1-§6) and the CB L1 check
+// (tt-metal program.cpp "Statically allocated circular buffers ... beyond max L1 size").
+void validate_program_config(const DeviceDesc& dev, const MatmulDims& d, const MatmulConfig& pc,
+                             const ComputeConfig& cc, const Tensor::Impl& a, const Tensor::Impl& b,
+                             bool has_bias, DataType out_dtype, const MemConfig& out_mem) {
+  const bool out_sharded = out_mem.layout != TensorMemoryLayout::Interleaved;
+  uint64_t cb_bytes = 0;
+  const uint64_t at = tile_bytes(a.dtype), bt = tile_bytes(b.dtype), ot = tile_bytes(out_dtype);
+  auto grid_check = [&] {
+    if (pc.grid_x == 0 || pc.grid_y == 0 || pc.grid_x > dev.grid_x || pc.grid_y > dev.grid_y)
+      fatal(cat("compute_with_storage_grid_size (", pc.grid_x, ", ", pc.grid_y,
+                ") must be non-zero and fit the device compute grid (", dev.grid_x, ", ", dev.grid_y, ")"));
+  };
+  auto subblock_check = [&] {
+    if (pc.out_subblock_h == 0 || pc.out_subblock_w == 0) fatal("out_subblock_h and out_subblock_w must be non-zero");
+    const uint32_t limit = dest_tiles(cc);
+    if (pc.out_subblock_h * pc.out_subblock_w > limit)
+      fatal(cat("out_subblock_w ", pc.out_subblock_w, " times out_subblock_h ", pc.out_subblock_h,
+                " needs to be at most ", limit, " to fit in hardware"));
+  };
+  auto k_check = [&] {
+    if (pc.in0_block_w == 0) fatal("in0_block_w must be non-zero");
+    if (d.Kt % pc.in0_block_w != 0)
+      fatal(cat("Kt ", d.Kt, " must be divisible by in0_block_w ", pc.in0_block_w));
+  };
+  auto block_check = [&] {
+    if (pc.per_core_m == 0 || pc.per_core_n == 0) fatal("per_core_M and per_core_N must be non-zero");
+    if (pc.out_block_h == 0 || pc.out_block_w == 0) fatal("out_block_h and out_block_w must be non-zero");
+    if (pc.out_block_h % pc.out_subblock_h != 0) fatal(cat("out_block_h ", pc.out_block_h, " must be divisible by out_subblock_h ", pc.out_subblock_h));
+    if (pc.out_block_w % pc.out_subblock_w != 0) fatal(cat("out_block_w ", pc.out_block_w, " must be divisible by out_subblock_w ", pc.out_subblock_w));
+    if (pc.per_core_m % pc.out_block_h != 0) fatal(cat("per_core_M ", pc.per_core_m, " must be divisible by out_block_h ", pc.out_block_h));
+    if (pc.per_core_n % pc.out_block_w != 0) fatal(cat("per_core_N ", pc.per_core_n, " must be divisible by out_block_w ", pc.out_block_w));
+  };
+  auto sharded_out_check = [&] {
+    if (out_sharded && !(pc.out_subblock_w == pc.per_core_n || pc.out_subblock_h == 1))
+      fatal(cat("Sharded output requires out_subblock_w == per_core_N or out_subblock_h == 1 (got out_subblock_h ",
+                pc.out_subblock_h, ", out_subblock_w ", pc.out_subblock_w, ", per_core_N ", pc.per_core_n, ")"));
+  };
+  // CBs of the multicast factories (matmul-rules.md §8).
+  auto mcast_cbs = [&] {
+    const uint64_t num_blocks = d.Kt / pc.in0_block_w;
+    const uint64_t mult = num_blocks > 1 ? 2 : 1;
+    const bool l1_acc = cc.packer_l1_acc && ((has_bias && num_blocks > 1) || num_blocks > 2);
+    const uint64_t interm_tile = cc.fp32_dest_acc_en ? 4096 : (l1_acc ? 2048 : ot);
+    const uint64_t out_tiles = out_sharded ? uint64_t(pc.per_core_m) * pc.per_core_n : uint64_t(pc.out_block_h) * pc.out_block_w;
+    const bool shares = interm_tile == ot && !(out_sharded && pc.per_core_m != pc.out_block_h);
+    cb_bytes = uint64_t(pc.out_block_h) * pc.in0_block_w * mult * at + uint64_t(pc.out_block_w) * pc.in0_block_w * mult * bt +
+               out_tiles * ot + (shares ? 0 : uint64_t(pc.out_block_h) * pc.out_block_w * interm_tile) +
+               (has_bias ? uint64_t(pc.out_block_w) * bt : 0);
+  };
+
+  switch (pc.kind) {
+    case MatmulKind::MultiCore:
+      if (a.mem.layout != TensorMemoryLayout::Interleaved || b.mem.layout != TensorMemoryLayout::Interleaved || out_sharded)
+        fatal("MatmulMultiCoreProgramConfig requires interleaved inputs and output");
+      cb_bytes = 2 * at + 2 * bt + 2 * ot;
+      break;
+    case MatmulKind::Reuse: {
+      grid_check();
+      subblock_check();
+      k_check();
+      if (pc.per_core_m == 0 || pc.per_core_n == 0) fatal("per_core_M and per_core_N must be non-zero");
+      if (pc.per_core_n != d.Nt) fatal(cat("MatmulMultiCoreReuseProgramConfig requires per_core_N == Nt (", pc.per_core_n, " != ", d.Nt, ")"));
+      if (pc.per_core_m % pc.out_subblock_h != 0) fatal(cat("per_core_M ", pc.per_core_m, " must be divisible by out_subblock_h ", pc.out_subblock_h));
+      if (pc.per_core_n % pc.out_subblock_w != 0) fatal(cat("per_core_N ", pc.per_core_n, " must be divisible by out_subblock_w ", pc.out_subblock_w));
+      if (d.Mt % pc.per_core_m != 0) fatal(cat("Mt ", d.Mt, " must be divisible by per_core_M ", pc.per_core_m));
+      const uint32_t blocks = d.Mt / pc.per_core_m, cores = pc.grid_x * pc.grid_y;
+      // tt-metal #54798: more output blocks than cores silently produced wrong output.
+      if (blocks > cores) fatal(cat("Number of output blocks ", blocks, " exceeds the number of cores ", cores));
+      sharded_out_check();
+      cb_bytes = uint64_t(pc.per_core_m) * pc.in0_block_w * 2 * at + uint64_t(pc.per_core_n) * pc.in0_block_w * 2 * bt +
+                 uint64_t(pc.per_core_m) * pc.per_core_n * ot + (has_bias ? uint64_t(pc.per_core_n) * bt : 0);
+      break;
+    }
+    case MatmulKind::MultiCast2D: {
+      grid_check();
+      subblock_check();
+      k_check();
+      block_check();
+      const uint32_t by = div_up(d.Mt, pc.per_core_m), bx = div_up(d.Nt, pc.per_core_n);
+      const uint32_t rows = pc.transpose_mcast ? pc.grid_x : pc.grid_y;
+      const uint32_t cols = pc.transpose_mcast ? pc.grid_y : pc.grid_x;
+      if (by > rows) fatal(cat("num_blocks_y ", by, " must be <= the number of grid rows ", rows));
+      if (bx > cols) fatal(cat("num_blocks_x ", bx, " must be <= the number of grid columns ", cols));
+      if (out_sharded && out_mem.layout != TensorMemoryLayout::BlockSharded) fatal("2D multicast matmul requires a BLOCK_SHARDED output when sharded");
+      sharded_out_check();
+      mcast_cbs();
+      break;
+    }
+    case MatmulKind::MultiCast1D: {
+      grid_check();
+      subblock_check();
+      k_check();
+      block_check();
+      const uint32_t blocks = div_up(d.Mt, pc.per_core_m) * div_up(d.Nt, pc.per_core_n);
+      if (blocks > pc.grid_x * pc.grid_y)
+        fatal(cat("Number of output blocks ", blocks, " must be <= the number of cores ", pc.grid_x * pc.grid_y));
+      if (pc.mcast_in0 && div_up(d.Mt, pc.per_core_m) != 1)
+        fatal(cat("mcast_in0 requires all of M on one core: ceil(Mt / per_core_M) = ", div_up(d.Mt, pc.per_core_m), " must be 1"));
+      if (out_sharded) {
+        const bool ok = pc.mcast_in0 ? out_mem.layout == TensorMemoryLayout::WidthSharded
+                                     : out_mem.layout == TensorMemoryLayout::HeightSharded;
+        if (!ok) fatal("1D multicast matmul output must be WIDTH_SHARDED (mcast_in0) or HEIGHT_SHARDED (mcast_in1)");
+      }
+      sharded_out_check();
+      mcast_cbs();
+      break;
+    }
+    case MatmulKind::DramSharded: {
+      k_check();
+      if (d.Mt != 1 || pc.per_core_m != 1)
+        fatal(cat("currently only support in0 tensor height of tile height (Mt ", d.Mt, ", per_core_M ", pc.per_core_m, ")"));
+      if (a.mem.layout != TensorMemoryLayout::WidthSharded || a.mem.buffer != BufferType::L1)
+        fatal("DRAM-sharded matmul requires in0 to be L1 WIDTH_SHARDED");
+      if (b.mem.layout != TensorMemoryLayout::WidthSharded || b.mem.buffer != BufferType::Dram)
+        fatal("DRAM-sharded matmul requires in1 to be DRAM WIDTH_SHARDED");
+      if (out_mem.layout != TensorMemoryLayout::WidthSharded || out_mem.buffer != BufferType::L1)
+        fatal("DRAM-sharded matmul requires the output to be L1 WIDTH_SHARDED");
+      const uint64_t n_compute = div_up(d.Nt, dev.dram_banks);
+      const uint64_t num_blocks = d.Kt / pc.in0_block_w;
+      cb_bytes = uint64_t(pc.in0_block_w) * (num_blocks > 1 ? 2 : 1) * at + n_compute * pc.in0_block_w * 3 * bt +
+                 2 * n_compute * ot + uint64_t(pc.per_core_n) * ot;
+      break;
+    }
+  }
+  const uint64_t max_l1 = dev.l1_bytes_per_core - dev.l1_reserved_bytes;
+  if (cb_bytes > max_l1)
+    fatal(cat("Statically allocated circular buffers on core range [(x=0,y=0) - (x=", pc.grid_x ? pc.grid_x - 1 : 0,
+              ",y=", pc.grid_y ? pc.grid_y - 1 : 0, ")] grow to ", cb_bytes, " B which is beyond max L1 size of ", max_l1, " B"));
+}
+
+// One rectangle of the output (in elements, clipped to M x N) that one core computes as one
+// out_block; `core` is the index of the core in the config's grid.
+struct Region {
+  uint32_t r0, r1, c0, c1;
+  uint32_t core;
+};
+
+// The regions each config produces (the factories' work split).
+std::vector<Region> split_work(const DeviceDesc& dev, const MatmulDims& d, const MatmulConfig& pc) {
+  std::vector<Region> out;
+  auto clip = [&](uint32_t tr0, uint32_t tr1, uint32_t tc0, uint32_t tc1, uint32_t core) {
+    const uint32_t r0 = std::min(d.M, tr0 * kTile), r1 = std::min(d.M, tr1 * kTile);
+    const uint32_t c0 = std::min(d.N, tc0 * kTile), c1 = std::min(d.N, tc1 * kTile);
+    if (r0 < r1 && c0 < c1) out.push_back(Region{r0, r1, c0, c1, core});
+  };
+  // A per-core block of per_core_M x per_core_N tiles cut into out_block_h x out_block_w blocks.
+  auto core_block = [&](uint32_t by, uint32_t bx, uint32_t core, uint32_t obh, uint32_t obw) {
+    for (uint32_t i = 0; i < pc.per_core_m; i += obh)
+      for (uint32_t j = 0; j < pc.per_core_n; j += obw)
+        clip(by * pc.per_core_m + i, by * pc.per_core_m + i + obh, bx * pc.per_core_n + j, bx * pc.per_core_n + j + obw, core);
+  };
+  switch (pc.kind) {
+    case MatmulKind::MultiCore: {
+      // split_work_to_cores(grid, Mt*Nt): each core gets a contiguous run of output tiles
+      // (row-major over the tile grid); the first `rem` cores get one more.
+      const uint32_t cores = dev.grid_x * dev.grid_y;
+      const uint64_t tiles = uint64_t(d.Mt) * d.Nt;
+      const uint64_t used = std::min<uint64_t>(cores, tiles);
+      const uint64_t per = tiles / used, rem = tiles % used;
+      uint64_t t = 0;
+      for (uint64_t c = 0; c < used; ++c) {
+        const uint64_t n = per + (c < rem ? 1 : 0);
+        uint64_t t1 = t + n;
+        while (t < t1) {  // one region per tile-row run
+          const uint32_t row = uint32_t(t / d.Nt), col = uint32_t(t % d.Nt);
+          const uint32_t run = uint32_t(std::min<uint64_t>(t1 - t, d.Nt - col));
+          clip(row, row + 1, col, col + run, uint32_t(c));
+          t += run;
+        }
+      }
+      break;
+    }
+    case MatmulKind::Reuse: {
+      const uint32_t blocks = d.Mt / pc.per_core_m;
+      for (uint32_t b = 0; b < blocks; ++b) core_block(b, 0, b, pc.per_core_m, pc.per_core_n);
+      break;
+    }
+    case MatmulKind::MultiCast2D: {
+      // Grid rows hold M, columns hold N (swapped with transpose_mcast).
+      const uint32_t by = div_up(d.Mt, pc.per_core_m), bx = div_up(d.Nt, pc.per_core_n);
+      for (uint32_t y = 0; y < by; ++y)
+        for (uint32_t x = 0; x < bx; ++x) {
+          const uint32_t core = pc.transpose_mcast ? x * pc.grid_x + y : y * pc.grid_x + x;
+          core_block(y, x, core, pc.out_block_h, pc.out_block_w);
+        }
+      break;
+    }
+    case MatmulKind::MultiCast1D: {
+      const uint32_t by = div_up(d.Mt, pc.per_core_m), bx = div_up(d.Nt, pc.per_core_n);
+      uint32_t core = 0;
+      for (uint32_t y = 0; y < by; ++y)
+        for (uint32_t x = 0; x < bx; ++x) core_block(y, x, core++, pc.out_block_h, pc.out_block_w);
+      break;
+    }
+    case MatmulKind::DramSharded: {
+      // One worker per DRAM bank, each computing ceil(Nt / banks) tiles of N
+      // (matmul_multicore_reuse_mcast_dram_sharded_program_factory.cpp).
+      const uint32_t per = div_up(d.Nt, dev.dram_banks);
+      for (uint32_t bank = 0; bank < dev.dram_banks; ++bank) clip(0, d.Mt, bank * per, (bank + 1) * per, bank);
+      break;
+    }
+  }
+  return out;
+}
+
+// Rounds a rows x cols block (leading dimension ld) to `dt`. Block floats are quantized per
+// 32x32 tile of the block, which is tile-aligned in the output.
+void round_block(float* p, uint32_t rows, uint32_t cols, uint32_t ld, DataType dt) {
+  if (dt == DataType::Float32) return;
+  if (dt == DataType::Bfloat16 || dt == DataType::Uint32) {
+    for (uint32_t r = 0; r < rows; ++r) host::round_to_bf16_inplace(p + size_t(r) * ld, cols);
+    return;
+  }
+  std::vector<float> tmp(size_t(rows) * cols);
+  for (uint32_t r = 0; r < rows; ++r) std::memcpy(&tmp[size_t(r) * cols], p + size_t(r) * ld, cols * sizeof(float));
+  quantize(tmp, {rows, cols}, dt);
+  for (uint32_t r = 0; r < rows; ++r) std::memcpy(p + size_t(r) * ld, &tmp[size_t(r) * cols], cols * sizeof(float));
+}
+
+// The operands as the FPU consumes them at a fidelity: C = A1*B1 (+ A2*B2). in0 feeds SrcB and
+// in1 feeds SrcA (tt_metal/hw/inc/api/compute/matmul.h); the masks are numerics.h's.
+struct FidelityOperands {
+  std::vector<float> a1, b1, a2, b2;  // a2/b2 empty unless HiFi3
+};
+
+FidelityOperands fidelity_operands(const std::vector<float>& a, const std::vector<float>& b, MathFidelity f) {
+  using host::FpuSrc;
+  FidelityOperands o;
+  auto hi = [](const std::vector<float>& x, FpuSrc s) {
+    std::vector<float> h(x.size()), l(x.size());
+    host::fidelity_split(x.data(), x.size(), s, h.data(), l.data());
+    return std::make_pair(std::move(h), std::move(l));
+  };
+  switch (f) {
+    case MathFidelity::LoFi:
+      o.a1 = hi(a, FpuSrc::SrcB).first;
+      o.b1 = hi(b, FpuSrc::SrcA).first;
+      break;
+    case MathFidelity::HiFi2: {
+      o.a1 = hi(a, FpuSrc::SrcB).first;
+      auto [bh, bl] = hi(b, FpuSrc::SrcA);
+      for (size_t i = 0; i < bh.size(); ++i) bh[i] += bl[i];
+      o.b1 = std::move(bh);
+      break;
+    }
+    case MathFidelity::HiFi3: {
+      auto [ah, al] = hi(a, FpuSrc::SrcB);
+      auto [bh, bl] = hi(b, FpuSrc::SrcA);
+      o.a2 = std::move(al);
+      o.b2 = bh;
+      for (size_t i = 0; i < bh.size(); ++i) bh[i] += bl[i];
+      o.a1 = std::move(ah);
+      o.b1 = std::move(bh);
+      break;
+    }
+    case MathFidelity::HiFi4:
+      o.a1 = a;
+      o.b1 = b;
+      break;
+  }
+  return o;
+}
+
+struct Numerics {
+  bool fp32_dest;        // fp32_dest_acc_en
+  bool l1_acc;           // packer_l1_acc as the factory enables it
+  DataType interm;       // format of the partials between K blocks
+  DataType out;          // output dtype
+  uint32_t kblock;       // K elements per in0 block
+  bool fused_tail;       // bias or activation after the K loop
+};
+
+// Computes one region with the device's accumulation structure:
+//  * Dest: the FPU adds one 16-deep inner product per MVMUL (8x16 x 16x16,
+//    tech_reports/matrix_engine/matrix_engine.md) into the dest register. With
+//    fp32_dest_acc_en=false dest holds 16-bit Float16_b values, so the running sum is rounded to
+//    bf16 after every 16 values of K (round-to-nearest-even, as numerics.h's round_to_bf16;
+//    dest formats: tech_reports/data_formats/data_formats.md). With fp32_dest_acc_en it stays
+//    fp32.
+//  * Between in0 blocks (K split in in0_block_w tiles) the partial leaves dest: without
+//    packer_l1_acc it is packed to the intermediate CB in the interm format (output dtype, or
+//    Float32 with fp32 acc; matmul-rules.md §8 "interm0 format") and reloaded into dest for the
+//    next block, so it is rounded to that format at every block boundary; with packer_l1_acc the
+//    packer adds dest into the L1 partial (Float16_b or Float32) instead, rounding the sum there
+//    (bmm_large_block_zm_fused_bias_activation.cpp, PACKER_L1_ACC).
+//  * The last block's result is rounded to the output dtype by the caller (after bias and the
+//    fused activation).
+void compute_region(const FidelityOperands& op, uint32_t K, uint32_t N, const Region& rg, const Numerics& nm,
+                    float* out, unsigned threads) {
+  const uint32_t R = rg.r1 - rg.r0, C = rg.c1 - rg.c0;
+  std::vector<float> dest(size_t(R) * C, 0.0f), interm(size_t(R) * C, 0.0f);
+  const uint32_t nblocks = div_up(K, nm.kblock);
+  const uint32_t step = nm.fp32_dest ? nm.kblock : 16;
+  auto mac = [&](uint32_t k0, uint32_t kw) {
+    host::sgemm(R, C, kw, &op.a1[size_t(rg.r0) * K + k0], K, &op.b1[size_t(k0) * N + rg.c0], N, dest.data(), C, true, threads);
+    if (!op.a2.empty())
+      host::sgemm(R, C, kw, &op.a2[size_t(rg.r0) * K + k0], K, &op.b2[size_t(k0) * N + rg.c0], N, dest.data(), C, true, threads);
+    if (!nm.fp32_dest) host::round_to_bf16_inplace(dest.data(), dest.size());
+  };
+  for (uint32_t b = 0; b < nblocks; ++b) {
+    const uint32_t kb0 = b * nm.kblock, kb1 = std::min(K, kb0 + nm.kblock);
+    const bool last = b + 1 == nblocks;
+    // Dest starts from zero, or (without L1 accumulation) from the reloaded partial.
+    if (b == 0 || nm.l1_acc) std::fill(dest.begin(), dest.end(), 0.0f);
+    else dest = interm;
+    for (uint32_t k = kb0; k < kb1; k += step) mac(k, std::min(step, kb1 - k));
+    if (nm.l1_acc && b > 0) {
+      for (size_t i = 0; i < dest.size(); ++i) interm[i] += dest[i];
+      if (!last || nm.fused_tail) round_block(interm.data(), R, C, C, nm.interm);
+      if (last) dest = interm;
+    } else if (!last) {
+      interm = dest;
+      round_block(interm.data(), R, C, C, nm.interm);
+    }
+  }
+  for (uint32_t r = 0; r < R; ++r) std::memcpy(out + size_t(rg.r0 + r) * N + rg.c0, &dest[size_t(r) * C], C * sizeof(float));
+}
+
+std::unique_ptr<Tensor> matmul_impl(const Tensor& ta, const Tensor& tb, const Tensor* tbias, const MemConfig& mem,
+                                    DataType out_dtype, const MatmulConfig& pc, const ComputeConfig& cc) {
+  const Tensor::Impl& a = ta.impl();
+  const Tensor::Impl& b = tb.impl();
+  check_same_device(a, b, "matmul");
+  if (a.layout != Layout::Tile || b.layout != Layout::Tile) fatal("Inputs to matmul must be tilized");
+  if (a.dtype == DataType::Uint32 || b.dtype == DataType::Uint32) fatal("Unsupported data format for input a/b: matmul needs floating-point inputs");
+  if (out_dtype == DataType::Uint32) fatal("Unsupported output data format UINT32 for matmul");
+  if (a.shape.size() < 2 || b.shape.size() < 2) fatal("Input tensors to matmul must have rank >= 2");
+  const uint32_t K = a.shape.back();
+  if (b.shape[b.shape.size() - 2] != K)
+    fatal(cat("The width of the first tensor must be equal to the height of the second tensor. Mismatch: width=", K,
+              " height=", b.shape[b.shape.size() - 2]));
+  if (volume(b.shape) != uint64_t(K) * b.shape.back())
+    fatal("batched in1 (weights with batch > 1) is not supported by the host backend's linear; use batch 1");
+  const uint32_t N = b.shape.back();
+  const uint64_t M64 = volume(a.shape) / K;
+  const uint32_t M = uint32_t(M64);
+  MatmulDims d{M, K, N, div_up(M, kTile), div_up(K, kTile), div_up(N, kTile)};
+  std::vector<uint32_t> oshape = a.shape;
+  oshape.back() = N;
+  check_memory_config(a.device, mem, oshape, Layout::Tile, "output");
+  std::vector<float> bias;
+  if (tbias) {
+    const Tensor::Impl& bt = tbias->impl();
+    check_same_device(a, bt, "matmul");
+    if (bt.layout != Layout::Tile) fatal("Bias must be tilized");
+    if (bt.shape.back() != N || volume(bt.shape) != N)
+      fatal(cat("Bias shape ", shape_str(bt.shape), " must be [1, ", N, "] to match the weight's width"));
+    bias = read_values(bt);
+  }
+  validate_program_config(a.device, d, pc, cc, a, b, tbias != nullptr, out_dtype, mem);
+
+  const std::vector<float> av = read_values(a), bv = read_values(b);
+  const FidelityOperands op = fidelity_operands(av, bv, cc.math_fidelity);
+  const UnaryOp act = pc.fused_activation.op;
+  Numerics nm{};
+  nm.fp32_dest = cc.fp32_dest_acc_en;
+  nm.out = out_dtype;
+  nm.fused_tail = tbias != nullptr || act != UnaryOp::None;
+  // The simple MultiCore kernel (bmm.cpp) keeps a whole output tile in dest over all of K; the
+  // DRAM-sharded and reuse/mcast kernels walk K in in0_block_w-tile blocks.
+  nm.kblock = pc.kind == MatmulKind::MultiCore ? K : std::min(K, pc.in0_block_w * kTile);
+  const uint32_t nblocks = div_up(K, nm.kblock);
+  // matmul-rules.md §8: packer_l1_acc_en = packer_l1_acc && ((bias && num_blocks > 1) || num_blocks > 2).
+  nm.l1_acc = pc.kind != MatmulKind::MultiCore && cc.packer_l1_acc && ((tbias && nblocks > 1) || nblocks > 2);
+  nm.interm = cc.fp32_dest_acc_en ? DataType::Float32 : (nm.l1_acc ? DataType::Bfloat16 : out_dtype);
+
+  std::vector<float> out(size_t(M) * N, 0.0f);
+  const std::vector<Region> regions = split_work(a.device, d, pc);
+  // The cores run in parallel on the host's threads; each region is one core's out_block.
+  const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+  if (regions.size() == 1) {
+    compute_region(op, K, N, regions[0], nm, out.data(), 0);
+  } else {
+    const unsigned nt = std::min<unsigned>(hw, regions.size());
+    std::vector<std::exception_ptr> errs(nt);
+    auto worker = [&](unsigned t) {
+      try {
+        for (size_t i = t; i < regions.size(); i += nt) compute_region(op, K, N, regions[i], nm, out.data(), 1);
+      } catch (...) {
+        errs[t] = std::current_exception();
+      }
+    };
+    std::vector<std::thread> ths;
+    for (unsigned t = 1; t < nt; ++t) ths.emplace_back(worker, t);
+    worker(0);
+    for (auto& th : ths) th.join();
+    for (auto& e : errs)
+      if (e) std::rethrow_exception(e);
+  }
+  for (uint32_t i = 0; i < M; ++i)
+    for (uint32_t j = 0; j < N; ++j) {
+      float& x = out[size_t(i) * N + j];
+      if (tbias) x += bias[j];
+      x = activate(act, x, pc.fused_activation.has_param, pc.fused_activation.param);
+    }
+  return make_tensor(a.device, std::move(oshape), out_dtype, Layout::Tile, mem, std::move(out));
+}
+
+}  // namespace
+
+std::unique_ptr<Tensor> matmul(const Tensor& a, const Tensor& b, const MemConfig& mem, DataType dtype,
+                               const MatmulConfig& program_config, const ComputeConfig& compute) {
+  return matmul_impl(a, b, nullptr, mem, dtype, program_config, compute);
+}
+
+std::unique_ptr<Tensor> linear(const Tensor& a, const Tensor& b, const Tensor& bias, const MemConfig& mem,
+                               DataType dtype, const MatmulConfig& program_config, const ComputeConfig& compute) {
+  if (program_config.kind == MatmulKind::MultiCore)
+    fatal("MatmulMultiCoreProgramConfig cannot fuse a bias; TT-NN applies it as a separate add");
+  return matmul_impl(a, b, &bias, mem, dtype, program_config, compute);
+}
+
+}  // namespace tttv2::ffi
