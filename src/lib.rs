@@ -45,4 +45,6 @@ pub mod nn;
 
 pub use tttv2_core::{codegen, cost, device, ir, op, plan, rules, ttnn};
 pub use tttv2_macros::ttt_model;
+#[doc(hidden)]
+pub use serde_json;
 pub use tttv2_sys::{Device, Error, Result, Tensor, ops};

@@ -8,7 +8,10 @@
 pub mod codegen;
 pub mod cost;
 pub mod device;
+pub mod graph;
+pub mod hf;
 pub mod ir;
+pub mod manifest;
 pub mod op;
 pub mod plan;
 pub mod rules;

@@ -4,7 +4,9 @@ use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
 use syn::{Attribute, Fields, Ident, ItemStruct, Meta, Type, Visibility};
 
-use crate::attr::{LinearAttrs, parse_linear};
+use std::collections::BTreeMap;
+
+use crate::attr::{LLAMA_LAYER_ATTRS, LinearAttrs, LlamaLayerAttrs, parse_linear, parse_llama_layer};
 use crate::ctxt::Ctxt;
 
 /// The user's model struct.
@@ -33,10 +35,17 @@ pub struct Layer {
 pub enum LayerAttr {
     /// `#[linear(...)]`.
     Linear(LinearAttrs),
+    /// One of the Llama layer attributes, with the span of each key's value.
+    Llama(LlamaLayerAttrs, BTreeMap<String, Span>),
 }
 
 /// The layer attributes a field may carry, and the field type each expects.
-const LAYER_ATTRS: &[(&str, &str)] = &[("linear", "Linear")];
+fn expected_type(attr: &str) -> Option<&'static str> {
+    if attr == "linear" {
+        return Some("Linear");
+    }
+    LLAMA_LAYER_ATTRS.iter().find(|(n, _)| *n == attr).map(|(_, t)| *t)
+}
 
 fn last_segment(ty: &Type) -> Option<String> {
     match ty {
@@ -46,7 +55,7 @@ fn last_segment(ty: &Type) -> Option<String> {
 }
 
 /// Parses the struct; problems are recorded in `cx` and the offending field is skipped.
-pub fn parse_model(cx: &Ctxt, item: ItemStruct) -> Model {
+pub fn parse_model(cx: &Ctxt, item: ItemStruct, preset: bool) -> Model {
     let ItemStruct { attrs, vis, ident, generics, fields, .. } = item;
     if !generics.params.is_empty() {
         cx.error_spanned_by(&generics, "[generic-model] a `#[ttt_model]` struct cannot be generic; fix: remove the generic parameters");
@@ -57,8 +66,9 @@ pub fn parse_model(cx: &Ctxt, item: ItemStruct) -> Model {
             cx.error_spanned_by(&u, "[named-fields] a `#[ttt_model]` struct declares its layers as named fields; fix: use `struct Name { layer: Linear, … }`");
             Default::default()
         }
+        Fields::Unit if preset => Default::default(),
         Fields::Unit => {
-            cx.error_spanned_by(&ident, "[no-layers] a `#[ttt_model]` struct needs at least one layer field; fix: add e.g. `#[linear(in = 1024, out = 1024)] proj: Linear`");
+            cx.error_spanned_by(&ident, "[no-layers] a `#[ttt_model]` struct needs at least one layer field; fix: add e.g. `#[linear(in = 1024, out = 1024)] proj: Linear`, or `config = \"path/to/config.json\"`");
             Default::default()
         }
     };
@@ -68,7 +78,7 @@ pub fn parse_model(cx: &Ctxt, item: ItemStruct) -> Model {
         let mut kind = None;
         for attr in &field.attrs {
             let Some(name) = attr.path().get_ident().map(|i| i.to_string()) else { continue };
-            let Some(&(_, expected_ty)) = LAYER_ATTRS.iter().find(|(n, _)| *n == name) else { continue };
+            let Some(expected_ty) = expected_type(&name) else { continue };
             if kind.is_some() {
                 cx.error_spanned_by(attr, format!("[duplicate-layer-attribute] field `{fident}` has more than one layer attribute; fix: keep one"));
                 continue;
@@ -88,7 +98,11 @@ pub fn parse_model(cx: &Ctxt, item: ItemStruct) -> Model {
             }
             kind = Some(match name.as_str() {
                 "linear" => LayerAttr::Linear(parse_linear(cx, tokens, &attr.meta)),
-                _ => unreachable!("LAYER_ATTRS and this match agree"),
+                other => {
+                    let mut spans = BTreeMap::new();
+                    let l = parse_llama_layer(cx, other, tokens, &attr.meta, &mut spans);
+                    LayerAttr::Llama(l, spans)
+                }
             });
         }
         match kind {
@@ -99,7 +113,14 @@ pub fn parse_model(cx: &Ctxt, item: ItemStruct) -> Model {
             ),
         }
     }
-    if layers.is_empty() && !cx.has_errors() {
+    if preset {
+        if let Some(l) = layers.first() {
+            cx.error_spanned_by(
+                &l.ident,
+                "[config-and-fields] a model declared from `config = \"…\"` takes its layers from the config; fix: remove the layer fields or the `config` option",
+            );
+        }
+    } else if layers.is_empty() && !cx.has_errors() {
         cx.error_spanned_by(&ident, "[no-layers] a `#[ttt_model]` struct needs at least one layer field; fix: add e.g. `#[linear(in = 1024, out = 1024)] proj: Linear`");
     }
     Model { attrs, vis, ident, layers }

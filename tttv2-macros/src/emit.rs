@@ -12,7 +12,8 @@ use crate::ast::{Model, parse_model};
 use crate::attr::parse_model_attrs;
 use crate::ctxt::Ctxt;
 use crate::features::arch_enabled;
-use crate::lower::lower;
+use crate::lower::{Lowered, lower};
+use crate::llama;
 
 /// Expands `#[ttt_model(args)] input` for the device features this build has.
 pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
@@ -38,7 +39,7 @@ pub fn expand_with(
     };
     let cx = Ctxt::new();
     let attrs = parse_model_attrs(&cx, args);
-    let model = parse_model(&cx, item);
+    let model = parse_model(&cx, item, attrs.config.is_some());
     // A device whose feature is off is still planned and emitted in full, next to the error, so
     // the only error the user sees is the feature one.
     let feature_error = Ctxt::new();
@@ -62,8 +63,12 @@ pub fn expand_with(
         return with_stub(cx, feature_error, &model);
     }
     let device = attrs.device.as_ref().expect("a missing device is an error above").value.0;
-    let Some((decl, spans)) = lower(&model, &attrs, device) else {
-        return with_stub(cx, feature_error, &model);
+    let (decl, spans) = match lower(&cx, &model, &attrs, device) {
+        Some(Lowered::Sequential(decl, spans)) => (decl, spans),
+        Some(Lowered::Llama(cfg, opts)) if !cx.has_errors() => {
+            return llama::expand_llama(cx, feature_error, &model, &attrs, device, cfg, opts);
+        }
+        _ => return with_stub(cx, feature_error, &model),
     };
     let plan = match plan_model(&decl) {
         Ok(plan) => plan,
@@ -97,7 +102,7 @@ pub fn expand_with(
 
 /// The errors plus the struct and the signatures of its generated methods, so uses of the model
 /// elsewhere do not add errors of their own. The bodies never run: the crate does not compile.
-fn with_stub(cx: Ctxt, feature_error: Ctxt, model: &Model) -> TokenStream {
+pub(crate) fn with_stub(cx: Ctxt, feature_error: Ctxt, model: &Model) -> TokenStream {
     let errors = cx.into_compile_errors();
     let feature_errors = feature_error.into_compile_errors();
     let Model { attrs, vis, ident, layers } = model;

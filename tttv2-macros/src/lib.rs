@@ -17,6 +17,7 @@ mod emit;
 mod expand_tests;
 mod features;
 mod forced;
+mod llama;
 mod lower;
 
 /// Declares a model for a Tenstorrent device. See the `tttv2` crate for the syntax.

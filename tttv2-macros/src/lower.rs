@@ -1,17 +1,24 @@
 //! Turns the parsed struct into tttv2-core's model IR, remembering where each value was written
 //! so errors the optimizer finds later point at the right token.
+//!
+//! A chain of `#[linear]` fields lowers to a [`ModelDecl`]; a Llama-family decoder (declared
+//! with `#[embedding]`, `#[decoder]`, `#[rms_norm]`, `#[lm_head]` fields, or from a Hugging Face
+//! `config.json`) lowers to a [`LlamaConfig`] with its planning options.
 
 use std::collections::BTreeMap;
 
 use proc_macro2::Span;
 use tttv2_core::device::DeviceProfile;
+use tttv2_core::hf::{LlamaConfig, RopeScaling};
 use tttv2_core::ir::{LayerDecl, LayerKind, LinearDecl, ModelDecl};
-
-use crate::ast::{LayerAttr, Model};
-use crate::attr::ModelAttrs;
-use crate::forced::field_for_rule;
+use tttv2_core::plan::llama::LlamaOptions;
 use tttv2_core::rules::Rule;
 use tttv2_core::ttnn::{MatmulProgramConfig, UnaryOpType, UnaryWithParam};
+
+use crate::ast::{LayerAttr, Model};
+use crate::attr::{LlamaLayerAttrs, ModelAttrs};
+use crate::ctxt::Ctxt;
+use crate::forced::field_for_rule;
 
 /// Puts the layer's activation into a forced config's `fused_activation`, as the planner does.
 fn with_activation(mut pc: MatmulProgramConfig, act: Option<UnaryOpType>) -> MatmulProgramConfig {
@@ -48,40 +55,188 @@ impl Spans {
     }
 }
 
-/// Lowers a fully parsed model. Layers whose required values are missing were already reported
-/// and are skipped by returning `None`.
-pub fn lower(model: &Model, attrs: &ModelAttrs, device: DeviceProfile) -> Option<(ModelDecl, Spans)> {
+/// What a declaration lowers to.
+pub enum Lowered {
+    /// A chain of linears.
+    Sequential(ModelDecl, Spans),
+    /// A Llama-family decoder.
+    Llama(LlamaConfig, LlamaOptions),
+}
+
+/// Lowers a fully parsed model; problems found here (inconsistent sizes) go to `cx`.
+pub fn lower(cx: &Ctxt, model: &Model, attrs: &ModelAttrs, device: DeviceProfile) -> Option<Lowered> {
+    let llama_fields = model.layers.iter().filter(|l| matches!(l.kind, LayerAttr::Llama(..))).count();
+    if attrs.config.is_some() || llama_fields > 0 {
+        if llama_fields != model.layers.len() {
+            let first_linear = model.layers.iter().find(|l| matches!(l.kind, LayerAttr::Linear(_)))?;
+            cx.error_spanned_by(
+                &first_linear.ident,
+                "[mixed-layers] a Llama decoder (`#[embedding]`, `#[decoder]`, `#[rms_norm]`, `#[lm_head]`) cannot also have `#[linear]` fields; fix: declare them in separate models",
+            );
+            return None;
+        }
+        let cfg = match &attrs.config {
+            Some(c) => match LlamaConfig::from_file(&c.value.1) {
+                Ok(cfg) => cfg,
+                Err(e) => {
+                    // Name the file as the user wrote it: the resolved path depends on where the
+                    // build runs.
+                    let shown = tttv2_core::hf::HfError { path: c.value.0.clone().into(), kind: e.kind };
+                    cx.error_at(c.span, format!("[config-json] {shown}; fix: point `config` at a Hugging Face LlamaForCausalLM config.json (paths are relative to CARGO_MANIFEST_DIR, or to this source file)"));
+                    return None;
+                }
+            },
+            None => llama_from_fields(cx, model)?,
+        };
+        return Some(Lowered::Llama(cfg.clone(), options(cx, attrs, &cfg)?));
+    }
     let mut layers = Vec::new();
     let mut spans = Vec::new();
     for layer in &model.layers {
-        match &layer.kind {
-            LayerAttr::Linear(l) => {
-                let (Some(i), Some(o)) = (l.in_features, l.out_features) else { return None };
-                layers.push(LayerDecl {
-                    name: layer.ident.to_string(),
-                    kind: LayerKind::Linear(LinearDecl {
-                        in_features: i.value,
-                        out_features: o.value,
-                        bias: l.bias,
-                        activation: l.activation,
-                        weight_dtype: l.dtype,
-                        math_fidelity: l.fidelity,
-                        program_config: l.program_config.as_ref().map(|f| with_activation(f.config, l.activation)),
-                    }),
-                });
-                spans.push((layer.ident.span(), l.spans.clone()));
-            }
-        }
+        let LayerAttr::Linear(l) = &layer.kind else { return None };
+        let (Some(i), Some(o)) = (l.in_features, l.out_features) else { return None };
+        layers.push(LayerDecl {
+            name: layer.ident.to_string(),
+            kind: LayerKind::Linear(LinearDecl {
+                in_features: i.value,
+                out_features: o.value,
+                bias: l.bias,
+                activation: l.activation,
+                weight_dtype: l.dtype,
+                math_fidelity: l.fidelity,
+                program_config: l.program_config.as_ref().map(|f| with_activation(f.config, l.activation)),
+            }),
+        });
+        spans.push((layer.ident.span(), l.spans.clone()));
     }
-    Some((
+    Some(Lowered::Sequential(
         ModelDecl {
             name: model.ident.to_string(),
             device,
             policy: attrs.policy,
             mode: attrs.mode,
-            batch: attrs.batch,
+            batch: attrs.batch.1,
             layers,
         },
         Spans { layers: spans, model: model.span() },
     ))
+}
+
+fn options(cx: &Ctxt, attrs: &ModelAttrs, cfg: &LlamaConfig) -> Option<LlamaOptions> {
+    let mut o = LlamaOptions::new(attrs.mode, attrs.batch.1);
+    o.policy = attrs.policy;
+    o.optimize_for = attrs.optimize_for;
+    o.memory_budget = attrs.memory_budget;
+    if let Some((_, hi)) = attrs.seq_len {
+        if hi > cfg.max_position_embeddings {
+            cx.error_at(
+                attrs.spans["seq_len"],
+                format!(
+                    "[seq-len-range] seq_len goes up to {hi} but the model supports {} positions (max_position_embeddings); fix: lower the range",
+                    cfg.max_position_embeddings
+                ),
+            );
+            return None;
+        }
+        o.seq_len = hi;
+    }
+    Some(o)
+}
+
+/// Builds a Hugging Face-equivalent config from the attribute form, checking that the pieces
+/// agree.
+fn llama_from_fields(cx: &Ctxt, model: &Model) -> Option<LlamaConfig> {
+    let mut embedding = None;
+    let mut decoder = None;
+    let mut norm = None;
+    let mut head = None;
+    for layer in &model.layers {
+        let LayerAttr::Llama(l, spans) = &layer.kind else { continue };
+        let slot = match l {
+            LlamaLayerAttrs::Embedding { .. } => &mut embedding,
+            LlamaLayerAttrs::Decoder(_) => &mut decoder,
+            LlamaLayerAttrs::RmsNorm { .. } => &mut norm,
+            LlamaLayerAttrs::LmHead { .. } => &mut head,
+        };
+        if slot.is_some() {
+            cx.error_spanned_by(&layer.ident, "[duplicate-layer] a Llama decoder has one `#[embedding]`, one `#[decoder]` (use `repeat`), one final `#[rms_norm]` and one `#[lm_head]`; fix: remove this field");
+            continue;
+        }
+        *slot = Some((l, spans, layer.ident.span()));
+    }
+    let missing: Vec<&str> = [
+        ("#[embedding]", embedding.is_none()),
+        ("#[decoder]", decoder.is_none()),
+        ("#[rms_norm]", norm.is_none()),
+        ("#[lm_head]", head.is_none()),
+    ]
+    .into_iter()
+    .filter_map(|(n, m)| m.then_some(n))
+    .collect();
+    if !missing.is_empty() {
+        cx.error_at(model.span(), format!("[incomplete-decoder] a Llama decoder also needs {}; fix: add the missing fields", missing.join(", ")));
+        return None;
+    }
+    let (Some((LlamaLayerAttrs::Embedding { vocab: Some(vocab), dim: Some(hidden) }, _, _)),
+         Some((LlamaLayerAttrs::Decoder(d), dspans, dspan)),
+         Some((LlamaLayerAttrs::RmsNorm { dim: Some(norm_dim), eps: norm_eps }, _, _)),
+         Some((LlamaLayerAttrs::LmHead { vocab: Some(head_vocab), tied }, _, _))) = (embedding, decoder, norm, head)
+    else {
+        return None; // a required key is missing: already reported
+    };
+    let (Some(repeat), Some(heads), Some(intermediate)) = (d.repeat, d.heads, d.intermediate) else { return None };
+    let kv_heads = d.kv_heads.map(|k| k.value).unwrap_or(heads.value);
+    let at = |k: &str| dspans.get(k).copied().unwrap_or(dspan);
+    let mut ok = true;
+    if hidden.value % heads.value != 0 && d.head_dim.is_none() {
+        cx.error_at(at("attention.heads"), format!("[heads-divide-hidden] heads = {} does not divide the hidden size {}; fix: choose heads dividing {} or give `head_dim`", heads.value, hidden.value, hidden.value));
+        ok = false;
+    }
+    let head_dim = d.head_dim.map(|h| h.value).unwrap_or(hidden.value / heads.value.max(1));
+    if heads.value % kv_heads != 0 {
+        cx.error_at(at("attention.kv_heads"), format!("[kv-heads-divide-heads] kv_heads = {kv_heads} does not divide heads = {} (grouped-query attention shares each KV head among heads / kv_heads query heads); fix: choose kv_heads dividing {}", heads.value, heads.value));
+        ok = false;
+    }
+    if let Some(hd) = d.head_dim {
+        if hd.value * heads.value != hidden.value {
+            cx.error_at(hd.span, format!("[head-dim-consistent] heads × head_dim = {} × {} = {} but the hidden size is {}; fix: set head_dim = {}", heads.value, hd.value, heads.value * hd.value, hidden.value, hidden.value / heads.value.max(1)));
+            ok = false;
+        }
+        if hd.value % 32 != 0 {
+            cx.error_at(hd.span, format!("[head-dim-tile] head_dim = {} is not a multiple of the 32-wide tile that TT-NN's attention ops need (rotary_embedding_llama decode: head_dim % 32 == 0); fix: use a multiple of 32", hd.value));
+            ok = false;
+        }
+    }
+    if norm_dim.value != hidden.value {
+        cx.error_at(norm_dim.span, format!("[norm-dim] the final norm has dim = {} but the hidden size is {}; fix: set dim = {}", norm_dim.value, hidden.value, hidden.value));
+        ok = false;
+    }
+    if head_vocab.value != vocab.value {
+        cx.error_at(head_vocab.span, format!("[vocab-consistent] the LM head has vocab = {} but the embedding has vocab = {}; fix: use the same vocabulary", head_vocab.value, vocab.value));
+        ok = false;
+    }
+    if !ok {
+        return None;
+    }
+    let eps = d.eps.or(*norm_eps).map(|e| e.value).unwrap_or(1e-5);
+    Some(LlamaConfig {
+        hidden_size: hidden.value,
+        intermediate_size: intermediate.value,
+        num_attention_heads: heads.value,
+        num_key_value_heads: kv_heads,
+        head_dim,
+        num_hidden_layers: repeat.value,
+        vocab_size: vocab.value,
+        rms_norm_eps: eps,
+        rope_theta: d.rope_theta.map(|r| r.value).unwrap_or(10_000.0),
+        rope_scaling: d.rope_scaling.map(|r| RopeScaling {
+            factor: r.value.factor,
+            low_freq_factor: r.value.low_freq_factor,
+            high_freq_factor: r.value.high_freq_factor,
+            original_max_position_embeddings: r.value.original_max_position_embeddings,
+        }),
+        tie_word_embeddings: *tied,
+        max_position_embeddings: 131_072,
+        torch_dtype: None,
+    })
 }

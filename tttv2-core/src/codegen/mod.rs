@@ -7,4 +7,4 @@ mod consts;
 mod model;
 
 pub use consts::ConstExpr;
-pub use model::{ModelItem, model_tokens};
+pub use model::{ModelItem, model_tokens, plan_module_name};

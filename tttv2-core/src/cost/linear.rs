@@ -47,7 +47,13 @@ pub fn estimate_linear(cfg: &LinearConfig, device: &DeviceProfile) -> LinearCost
     let compute_s = busiest_flops / (per_core_peak * subblock_util * kblock_util);
     let _ = flops;
 
-    let weight_bytes = kt * nt * cfg.weight_dtype.tile_bytes();
+    // A DRAM-sharded weight is stored (and read) with N padded to whole tiles per bank
+    // (matmul-rules.md §6).
+    let stored_nt = match cfg.program_config {
+        MatmulProgramConfig::DramSharded(_) => nt.div_ceil(device.dram_banks as u64) * device.dram_banks as u64,
+        _ => nt,
+    };
+    let weight_bytes = kt * stored_nt * cfg.weight_dtype.tile_bytes();
     let in_bytes = mt * kt * cfg.input_dtype.tile_bytes();
     let out_bytes = mt * nt * cfg.dtype.tile_bytes();
     let mut dram_bytes = 0u64;
@@ -70,11 +76,31 @@ pub fn estimate_linear(cfg: &LinearConfig, device: &DeviceProfile) -> LinearCost
             dram_s += bytes as f64 / (bw * DRAM_INTERLEAVED_EFFICIENCY);
         }
     }
-    // Each core receives its in0 rows and in1 columns over the NoC (multicast counts once per
-    // receiver port).
-    let noc_per_core = (m_per_core * kt) * cfg.input_dtype.tile_bytes()
-        + (n_per_core * kt) * cfg.weight_dtype.tile_bytes();
-    let noc_s = noc_per_core as f64 / (NOC_BYTES_PER_CYCLE * device.clock_hz);
+    // NoC: each core receives its in0 rows and in1 columns. A multicast sender also reads the
+    // operand it broadcasts (from DRAM or L1) and writes it once as a multicast, so its port
+    // carries that operand twice; the op waits for the busiest port (receiver or sender).
+    let (a_t, b_t) = (cfg.input_dtype.tile_bytes(), cfg.weight_dtype.tile_bytes());
+    let receiver = (m_per_core * kt) * a_t + (n_per_core * kt) * b_t;
+    let sender = match cfg.program_config {
+        // 2D: a row sender multicasts its per_core_M rows of in0, a column sender its per_core_N
+        // columns of in1 (matmul-rules.md §2: in0 along rows, in1 along columns).
+        MatmulProgramConfig::MultiCast2D(_) => {
+            (2 * m_per_core * kt * a_t + n_per_core * kt * b_t).max(m_per_core * kt * a_t + 2 * n_per_core * kt * b_t)
+        }
+        // 1D wide: one sender multicasts all of in0; 1D tall: one sender multicasts all of in1
+        // (matmul-rules.md §3).
+        MatmulProgramConfig::MultiCast1D(p) if p.mcast_in0 => 2 * mt * kt * a_t + n_per_core * kt * b_t,
+        MatmulProgramConfig::MultiCast1D(_) => m_per_core * kt * a_t + 2 * nt * kt * b_t,
+        // DRAM-sharded: in0 is multicast from its storage cores to the bank readers, each storage
+        // core sending its shard (matmul-rules.md §6); the weights come straight from the
+        // reader's own bank.
+        MatmulProgramConfig::DramSharded(_) => {
+            let shards = cfg.input_memory_config.shard_spec.map_or(1, |s| s.grid.num_cores as u64);
+            2 * (mt * kt).div_ceil(shards) * a_t
+        }
+        MatmulProgramConfig::Reuse(_) | MatmulProgramConfig::MultiCore(_) => 0,
+    };
+    let noc_s = receiver.max(sender) as f64 / (NOC_BYTES_PER_CYCLE * device.clock_hz);
 
     let compute_us = compute_s * 1e6;
     let dram_us = dram_s * 1e6;
@@ -113,10 +139,65 @@ fn shape_of(cfg: &LinearConfig, device: &DeviceProfile) -> (u64, u64, u64, u64, 
         MatmulProgramConfig::DramSharded(p) => {
             let banks = device.dram_banks as u64;
             let n_compute = nt.div_ceil(banks);
-            // The factory widens the subblock up to 8 (4 with fp32 acc) columns.
+            // The factory picks the subblock for per_core_N_compute and then widens it up to
+            // max_subblock_w = fp32 ? 4 : 8 (matmul-rules.md §6); the worker computes its columns
+            // padded to a whole number of such subblocks.
             let max_w = if cfg.compute_kernel_config.fp32_dest_acc_en { 4 } else { 8 };
-            let w = (1..=max_w.min(n_compute)).rev().find(|w| n_compute % w == 0).unwrap_or(1);
+            let w = max_w.min(n_compute).max(1);
+            let n_compute = n_compute.div_ceil(w) * w;
             (banks, 1, w, p.in0_block_w as u64, 1, n_compute)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::device::DeviceProfile;
+    use crate::plan::{LinearRequest, LinearSearch, Policy, plan_linear_with};
+    use crate::ttnn::MatmulProgramConfig;
+
+    #[test]
+    fn dram_sharded_gemv_beats_interleaved_and_is_dram_bound() {
+        let d = DeviceProfile::N150;
+        let req = LinearRequest::new("t", 32, 4096, 14336, Policy::Performance);
+        let inter = plan_linear_with(&req, &d, &LinearSearch { activations_in_l1: true, ..LinearSearch::default() }).unwrap();
+        let sharded = plan_linear_with(&req, &d, &LinearSearch { activations_in_l1: true, dram_sharded_only: true, ..LinearSearch::default() }).unwrap();
+        assert!(matches!(sharded.config.program_config, MatmulProgramConfig::DramSharded(_)));
+        assert!(sharded.cost.total_us < inter.cost.total_us, "{} vs {}", sharded.cost.total_us, inter.cost.total_us);
+        assert!(sharded.cost.dram_us >= sharded.cost.compute_us.max(sharded.cost.noc_us));
+        // Allowing both families picks the DRAM-sharded one.
+        let both = plan_linear_with(&req, &d, &LinearSearch { activations_in_l1: true, allow_dram_sharded: true, ..LinearSearch::default() }).unwrap();
+        assert_eq!(both.config.program_config, sharded.config.program_config);
+    }
+
+    #[test]
+    fn multicasting_a_large_operand_from_one_sender_costs_noc_time() {
+        use crate::ttnn::MatmulMultiCoreReuseMultiCast1DProgramConfig;
+        // 1D tall (mcast_in0 = false): one sender reads all of in1 and multicasts it, so its NoC
+        // port carries the weight twice (read + multicast write).
+        let d = DeviceProfile::N150;
+        let mut req = LinearRequest::new("t", 2048, 4096, 1024, Policy::Performance);
+        let (mt, kt, nt) = (64u32, 128u64, 32u32);
+        req.program_config = Some(MatmulProgramConfig::MultiCast1D(MatmulMultiCoreReuseMultiCast1DProgramConfig {
+            compute_with_storage_grid_size: d.compute_grid,
+            in0_block_w: 4,
+            out_subblock_h: 1,
+            out_subblock_w: 8,
+            out_block_h: 1,
+            out_block_w: nt,
+            per_core_M: mt / 64,
+            per_core_N: nt,
+            fuse_batch: true,
+            fused_activation: None,
+            mcast_in0: false,
+        }));
+        let tall = plan_linear_with(&req, &d, &LinearSearch::default()).unwrap();
+        let weight = kt * nt as u64 * 1088;
+        let sender_us = 2.0 * weight as f64 / (32.0 * d.clock_hz) * 1e6;
+        assert!(tall.cost.noc_us >= sender_us, "{} < {}", tall.cost.noc_us, sender_us);
+        // The free search finds something faster than that sender-bound config.
+        req.program_config = None;
+        let best = plan_linear_with(&req, &d, &LinearSearch::default()).unwrap();
+        assert!(best.cost.total_us < tall.cost.total_us);
     }
 }

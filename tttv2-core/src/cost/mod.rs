@@ -6,8 +6,10 @@
 //! layout (hardware.md: DRAM-interleaved matmul ~190 GB/s, DRAM-sharded ~240 GB/s of 288).
 
 mod linear;
+mod op;
 
 pub use linear::{LinearCost, estimate_linear};
+pub use op::{DRAM_INTERLEAVED_EFFICIENCY, OpCost, OpWork, estimate_op};
 
 /// Fixed host-dispatch and kernel-launch cost per op, microseconds. TT reports op-to-op gaps of a
 /// few µs with tracing; we use 2 µs for every op so that fusing ops is worth it in the model.

@@ -6,5 +6,7 @@
 //! opened device matches them.
 
 mod profile;
+mod system;
 
 pub use profile::{Arch, DeviceProfile};
+pub use system::{SystemProfile, Topology};

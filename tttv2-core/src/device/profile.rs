@@ -52,6 +52,16 @@ pub struct DeviceProfile {
     pub clock_hz: f64,
     /// Matrix-engine FLOPs per cycle per core at LoFi (8x16 × 16x16 per cycle = 4096).
     pub fpu_flops_per_cycle: u32,
+    /// Dest-register capacity in 32×32 tiles in full-sync mode (16); half-sync (TT-NN's default)
+    /// halves it and fp32 accumulation halves it again (hardware.md "Dest register";
+    /// `compute_kernel_config.cpp::get_dest_reg_count`). See [`DeviceProfile::dest_tiles`].
+    pub dest_tiles_full_sync: u32,
+    /// Largest NoC page the DRAM-sharded matmul reads in one request, bytes: WH 8192, BH 16384
+    /// (matmul-rules.md §6, `utilities/matmul_utilities.cpp`).
+    pub noc_max_page_bytes: u64,
+    /// How the dispatch cores were chosen when deriving `compute_grid` (the grid depends on it,
+    /// hardware.md "Compute grid usable by TT-NN").
+    pub dispatch: &'static str,
     /// True for targets TT-NN no longer supports.
     pub legacy: bool,
 }
@@ -81,6 +91,65 @@ impl DeviceProfile {
         clock_hz: 1.0e9,
         // hardware.md: 8x16 × 16x16 per cycle = 4096 FLOPs/cycle (matrix_engine.md).
         fpu_flops_per_cycle: 4096,
+        // hardware.md "Dest register": 16 bf16 tiles full-sync.
+        dest_tiles_full_sync: 16,
+        // matmul-rules.md §6: NOC max page size WH 8192 B.
+        noc_max_page_bytes: 8192,
+        dispatch: "worker, row axis (TT-NN's default; nebula_x1 -> 8x8)",
+        legacy: false,
+    };
+
+    /// Wormhole B0 n300, **one of its two chips** (the planner works per chip; the pair is
+    /// [`SystemProfile::N300`](crate::device::SystemProfile::N300)). T3K is built of the same
+    /// `nebula_x2` chips.
+    ///
+    /// Dispatch choice: **ETH dispatch**, which gives an 8×8 compute grid per chip
+    /// (`wormhole_b0_80_arch_eth_dispatch.yaml`, `nebula_x2` -> 8x8). This is what Python TT-NN
+    /// and tt-transformers open on N300/T3K (`ttnn/ttnn/device.py::get_default_dispatch_core_type`);
+    /// the C++ default `DispatchCoreConfig{}` (WORKER, ROW axis) would give 8×7 (hardware.md). The
+    /// generated code must therefore open n300/T3K meshes with ETH dispatch; the load-time profile
+    /// check catches a mismatch.
+    pub const N300: DeviceProfile = DeviceProfile {
+        name: "n300",
+        arch: Arch::WormholeB0,
+        // hardware.md: 8x8 per chip only with ETH dispatch (see above).
+        compute_grid: CoreCoord::new(8, 8),
+        // hardware.md: same L1 as n150 (1464 KiB, ~32 KiB reserved).
+        l1_bytes_per_core: 1464 * KIB,
+        l1_reserved_bytes: 32 * KIB,
+        // hardware.md: 12x1 DRAM banks per chip; 24 GB per card = 12 GB per chip.
+        dram_banks: 12,
+        dram_bytes: 12 * GIB,
+        // hardware.md: 576 GB/s per card = 2 x 288 GB/s.
+        dram_bandwidth_bytes_per_s: 288e9,
+        // hardware.md: 1 GHz.
+        clock_hz: 1.0e9,
+        fpu_flops_per_cycle: 4096,
+        dest_tiles_full_sync: 16,
+        noc_max_page_bytes: 8192,
+        dispatch: "ethernet (Python TT-NN / tt-transformers default on N300/T3K; nebula_x2 -> 8x8)",
+        legacy: false,
+    };
+
+    /// One unharvested Wormhole B0 chip of a Galaxy (TG / 6U, 32 chips). With ETH dispatch — the
+    /// same choice as [`DeviceProfile::N300`] — its compute grid is 8×10 (hardware.md: "A WH
+    /// Galaxy chip (unharvested) is 8x9 with WORKER and 8x10 with ETH dispatch").
+    pub const WH_GALAXY: DeviceProfile = DeviceProfile {
+        name: "wh_galaxy",
+        arch: Arch::WormholeB0,
+        compute_grid: CoreCoord::new(8, 10),
+        l1_bytes_per_core: 1464 * KIB,
+        l1_reserved_bytes: 32 * KIB,
+        // hardware.md: Galaxy 32 x 12 GB = 384 GB; 12 banks per WH chip.
+        dram_banks: 12,
+        dram_bytes: 12 * GIB,
+        // hardware.md gives no Galaxy-specific figure; a WH chip's GDDR6 is 288 GB/s (n150).
+        dram_bandwidth_bytes_per_s: 288e9,
+        clock_hz: 1.0e9,
+        fpu_flops_per_cycle: 4096,
+        dest_tiles_full_sync: 16,
+        noc_max_page_bytes: 8192,
+        dispatch: "ethernet (unharvested chip -> 8x10)",
         legacy: false,
     };
 
@@ -102,6 +171,38 @@ impl DeviceProfile {
         // hardware.md: up to 1.35 GHz (docs spec; GEMM_FLOPS.md).
         clock_hz: 1.35e9,
         fpu_flops_per_cycle: 4096,
+        // hardware.md "Dest register" (common to WH and BH, matrix_engine.md).
+        dest_tiles_full_sync: 16,
+        // matmul-rules.md §6: NOC max page size BH 16384 B.
+        noc_max_page_bytes: 16384,
+        dispatch: "worker, col axis (the Blackhole default; unharvested -> 13x10)",
+        legacy: false,
+    };
+
+    /// Blackhole p100a: a harvested chip with 120 Tensix cores (hardware.md: "120 p100a").
+    ///
+    /// 120 = 12 columns × 10 rows, i.e. two of the die's 14 columns harvested; with the Blackhole
+    /// default WORKER dispatch on the COL axis a `2xharvested` chip exposes **11×10**
+    /// (hardware.md: core descriptors `2xharvested` 11x10 WORKER / 12x10 ETH).
+    pub const P100: DeviceProfile = DeviceProfile {
+        name: "p100",
+        arch: Arch::Blackhole,
+        compute_grid: CoreCoord::new(11, 10),
+        // hardware.md: MEM_L1_SIZE 1536 KiB (BH dev_mem_map.h); 32 KiB reserved as on P150.
+        l1_bytes_per_core: 1536 * KIB,
+        l1_reserved_bytes: 32 * KIB,
+        // hardware.md: dram_grid_size 7x1 on p100 (tt-transformers: "P100 DRAM grid is 7x1");
+        // 28 GB GDDR6 (docs spec).
+        dram_banks: 7,
+        dram_bytes: 28 * 1_000_000_000,
+        // hardware.md: 448 GB/s p100a (docs spec; 16 GT/s).
+        dram_bandwidth_bytes_per_s: 448e9,
+        // hardware.md: up to 1.35 GHz.
+        clock_hz: 1.35e9,
+        fpu_flops_per_cycle: 4096,
+        dest_tiles_full_sync: 16,
+        noc_max_page_bytes: 16384,
+        dispatch: "worker, col axis (the Blackhole default; 2xharvested -> 11x10)",
         legacy: false,
     };
 
@@ -122,30 +223,64 @@ impl DeviceProfile {
         // hardware.md: 1202 MHz (device_program_profiler.rst example @734c8c1a).
         clock_hz: 1.202e9,
         fpu_flops_per_cycle: 4096,
+        // hardware.md "Dest register" documents WH/BH; Grayskull's dest is assumed the same.
+        dest_tiles_full_sync: 16,
+        // Not documented for Grayskull; WH's value (matmul-rules.md §6) is assumed.
+        noc_max_page_bytes: 8192,
+        dispatch: "worker (12x9 as reported by TT-NN tests @734c8c1a)",
         legacy: true,
     };
 
     /// Every single-chip profile tttv2 can plan for.
-    pub const ALL: [DeviceProfile; 3] = [Self::N150, Self::P150, Self::E150];
+    pub const ALL: [DeviceProfile; 6] =
+        [Self::N150, Self::N300, Self::WH_GALAXY, Self::P150, Self::P100, Self::E150];
 
     /// Looks a target up by board name (`n150`) or architecture name (`wormhole_b0`, which means
     /// its reference board).
     pub fn by_name(name: &str) -> Option<DeviceProfile> {
         Some(match name {
             "n150" | "wormhole_b0" | "wormhole" => Self::N150,
+            "n300" => Self::N300,
+            "wh_galaxy" => Self::WH_GALAXY,
             "p150" | "p150a" | "blackhole" => Self::P150,
+            "p100" | "p100a" => Self::P100,
             "e150" | "grayskull" => Self::E150,
             _ => return None,
         })
     }
 
-    /// The names [`DeviceProfile::by_name`] accepts, for error messages.
+    /// The names the `#[ttt_model]` error message lists (unchanged since the first version so the
+    /// macro's UI snapshot stays valid; [`DeviceProfile::ALL_NAMES`] is the complete list).
     pub const NAMES: &'static [&'static str] =
         &["wormhole_b0", "n150", "blackhole", "p150", "grayskull", "e150"];
+
+    /// Every name [`DeviceProfile::by_name`] accepts.
+    pub const ALL_NAMES: &'static [&'static str] =
+        &["wormhole_b0", "n150", "n300", "wh_galaxy", "blackhole", "p150", "p100", "grayskull", "e150"];
 
     /// L1 bytes per core available to circular buffers and L1 tensors.
     pub const fn l1_budget_bytes(&self) -> u64 {
         self.l1_bytes_per_core - self.l1_reserved_bytes
+    }
+
+    /// Dest-register tiles (32×32) available to one matmul subblock under the given sync and
+    /// accumulation modes: 16 full-sync, 8 half-sync (default), halved again with fp32
+    /// accumulation (hardware.md "Dest register"; matmul-rules.md §1).
+    pub const fn dest_tiles(&self, full_sync: bool, fp32_acc: bool) -> u32 {
+        let mut n = self.dest_tiles_full_sync;
+        if !full_sync {
+            n /= 2;
+        }
+        if fp32_acc {
+            n /= 2;
+        }
+        n
+    }
+
+    /// Bytes of one 32×32 tile of `dtype` (hardware.md tile table; the same on every
+    /// architecture, `tt_backend_api_types.hpp::tile_size`).
+    pub const fn tile_bytes(&self, dtype: crate::ttnn::DataType) -> u64 {
+        dtype.tile_bytes()
     }
 
     /// Number of cores in the compute grid.

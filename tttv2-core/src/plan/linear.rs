@@ -5,8 +5,10 @@ use crate::device::DeviceProfile;
 use crate::op::LinearConfig;
 use crate::rules::{L1Usage, Rule, RuleViolation, check_linear};
 use crate::ttnn::{
-    ComputeKernelConfig, CoreCoord, DataType, MatmulMultiCoreReuseMultiCast1DProgramConfig,
-    MatmulMultiCoreReuseMultiCastProgramConfig, MatmulProgramConfig, MemoryConfig, UnaryWithParam,
+    BufferType, ComputeKernelConfig, CoreCoord, DataType, MatmulMultiCoreReuseMultiCast1DProgramConfig,
+    MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig, MatmulMultiCoreReuseMultiCastProgramConfig,
+    MatmulMultiCoreReuseProgramConfig, MatmulProgramConfig, MemoryConfig, ShardGrid, ShardOrientation, ShardSpec, TensorMemoryLayout,
+    UnaryWithParam,
 };
 
 use super::{PlanError, Policy};
@@ -80,26 +82,82 @@ fn choose_subblock(block_h: u32, block_w: u32, dest: u32) -> (u32, u32) {
         .unwrap_or((1, 1))
 }
 
-/// Plans one linear: searches 1D (wide and tall) and 2D multicast configs over grid shapes and
-/// K-block widths, keeps those that pass [`check_linear`], and returns the fastest.
+/// How far [`plan_linear_with`] searches and which tensor placements it may choose.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LinearSearch {
+    /// dtype of the activation `x`.
+    pub input_dtype: DataType,
+    /// dtype of the output.
+    pub output_dtype: DataType,
+    /// Also consider `MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig` (decode GEMV with
+    /// M <= 32: weight WIDTH_SHARDED over the DRAM banks, activation and output L1
+    /// WIDTH_SHARDED; matmul-rules.md §6).
+    pub allow_dram_sharded: bool,
+    /// Place interleaved activations and outputs in L1 instead of DRAM (decode keeps its small
+    /// activations in L1, as tt-transformers does).
+    pub activations_in_l1: bool,
+    /// Consider only DRAM-sharded candidates (the activation is already width-sharded in L1 and
+    /// the plan keeps it so).
+    pub dram_sharded_only: bool,
+    /// DRAM-sharded only: the activation must be width-sharded over exactly this many cores (the
+    /// producer's sharding), instead of any even K split.
+    pub dram_sharded_in_cores: Option<u32>,
+    /// DRAM-sharded only: the output must be width-sharded over exactly this many cores (the
+    /// consumer's sharding), instead of the most cores that split N evenly.
+    pub dram_sharded_out_cores: Option<u32>,
+    /// Rank by occupancy instead of time: among candidates within `slack` (relative) of the
+    /// fastest, take the one using the fewest cores (`optimize_for = throughput`).
+    pub prefer_fewer_cores: Option<f64>,
+}
+
+impl Default for LinearSearch {
+    /// What [`plan_linear`] searches: bf16 in and out, everything DRAM-interleaved.
+    fn default() -> Self {
+        LinearSearch {
+            input_dtype: DataType::Bfloat16,
+            output_dtype: DataType::Bfloat16,
+            allow_dram_sharded: false,
+            activations_in_l1: false,
+            dram_sharded_only: false,
+            dram_sharded_in_cores: None,
+            dram_sharded_out_cores: None,
+            prefer_fewer_cores: None,
+        }
+    }
+}
+
+/// Plans one linear: searches reuse, 1D (wide and tall) and 2D multicast configs over grid shapes and
+/// K-block widths, keeps those that pass [`check_linear`], and returns the fastest. Every tensor
+/// is DRAM-interleaved ([`LinearSearch::default`]).
 pub fn plan_linear(req: &LinearRequest, device: &DeviceProfile) -> Result<LinearPlan, PlanError> {
+    plan_linear_with(req, device, &LinearSearch::default())
+}
+
+/// [`plan_linear`] with a wider search: DRAM-sharded GEMV candidates, L1 activations, other
+/// activation dtypes.
+pub fn plan_linear_with(
+    req: &LinearRequest,
+    device: &DeviceProfile,
+    search: &LinearSearch,
+) -> Result<LinearPlan, PlanError> {
     let weight_dtype = req.weight_dtype.unwrap_or(req.policy.matmul_weight_dtype());
     let ckc = req
         .compute_kernel_config
         .unwrap_or_else(|| req.policy.matmul_compute_config(weight_dtype, device));
+    let act_mc = if search.activations_in_l1 { MemoryConfig::L1_INTERLEAVED } else { MemoryConfig::DRAM_INTERLEAVED };
     let base = LinearConfig {
         m: req.m,
         k: req.k,
         n: req.n,
         bias: req.bias,
-        input_dtype: DataType::Bfloat16,
-        input_memory_config: MemoryConfig::DRAM_INTERLEAVED,
+        input_dtype: search.input_dtype,
+        input_memory_config: act_mc,
         weight_dtype,
         weight_memory_config: MemoryConfig::DRAM_INTERLEAVED,
         program_config: MatmulProgramConfig::MultiCore(Default::default()),
         compute_kernel_config: ckc,
-        memory_config: MemoryConfig::DRAM_INTERLEAVED,
-        dtype: DataType::Bfloat16,
+        memory_config: act_mc,
+        dtype: search.output_dtype,
     };
     if req.m == 0 || req.k == 0 || req.n == 0 {
         return Err(PlanError::InvalidRequest(RuleViolation::new(
@@ -109,27 +167,51 @@ pub fn plan_linear(req: &LinearRequest, device: &DeviceProfile) -> Result<Linear
         )));
     }
     if let Some(forced) = req.program_config {
-        let config = LinearConfig { program_config: forced, ..base };
+        let config = match forced {
+            MatmulProgramConfig::DramSharded(p) => dram_sharded_config(&base, p, device),
+            _ => LinearConfig { program_config: forced, ..base },
+        };
         let l1 = check_linear(&config, device).map_err(PlanError::Forced)?;
         let cost = estimate_linear(&config, device);
         return Ok(LinearPlan { config, l1, cost });
     }
 
-    let mut best: Option<LinearPlan> = None;
+    let mut valid: Vec<LinearPlan> = Vec::new();
     let mut last_violation = None;
-    for pc in candidates(&base, req.activation, device) {
-        let config = LinearConfig { program_config: pc, ..base };
-        match check_linear(&config, device) {
-            Ok(l1) => {
-                let cost = estimate_linear(&config, device);
-                // Among equally fast configs (e.g. all DRAM-bound), prefer the one whose compute
-                // finishes soonest: it leaves the most slack for the real device.
-                let key = (cost.total_us, cost.compute_us + cost.noc_us);
-                if best.as_ref().is_none_or(|b| key < (b.cost.total_us, b.cost.compute_us + b.cost.noc_us)) {
-                    best = Some(LinearPlan { config, l1, cost });
-                }
+    let mut consider = |config: LinearConfig| match check_linear(&config, device) {
+        Ok(l1) => {
+            let cost = estimate_linear(&config, device);
+            valid.push(LinearPlan { config, l1, cost });
+        }
+        Err(v) => last_violation = Some(v),
+    };
+    if !search.dram_sharded_only {
+        for pc in candidates(&base, req.activation, device) {
+            consider(LinearConfig { program_config: pc, ..base });
+        }
+    }
+    if (search.allow_dram_sharded || search.dram_sharded_only) && base.mt() == 1 {
+        for config in dram_sharded_candidates(&base, req.activation, device, search) {
+            consider(config);
+        }
+    }
+    // Among equally fast configs (e.g. all DRAM-bound), prefer the one whose compute finishes
+    // soonest: it leaves the most slack for the real device. Ties keep the first (determinism).
+    let time_key = |p: &LinearPlan| (p.cost.total_us, p.cost.compute_us + p.cost.noc_us);
+    let mut best: Option<LinearPlan> = None;
+    for p in &valid {
+        if best.as_ref().is_none_or(|b| time_key(p) < time_key(b)) {
+            best = Some(*p);
+        }
+    }
+    if let (Some(slack), Some(fastest)) = (search.prefer_fewer_cores, best) {
+        let limit = fastest.cost.total_us * (1.0 + slack);
+        for p in &valid {
+            let b = best.as_ref().expect("set above");
+            let occupancy = |q: &LinearPlan| (q.cost.cores, q.cost.total_us);
+            if p.cost.total_us <= limit && occupancy(p) < occupancy(b) {
+                best = Some(*p);
             }
-            Err(v) => last_violation = Some(v),
         }
     }
     best.ok_or_else(|| PlanError::NoValidConfig {
@@ -138,6 +220,98 @@ pub fn plan_linear(req: &LinearRequest, device: &DeviceProfile) -> Result<Linear
             RuleViolation::new(Rule::GridFitsDevice, "no candidate config was generated", "report this as a bug")
         }),
     })
+}
+
+/// The memory configs a DRAM-sharded matmul needs around program config `p`: the weight
+/// WIDTH_SHARDED over all DRAM banks with N padded to `32 * banks` (tt-transformers
+/// `create_dram_sharded_mem_config`, matmul-rules.md §6), the activation L1 WIDTH_SHARDED on
+/// `Kt / in0_shard_w` cores, the output L1 WIDTH_SHARDED `[32, per_core_N*32]` on
+/// `ceil(Nt / per_core_N)` cores (the output spec TT-NN computes, §6).
+fn dram_sharded_config(
+    base: &LinearConfig,
+    p: MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig,
+    device: &DeviceProfile,
+) -> LinearConfig {
+    // The activation is sharded in blocks of in0_block_w unless the forced config says otherwise;
+    // callers that choose the shard width use `dram_sharded_candidates`.
+    let kt = base.kt();
+    let shard_w = (1..=kt).find(|w| kt % w == 0 && kt / w <= device.num_cores() && w % p.in0_block_w.max(1) == 0).unwrap_or(kt);
+    dram_sharded_with(base, p, shard_w, device)
+}
+
+fn dram_sharded_with(
+    base: &LinearConfig,
+    p: MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig,
+    in0_shard_w: u32,
+    device: &DeviceProfile,
+) -> LinearConfig {
+    let (kt, nt) = (base.kt(), base.nt());
+    let banks = device.dram_banks;
+    let grid = device.compute_grid;
+    let in_cores = kt / in0_shard_w.max(1);
+    let out_cores = nt.div_ceil(p.per_core_N.max(1));
+    // Shards hold all M rows (one tile row when the config is valid; a larger M then fails the
+    // single-tile-row rule with its own message rather than a coverage error).
+    let rows = base.mt() * 32;
+    LinearConfig {
+        input_memory_config: MemoryConfig::sharded(
+            TensorMemoryLayout::WidthSharded,
+            BufferType::L1,
+            ShardSpec { grid: ShardGrid::row_wise(in_cores.max(1), grid), shape: [rows, in0_shard_w * 32], orientation: ShardOrientation::RowMajor },
+        ),
+        weight_memory_config: MemoryConfig::sharded(
+            TensorMemoryLayout::WidthSharded,
+            BufferType::Dram,
+            ShardSpec {
+                grid: ShardGrid::row_wise(banks, CoreCoord::new(banks, 1)),
+                shape: [kt * 32, nt.div_ceil(banks) * 32],
+                orientation: ShardOrientation::RowMajor,
+            },
+        ),
+        memory_config: MemoryConfig::sharded(
+            TensorMemoryLayout::WidthSharded,
+            BufferType::L1,
+            ShardSpec { grid: ShardGrid::row_wise(out_cores.max(1), grid), shape: [rows, p.per_core_N * 32], orientation: ShardOrientation::RowMajor },
+        ),
+        program_config: MatmulProgramConfig::DramSharded(p),
+        ..*base
+    }
+}
+
+/// DRAM-sharded candidates: every even K sharding of the activation over at most the grid's
+/// cores, every in0_block_w dividing the shard, and the output on the most cores that split N
+/// evenly (tt-transformers `dram_matmul_config`: `per_core_N = ceil(N / (32 * num_cores))`).
+fn dram_sharded_candidates(
+    base: &LinearConfig,
+    activation: Option<UnaryWithParam>,
+    device: &DeviceProfile,
+    search: &LinearSearch,
+) -> Vec<LinearConfig> {
+    let (kt, nt) = (base.kt(), base.nt());
+    let cores = device.num_cores();
+    // Default: spread the output over as many cores as possible (the last shard may be partial,
+    // as with tt-transformers' `per_core_N = ceil(N / (32 * num_cores))`).
+    let out_cores = search.dram_sharded_out_cores.unwrap_or(cores.min(nt)).max(1);
+    let per_core_n = nt.div_ceil(out_cores);
+    let mut out = Vec::new();
+    let in_choices: Vec<u32> = match search.dram_sharded_in_cores {
+        Some(c) if c > 0 && kt % c == 0 => vec![c],
+        Some(_) => Vec::new(),
+        None => (1..=cores.min(kt)).rev().filter(|c| kt % c == 0).collect(),
+    };
+    for in_cores in in_choices {
+        let shard_w = kt / in_cores;
+        for w in (1..=shard_w).rev().filter(|w| shard_w % w == 0) {
+            let p = MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig {
+                in0_block_w: w,
+                per_core_M: 1,
+                per_core_N: per_core_n,
+                fused_activation: activation,
+            };
+            out.push(dram_sharded_with(base, p, shard_w, device));
+        }
+    }
+    out
 }
 
 /// Enumerates candidate program configs in a fixed order.
@@ -158,20 +332,22 @@ fn candidates(
             if cores > 1 && nt.div_ceil(per_core_n) != cores {
                 continue; // same split as a smaller core count
             }
-            let (sh, sw) = choose_subblock(mt, per_core_n, dest);
-            out.push(MatmulProgramConfig::MultiCast1D(MatmulMultiCoreReuseMultiCast1DProgramConfig {
-                compute_with_storage_grid_size: grid,
-                in0_block_w,
-                out_subblock_h: sh,
-                out_subblock_w: sw,
-                out_block_h: mt,
-                out_block_w: per_core_n,
-                per_core_M: mt,
-                per_core_N: per_core_n,
-                fuse_batch: true,
-                fused_activation: activation,
-                mcast_in0: true,
-            }));
+            for (bh, bw) in out_blocks(mt, per_core_n) {
+                let (sh, sw) = choose_subblock(bh, bw, dest);
+                out.push(MatmulProgramConfig::MultiCast1D(MatmulMultiCoreReuseMultiCast1DProgramConfig {
+                    compute_with_storage_grid_size: grid,
+                    in0_block_w,
+                    out_subblock_h: sh,
+                    out_subblock_w: sw,
+                    out_block_h: bh,
+                    out_block_w: bw,
+                    per_core_M: mt,
+                    per_core_N: per_core_n,
+                    fuse_batch: true,
+                    fused_activation: activation,
+                    mcast_in0: true,
+                }));
+            }
         }
         // 1D tall: all of N on every core, M split.
         for cores in 2..=grid.area() {
@@ -179,19 +355,44 @@ fn candidates(
             if mt.div_ceil(per_core_m) != cores {
                 continue;
             }
+            for (bh, bw) in out_blocks(per_core_m, nt) {
+                let (sh, sw) = choose_subblock(bh, bw, dest);
+                out.push(MatmulProgramConfig::MultiCast1D(MatmulMultiCoreReuseMultiCast1DProgramConfig {
+                    compute_with_storage_grid_size: grid,
+                    in0_block_w,
+                    out_subblock_h: sh,
+                    out_subblock_w: sw,
+                    out_block_h: bh,
+                    out_block_w: bw,
+                    per_core_M: per_core_m,
+                    per_core_N: nt,
+                    fuse_batch: true,
+                    fused_activation: activation,
+                    mcast_in0: false,
+                }));
+            }
+        }
+        // Reuse (no multicast): each core computes full-width `per_core_M × Nt` blocks. Only
+        // grids holding exactly one block per core are generated: TT-NN's work split needs at
+        // least as many blocks as cores and tt-metal #54798 at most as many
+        // (matmul-rules.md §4).
+        for per_core_m in (1..=mt).filter(|d| mt % d == 0) {
+            let blocks = mt / per_core_m;
+            let Some((gx, gy)) = (1..=grid.y)
+                .filter(|gy| blocks % gy == 0 && blocks / gy <= grid.x)
+                .map(|gy| (blocks / gy, gy))
+                .next()
+            else {
+                continue;
+            };
             let (sh, sw) = choose_subblock(per_core_m, nt, dest);
-            out.push(MatmulProgramConfig::MultiCast1D(MatmulMultiCoreReuseMultiCast1DProgramConfig {
-                compute_with_storage_grid_size: grid,
+            out.push(MatmulProgramConfig::Reuse(MatmulMultiCoreReuseProgramConfig {
+                compute_with_storage_grid_size: CoreCoord::new(gx, gy),
                 in0_block_w,
                 out_subblock_h: sh,
                 out_subblock_w: sw,
-                out_block_h: per_core_m,
-                out_block_w: nt,
                 per_core_M: per_core_m,
                 per_core_N: nt,
-                fuse_batch: true,
-                fused_activation: activation,
-                mcast_in0: false,
             }));
         }
         // 2D: M over grid rows, N over grid columns.
@@ -202,22 +403,49 @@ fn candidates(
                 if mt.div_ceil(per_core_m) != gy || nt.div_ceil(per_core_n) != gx {
                     continue;
                 }
-                let (sh, sw) = choose_subblock(per_core_m, per_core_n, dest);
-                out.push(MatmulProgramConfig::MultiCast2D(MatmulMultiCoreReuseMultiCastProgramConfig {
-                    compute_with_storage_grid_size: CoreCoord::new(gx, gy),
-                    in0_block_w,
-                    out_subblock_h: sh,
-                    out_subblock_w: sw,
-                    out_block_h: per_core_m,
-                    out_block_w: per_core_n,
-                    per_core_M: per_core_m,
-                    per_core_N: per_core_n,
-                    transpose_mcast: false,
-                    fused_activation: activation,
-                    fuse_batch: true,
-                }));
+                for (bh, bw) in out_blocks(per_core_m, per_core_n) {
+                    let (sh, sw) = choose_subblock(bh, bw, dest);
+                    out.push(MatmulProgramConfig::MultiCast2D(MatmulMultiCoreReuseMultiCastProgramConfig {
+                        compute_with_storage_grid_size: CoreCoord::new(gx, gy),
+                        in0_block_w,
+                        out_subblock_h: sh,
+                        out_subblock_w: sw,
+                        out_block_h: bh,
+                        out_block_w: bw,
+                        per_core_M: per_core_m,
+                        per_core_N: per_core_n,
+                        transpose_mcast: false,
+                        fused_activation: activation,
+                        fuse_batch: true,
+                    }));
+                }
             }
         }
     }
     out
 }
+
+/// Output blocks to try for a `per_core_m × per_core_n` per-core output: the whole of it, and —
+/// when it is large — the biggest blocks of at most 64, 32 and 16 tiles that divide it (what
+/// TT-NN's `get_multi_dim_per_core_factor` does to fit L1, matmul-rules.md §9.1).
+fn out_blocks(per_core_m: u32, per_core_n: u32) -> Vec<(u32, u32)> {
+    let mut v = vec![(per_core_m, per_core_n)];
+    for cap in [64u32, 32, 16] {
+        if per_core_m * per_core_n <= cap {
+            continue;
+        }
+        let mut best: Option<(u32, u32)> = None;
+        for bh in (1..=per_core_m).filter(|d| per_core_m % d == 0) {
+            for bw in (1..=per_core_n).filter(|d| per_core_n % d == 0) {
+                if bh * bw <= cap && best.is_none_or(|(h, w)| (bh * bw, bw) > (h * w, w)) {
+                    best = Some((bh, bw));
+                }
+            }
+        }
+        if let Some(b) = best.filter(|b| !v.contains(b)) {
+            v.push(b);
+        }
+    }
+    v
+}
+

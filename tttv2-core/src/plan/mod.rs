@@ -7,10 +7,11 @@
 
 mod error;
 mod linear;
+pub mod llama;
 mod model;
 mod policy;
 
 pub use error::PlanError;
-pub use linear::{LinearPlan, LinearRequest, plan_linear};
+pub use linear::{LinearPlan, LinearRequest, LinearSearch, plan_linear, plan_linear_with};
 pub use model::{LayerPlan, ModelError, ModelPlan, plan_model};
 pub use policy::{Mode, Policy};

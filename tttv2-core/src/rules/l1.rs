@@ -21,12 +21,14 @@ pub struct L1Usage {
     pub bias_cb: u64,
     /// An L1-sharded input shard (CB in2 is backed by it).
     pub input_shard: u64,
+    /// An L1-sharded weight shard (the in1 CB is backed by it; DRAM-sharded weights cost no L1).
+    pub weight_shard: u64,
 }
 
 impl L1Usage {
     /// Total bytes per core.
     pub const fn total(&self) -> u64 {
-        self.in0_cb + self.in1_cb + self.out_cb + self.interm_cb + self.bias_cb + self.input_shard
+        self.in0_cb + self.in1_cb + self.out_cb + self.interm_cb + self.bias_cb + self.input_shard + self.weight_shard
     }
 }
 
@@ -49,12 +51,19 @@ pub fn linear_l1_usage(cfg: &LinearConfig, _device: &DeviceProfile) -> L1Usage {
     let o = cfg.dtype.tile_bytes();
     let kt = cfg.kt() as u64;
     let out_sharded = cfg.memory_config.is_sharded();
-    let input_shard = match cfg.input_memory_config.shard_spec {
-        Some(spec) if cfg.input_memory_config.memory_layout != TensorMemoryLayout::Interleaved => {
-            (spec.shape[0].div_ceil(32) as u64) * (spec.shape[1].div_ceil(32) as u64) * a
+    // Sharded tensors occupy L1 only when they live in L1 (matmul-rules.md §8: in2 is backed by
+    // in0's shard; a DRAM-sharded weight is streamed through the in1 CB).
+    let l1_shard = |mc: &crate::ttnn::MemoryConfig, tile: u64| match mc.shard_spec {
+        Some(spec)
+            if mc.memory_layout != TensorMemoryLayout::Interleaved
+                && mc.buffer_type == crate::ttnn::BufferType::L1 =>
+        {
+            (spec.shape[0].div_ceil(32) as u64) * (spec.shape[1].div_ceil(32) as u64) * tile
         }
         _ => 0,
     };
+    let input_shard = l1_shard(&cfg.input_memory_config, a);
+    let weight_shard = l1_shard(&cfg.weight_memory_config, b);
     match cfg.program_config {
         MatmulProgramConfig::MultiCore(_) => {
             // The simple factory streams single tiles, double-buffered.
@@ -68,6 +77,7 @@ pub fn linear_l1_usage(cfg: &LinearConfig, _device: &DeviceProfile) -> L1Usage {
                 out_cb: m * n * o,
                 bias_cb: if cfg.bias { n * b } else { 0 },
                 input_shard,
+                weight_shard,
                 ..L1Usage::default()
             }
         }
@@ -76,12 +86,14 @@ pub fn linear_l1_usage(cfg: &LinearConfig, _device: &DeviceProfile) -> L1Usage {
             [p.in0_block_w, p.out_block_h, p.out_block_w, p.per_core_M, p.per_core_N],
             out_sharded,
             input_shard,
+            weight_shard,
         ),
         MatmulProgramConfig::MultiCast1D(p) => mcast_usage(
             cfg,
             [p.in0_block_w, p.out_block_h, p.out_block_w, p.per_core_M, p.per_core_N],
             out_sharded,
             input_shard,
+            weight_shard,
         ),
         MatmulProgramConfig::DramSharded(p) => {
             // One compute worker per DRAM bank, each computing ceil(Nt / banks) columns
@@ -99,12 +111,13 @@ pub fn linear_l1_usage(cfg: &LinearConfig, _device: &DeviceProfile) -> L1Usage {
                 interm_cb: m * n_compute * interm_fmt.tile_bytes(),
                 bias_cb: if cfg.bias { n_compute * b } else { 0 },
                 input_shard,
+                weight_shard,
             }
         }
     }
 }
 
-fn mcast_usage(cfg: &LinearConfig, f: [u32; 5], out_sharded: bool, input_shard: u64) -> L1Usage {
+fn mcast_usage(cfg: &LinearConfig, f: [u32; 5], out_sharded: bool, input_shard: u64, weight_shard: u64) -> L1Usage {
     let [w, bh, bw, pm, pn] = f.map(|v| v as u64);
     let a = cfg.input_dtype.tile_bytes();
     let b = cfg.weight_dtype.tile_bytes();
@@ -125,5 +138,6 @@ fn mcast_usage(cfg: &LinearConfig, f: [u32; 5], out_sharded: bool, input_shard: 
         interm_cb: if shares { 0 } else { bh * bw * interm.tile_bytes() },
         bias_cb: if cfg.bias { bw * b } else { 0 },
         input_shard,
+        weight_shard,
     }
 }

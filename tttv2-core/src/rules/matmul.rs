@@ -2,7 +2,7 @@ use crate::device::DeviceProfile;
 use crate::op::LinearConfig;
 use crate::ttnn::{BufferType, MatmulProgramConfig, TensorMemoryLayout};
 
-use super::{L1Usage, Rule, RuleViolation, linear_l1_usage};
+use super::{L1Usage, Rule, RuleViolation, linear_l1_usage, sharding};
 
 type Check = Result<(), RuleViolation>;
 
@@ -10,6 +10,7 @@ type Check = Result<(), RuleViolation>;
 /// silent-wrong-result cases (diagnostics-catalog.md) and per-core L1. Returns the L1 it needs.
 pub fn check_linear(cfg: &LinearConfig, device: &DeviceProfile) -> Result<L1Usage, RuleViolation> {
     check_common(cfg)?;
+    sharding::check_linear_shard_specs(cfg, device)?;
     let (mt, kt, nt) = (cfg.mt(), cfg.kt(), cfg.nt());
     let dest = cfg.compute_kernel_config.dest_reg_tiles();
     match &cfg.program_config {
@@ -51,6 +52,7 @@ pub fn check_linear(cfg: &LinearConfig, device: &DeviceProfile) -> Result<L1Usag
             let cores = p.compute_with_storage_grid_size.area();
             blocks_fit(blocks, cores, "MatmulMultiCoreReuseProgramConfig")?;
             sharded_out_subblock(cfg, p.out_subblock_h, p.out_subblock_w, p.per_core_N)?;
+            sharding::check_reuse(cfg, p)?;
         }
         MatmulProgramConfig::MultiCast2D(p) => {
             block_fields(
@@ -86,6 +88,7 @@ pub fn check_linear(cfg: &LinearConfig, device: &DeviceProfile) -> Result<L1Usag
                 }
                 sharded_out_subblock(cfg, p.out_subblock_h, p.out_subblock_w, p.per_core_N)?;
             }
+            sharding::check_2d(cfg, p)?;
         }
         MatmulProgramConfig::MultiCast1D(p) => {
             block_fields(
@@ -123,6 +126,7 @@ pub fn check_linear(cfg: &LinearConfig, device: &DeviceProfile) -> Result<L1Usag
                 }
                 sharded_out_subblock(cfg, p.out_subblock_h, p.out_subblock_w, p.per_core_N)?;
             }
+            sharding::check_1d(cfg, p)?;
         }
         MatmulProgramConfig::DramSharded(p) => {
             nonzero(&[
@@ -151,6 +155,7 @@ pub fn check_linear(cfg: &LinearConfig, device: &DeviceProfile) -> Result<L1Usag
                     "shard the activation over L1 by width and the weight over the DRAM banks",
                 ));
             }
+            sharding::check_dram_sharded(cfg, p, device)?;
         }
     }
     let usage = linear_l1_usage(cfg, device);

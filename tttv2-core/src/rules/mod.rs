@@ -9,7 +9,9 @@
 mod l1;
 mod matmul;
 mod rule;
+mod sharding;
 
 pub use l1::{L1Usage, linear_l1_usage};
 pub use matmul::check_linear;
 pub use rule::{Rule, RuleViolation};
+pub use sharding::check_shard_spec;

@@ -38,6 +38,37 @@ pub enum Rule {
     DtypeSupported,
     /// A memory config is not one this op accepts.
     MemoryLayoutSupported,
+    /// A sharded activation (in0) has a layout, orientation or `fuse_batch` setting the program
+    /// config does not accept (matmul-rules.md §2–§4, §6).
+    ShardedInputLayout,
+    /// A sharded activation's shard shape disagrees with the program config (`per_core_M ==
+    /// shard_h/32`, `shard_w/32 % in0_block_w == 0`, `Kt == shard_w/32` …; matmul-rules.md §2–§6).
+    ShardedInputShape,
+    /// A sharded weight (in1) has a layout or shard shape the program config does not accept
+    /// (matmul-rules.md §2, §3, §6).
+    ShardedWeightLayout,
+    /// A sharded output needs `out_block_w == per_core_N || out_block_h == 1`
+    /// (matmul-rules.md §2, §3).
+    ShardedOutputBlock,
+    /// A sharded 1D output needs the whole M (`mcast_in0`: `Mt == per_core_M`) or the whole N
+    /// (`mcast_in1`: `Nt == per_core_N`) on each core (matmul-rules.md §3).
+    ShardedOutputWholeDim,
+    /// A shard grid does not fit the device (L1: the compute grid; DRAM: the bank row).
+    ShardGridFitsDevice,
+    /// A shard spec does not cover the tensor, is not tile-aligned, or names more cores than its
+    /// grid holds.
+    ShardSpecCoversTensor,
+    /// The DRAM-sharded weight's shard spec is not `[K, ceil(N / (32·banks))·32]` over all DRAM
+    /// banks (`create_dram_sharded_mem_config`, matmul-rules.md §6).
+    DramShardedWeightSpec,
+    /// DRAM-sharded matmul: `Kt % (A_shard_w/32) != 0` (uneven K sharding of A is unsupported,
+    /// matmul-rules.md §6).
+    DramShardedEvenK,
+    /// An op-specific rule of a non-matmul op (norm, SDPA, rotary…); the message names it.
+    OpConstraint,
+    /// The model's weights and KV cache do not fit the memory budget in any dtype the policy
+    /// allows.
+    MemoryBudget,
 }
 
 impl Rule {
@@ -59,6 +90,17 @@ impl Rule {
             Rule::ShapeMismatch => "shape-mismatch",
             Rule::DtypeSupported => "dtype-supported",
             Rule::MemoryLayoutSupported => "memory-layout-supported",
+            Rule::ShardedInputLayout => "sharded-input-layout",
+            Rule::ShardedInputShape => "sharded-input-shape",
+            Rule::ShardedWeightLayout => "sharded-weight-layout",
+            Rule::ShardedOutputBlock => "sharded-output-block",
+            Rule::ShardedOutputWholeDim => "sharded-output-whole-dim",
+            Rule::ShardGridFitsDevice => "shard-grid-fits-device",
+            Rule::ShardSpecCoversTensor => "shard-spec-covers-tensor",
+            Rule::DramShardedWeightSpec => "dram-sharded-weight-spec",
+            Rule::DramShardedEvenK => "dram-sharded-even-k",
+            Rule::OpConstraint => "op-constraint",
+            Rule::MemoryBudget => "memory-budget",
         }
     }
 }
@@ -81,7 +123,8 @@ pub struct RuleViolation {
 }
 
 impl RuleViolation {
-    pub(crate) fn new(rule: Rule, message: impl Into<String>, fix: impl Into<String>) -> Self {
+    /// A violation of `rule`: what is wrong and how to fix it.
+    pub fn new(rule: Rule, message: impl Into<String>, fix: impl Into<String>) -> Self {
         RuleViolation { rule, message: message.into(), fix: fix.into() }
     }
 }

@@ -62,4 +62,22 @@ impl ShardGrid {
     pub const fn row_wise(num_cores: u32, grid: CoreCoord) -> Self {
         ShardGrid { bounding_box: CoreRange::from_grid(grid), num_cores }
     }
+
+    /// Columns and rows the cores actually occupy (the bounding box TT-NN computes from the
+    /// `CoreRangeSet`): one partial row when `num_cores` is below the rectangle's width, else full
+    /// rows plus a partial last one.
+    pub const fn extent(&self) -> CoreCoord {
+        let w = self.bounding_box.grid_size().x;
+        if w == 0 || self.num_cores <= w {
+            CoreCoord::new(self.num_cores, 1)
+        } else {
+            CoreCoord::new(w, self.num_cores.div_ceil(w))
+        }
+    }
+
+    /// Whether the cores form a full rectangle.
+    pub const fn is_rectangular(&self) -> bool {
+        let e = self.extent();
+        e.x * e.y == self.num_cores
+    }
 }

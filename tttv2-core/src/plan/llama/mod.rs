@@ -1,0 +1,585 @@
+//! Whole-model planning of Llama-architecture models (`LlamaForCausalLM`) from a Hugging Face
+//! config: every op of a prefill or decode step, in order, with every TT-NN config chosen.
+//!
+//! The op sequence follows tt-transformers' Llama (`models/tt_transformers/tt/{attention,mlp,
+//! decoder,model}.py`): embedding; per layer rms_norm → fused QKV matmul → head split → rotary →
+//! KV-cache write → SDPA → head merge → wo → (all-reduce) → residual add → rms_norm → w1, w3 →
+//! SiLU·mul → w2 → (all-reduce) → residual add; final norm; LM head (split into several matmuls
+//! when one does not fit L1, as tt-transformers' `LMHead` does).
+//!
+//! Decode with at most 32 users keeps the hidden state WIDTH_SHARDED in L1 and runs every matmul
+//! as a DRAM-sharded GEMV; prefill (and decode with more than 32 users) keeps activations
+//! interleaved and searches the multicast families. Multi-chip systems are planned per chip with
+//! 1D tensor parallelism over all chips of the mesh (heads, MLP width and vocabulary split;
+//! all-reduce after wo and w2, all-gather of the logits), the scheme tt-transformers uses on
+//! N300/T3K. Identical layers are planned once and reused.
+
+mod ops;
+mod types;
+
+pub use types::{
+    LayerOverride, LlamaOptions, LlamaPlan, LlamaPlanError, OpKind, OpShapes, OptimizeFor,
+    PlanTotals, PlannedOp, THROUGHPUT_SLACK, WeightGroup,
+};
+
+use std::collections::BTreeMap;
+
+use crate::device::{DeviceProfile, SystemProfile};
+use crate::hf::LlamaConfig;
+use crate::ttnn::{DataType, MathFidelity, MatmulProgramConfig, MemoryConfig, OpProgramConfig};
+
+use super::{LinearPlan, LinearRequest, LinearSearch, Mode, Policy, plan_linear_with};
+use ops::{Ctx, Residency, rectangular};
+use crate::rules::Rule;
+
+/// dtype and fidelity of one weight group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct GroupCfg {
+    dtype: DataType,
+    fidelity: Option<MathFidelity>,
+    /// Set by a user override: the memory-budget ladder leaves it alone.
+    pinned: bool,
+}
+
+/// The dtypes of a plan: one per group for every layer, plus the KV cache.
+#[derive(Debug, Clone, PartialEq)]
+struct Assignment {
+    /// `[wqkv, wo, w1w3, w2]` per layer.
+    layers: Vec<[GroupCfg; 4]>,
+    lm_head: GroupCfg,
+    kv: DataType,
+}
+
+const GROUPS: [WeightGroup; 4] = [WeightGroup::Wqkv, WeightGroup::Wo, WeightGroup::W1W3, WeightGroup::W2];
+
+/// The weight dtype of a group under a policy. Performance mirrors tt-transformers'
+/// `ModelOptimizations.performance` (`models/tt_transformers/tt/model_config.py`): BFP4 for
+/// FF1/FF3 with LoFi, BFP8 elsewhere (the TensorGroup default) with HiFi2; accuracy is BF16 with
+/// the highest fidelity the policy allows (HiFi4, or HiFi3 with fp32 accumulation on Wormhole,
+/// see [`Policy::matmul_compute_config`]).
+fn policy_dtype(policy: Policy, g: WeightGroup) -> DataType {
+    match (policy, g) {
+        (Policy::Accuracy, _) => DataType::Bfloat16,
+        (Policy::Performance, WeightGroup::W1W3) => DataType::Bfloat4B,
+        (Policy::Performance, _) => DataType::Bfloat8B,
+    }
+}
+
+/// KV-cache dtype: BFP8 under performance (tt-transformers' KV_CACHE default), BF16 under
+/// accuracy (its accuracy mode sets `TensorGroup.KV_CACHE: BF16`).
+fn policy_kv(policy: Policy) -> DataType {
+    match policy {
+        Policy::Accuracy => DataType::Bfloat16,
+        Policy::Performance => DataType::Bfloat8B,
+    }
+}
+
+fn assignment(cfg: &LlamaConfig, opts: &LlamaOptions) -> Assignment {
+    let resolve = |g: WeightGroup, layer: Option<u32>| {
+        let mut c = GroupCfg { dtype: policy_dtype(opts.policy, g), fidelity: None, pinned: false };
+        for o in opts.overrides.iter().filter(|o| o.group == g && o.applies(layer)) {
+            if let Some(d) = o.dtype {
+                c.dtype = d;
+                c.pinned = true;
+            }
+            if o.math_fidelity.is_some() {
+                c.fidelity = o.math_fidelity;
+            }
+        }
+        c
+    };
+    Assignment {
+        layers: (0..cfg.num_hidden_layers).map(|l| GROUPS.map(|g| resolve(g, Some(l)))).collect(),
+        lm_head: resolve(WeightGroup::LmHead, None),
+        kv: policy_kv(opts.policy),
+    }
+}
+
+/// Per-chip sizes under 1D tensor parallelism over `chips`.
+#[derive(Debug, Clone, Copy)]
+struct Split {
+    chips: u32,
+    qh: u32,
+    kvh: u32,
+    hd: u32,
+    hidden: u32,
+    inter: u32,
+    vocab: u32,
+}
+
+fn split(cfg: &LlamaConfig, chips: u32) -> Result<Split, LlamaPlanError> {
+    let unsupported = |m: String| LlamaPlanError::Unsupported { rule: Rule::ShapeMismatch, message: m };
+    if cfg.num_attention_heads % chips != 0 {
+        return Err(unsupported(format!(
+            "{} attention heads cannot be split evenly over {chips} chips; fix: use a mesh whose chip count divides the head count",
+            cfg.num_attention_heads
+        )));
+    }
+    let kvh = if cfg.num_key_value_heads % chips == 0 {
+        cfg.num_key_value_heads / chips
+    } else if chips % cfg.num_key_value_heads == 0 {
+        1 // each chip holds a replica of the one KV head its query heads use
+    } else {
+        return Err(unsupported(format!(
+            "{} KV heads can neither be split over nor replicated onto {chips} chips",
+            cfg.num_key_value_heads
+        )));
+    };
+    Ok(Split {
+        chips,
+        qh: cfg.num_attention_heads / chips,
+        kvh,
+        hd: cfg.head_dim,
+        hidden: cfg.hidden_size,
+        inter: cfg.intermediate_size.div_ceil(chips).div_ceil(32) * 32,
+        vocab: cfg.vocab_size.div_ceil(chips).div_ceil(32) * 32,
+    })
+}
+
+/// Stored bytes of a `[k, n]` weight in tiles, N padded to `32 * banks` when DRAM-sharded.
+fn weight_bytes(k: u32, n: u32, dtype: DataType, pad_banks: Option<u32>) -> u64 {
+    let nt = match pad_banks {
+        Some(b) => n.div_ceil(32 * b) * b,
+        None => n.div_ceil(32),
+    };
+    k.div_ceil(32) as u64 * nt as u64 * dtype.tile_bytes()
+}
+
+/// Weights plus KV cache per chip under an assignment.
+fn memory_needed(cfg: &LlamaConfig, s: &Split, a: &Assignment, opts: &LlamaOptions, device: &DeviceProfile) -> (u64, u64) {
+    let pad = (opts.mode == Mode::Decode && opts.batch <= 32).then_some(device.dram_banks);
+    let mut w = cfg.vocab_size as u64 * s.hidden as u64 * 2; // embedding table, bf16 row-major
+    for g in &a.layers {
+        w += weight_bytes(s.hidden, (s.qh + 2 * s.kvh) * s.hd, g[0].dtype, pad);
+        w += weight_bytes(s.qh * s.hd, s.hidden, g[1].dtype, pad);
+        w += 2 * weight_bytes(s.hidden, s.inter, g[2].dtype, pad);
+        w += weight_bytes(s.inter, s.hidden, g[3].dtype, pad);
+        w += 2 * s.hidden as u64 * 2; // two norm weights, bf16
+    }
+    w += s.hidden as u64 * 2 + weight_bytes(s.hidden, s.vocab, a.lm_head.dtype, pad);
+    let kv = cfg.num_hidden_layers as u64
+        * 2
+        * opts.batch as u64
+        * s.kvh as u64
+        * opts.seq_len.div_ceil(32) as u64
+        * (s.hd as u64).div_ceil(32)
+        * a.kv.tile_bytes();
+    (w, kv)
+}
+
+/// Plans a Llama model on `system` (per chip). See the module docs for the op sequence.
+pub fn plan_llama(cfg: &LlamaConfig, system: &SystemProfile, opts: &LlamaOptions) -> Result<LlamaPlan, LlamaPlanError> {
+    let device = system.chip;
+    if opts.batch == 0 || opts.seq_len == 0 {
+        return Err(LlamaPlanError::Unsupported { rule: Rule::ShapeMismatch, message: "batch and seq_len must be positive".into() });
+    }
+    if opts.seq_len > cfg.max_position_embeddings {
+        return Err(LlamaPlanError::Unsupported {
+            rule: Rule::ShapeMismatch,
+            message: format!("seq_len {} exceeds the model's max_position_embeddings {}", opts.seq_len, cfg.max_position_embeddings),
+        });
+    }
+    let s = split(cfg, system.num_chips())?;
+    let budget = opts.memory_budget.unwrap_or(device.dram_bytes);
+
+    // Memory budget: start from the policy; while weights + KV cache exceed the budget, step down
+    // the ladder bf16 → bfloat8_b (weights and cache), then w1/w3 → bfloat4_b, then w2 → bfloat4_b.
+    // User-pinned dtypes are never changed.
+    let mut a = assignment(cfg, opts);
+    let mut notes = Vec::new();
+    if device.legacy {
+        notes.push(format!("{} is a legacy target: TT-NN dropped it after v0.55; the plan is for reference only", device.name));
+    }
+    let steps: [(&str, fn(&mut Assignment)); 3] = [
+        ("bfloat16 weights and KV cache moved to bfloat8_b", |a| {
+            for g in a.layers.iter_mut().flatten().chain(std::iter::once(&mut a.lm_head)) {
+                if !g.pinned && g.dtype == DataType::Bfloat16 {
+                    g.dtype = DataType::Bfloat8B;
+                }
+            }
+            if a.kv == DataType::Bfloat16 {
+                a.kv = DataType::Bfloat8B;
+            }
+        }),
+        ("w1/w3 moved to bfloat4_b", |a| {
+            for l in &mut a.layers {
+                if !l[2].pinned {
+                    l[2].dtype = DataType::Bfloat4B;
+                }
+            }
+        }),
+        ("w2 moved to bfloat4_b", |a| {
+            for l in &mut a.layers {
+                if !l[3].pinned {
+                    l[3].dtype = DataType::Bfloat4B;
+                }
+            }
+        }),
+    ];
+    let (mut w, mut kv) = memory_needed(cfg, &s, &a, opts, &device);
+    for (what, step) in steps {
+        if w + kv <= budget {
+            break;
+        }
+        let before = w + kv;
+        step(&mut a);
+        (w, kv) = memory_needed(cfg, &s, &a, opts, &device);
+        if w + kv < before {
+            notes.push(format!("memory budget {budget} B per chip: {what} (needed {before} B)"));
+        }
+    }
+    if w + kv > budget {
+        return Err(LlamaPlanError::MemoryBudget { needed: w + kv, budget });
+    }
+
+    let ctx = Ctx { device: &device, mode: opts.mode, policy: opts.policy };
+    let m = match opts.mode {
+        Mode::Decode => opts.batch,
+        Mode::Prefill => opts.batch * opts.seq_len,
+    };
+    let kt_hidden = s.hidden.div_ceil(32);
+    let res = if opts.mode == Mode::Decode && m <= 32 {
+        let grid = device.compute_grid;
+        let cores = (1..=grid.area().min(kt_hidden)).rev().find(|&c| kt_hidden % c == 0 && rectangular(c, grid));
+        match cores {
+            Some(c) if s.hidden % 32 == 0 => Residency::Sharded { cores: c },
+            _ => Residency::Interleaved(MemoryConfig::L1_INTERLEAVED),
+        }
+    } else if opts.mode == Mode::Decode {
+        Residency::Interleaved(MemoryConfig::L1_INTERLEAVED)
+    } else {
+        Residency::Interleaved(MemoryConfig::DRAM_INTERLEAVED)
+    };
+    let hidden_mc = ctx.hidden_mc(res, m, s.hidden);
+    let planner = MatmulPlanner { device: &device, opts, res };
+
+    let mut ops = Vec::new();
+    let emb = ctx.embedding("model.embed_tokens.weight".into(), m, cfg.vocab_size, s.hidden)?;
+    let emb_out = emb.memory_configs["output"];
+    ops.push(emb);
+    if let Residency::Sharded { .. } = res {
+        ops.push(ctx.to_sharded("embedding.to_sharded".into(), m, s.hidden, emb_out, res)?);
+    }
+
+    let mut templates: Vec<([GroupCfg; 4], u32, Vec<PlannedOp>)> = Vec::new();
+    for layer in 0..cfg.num_hidden_layers {
+        let groups = a.layers[layer as usize];
+        if let Some((_, t, tops)) = templates.iter().find(|(g, _, _)| *g == groups) {
+            let (from_n, to_n) = (format!("layers.{t}."), format!("layers.{layer}."));
+            for op in tops {
+                let mut op = op.clone();
+                op.layer = Some(layer);
+                op.name = op.name.replacen(&from_n, &to_n, 1);
+                for wname in &mut op.weights {
+                    *wname = wname.replacen(&from_n, &to_n, 1);
+                }
+                ops.push(op);
+            }
+            continue;
+        }
+        let lops = plan_layer(&ctx, &planner, system, &s, layer, groups, a.kv, m, hidden_mc)?;
+        ops.extend(lops.iter().cloned());
+        templates.push((groups, layer, lops));
+    }
+
+    ops.push(ctx.rms_norm("final_norm".into(), None, "model.norm.weight".into(), m, s.hidden, res)?);
+    let head_name = if cfg.tie_word_embeddings { "model.embed_tokens.weight" } else { "lm_head.weight" };
+    let (head_m, head_res) = match opts.mode {
+        Mode::Prefill => {
+            ops.push(ctx.slice_last(opts.batch, opts.seq_len, s.hidden)?);
+            (opts.batch, Residency::Interleaved(MemoryConfig::DRAM_INTERLEAVED))
+        }
+        Mode::Decode => (m, res),
+    };
+    let head_planner = MatmulPlanner { res: head_res, ..planner };
+    let lm = a.lm_head;
+    let mut head_ops: Option<Vec<PlannedOp>> = None;
+    let mut last_err = None;
+    // Split the LM head's columns into pieces (tt-transformers' `LMHead` splits its output the
+    // same way) and keep the fastest split: one piece may not fit L1, and piece widths that are
+    // multiples of 32·banks keep the DRAM-sharded workers' column counts even.
+    let align = match head_res {
+        Residency::Sharded { .. } => 32 * device.dram_banks,
+        Residency::Interleaved(_) => 32,
+    };
+    for pieces in 1..=8u32 {
+        let per = s.vocab.div_ceil(pieces).div_ceil(align) * align;
+        if pieces > 1 && per * (pieces - 1) >= s.vocab {
+            continue; // fewer non-empty pieces than asked: same as a smaller count
+        }
+        let mut v = Vec::new();
+        let mut start = 0;
+        let mut i = 0;
+        let mut failed = false;
+        while start < s.vocab {
+            let n = per.min(s.vocab - start);
+            let name = if pieces == 1 { "lm_head".to_string() } else { format!("lm_head.{i}") };
+            match head_planner.linear(name, None, vec![head_name.to_string()], head_m, s.hidden, n, lm, policy_fidelity_ckc(opts.policy, lm, &device), None) {
+                Ok(op) => v.push(op),
+                Err(e) => {
+                    last_err = Some(e);
+                    failed = true;
+                    break;
+                }
+            }
+            start += n;
+            i += 1;
+        }
+        let time = |ops: &[PlannedOp]| ops.iter().map(|o| o.estimate_us).sum::<f64>();
+        if !failed && head_ops.as_ref().is_none_or(|b| time(&v) < time(b)) {
+            head_ops = Some(v);
+        }
+    }
+    let head_ops = head_ops.ok_or_else(|| {
+        last_err.unwrap_or_else(|| LlamaPlanError::Unsupported { rule: Rule::ShapeMismatch, message: "the LM head has no columns".into() })
+    })?;
+    let gather_mc = match opts.mode {
+        Mode::Decode => MemoryConfig::L1_INTERLEAVED,
+        Mode::Prefill => MemoryConfig::DRAM_INTERLEAVED,
+    };
+    for op in head_ops {
+        let (out, n, name) = (op.memory_configs["output"], op.shapes.n.unwrap_or(0), op.name.clone());
+        ops.push(op);
+        // The all-gather works on interleaved logits: unshard each piece first.
+        if s.chips > 1 && out.is_sharded() {
+            ops.push(ctx.to_interleaved(format!("{name}.to_interleaved"), head_m, n, out, gather_mc)?);
+        }
+    }
+    if s.chips > 1 {
+        ops.push(ctx.collective("lm_head.all_gather".into(), None, OpKind::AllGather, head_m, s.vocab, s.chips, system.eth_link_bytes_per_s, system.eth_links, gather_mc)?);
+    }
+
+    let estimate_us: f64 = ops.iter().map(|o| o.estimate_us).sum();
+    let weight_read: u64 = ops.iter().map(|o| o.weight_bytes).sum();
+    let roofline_us = weight_read as f64 / device.dram_bandwidth_bytes_per_s * 1e6;
+    let tokens = match opts.mode {
+        Mode::Decode => opts.batch as f64,
+        Mode::Prefill => opts.batch as f64 * opts.seq_len as f64,
+    };
+    let totals = PlanTotals {
+        ops: ops.len(),
+        estimate_us,
+        tokens_per_s_per_user: tokens / opts.batch as f64 * 1e6 / estimate_us,
+        tokens_per_s: tokens * 1e6 / estimate_us,
+        weight_bytes_per_chip: w,
+        weight_bytes_read_per_call: weight_read,
+        kv_cache_bytes_per_chip: kv,
+        memory_budget_bytes: budget,
+        l1_peak_bytes_per_core: ops.iter().map(|o| o.l1_peak_bytes_per_core).max().unwrap_or(0),
+        weight_roofline_us: roofline_us,
+        roofline_fraction: roofline_us / estimate_us,
+    };
+    let parallelism = if s.chips == 1 {
+        "single chip".to_string()
+    } else {
+        format!(
+            "1D tensor parallel over {} chips (mesh {}x{}): {} q heads, {} kv heads, MLP width {}, vocab {} per chip; per-chip plan",
+            s.chips, system.mesh.0, system.mesh.1, s.qh, s.kvh, s.inter, s.vocab
+        )
+    };
+    Ok(LlamaPlan {
+        model: cfg.clone(),
+        system: system.name,
+        chip: device.name,
+        mesh: system.mesh,
+        parallelism,
+        options: opts.clone(),
+        ops,
+        totals,
+        notes,
+    })
+}
+
+/// The compute-kernel config for a group: the policy's pairing for the dtype, then the
+/// override's fidelity.
+fn policy_fidelity_ckc(policy: Policy, g: GroupCfg, device: &DeviceProfile) -> crate::ttnn::ComputeKernelConfig {
+    let mut c = policy.matmul_compute_config(g.dtype, device);
+    if let Some(f) = g.fidelity {
+        c.math_fidelity = f;
+    }
+    c
+}
+
+#[derive(Clone, Copy)]
+struct MatmulPlanner<'a> {
+    device: &'a DeviceProfile,
+    opts: &'a LlamaOptions,
+    res: Residency,
+}
+
+impl MatmulPlanner<'_> {
+    /// Plans one matmul. `in_cores` / `out_cores` pin the DRAM-sharded activation and output
+    /// sharding to the producer's and consumer's (None: free choice).
+    #[allow(clippy::too_many_arguments)]
+    fn linear(
+        &self,
+        name: String,
+        layer: Option<u32>,
+        weights: Vec<String>,
+        m: u32,
+        k: u32,
+        n: u32,
+        g: GroupCfg,
+        ckc: crate::ttnn::ComputeKernelConfig,
+        cores: Option<(Option<u32>, Option<u32>)>,
+    ) -> Result<PlannedOp, LlamaPlanError> {
+        let mut req = LinearRequest::new(name.clone(), m, k, n, self.opts.policy);
+        req.weight_dtype = Some(g.dtype);
+        req.compute_kernel_config = Some(ckc);
+        let sharded = matches!(self.res, Residency::Sharded { .. });
+        let (in_cores, out_cores) = cores.unwrap_or((None, None));
+        let search = LinearSearch {
+            input_dtype: DataType::Bfloat16,
+            output_dtype: DataType::Bfloat16,
+            allow_dram_sharded: sharded,
+            activations_in_l1: self.opts.mode == Mode::Decode,
+            dram_sharded_only: sharded,
+            dram_sharded_in_cores: in_cores,
+            dram_sharded_out_cores: out_cores,
+            prefer_fewer_cores: (self.opts.optimize_for == OptimizeFor::Throughput).then_some(THROUGHPUT_SLACK),
+        };
+        let p = plan_linear_with(&req, self.device, &search).map_err(|error| LlamaPlanError::Op { op: name.clone(), error })?;
+        Ok(linear_op(name, layer, weights, self.opts.mode, &p, self.device))
+    }
+}
+
+fn linear_op(name: String, layer: Option<u32>, weights: Vec<String>, mode: Mode, p: &LinearPlan, device: &DeviceProfile) -> PlannedOp {
+    let c = &p.config;
+    let pad = matches!(c.program_config, MatmulProgramConfig::DramSharded(_)).then_some(device.dram_banks);
+    let padded_n = match pad {
+        Some(b) => c.n.div_ceil(32 * b) * 32 * b,
+        None => c.n,
+    };
+    PlannedOp {
+        name,
+        op: OpKind::Linear,
+        ttnn_op: "ttnn::linear",
+        mode,
+        layer,
+        weights,
+        shapes: OpShapes {
+            m: Some(c.m),
+            k: Some(c.k),
+            n: Some(c.n),
+            tensors: BTreeMap::from([("input", [1, 1, c.m, c.k]), ("weight", [1, 1, c.k, padded_n]), ("output", [1, 1, c.m, c.n])]),
+        },
+        program_config: Some(OpProgramConfig::Matmul(c.program_config)),
+        compute_kernel_config: Some(c.compute_kernel_config),
+        memory_configs: BTreeMap::from([("input", c.input_memory_config), ("weight", c.weight_memory_config), ("output", c.memory_config)]),
+        dtypes: BTreeMap::from([("input", c.input_dtype), ("weight", c.weight_dtype), ("output", c.dtype)]),
+        l1_peak_bytes_per_core: p.l1.total(),
+        estimate_us: p.cost.total_us,
+        cores: p.cost.cores,
+        dram_bytes: p.cost.dram_bytes,
+        // The model's weight bytes in this dtype (DRAM-sharding pads N further; the padding is
+        // counted in the memory budget and the DRAM time, not here).
+        weight_bytes: weight_bytes(c.k, c.n, c.weight_dtype, None),
+    }
+}
+
+/// Cores a DRAM-sharded output of `n` columns is split over so that a consumer can split its K
+/// evenly: the most cores (up to the grid) dividing `n / 32`.
+fn even_cores(n: u32, device: &DeviceProfile) -> u32 {
+    let nt = n.div_ceil(32);
+    (1..=device.num_cores().min(nt)).rev().find(|c| nt % c == 0).unwrap_or(1)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn plan_layer(
+    ctx: &Ctx<'_>,
+    mm: &MatmulPlanner<'_>,
+    system: &SystemProfile,
+    s: &Split,
+    layer: u32,
+    g: [GroupCfg; 4],
+    kv_dtype: DataType,
+    m: u32,
+    hidden_mc: MemoryConfig,
+) -> Result<Vec<PlannedOp>, LlamaPlanError> {
+    let device = ctx.device;
+    let policy = ctx.policy;
+    let mode = ctx.mode;
+    let (batch, seq) = match mode {
+        Mode::Decode => (m, 1),
+        Mode::Prefill => (mm.opts.batch, mm.opts.seq_len),
+    };
+    let res = mm.res;
+    let sharded = matches!(res, Residency::Sharded { .. });
+    let hcores = match res {
+        Residency::Sharded { cores } => Some(cores),
+        Residency::Interleaved(_) => None,
+    };
+    let p = |w: &str| format!("model.layers.{layer}.{w}");
+    let mut v = Vec::new();
+    let ckc = |i: usize| policy_fidelity_ckc(policy, g[i], device);
+
+    v.push(ctx.rms_norm(format!("layers.{layer}.attention_norm"), Some(layer), p("input_layernorm.weight"), m, s.hidden, res)?);
+    let qkv_n = (s.qh + 2 * s.kvh) * s.hd;
+    let qkv = mm.linear(
+        format!("layers.{layer}.attention.wqkv"),
+        Some(layer),
+        vec![p("self_attn.q_proj.weight"), p("self_attn.k_proj.weight"), p("self_attn.v_proj.weight")],
+        m,
+        s.hidden,
+        qkv_n,
+        g[0],
+        ckc(0),
+        Some((hcores, None)),
+    )?;
+    let qkv_out = qkv.memory_configs["output"];
+    v.push(qkv);
+    let heads = ctx.create_heads(layer, batch, seq, s.qh, s.kvh, s.hd, qkv_out)?;
+    let (q_mc, k_mc) = (heads.memory_configs["q"], heads.memory_configs["k"]);
+    v.push(heads);
+    match mode {
+        Mode::Decode => v.push(ctx.rotary(layer, "qk", batch, seq, s.qh, s.kvh, s.hd)?),
+        Mode::Prefill => {
+            v.push(ctx.rotary(layer, "q", batch, seq, s.qh, s.kvh, s.hd)?);
+            v.push(ctx.rotary(layer, "k", batch, seq, s.kvh, s.kvh, s.hd)?);
+        }
+    }
+    let cache_len = mm.opts.seq_len;
+    match mode {
+        Mode::Decode => v.push(ctx.kv_update(layer, "kv_cache_update", batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc)?),
+        Mode::Prefill => {
+            v.push(ctx.kv_update(layer, "fill_cache_k", batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc)?);
+            v.push(ctx.kv_update(layer, "fill_cache_v", batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc)?);
+        }
+    }
+    // SDPA fidelity: HiFi4 under accuracy (tt-transformers' accuracy mode sets SDPA_* HIFI4),
+    // HiFi2 under performance.
+    let sdpa_fid = if policy == Policy::Accuracy { MathFidelity::HiFi4 } else { MathFidelity::HiFi2 };
+    let attn_len = match mode {
+        Mode::Decode => cache_len,
+        Mode::Prefill => seq,
+    };
+    let sdpa = ctx.sdpa(layer, batch, attn_len, s.qh, s.kvh, s.hd, kv_dtype, q_mc, sdpa_fid)?;
+    let sdpa_out = sdpa.memory_configs["output"];
+    v.push(sdpa);
+    let concat = ctx.concat_heads(layer, batch, seq, s.qh, s.hd, sdpa_out)?;
+    let concat_out = concat.memory_configs["output"];
+    v.push(concat);
+    let wo_in = concat_out.shard_spec.filter(|_| sharded).map(|sp| sp.grid.num_cores);
+    let wo = mm.linear(format!("layers.{layer}.attention.wo"), Some(layer), vec![p("self_attn.o_proj.weight")], m, s.qh * s.hd, s.hidden, g[1], ckc(1), Some((wo_in, hcores)))?;
+    v.push(wo);
+    if s.chips > 1 {
+        v.push(ctx.collective(format!("layers.{layer}.attention.all_reduce"), Some(layer), OpKind::AllReduce, m, s.hidden, s.chips, system.eth_link_bytes_per_s, system.eth_links, hidden_mc)?);
+    }
+    v.push(ctx.binary(format!("layers.{layer}.attention.residual_add"), Some(layer), OpKind::Add, m, s.hidden, hidden_mc, DataType::Bfloat16, DataType::Bfloat16)?);
+    v.push(ctx.rms_norm(format!("layers.{layer}.ffn_norm"), Some(layer), p("post_attention_layernorm.weight"), m, s.hidden, res)?);
+    let mid_cores = sharded.then(|| even_cores(s.inter, device));
+    let w1 = mm.linear(format!("layers.{layer}.mlp.w1"), Some(layer), vec![p("mlp.gate_proj.weight")], m, s.hidden, s.inter, g[2], ckc(2), Some((hcores, mid_cores)))?;
+    let mid_mc = w1.memory_configs["output"];
+    v.push(w1);
+    v.push(mm.linear(format!("layers.{layer}.mlp.w3"), Some(layer), vec![p("mlp.up_proj.weight")], m, s.hidden, s.inter, g[2], ckc(2), Some((hcores, mid_cores)))?);
+    v.push(ctx.binary(format!("layers.{layer}.mlp.silu_mul"), Some(layer), OpKind::Multiply, m, s.inter, mid_mc, DataType::Bfloat16, DataType::Bfloat16)?);
+    v.push(mm.linear(format!("layers.{layer}.mlp.w2"), Some(layer), vec![p("mlp.down_proj.weight")], m, s.inter, s.hidden, g[3], ckc(3), Some((mid_cores, hcores)))?);
+    if s.chips > 1 {
+        v.push(ctx.collective(format!("layers.{layer}.mlp.all_reduce"), Some(layer), OpKind::AllReduce, m, s.hidden, s.chips, system.eth_link_bytes_per_s, system.eth_links, hidden_mc)?);
+    }
+    v.push(ctx.binary(format!("layers.{layer}.mlp.residual_add"), Some(layer), OpKind::Add, m, s.hidden, hidden_mc, DataType::Bfloat16, DataType::Bfloat16)?);
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests;

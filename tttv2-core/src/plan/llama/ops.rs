@@ -1,0 +1,563 @@
+//! Planners of the non-matmul Llama ops: each picks memory configs, program and compute-kernel
+//! configs, checks the op's rules, and estimates it.
+//!
+//! Rules come from `../shared/reference/ttnn-api.md` (§2 norms, §5 rotary, §6 SDPA, §7 KV cache,
+//! §8 heads) and from the TT-NN validation sources named where used (tt-metal @ 13adda80). L1
+//! figures for these ops are estimates of their circular buffers plus the L1-sharded tensors they
+//! read and write; the CB sizes of their program factories were not transcribed, so each function
+//! states what it counts.
+
+use std::collections::BTreeMap;
+
+use crate::cost::{OpWork, estimate_op};
+use crate::device::DeviceProfile;
+use crate::plan::{Mode, Policy};
+use crate::rules::{Rule, RuleViolation, check_shard_spec};
+use crate::ttnn::{
+    BufferType, ComputeKernelConfig, CoreCoord, DataType, LayerNormDefaultProgramConfig,
+    LayerNormProgramConfig, LayerNormShardedMultiCoreProgramConfig, MathFidelity, MemoryConfig,
+    OpProgramConfig, SDPAProgramConfig, ShardGrid, ShardOrientation, ShardSpec, TaggedSdpa,
+    TensorMemoryLayout,
+};
+
+use super::types::{LlamaPlanError, OpKind, OpShapes, PlannedOp};
+
+/// bf16 tile bytes (hardware.md tile table).
+const BF16_TILE: u64 = 2048;
+
+pub(super) fn violation(op: &str, rule: Rule, msg: String, fix: &str) -> LlamaPlanError {
+    LlamaPlanError::Op {
+        op: op.to_owned(),
+        error: crate::plan::PlanError::NoValidConfig { op: op.to_owned(), violation: RuleViolation::new(rule, msg, fix) },
+    }
+}
+
+/// `[rows, width]` WIDTH_SHARDED in L1 over `cores` cores taken row-wise from the grid.
+pub(super) fn width_sharded(cores: u32, grid: CoreCoord, rows: u32, shard_w: u32) -> MemoryConfig {
+    MemoryConfig::sharded(
+        TensorMemoryLayout::WidthSharded,
+        BufferType::L1,
+        ShardSpec { grid: ShardGrid::row_wise(cores, grid), shape: [rows.div_ceil(32) * 32, shard_w], orientation: ShardOrientation::RowMajor },
+    )
+}
+
+/// HEIGHT_SHARDED in L1, one `[shard_h, width]` shard per core.
+pub(super) fn height_sharded(cores: u32, grid: CoreCoord, shard_h: u32, width: u32) -> MemoryConfig {
+    MemoryConfig::sharded(
+        TensorMemoryLayout::HeightSharded,
+        BufferType::L1,
+        ShardSpec { grid: ShardGrid::row_wise(cores, grid), shape: [shard_h.div_ceil(32) * 32, width], orientation: ShardOrientation::RowMajor },
+    )
+}
+
+/// Bytes one core holds of an L1-sharded tensor (0 for DRAM or interleaved).
+pub(super) fn l1_shard_bytes(mc: &MemoryConfig, dtype: DataType) -> u64 {
+    match mc.shard_spec {
+        Some(s) if mc.is_sharded() && mc.buffer_type == BufferType::L1 => {
+            s.shape[0].div_ceil(32) as u64 * s.shape[1].div_ceil(32) as u64 * dtype.tile_bytes()
+        }
+        _ => 0,
+    }
+}
+
+/// Whether `n` cores taken row-wise from `grid` form a rectangle (sharded layernorm rejects
+/// non-rectangular grids: `layernorm_device_operation.cpp` @ 13adda80, "Sharded layernorm does not
+/// support non-rectangular core grids").
+pub(super) fn rectangular(n: u32, grid: CoreCoord) -> bool {
+    n >= 1 && n <= grid.area() && (n <= grid.x || n % grid.x == 0)
+}
+
+/// Where the hidden-size activations of a plan live.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Residency {
+    /// Decode with at most 32 rows: L1 WIDTH_SHARDED over `cores` cores.
+    Sharded {
+        /// Cores the hidden dimension is split over.
+        cores: u32,
+    },
+    /// Interleaved in this memory config (DRAM for prefill, L1 for decode with > 32 rows).
+    Interleaved(MemoryConfig),
+}
+
+/// Shared inputs of the op planners.
+pub(super) struct Ctx<'a> {
+    pub device: &'a DeviceProfile,
+    pub mode: Mode,
+    pub policy: Policy,
+}
+
+impl Ctx<'_> {
+    fn finish(&self, mut op: PlannedOp, work: OpWork, l1: u64) -> Result<PlannedOp, LlamaPlanError> {
+        for (role, mc) in &op.memory_configs {
+            let shape = op.shapes.tensors.get(role).copied().unwrap_or([1, 1, 32, 32]);
+            let rows = shape[0] * shape[1] * shape[2];
+            check_shard_spec(role, mc, rows, shape[3], self.device)
+                .map_err(|v| LlamaPlanError::Op { op: op.name.clone(), error: crate::plan::PlanError::NoValidConfig { op: op.name.clone(), violation: v } })?;
+        }
+        let budget = self.device.l1_budget_bytes();
+        if l1 > budget {
+            return Err(violation(
+                &op.name,
+                Rule::L1Fits,
+                format!("needs {l1} B of L1 per core but {} allows {budget} B", self.device.name),
+                "shard over more cores or shorten the sequence chunk",
+            ));
+        }
+        let cost = estimate_op(&work, self.device);
+        op.l1_peak_bytes_per_core = l1;
+        op.estimate_us = cost.total_us;
+        op.cores = cost.cores;
+        op.dram_bytes = cost.dram_bytes;
+        Ok(op)
+    }
+
+    fn base(&self, name: String, op: OpKind, ttnn_op: &'static str, layer: Option<u32>) -> PlannedOp {
+        PlannedOp {
+            name,
+            op,
+            ttnn_op,
+            mode: self.mode,
+            layer,
+            weights: Vec::new(),
+            shapes: OpShapes::default(),
+            program_config: None,
+            compute_kernel_config: None,
+            memory_configs: BTreeMap::new(),
+            dtypes: BTreeMap::new(),
+            l1_peak_bytes_per_core: 0,
+            estimate_us: 0.0,
+            cores: 1,
+            dram_bytes: 0,
+            weight_bytes: 0,
+        }
+    }
+
+    /// Compute config of norms, rotary and eltwise ops: HiFi4 (these ops are not matmul-bound),
+    /// fp32 accumulation under the accuracy policy.
+    pub fn sfpu_config(&self, fp32_allowed: bool) -> ComputeKernelConfig {
+        ComputeKernelConfig {
+            math_fidelity: MathFidelity::HiFi4,
+            math_approx_mode: false,
+            fp32_dest_acc_en: fp32_allowed && self.policy == Policy::Accuracy,
+            packer_l1_acc: false,
+            dst_full_sync_en: false,
+        }
+    }
+
+    /// The hidden-state memory config for `m` rows.
+    pub fn hidden_mc(&self, res: Residency, m: u32, hidden: u32) -> MemoryConfig {
+        match res {
+            Residency::Sharded { cores } => width_sharded(cores, self.device.compute_grid, m, hidden / cores),
+            Residency::Interleaved(mc) => mc,
+        }
+    }
+
+    /// `ttnn::embedding`: gathers `m` rows of the (row-major bf16) table.
+    pub fn embedding(&self, weight: String, m: u32, vocab: u32, hidden: u32) -> Result<PlannedOp, LlamaPlanError> {
+        let out_mc = match self.mode {
+            Mode::Decode => MemoryConfig::L1_INTERLEAVED,
+            Mode::Prefill => MemoryConfig::DRAM_INTERLEAVED,
+        };
+        let mut op = self.base("embedding".into(), OpKind::Embedding, "ttnn::embedding", None);
+        op.weights = vec![weight];
+        op.shapes.tensors = BTreeMap::from([("input", [1, 1, 1, m]), ("weight", [1, 1, vocab, hidden]), ("output", [1, 1, m, hidden])]);
+        op.memory_configs = BTreeMap::from([("input", MemoryConfig::L1_INTERLEAVED), ("weight", MemoryConfig::DRAM_INTERLEAVED), ("output", out_mc)]);
+        op.dtypes = BTreeMap::from([("input", DataType::Uint32), ("weight", DataType::Bfloat16), ("output", DataType::Bfloat16)]);
+        let row = hidden as u64 * 2;
+        let cores = m.div_ceil(32).min(self.device.num_cores()).max(1);
+        let out_dram = if out_mc.buffer_type == BufferType::Dram { m as u64 * row } else { 0 };
+        let work = OpWork { cores, dram_bytes: m as u64 * row + out_dram, noc_bytes_per_core: (m as u64 * row).div_ceil(cores as u64) * 2, ..OpWork::default() };
+        // Row-major gather: double-buffered rows in, one tile row of output being tilized.
+        let l1 = 2 * row + (hidden as u64).div_ceil(32) * BF16_TILE;
+        op.weight_bytes = m as u64 * row;
+        self.finish(op, work, l1)
+    }
+
+    /// `ttnn::interleaved_to_sharded` of the hidden state.
+    pub fn to_sharded(&self, name: String, m: u32, hidden: u32, from: MemoryConfig, res: Residency) -> Result<PlannedOp, LlamaPlanError> {
+        let out = self.hidden_mc(res, m, hidden);
+        let mut op = self.base(name, OpKind::InterleavedToSharded, "ttnn::interleaved_to_sharded", None);
+        op.shapes.tensors = BTreeMap::from([("input", [1, 1, m, hidden]), ("output", [1, 1, m, hidden])]);
+        op.memory_configs = BTreeMap::from([("input", from), ("output", out)]);
+        op.dtypes = BTreeMap::from([("input", DataType::Bfloat16), ("output", DataType::Bfloat16)]);
+        let shard = l1_shard_bytes(&out, DataType::Bfloat16);
+        let cores = out.shard_spec.map_or(1, |s| s.grid.num_cores);
+        let work = OpWork { cores, noc_bytes_per_core: shard, ..OpWork::default() };
+        self.finish(op, work, shard)
+    }
+
+    /// `ttnn::sharded_to_interleaved` of an `m × width` tensor into `to`.
+    pub fn to_interleaved(&self, name: String, m: u32, width: u32, from: MemoryConfig, to: MemoryConfig) -> Result<PlannedOp, LlamaPlanError> {
+        let mut op = self.base(name, OpKind::ShardedToInterleaved, "ttnn::sharded_to_interleaved", None);
+        op.shapes.tensors = BTreeMap::from([("input", [1, 1, m, width]), ("output", [1, 1, m, width])]);
+        op.memory_configs = BTreeMap::from([("input", from), ("output", to)]);
+        op.dtypes = BTreeMap::from([("input", DataType::Bfloat16), ("output", DataType::Bfloat16)]);
+        let shard = l1_shard_bytes(&from, DataType::Bfloat16);
+        let cores = from.shard_spec.map_or(1, |s| s.grid.num_cores);
+        let bytes = m.div_ceil(32) as u64 * 32 * width as u64 * 2;
+        let dram = if to.buffer_type == BufferType::Dram { bytes } else { 0 };
+        let work = OpWork { cores, dram_bytes: dram, noc_bytes_per_core: shard.max(bytes.div_ceil(cores as u64)), ..OpWork::default() };
+        self.finish(op, work, shard + 2 * BF16_TILE)
+    }
+
+    /// `ttnn::rms_norm` over `m` rows of `hidden`.
+    ///
+    /// Sharded: `LayerNormShardedMultiCoreProgramConfig` with the rules of
+    /// `layernorm_device_operation.cpp` @ 13adda80: input and output share layout and buffer, not
+    /// HEIGHT_SHARDED, rectangular grid, `block_w == ceil(Kt / num_cores)`, `block_h == Mt`
+    /// (M == block_h for the 1D width-sharded case), `block_w % subblock_w == 0`. L1 counted: the
+    /// input and output shards, gamma (`block_w` tiles), x² (`block_h*block_w` tiles) and 4
+    /// statistics tiles.
+    ///
+    /// Interleaved: `LayerNormDefaultProgramConfig`; L1 counted: double-buffered in/out blocks of up
+    /// to 8 tiles, x², gamma and statistics.
+    pub fn rms_norm(&self, name: String, layer: Option<u32>, weight: String, m: u32, hidden: u32, res: Residency) -> Result<PlannedOp, LlamaPlanError> {
+        let (mt, kt) = (m.div_ceil(32), hidden.div_ceil(32));
+        let ckc = self.sfpu_config(true);
+        let dest = ckc.dest_reg_tiles();
+        let mc = self.hidden_mc(res, m, hidden);
+        let mut op = self.base(name, OpKind::RmsNorm, "ttnn::rms_norm", layer);
+        op.weights = vec![weight];
+        op.shapes.tensors = BTreeMap::from([("input", [1, 1, m, hidden]), ("weight", [1, 1, kt, 32]), ("output", [1, 1, m, hidden])]);
+        // tt-transformers stores gamma as [1, 1, dim/32, 32] ROW_MAJOR bf16 in DRAM.
+        op.memory_configs = BTreeMap::from([("input", mc), ("weight", MemoryConfig::DRAM_INTERLEAVED), ("output", mc)]);
+        op.dtypes = BTreeMap::from([("input", DataType::Bfloat16), ("weight", DataType::Bfloat16), ("output", DataType::Bfloat16)]);
+        op.compute_kernel_config = Some(ckc);
+        op.weight_bytes = hidden as u64 * 2;
+        let (work, l1) = match res {
+            Residency::Sharded { cores } => {
+                let grid = self.device.compute_grid;
+                if !rectangular(cores, grid) {
+                    return Err(violation(&op.name, Rule::OpConstraint, format!("sharded layernorm needs a rectangular core grid; {cores} cores row-wise on {}x{} is not", grid.x, grid.y), "shard the hidden state over a rectangle of cores"));
+                }
+                let block_w = kt.div_ceil(cores);
+                let subblock_w = (1..=dest.min(block_w)).rev().find(|w| block_w % w == 0).unwrap_or(1);
+                let pc = LayerNormShardedMultiCoreProgramConfig {
+                    compute_with_storage_grid_size: grid,
+                    subblock_w,
+                    block_h: mt,
+                    block_w,
+                    inplace: false,
+                    legacy_reduction: false,
+                    legacy_rsqrt: false,
+                    use_welford: false,
+                };
+                if block_w * cores != kt || pc.block_h != mt || block_w % subblock_w != 0 {
+                    return Err(violation(&op.name, Rule::OpConstraint, format!("block_w ({block_w}) must equal K (in tiles) / num_cores ({kt}/{cores}) and block_h must equal Mt ({mt})"), "shard K evenly"));
+                }
+                op.program_config = Some(OpProgramConfig::LayerNorm(LayerNormProgramConfig::Sharded(pc)));
+                let shard = l1_shard_bytes(&mc, DataType::Bfloat16);
+                let l1 = 2 * shard + (block_w as u64 + (mt * block_w) as u64 + 4) * BF16_TILE;
+                // Each core reads its gamma slice from DRAM and sends one partial-statistics tile
+                // per tile row to the reducing core, which multicasts the result back: the
+                // reducer's port carries (cores + 1) tiles per tile row.
+                let work = OpWork { cores, dram_bytes: hidden as u64 * 2, noc_bytes_per_core: block_w as u64 * BF16_TILE + mt as u64 * BF16_TILE * (cores as u64 + 1), ..OpWork::default() };
+                (work, l1)
+            }
+            Residency::Interleaved(_) => {
+                op.program_config = Some(OpProgramConfig::LayerNorm(LayerNormProgramConfig::Default(LayerNormDefaultProgramConfig::default())));
+                let cores = mt.min(self.device.num_cores()).max(1);
+                let blk = (1..=8.min(kt)).rev().find(|b| kt % b == 0).unwrap_or(1) as u64;
+                let l1 = (2 * blk + 2 * blk + blk + blk + 4) * BF16_TILE;
+                let bytes = m as u64 * hidden as u64 * 2;
+                let dram = if mc.buffer_type == BufferType::Dram { 2 * bytes } else { 0 } + hidden as u64 * 2;
+                // Two passes over the row (sum of squares, then scale).
+                let work = OpWork { cores, dram_bytes: dram, noc_bytes_per_core: 3 * bytes.div_ceil(cores as u64), ..OpWork::default() };
+                (work, l1)
+            }
+        };
+        self.finish(op, work, l1)
+    }
+
+    /// Head split. Decode: `nlp_create_qkv_heads_decode`, outputs HEIGHT_SHARDED one user per core
+    /// (heads padded to whole tile rows). Prefill: `nlp_create_qkv_heads` into DRAM.
+    #[allow(clippy::too_many_arguments)]
+    pub fn create_heads(&self, layer: u32, batch: u32, seq: u32, qh: u32, kvh: u32, hd: u32, input: MemoryConfig) -> Result<PlannedOp, LlamaPlanError> {
+        let name = format!("layers.{layer}.attention.create_heads");
+        let width = (qh + 2 * kvh) * hd;
+        let grid = self.device.compute_grid;
+        let mut op = match self.mode {
+            Mode::Decode => self.base(name, OpKind::CreateQkvHeads, "ttnn::experimental::nlp_create_qkv_heads_decode", Some(layer)),
+            Mode::Prefill => self.base(name, OpKind::CreateQkvHeads, "ttnn::experimental::nlp_create_qkv_heads", Some(layer)),
+        };
+        let m = batch * seq;
+        op.shapes.tensors = BTreeMap::from([
+            ("input", [1, 1, m, width]),
+            ("q", if self.mode == Mode::Decode { [1, batch, qh, hd] } else { [batch, qh, seq, hd] }),
+            ("k", if self.mode == Mode::Decode { [1, batch, kvh, hd] } else { [batch, kvh, seq, hd] }),
+            ("v", if self.mode == Mode::Decode { [1, batch, kvh, hd] } else { [batch, kvh, seq, hd] }),
+        ]);
+        op.dtypes = BTreeMap::from([("input", DataType::Bfloat16), ("q", DataType::Bfloat16), ("k", DataType::Bfloat16), ("v", DataType::Bfloat16)]);
+        let bytes = m as u64 * width as u64 * 2;
+        let (work, l1) = match self.mode {
+            Mode::Decode => {
+                if batch > grid.area() {
+                    return Err(violation(&op.name, Rule::OpConstraint, format!("decode head ops put one user per core: batch {batch} exceeds {} cores", grid.area()), "lower the batch per chip"));
+                }
+                let q = height_sharded(batch, grid, qh, hd);
+                let kv = height_sharded(batch, grid, kvh, hd);
+                op.memory_configs = BTreeMap::from([("input", input), ("q", q), ("k", kv), ("v", kv)]);
+                let per_core = l1_shard_bytes(&q, DataType::Bfloat16) + 2 * l1_shard_bytes(&kv, DataType::Bfloat16);
+                let l1 = per_core + l1_shard_bytes(&input, DataType::Bfloat16);
+                (OpWork { cores: batch, noc_bytes_per_core: per_core, ..OpWork::default() }, l1)
+            }
+            Mode::Prefill => {
+                op.memory_configs = BTreeMap::from([("input", input), ("q", MemoryConfig::DRAM_INTERLEAVED), ("k", MemoryConfig::DRAM_INTERLEAVED), ("v", MemoryConfig::DRAM_INTERLEAVED)]);
+                let cores = (m.div_ceil(32)).min(grid.area()).max(1);
+                (OpWork { cores, dram_bytes: 2 * bytes, noc_bytes_per_core: 2 * bytes.div_ceil(cores as u64), ..OpWork::default() }, 4 * BF16_TILE * (hd as u64 / 32).max(1))
+            }
+        };
+        self.finish(op, work, l1)
+    }
+
+    /// Rotary embedding (`rotary_embedding_llama`; decode uses the fused-QK variant). Rules
+    /// (ttnn-api.md §5, `rotary_embedding_llama_device_operation.cpp`): bf16 inputs, head_dim <= 256
+    /// and a multiple of 32, head_dim > 128 needs fp32_dest_acc_en = false; decode: HEIGHT_SHARDED
+    /// inputs, batch <= cores, cos/sin shard height 32 (n_heads <= 32).
+    #[allow(clippy::too_many_arguments)]
+    pub fn rotary(&self, layer: u32, which: &'static str, batch: u32, seq: u32, heads: u32, kvh: u32, hd: u32) -> Result<PlannedOp, LlamaPlanError> {
+        let grid = self.device.compute_grid;
+        let name = format!("layers.{layer}.attention.rotary_{which}");
+        let mut op = match self.mode {
+            Mode::Decode => self.base(name, OpKind::RotaryEmbedding, "ttnn::experimental::rotary_embedding_llama_fused_qk", Some(layer)),
+            Mode::Prefill => self.base(name, OpKind::RotaryEmbedding, "ttnn::experimental::rotary_embedding_llama", Some(layer)),
+        };
+        if hd > 256 || hd % 32 != 0 {
+            return Err(violation(&op.name, Rule::OpConstraint, format!("rotary_embedding_llama needs head_dim <= 256 and a multiple of 32, got {hd}"), "use a supported head_dim"));
+        }
+        let ckc = ComputeKernelConfig { fp32_dest_acc_en: hd <= 128 && self.policy == Policy::Accuracy, ..self.sfpu_config(true) };
+        op.compute_kernel_config = Some(ckc);
+        let (work, l1) = match self.mode {
+            Mode::Decode => {
+                if batch > grid.area() || heads > 32 || kvh > 32 {
+                    return Err(violation(&op.name, Rule::OpConstraint, format!("decode rotary_embedding_llama needs batch <= {} cores and at most 32 heads per user (cos/sin shard height 32), got batch {batch}, {heads} q heads, {kvh} kv heads", grid.area()), "split the heads over more chips or lower the batch"));
+                }
+                let q = height_sharded(batch, grid, heads, hd);
+                let k = height_sharded(batch, grid, kvh, hd);
+                let cs = height_sharded(batch, grid, 32, hd);
+                let tm = height_sharded(batch, grid, 32, 32);
+                op.shapes.tensors = BTreeMap::from([("q", [1, batch, heads, hd]), ("k", [1, batch, kvh, hd]), ("cos", [1, batch, 32, hd]), ("sin", [1, batch, 32, hd]), ("trans_mat", [1, 1, batch * 32, 32])]);
+                op.memory_configs = BTreeMap::from([("q", q), ("k", k), ("cos", cs), ("sin", cs), ("trans_mat", tm)]);
+                op.dtypes = BTreeMap::from([("q", DataType::Bfloat16), ("k", DataType::Bfloat16), ("cos", DataType::Bfloat16), ("sin", DataType::Bfloat16), ("trans_mat", DataType::Bfloat16)]);
+                let b = |mc: &MemoryConfig| l1_shard_bytes(mc, DataType::Bfloat16);
+                // Inputs are rotated in place into new shards of the same size.
+                let l1 = 2 * (b(&q) + b(&k)) + 2 * b(&cs) + b(&tm);
+                (OpWork { cores: batch, noc_bytes_per_core: b(&q) + b(&k), ..OpWork::default() }, l1)
+            }
+            Mode::Prefill => {
+                op.shapes.tensors = BTreeMap::from([("input", [batch, heads, seq, hd]), ("cos", [1, 1, seq, hd]), ("sin", [1, 1, seq, hd]), ("trans_mat", [1, 1, 32, 32]), ("output", [batch, heads, seq, hd])]);
+                let d = MemoryConfig::DRAM_INTERLEAVED;
+                op.memory_configs = BTreeMap::from([("input", d), ("cos", d), ("sin", d), ("trans_mat", d), ("output", d)]);
+                op.dtypes = BTreeMap::from([("input", DataType::Bfloat16), ("cos", DataType::Bfloat16), ("sin", DataType::Bfloat16), ("trans_mat", DataType::Bfloat16), ("output", DataType::Bfloat16)]);
+                let x = batch as u64 * heads as u64 * seq as u64 * hd as u64 * 2;
+                let cs = 2 * seq as u64 * hd as u64 * 2;
+                let cores = (batch * heads * seq.div_ceil(32)).min(grid.area()).max(1);
+                let wt = hd as u64 / 32;
+                (OpWork { cores, dram_bytes: 2 * x + cs, noc_bytes_per_core: (2 * x + cs).div_ceil(cores as u64), ..OpWork::default() }, (2 * 4 * wt + 1 + 2 * wt) * BF16_TILE)
+            }
+        };
+        self.finish(op, work, l1)
+    }
+
+    /// KV-cache write. Decode: `paged_fused_update_cache` (one row per user into a tile of the
+    /// cache: read-modify-write of that tile row). Prefill: `fill_cache` of K or V.
+    #[allow(clippy::too_many_arguments)]
+    pub fn kv_update(&self, layer: u32, which: &'static str, batch: u32, seq: u32, cache_len: u32, kvh: u32, hd: u32, kv_dtype: DataType, input: MemoryConfig) -> Result<PlannedOp, LlamaPlanError> {
+        let name = format!("layers.{layer}.attention.{which}");
+        let d = MemoryConfig::DRAM_INTERLEAVED;
+        let cache_shape = [batch, kvh, cache_len.div_ceil(32) * 32, hd];
+        let weights = vec![];
+        let (mut op, work, l1) = match self.mode {
+            Mode::Decode => {
+                let mut op = self.base(name, OpKind::KvCacheUpdate, "ttnn::experimental::paged_fused_update_cache", Some(layer));
+                op.shapes.tensors = BTreeMap::from([("k_cache", cache_shape), ("v_cache", cache_shape), ("k", [1, batch, kvh, hd]), ("v", [1, batch, kvh, hd])]);
+                op.memory_configs = BTreeMap::from([("k_cache", d), ("v_cache", d), ("k", input), ("v", input)]);
+                op.dtypes = BTreeMap::from([("k_cache", kv_dtype), ("v_cache", kv_dtype), ("k", DataType::Bfloat16), ("v", DataType::Bfloat16)]);
+                let tiles = batch as u64 * kvh as u64 * (hd as u64 / 32);
+                // K and V: read and write back one tile per (user, head, head_dim tile).
+                let bytes = 2 * 2 * tiles * kv_dtype.tile_bytes();
+                let shard = l1_shard_bytes(&input, DataType::Bfloat16);
+                let l1 = 2 * shard + 2 * 2 * (hd as u64 / 32) * kv_dtype.tile_bytes().max(BF16_TILE);
+                (op, OpWork { cores: batch, dram_bytes: bytes, noc_bytes_per_core: bytes.div_ceil(batch as u64), ..OpWork::default() }, l1)
+            }
+            Mode::Prefill => {
+                let mut op = self.base(name, OpKind::KvCacheUpdate, "ttnn::fill_cache", Some(layer));
+                op.shapes.tensors = BTreeMap::from([("cache", cache_shape), ("input", [batch, kvh, seq, hd])]);
+                op.memory_configs = BTreeMap::from([("cache", d), ("input", d)]);
+                op.dtypes = BTreeMap::from([("cache", kv_dtype), ("input", DataType::Bfloat16)]);
+                let tiles = batch as u64 * kvh as u64 * seq.div_ceil(32) as u64 * (hd as u64 / 32);
+                let bytes = tiles * (BF16_TILE + kv_dtype.tile_bytes());
+                let cores = (tiles.min(self.device.num_cores() as u64)).max(1) as u32;
+                (op, OpWork { cores, dram_bytes: bytes, noc_bytes_per_core: bytes.div_ceil(cores as u64), ..OpWork::default() }, 4 * BF16_TILE)
+            }
+        };
+        op.weights = weights;
+        op.compute_kernel_config = Some(self.sfpu_config(true));
+        self.finish(op, work, l1)
+    }
+
+    /// SDPA. Decode: `scaled_dot_product_attention_decode` with `SDPAProgramConfig{grid, q_chunk 0,
+    /// k_chunk 0, exp_approx_mode false}` as tt-transformers configures it (ttnn-api.md §6); the
+    /// cache is read once. Prefill: causal `scaled_dot_product_attention`, searching
+    /// `q_chunk_size`/`k_chunk_size` over multiples of 32 (`sdpa_device_operation.cpp`: "q_chunk_size
+    /// must be divisible by TILE_SIZE") that divide the padded sequence; K and V are re-read once per
+    /// q chunk, so larger chunks move less DRAM but need more L1.
+    #[allow(clippy::too_many_arguments)]
+    pub fn sdpa(&self, layer: u32, batch: u32, seq: u32, qh: u32, kvh: u32, hd: u32, kv_dtype: DataType, q_mc: MemoryConfig, fidelity: MathFidelity) -> Result<PlannedOp, LlamaPlanError> {
+        let grid = self.device.compute_grid;
+        let name = format!("layers.{layer}.attention.sdpa");
+        let ckc = ComputeKernelConfig { math_fidelity: fidelity, math_approx_mode: false, fp32_dest_acc_en: false, packer_l1_acc: false, dst_full_sync_en: false };
+        let s_pad = seq.div_ceil(32) * 32;
+        let kv_bytes_once = 2 * batch as u64 * kvh as u64 * (s_pad as u64 / 32) * (hd as u64 / 32) * kv_dtype.tile_bytes();
+        let d = MemoryConfig::DRAM_INTERLEAVED;
+        let wt = hd as u64 / 32;
+        match self.mode {
+            Mode::Decode => {
+                let mut op = self.base(name, OpKind::Sdpa, "ttnn::transformer::scaled_dot_product_attention_decode", Some(layer));
+                let pc = SDPAProgramConfig { compute_with_storage_grid_size: grid, q_chunk_size: 0, k_chunk_size: 0, exp_approx_mode: Some(false), max_cores_per_head_batch: 16 };
+                op.program_config = Some(OpProgramConfig::Sdpa(TaggedSdpa::Config(pc)));
+                op.compute_kernel_config = Some(ckc);
+                let out = height_sharded(batch, grid, qh, hd);
+                op.shapes.tensors = BTreeMap::from([("q", [1, batch, qh, hd]), ("k_cache", [batch, kvh, s_pad, hd]), ("v_cache", [batch, kvh, s_pad, hd]), ("output", [1, batch, qh, hd])]);
+                op.memory_configs = BTreeMap::from([("q", q_mc), ("k_cache", d), ("v_cache", d), ("output", out)]);
+                op.dtypes = BTreeMap::from([("q", DataType::Bfloat16), ("k_cache", kv_dtype), ("v_cache", kv_dtype), ("output", DataType::Bfloat16)]);
+                // Each (user, kv head) pair's q rows are padded to one 32-row tile: QKᵀ and PV.
+                let flops = 2.0 * 2.0 * batch as f64 * kvh as f64 * 32.0 * s_pad as f64 * hd as f64;
+                let cores = (batch * kvh * 16).min(grid.area()).max(1);
+                let kc = s_pad.min(256) as u64 / 32;
+                let l1 = l1_shard_bytes(&q_mc, DataType::Bfloat16) + l1_shard_bytes(&out, DataType::Bfloat16)
+                    + 2 * 2 * kc * wt * kv_dtype.tile_bytes() + (2 * kc + 2 * wt + 4) * BF16_TILE;
+                let work = OpWork { cores, dram_bytes: kv_bytes_once, noc_bytes_per_core: kv_bytes_once.div_ceil(cores as u64), fpu_flops: flops, fidelity: Some(fidelity), eth: None };
+                self.finish(op, work, l1)
+            }
+            Mode::Prefill => {
+                let mut best: Option<PlannedOp> = None;
+                let mut last = None;
+                for q_chunk in [512u32, 256, 128, 64, 32] {
+                    for k_chunk in [512u32, 256, 128, 64, 32] {
+                        if s_pad % q_chunk != 0 || s_pad % k_chunk != 0 || q_chunk % 32 != 0 || k_chunk % 32 != 0 {
+                            continue;
+                        }
+                        let mut op = self.base(name.clone(), OpKind::Sdpa, "ttnn::transformer::scaled_dot_product_attention", Some(layer));
+                        let pc = SDPAProgramConfig { compute_with_storage_grid_size: grid, q_chunk_size: q_chunk, k_chunk_size: k_chunk, exp_approx_mode: Some(false), max_cores_per_head_batch: 16 };
+                        op.program_config = Some(OpProgramConfig::Sdpa(TaggedSdpa::Config(pc)));
+                        op.compute_kernel_config = Some(ckc);
+                        op.shapes.tensors = BTreeMap::from([("q", [batch, qh, s_pad, hd]), ("k", [batch, kvh, s_pad, hd]), ("v", [batch, kvh, s_pad, hd]), ("output", [batch, qh, s_pad, hd])]);
+                        op.memory_configs = BTreeMap::from([("q", d), ("k", d), ("v", d), ("output", d)]);
+                        op.dtypes = BTreeMap::from([("q", DataType::Bfloat16), ("k", DataType::Bfloat16), ("v", DataType::Bfloat16), ("output", DataType::Bfloat16)]);
+                        let (qc, kc) = (q_chunk as u64 / 32, k_chunk as u64 / 32);
+                        // CBs: q chunk (x2), k and v chunks (x2 each), QKᵀ scores, output and
+                        // running max/sum statistics.
+                        let l1 = (2 * qc * wt + 2 * 2 * kc * wt + qc * kc + 2 * qc * wt + 4 * qc) * BF16_TILE;
+                        let q_chunks = (batch as u64) * (qh as u64) * (s_pad / q_chunk) as u64;
+                        let q_bytes = batch as u64 * qh as u64 * s_pad as u64 * hd as u64 * 2;
+                        // Causal: each q chunk reads on average half of K and V.
+                        let kv_bf16 = 2 * batch as u64 * kvh as u64 * s_pad as u64 * hd as u64 * 2;
+                        let kv_reads = (kv_bf16 as f64 * (qh as f64 / kvh as f64) * (s_pad / q_chunk) as f64 / 2.0) as u64;
+                        let flops = 2.0 * 2.0 * batch as f64 * qh as f64 * s_pad as f64 * s_pad as f64 * hd as f64 / 2.0;
+                        let cores = (q_chunks.min(grid.area() as u64)).max(1) as u32;
+                        let work = OpWork { cores, dram_bytes: 2 * q_bytes + kv_reads, noc_bytes_per_core: (2 * q_bytes + kv_reads).div_ceil(cores as u64), fpu_flops: flops, fidelity: Some(fidelity), eth: None };
+                        match self.finish(op, work, l1) {
+                            Ok(op) => {
+                                if best.as_ref().is_none_or(|b| op.estimate_us < b.estimate_us) {
+                                    best = Some(op);
+                                }
+                            }
+                            Err(e) => last = Some(e),
+                        }
+                    }
+                }
+                best.ok_or_else(|| last.unwrap_or_else(|| violation(&name, Rule::OpConstraint, format!("no chunk size divides the padded sequence {s_pad}"), "pad the sequence to a multiple of 32")))
+            }
+        }
+    }
+
+    /// Head merge. Decode: `nlp_concat_heads_decode`, output WIDTH_SHARDED on `qh` cores with shard
+    /// `{32, head_dim}` (ttnn-api.md §8). Prefill: `nlp_concat_heads` into DRAM.
+    pub fn concat_heads(&self, layer: u32, batch: u32, seq: u32, qh: u32, hd: u32, input: MemoryConfig) -> Result<PlannedOp, LlamaPlanError> {
+        let grid = self.device.compute_grid;
+        let name = format!("layers.{layer}.attention.concat_heads");
+        let m = batch * seq;
+        let mut op = match self.mode {
+            Mode::Decode => self.base(name, OpKind::ConcatHeads, "ttnn::experimental::nlp_concat_heads_decode", Some(layer)),
+            Mode::Prefill => self.base(name, OpKind::ConcatHeads, "ttnn::experimental::nlp_concat_heads", Some(layer)),
+        };
+        op.dtypes = BTreeMap::from([("input", DataType::Bfloat16), ("output", DataType::Bfloat16)]);
+        let bytes = m as u64 * qh as u64 * hd as u64 * 2;
+        let (work, l1) = match self.mode {
+            Mode::Decode => {
+                if qh > grid.area() {
+                    return Err(violation(&op.name, Rule::OpConstraint, format!("nlp_concat_heads_decode puts one head per core: {qh} heads exceed {} cores", grid.area()), "split the heads over more chips"));
+                }
+                let out = width_sharded(qh, grid, m, hd);
+                op.shapes.tensors = BTreeMap::from([("input", [1, batch, qh, hd]), ("output", [1, 1, m, qh * hd])]);
+                op.memory_configs = BTreeMap::from([("input", input), ("output", out)]);
+                let l1 = l1_shard_bytes(&input, DataType::Bfloat16) + l1_shard_bytes(&out, DataType::Bfloat16);
+                (OpWork { cores: qh, noc_bytes_per_core: l1_shard_bytes(&out, DataType::Bfloat16), ..OpWork::default() }, l1)
+            }
+            Mode::Prefill => {
+                op.shapes.tensors = BTreeMap::from([("input", [batch, qh, seq, hd]), ("output", [1, 1, m, qh * hd])]);
+                op.memory_configs = BTreeMap::from([("input", MemoryConfig::DRAM_INTERLEAVED), ("output", MemoryConfig::DRAM_INTERLEAVED)]);
+                let cores = m.div_ceil(32).min(grid.area()).max(1);
+                (OpWork { cores, dram_bytes: 2 * bytes, noc_bytes_per_core: 2 * bytes.div_ceil(cores as u64), ..OpWork::default() }, 4 * BF16_TILE * (hd as u64 / 32))
+            }
+        };
+        self.finish(op, work, l1)
+    }
+
+    /// Binary eltwise op (`ttnn::add` for residuals, `ttnn::multiply` with a fused SiLU on the
+    /// left operand for SwiGLU, ttnn-api.md §3) over `m × width`, all three tensors in `mc`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn binary(&self, name: String, layer: Option<u32>, kind: OpKind, m: u32, width: u32, mc: MemoryConfig, in_dtype: DataType, out_dtype: DataType) -> Result<PlannedOp, LlamaPlanError> {
+        let ttnn_op = if kind == OpKind::Add { "ttnn::add" } else { "ttnn::multiply" };
+        let mut op = self.base(name, kind, ttnn_op, layer);
+        op.shapes.tensors = BTreeMap::from([("a", [1, 1, m, width]), ("b", [1, 1, m, width]), ("output", [1, 1, m, width])]);
+        op.memory_configs = BTreeMap::from([("a", mc), ("b", mc), ("output", mc)]);
+        op.dtypes = BTreeMap::from([("a", in_dtype), ("b", in_dtype), ("output", out_dtype)]);
+        let bytes = m as u64 * width as u64 * 2;
+        let (work, l1) = if mc.is_sharded() {
+            let cores = mc.shard_spec.map_or(1, |s| s.grid.num_cores);
+            let s = l1_shard_bytes(&mc, in_dtype);
+            (OpWork { cores, ..OpWork::default() }, 2 * s + l1_shard_bytes(&mc, out_dtype))
+        } else {
+            let cores = (m.div_ceil(32) * width.div_ceil(32)).min(self.device.num_cores()).max(1);
+            let dram = if mc.buffer_type == BufferType::Dram { 3 * bytes } else { 0 };
+            (OpWork { cores, dram_bytes: dram, noc_bytes_per_core: (3 * bytes).div_ceil(cores as u64), ..OpWork::default() }, 3 * 2 * BF16_TILE)
+        };
+        self.finish(op, work, l1)
+    }
+
+    /// `ttnn::slice` of the last token of each prompt (prefill, before the LM head).
+    pub fn slice_last(&self, batch: u32, seq: u32, hidden: u32) -> Result<PlannedOp, LlamaPlanError> {
+        let mut op = self.base("slice_last_token".into(), OpKind::Slice, "ttnn::slice", None);
+        op.shapes.tensors = BTreeMap::from([("input", [1, batch, seq, hidden]), ("output", [1, 1, batch, hidden])]);
+        op.memory_configs = BTreeMap::from([("input", MemoryConfig::DRAM_INTERLEAVED), ("output", MemoryConfig::DRAM_INTERLEAVED)]);
+        op.dtypes = BTreeMap::from([("input", DataType::Bfloat16), ("output", DataType::Bfloat16)]);
+        // Reads one tile row (32 positions) per user, writes one row each.
+        let bytes = batch as u64 * 32 * hidden as u64 * 2 + batch as u64 * hidden as u64 * 2;
+        let work = OpWork { cores: batch.min(self.device.num_cores()).max(1), dram_bytes: bytes, noc_bytes_per_core: bytes, ..OpWork::default() };
+        self.finish(op, work, 4 * BF16_TILE)
+    }
+
+    /// A collective over the mesh: ring all-reduce sends `2(D-1)/D` of the tensor per chip,
+    /// all-gather `(D-1)/D` of the gathered tensor, over `links` Ethernet links of `link_bw`
+    /// bytes/s each (hardware.md: 12.5 GB/s per direction per link).
+    #[allow(clippy::too_many_arguments)]
+    pub fn collective(&self, name: String, layer: Option<u32>, kind: OpKind, m: u32, width: u32, chips: u32, link_bw: f64, links: u32, mc: MemoryConfig) -> Result<PlannedOp, LlamaPlanError> {
+        let ttnn_op = if kind == OpKind::AllReduce { "ttnn::all_reduce" } else { "ttnn::all_gather" };
+        let mut op = self.base(name, kind, ttnn_op, layer);
+        let out_w = if kind == OpKind::AllGather { width * chips } else { width };
+        op.shapes.tensors = BTreeMap::from([("input", [1, 1, m, width]), ("output", [1, 1, m, out_w])]);
+        op.memory_configs = BTreeMap::from([("input", mc), ("output", mc)]);
+        op.dtypes = BTreeMap::from([("input", DataType::Bfloat16), ("output", DataType::Bfloat16)]);
+        let bytes = m.div_ceil(32) as u64 * 32 * width as u64 * 2;
+        let d = chips as u64;
+        let sent = match kind {
+            OpKind::AllReduce => 2 * (d - 1) * bytes / d,
+            _ => (d - 1) * bytes,
+        };
+        let work = OpWork { cores: 1, eth: Some((sent, link_bw * links.max(1) as f64)), ..OpWork::default() };
+        let l1 = 2 * l1_shard_bytes(&mc, DataType::Bfloat16) + 8 * BF16_TILE;
+        self.finish(op, work, l1)
+    }
+}

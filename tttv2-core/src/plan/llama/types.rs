@@ -1,0 +1,330 @@
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::plan::{Mode, PlanError, Policy};
+use crate::rules::Rule;
+use crate::ttnn::{ComputeKernelConfig, DataType, MathFidelity, MemoryConfig, OpProgramConfig};
+
+/// What the plan should favour when candidates tie on time or nearly so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OptimizeFor {
+    /// The fastest config per op.
+    Latency,
+    /// Among configs within [`THROUGHPUT_SLACK`] of the fastest, the one occupying the fewest
+    /// cores (core-µs): it leaves cores free for work that overlaps (sub-devices, prefetchers)
+    /// at a negligible latency cost.
+    Throughput,
+}
+
+/// Relative slowdown [`OptimizeFor::Throughput`] accepts to free cores.
+pub const THROUGHPUT_SLACK: f64 = 0.05;
+
+impl OptimizeFor {
+    /// Parses `latency` / `throughput`.
+    pub fn parse(s: &str) -> Option<OptimizeFor> {
+        match s {
+            "latency" => Some(OptimizeFor::Latency),
+            "throughput" => Some(OptimizeFor::Throughput),
+            _ => None,
+        }
+    }
+}
+
+/// The matmul weight groups a policy or an override assigns dtypes and fidelities to (the
+/// groups of tt-transformers' `TensorGroup` / `OpGroup`, `models/tt_transformers/tt/model_config.py`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WeightGroup {
+    /// Fused q/k/v projection.
+    Wqkv,
+    /// Attention output projection.
+    Wo,
+    /// MLP gate and up projections (FF1/FF3).
+    W1W3,
+    /// MLP down projection (FF2).
+    W2,
+    /// The vocabulary projection.
+    LmHead,
+}
+
+impl WeightGroup {
+    /// Parses `wqkv`, `wo`, `w1w3`, `w2`, `lm_head`.
+    pub fn parse(s: &str) -> Option<WeightGroup> {
+        Some(match s {
+            "wqkv" => WeightGroup::Wqkv,
+            "wo" => WeightGroup::Wo,
+            "w1w3" | "ff1ff3" => WeightGroup::W1W3,
+            "w2" | "ff2" => WeightGroup::W2,
+            "lm_head" => WeightGroup::LmHead,
+            _ => return None,
+        })
+    }
+}
+
+/// A per-layer override of one weight group's dtype and/or fidelity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct LayerOverride {
+    /// Inclusive range of decoder layers it applies to; `None` means every layer (and, for
+    /// [`WeightGroup::LmHead`], the head).
+    pub layers: Option<(u32, u32)>,
+    /// The group.
+    pub group: WeightGroup,
+    /// The weight dtype to use.
+    pub dtype: Option<DataType>,
+    /// The math fidelity to use.
+    pub math_fidelity: Option<MathFidelity>,
+}
+
+impl LayerOverride {
+    /// Whether the override applies to decoder layer `layer` (`None`: the LM head).
+    pub fn applies(&self, layer: Option<u32>) -> bool {
+        match (self.layers, layer) {
+            (None, _) => true,
+            (Some((a, b)), Some(l)) => (a..=b).contains(&l),
+            (Some(_), None) => false,
+        }
+    }
+}
+
+/// Options of a Llama plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LlamaOptions {
+    /// Prefill or decode.
+    pub mode: Mode,
+    /// Users per forward call (per chip in a data-parallel sense: the whole batch runs on every
+    /// chip of a tensor-parallel mesh).
+    pub batch: u32,
+    /// Prefill: prompt length. Decode: positions held in the KV cache and attended to.
+    pub seq_len: u32,
+    /// dtype/fidelity policy.
+    pub policy: Policy,
+    /// Tie-breaking preference.
+    pub optimize_for: OptimizeFor,
+    /// DRAM bytes per chip the weights and KV cache may use; `None`: the chip's DRAM capacity.
+    pub memory_budget: Option<u64>,
+    /// Per-layer overrides, applied in order (later ones win).
+    pub overrides: Vec<LayerOverride>,
+}
+
+impl LlamaOptions {
+    /// Defaults: performance policy, latency, seq_len 128, budget = chip DRAM, no overrides.
+    pub fn new(mode: Mode, batch: u32) -> Self {
+        LlamaOptions {
+            mode,
+            batch,
+            seq_len: 128,
+            policy: Policy::Performance,
+            optimize_for: OptimizeFor::Latency,
+            memory_budget: None,
+            overrides: Vec::new(),
+        }
+    }
+}
+
+/// What kind of op a planned op is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpKind {
+    /// Token-id → hidden-state lookup.
+    Embedding,
+    /// Interleaved → sharded copy.
+    InterleavedToSharded,
+    /// Sharded → interleaved copy.
+    ShardedToInterleaved,
+    /// RMSNorm.
+    RmsNorm,
+    /// Matmul with a weight.
+    Linear,
+    /// Split the fused QKV output into heads.
+    CreateQkvHeads,
+    /// Rotary position embedding.
+    RotaryEmbedding,
+    /// Write new K/V into the cache.
+    KvCacheUpdate,
+    /// Scaled dot-product attention.
+    Sdpa,
+    /// Merge the heads back.
+    ConcatHeads,
+    /// Elementwise add (residual).
+    Add,
+    /// Elementwise multiply (SwiGLU gate with fused SiLU).
+    Multiply,
+    /// Slice (last token of each prompt before the LM head).
+    Slice,
+    /// Sum partial results across chips.
+    AllReduce,
+    /// Gather shards across chips.
+    AllGather,
+}
+
+/// Shapes of a planned op. Matmuls give `m`, `k`, `n` (per chip); every op gives its tensors'
+/// logical 4D shapes by role.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct OpShapes {
+    /// Rows of the activation (all batch dims folded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub m: Option<u32>,
+    /// Inner dimension.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub k: Option<u32>,
+    /// Output features.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n: Option<u32>,
+    /// 4D shapes by tensor role (`input`, `weight`, `output`, `cache`…).
+    pub tensors: BTreeMap<&'static str, [u32; 4]>,
+}
+
+/// One op of a plan, with every config TT-NN needs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlannedOp {
+    /// Unique name, e.g. `layers.0.attention.wqkv`.
+    pub name: String,
+    /// Kind.
+    pub op: OpKind,
+    /// The TT-NN function the backend calls.
+    pub ttnn_op: &'static str,
+    /// Prefill or decode.
+    pub mode: Mode,
+    /// Decoder layer, if inside one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layer: Option<u32>,
+    /// Hugging Face weight names consumed.
+    pub weights: Vec<String>,
+    /// Shapes.
+    pub shapes: OpShapes,
+    /// Program config, `{"type": <TT-NN struct>, …}`; `None` for ops without one.
+    pub program_config: Option<OpProgramConfig>,
+    /// Compute-kernel config, for ops that take one.
+    pub compute_kernel_config: Option<ComputeKernelConfig>,
+    /// Memory config per tensor role.
+    pub memory_configs: BTreeMap<&'static str, MemoryConfig>,
+    /// dtype per tensor role.
+    pub dtypes: BTreeMap<&'static str, DataType>,
+    /// Peak L1 per core (circular buffers plus the L1-sharded tensors the op touches), bytes.
+    pub l1_peak_bytes_per_core: u64,
+    /// Estimated time, µs.
+    pub estimate_us: f64,
+    /// Cores used.
+    pub cores: u32,
+    /// DRAM bytes moved.
+    pub dram_bytes: u64,
+    /// Weight bytes the op reads per call (per chip; stored size for matmul weights, gathered
+    /// rows for the embedding).
+    pub weight_bytes: u64,
+}
+
+/// Totals of a plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlanTotals {
+    /// Number of ops.
+    pub ops: usize,
+    /// Estimated time of one forward call (one decode step or one prefill), µs.
+    pub estimate_us: f64,
+    /// Decode: tokens per second per user (1e6 / estimate_us); prefill: prompt tokens per second.
+    pub tokens_per_s_per_user: f64,
+    /// Tokens per second for the whole batch.
+    pub tokens_per_s: f64,
+    /// Device weight bytes stored per chip (including the embedding table).
+    pub weight_bytes_per_chip: u64,
+    /// Weight bytes one call streams per chip (matmul and norm weights, the embedding rows it
+    /// gathers): the numerator of the DRAM roofline.
+    pub weight_bytes_read_per_call: u64,
+    /// KV-cache bytes per chip.
+    pub kv_cache_bytes_per_chip: u64,
+    /// The DRAM budget per chip the plan was fitted to.
+    pub memory_budget_bytes: u64,
+    /// Largest per-op L1 peak, bytes per core.
+    pub l1_peak_bytes_per_core: u64,
+    /// Time to stream `weight_bytes_read_per_call` at the chip's peak DRAM bandwidth, µs.
+    pub weight_roofline_us: f64,
+    /// `weight_roofline_us / estimate_us`: how close the plan gets to the DRAM roofline.
+    pub roofline_fraction: f64,
+}
+
+/// A whole-model Llama plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LlamaPlan {
+    /// The model's configuration as read from `config.json`.
+    pub model: crate::hf::LlamaConfig,
+    /// The system planned for (`t3k`).
+    pub system: &'static str,
+    /// The chip profile each mesh position uses.
+    pub chip: &'static str,
+    /// Mesh shape.
+    pub mesh: (u32, u32),
+    /// How the model is split over the mesh.
+    pub parallelism: String,
+    /// The options.
+    pub options: LlamaOptions,
+    /// Ops in execution order (per chip).
+    pub ops: Vec<PlannedOp>,
+    /// Totals.
+    pub totals: PlanTotals,
+    /// Decisions the user should know about (budget-driven dtype changes, fallbacks).
+    pub notes: Vec<String>,
+}
+
+/// Why a Llama plan could not be made.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LlamaPlanError {
+    /// An op has no valid config (or a forced one breaks a rule).
+    Op {
+        /// The op's name.
+        op: String,
+        /// Why.
+        error: PlanError,
+    },
+    /// Weights plus KV cache exceed the budget even in the smallest dtypes the policy allows.
+    MemoryBudget {
+        /// Bytes per chip needed with the smallest dtypes.
+        needed: u64,
+        /// The budget per chip.
+        budget: u64,
+    },
+    /// The model or options cannot be planned (e.g. heads not divisible by the chip count).
+    Unsupported {
+        /// The broken rule.
+        rule: Rule,
+        /// What is wrong and what to do.
+        message: String,
+    },
+}
+
+impl LlamaPlanError {
+    /// The rule broken.
+    pub fn rule(&self) -> Rule {
+        match self {
+            LlamaPlanError::Op { error, .. } => error.rule(),
+            LlamaPlanError::MemoryBudget { .. } => Rule::MemoryBudget,
+            LlamaPlanError::Unsupported { rule, .. } => *rule,
+        }
+    }
+
+    /// Bytes missing for a budget error.
+    pub fn shortfall(&self) -> Option<u64> {
+        match self {
+            LlamaPlanError::MemoryBudget { needed, budget } => Some(needed.saturating_sub(*budget)),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for LlamaPlanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LlamaPlanError::Op { op, error } => write!(f, "`{op}`: {error}"),
+            LlamaPlanError::MemoryBudget { needed, budget } => write!(
+                f,
+                "[{}] weights and KV cache need {needed} B per chip even with bfloat8_b attention and bfloat4_b MLP weights, but the budget is {budget} B: short by {} B; fix: raise --memory-budget, use a larger mesh, or shorten seq_len / batch",
+                Rule::MemoryBudget,
+                needed.saturating_sub(*budget)
+            ),
+            LlamaPlanError::Unsupported { rule, message } => write!(f, "[{rule}] {message}"),
+        }
+    }
+}
+
+impl std::error::Error for LlamaPlanError {}

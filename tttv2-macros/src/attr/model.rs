@@ -1,0 +1,193 @@
+//! `#[ttt_model(...)]`: the target and the model-level options.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use proc_macro2::{Span, TokenStream};
+use tttv2_core::device::DeviceProfile;
+use tttv2_core::plan::llama::OptimizeFor;
+use tttv2_core::plan::{Mode, Policy};
+
+use super::{Spanned, for_each_key, lit_str, parse_key_values, range};
+use crate::ctxt::Ctxt;
+
+/// The options of `#[ttt_model(...)]`.
+pub struct ModelAttrs {
+    /// `device = "..."`, with the name as written.
+    pub device: Option<Spanned<(DeviceProfile, String)>>,
+    /// `config = "path/to/config.json"`: the path as written and as resolved.
+    pub config: Option<Spanned<(String, PathBuf)>>,
+    /// `policy = "performance" | "accuracy"`.
+    pub policy: Policy,
+    /// `mode = "prefill" | "decode"`.
+    pub mode: Mode,
+    /// `batch = N` or `batch = A..=B`: rows (users) per call; the plan is made for the maximum.
+    pub batch: (u32, u32),
+    /// `seq_len = N` or `A..=B`: prompt lengths (prefill) / KV-cache positions (decode).
+    pub seq_len: Option<(u32, u32)>,
+    /// `optimize_for = "latency" | "throughput"`.
+    pub optimize_for: OptimizeFor,
+    /// `memory_budget = "8GB"`: DRAM bytes the weights and KV cache may use.
+    pub memory_budget: Option<u64>,
+    /// Where each key's value was written.
+    pub spans: BTreeMap<String, Span>,
+}
+
+/// Rows per forward when `batch` is not given: one tile row.
+pub const DEFAULT_BATCH: u32 = 32;
+/// Largest batch a plan may be made for.
+pub const MAX_BATCH: u64 = 1024;
+/// Largest sequence length a plan may be made for (Llama 3.1's context).
+pub const MAX_SEQ_LEN: u64 = 131_072;
+
+const MODEL_KEYS: &[&str] =
+    &["device", "config", "policy", "mode", "batch", "seq_len", "optimize_for", "memory_budget"];
+
+/// Parses `"8GB"`, `"512MiB"`, `"1.5 GB"` (decimal GB/MB, binary GiB/MiB) into bytes.
+fn parse_bytes(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let split = s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: f64 = num.trim().parse().ok()?;
+    let mult = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "kb" => 1e3,
+        "mb" => 1e6,
+        "gb" => 1e9,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        _ => return None,
+    };
+    (n > 0.0).then(|| (n * mult) as u64)
+}
+
+/// Resolves a `config` path: relative to `CARGO_MANIFEST_DIR`, else relative to the file the
+/// macro is invoked from.
+fn resolve(path: &str) -> PathBuf {
+    let p = PathBuf::from(path);
+    if p.is_absolute() {
+        return p;
+    }
+    if let Some(dir) = std::env::var_os("CARGO_MANIFEST_DIR") {
+        let candidate = PathBuf::from(dir).join(&p);
+        if candidate.exists() {
+            return candidate;
+        }
+    }
+    // Span::local_file is only meaningful inside a real macro expansion.
+    let here = if proc_macro::is_available() { proc_macro::Span::call_site().local_file() } else { None };
+    if let Some(parent) = here.as_deref().and_then(|f| f.parent()) {
+        let candidate = parent.join(&p);
+        if candidate.exists() {
+            return candidate;
+        }
+    }
+    match std::env::var_os("CARGO_MANIFEST_DIR") {
+        Some(dir) => PathBuf::from(dir).join(p),
+        None => p,
+    }
+}
+
+/// Parses the arguments of `#[ttt_model(...)]`.
+pub fn parse_model_attrs(cx: &Ctxt, args: TokenStream) -> ModelAttrs {
+    let pairs = parse_key_values(cx, args);
+    let mut attrs = ModelAttrs {
+        device: None,
+        config: None,
+        policy: Policy::Performance,
+        mode: Mode::Prefill,
+        batch: (DEFAULT_BATCH, DEFAULT_BATCH),
+        seq_len: None,
+        optimize_for: OptimizeFor::Latency,
+        memory_budget: None,
+        spans: BTreeMap::new(),
+    };
+    let seen = for_each_key(cx, "ttt_model", MODEL_KEYS, &pairs, |key, kv| match key {
+        "device" => {
+            if let Some(s) = lit_str(cx, key, &kv.value) {
+                match DeviceProfile::by_name(&s.value) {
+                    Some(p) => attrs.device = Some(Spanned { value: (p, s.value.clone()), span: s.span }),
+                    None => cx.error_at(
+                        s.span,
+                        format!(
+                            "[unknown-device] unknown device `{}`; fix: use one of {}",
+                            s.value,
+                            DeviceProfile::NAMES.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ")
+                        ),
+                    ),
+                }
+            }
+        }
+        "config" => {
+            if let Some(s) = lit_str(cx, key, &kv.value) {
+                let resolved = resolve(&s.value);
+                attrs.config = Some(Spanned { value: (s.value, resolved), span: s.span });
+            }
+        }
+        "policy" => {
+            if let Some(s) = lit_str(cx, key, &kv.value) {
+                match Policy::parse(&s.value) {
+                    Some(p) => attrs.policy = p,
+                    None => cx.error_at(
+                        s.span,
+                        format!("[unknown-policy] unknown policy `{}`; fix: use \"performance\" or \"accuracy\"", s.value),
+                    ),
+                }
+            }
+        }
+        "mode" => {
+            if let Some(s) = lit_str(cx, key, &kv.value) {
+                match s.value.as_str() {
+                    "prefill" => attrs.mode = Mode::Prefill,
+                    "decode" => attrs.mode = Mode::Decode,
+                    other => cx.error_at(
+                        s.span,
+                        format!("[unknown-mode] unknown mode `{other}`; fix: use \"prefill\" or \"decode\""),
+                    ),
+                }
+            }
+        }
+        "batch" => {
+            if let Some(r) = range(cx, key, &kv.value, MAX_BATCH) {
+                attrs.batch = r.value;
+            }
+        }
+        "seq_len" => {
+            if let Some(r) = range(cx, key, &kv.value, MAX_SEQ_LEN) {
+                attrs.seq_len = Some(r.value);
+            }
+        }
+        "optimize_for" => {
+            if let Some(s) = lit_str(cx, key, &kv.value) {
+                match OptimizeFor::parse(&s.value) {
+                    Some(o) => attrs.optimize_for = o,
+                    None => cx.error_at(
+                        s.span,
+                        format!("[unknown-optimize-for] unknown goal `{}`; fix: use \"latency\" or \"throughput\"", s.value),
+                    ),
+                }
+            }
+        }
+        "memory_budget" => {
+            if let Some(s) = lit_str(cx, key, &kv.value) {
+                match parse_bytes(&s.value) {
+                    Some(b) => attrs.memory_budget = Some(b),
+                    None => cx.error_at(
+                        s.span,
+                        format!("[memory-budget-syntax] `{}` is not a size; fix: write e.g. \"8GB\" or \"512MiB\"", s.value),
+                    ),
+                }
+            }
+        }
+        _ => unreachable!("key list and match arms agree"),
+    });
+    if !seen.contains_key("device") {
+        cx.error_at(
+            Span::call_site(),
+            "[missing-key] `#[ttt_model]` needs a target; fix: add `device = \"wormhole_b0\"` (or \"blackhole\", \"grayskull\")",
+        );
+    }
+    attrs.spans = seen;
+    attrs
+}

@@ -1,0 +1,145 @@
+//! The expansion of a Llama-family decoder: plan every op of the model at compile time and emit
+//! the plan's artifacts.
+//!
+//! Emitted today: the struct (documented with its hardware requirements), a `<model>_plan`
+//! module with the target, the deployment manifest and the compute graph (JSON and DOT), and
+//! `manifest()` / `graph()`. The Llama
+//! forward (prefill/decode on the backend) is not generated yet: that is an open issue, and the
+//! struct has no `load`/`forward` until it is.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use tttv2_core::device::{DeviceProfile, SystemProfile};
+use tttv2_core::hf::LlamaConfig;
+use tttv2_core::manifest::Manifest;
+use tttv2_core::plan::Mode;
+use tttv2_core::plan::llama::{LlamaOptions, LlamaPlanError, plan_llama};
+
+use crate::ast::Model;
+use crate::attr::ModelAttrs;
+use crate::ctxt::Ctxt;
+use crate::emit::with_stub;
+
+/// Plans `cfg` on `device` and emits the Llama expansion (or the errors and a stub).
+pub fn expand_llama(
+    cx: Ctxt,
+    feature_error: Ctxt,
+    model: &Model,
+    attrs: &ModelAttrs,
+    device: DeviceProfile,
+    cfg: LlamaConfig,
+    opts: LlamaOptions,
+) -> TokenStream {
+    let system = SystemProfile::by_name(device.name).unwrap_or(SystemProfile::single(device.name, device));
+    let plan = match plan_llama(&cfg, &system, &opts) {
+        Ok(p) => p,
+        Err(e) => {
+            let span = match &e {
+                LlamaPlanError::MemoryBudget { .. } => attrs
+                    .spans
+                    .get("memory_budget")
+                    .or(attrs.spans.get("seq_len"))
+                    .or(attrs.spans.get("device"))
+                    .copied(),
+                _ => attrs.spans.get("config").copied(),
+            }
+            .unwrap_or(model.span());
+            cx.error_at(span, e.to_string());
+            return with_stub(cx, feature_error, model);
+        }
+    };
+    // Prefill over a range of prompt lengths: plan each power-of-two bucket in the range too,
+    // so the manifest states the latency of every bucket.
+    let mut buckets = Vec::new();
+    if let (Mode::Prefill, Some((lo, hi))) = (opts.mode, attrs.seq_len) {
+        let mut s = lo.next_power_of_two().max(32);
+        while s <= hi {
+            let mut o = opts.clone();
+            o.seq_len = s;
+            if let Ok(p) = plan_llama(&cfg, &system, &o) {
+                buckets.push((s, p.totals.estimate_us));
+            }
+            s *= 2;
+        }
+    }
+    let name = model.ident.to_string();
+    let manifest = Manifest::new(name.clone(), &plan, buckets);
+    let json = manifest.to_json();
+    let graph = tttv2_core::graph::Graph::from_llama(&plan);
+    let graph_json = serde_json::to_string(&graph).expect("a graph serializes");
+    let graph_dot = graph.to_dot(&name);
+    let r = &manifest.requirements;
+    let t = &plan.totals;
+    let doc = format!(
+        " # Hardware requirements (planned by tttv2 for `{sys}`, {mode:?}, batch {batch}, seq_len {seq})\n\n\
+         * ops per call: {ops}; cores: {cores}; peak L1 per core: {l1} B\n\
+         * DRAM per chip: weights {w} B, KV cache {kv} B (budget {budget} B)\n\
+         * estimated time per call: {est:.1} µs ({tps:.1} tokens/s), {roof:.0}% of the DRAM-bandwidth roofline\n\
+         * trace region: at least {trace} B\n\
+         * fingerprint: `{fp}`\n\n\
+         The Llama forward is not generated yet; `manifest()` gives every op's configs.",
+        sys = plan.system,
+        mode = opts.mode,
+        batch = opts.batch,
+        seq = opts.seq_len,
+        ops = t.ops,
+        cores = r.min_cores,
+        l1 = r.peak_l1_bytes_per_core,
+        w = r.dram.weights,
+        kv = r.dram.kv_cache,
+        budget = r.dram.budget,
+        est = t.estimate_us,
+        tps = t.tokens_per_s,
+        roof = t.roofline_fraction * 100.0,
+        trace = r.trace_region_bytes,
+        fp = manifest.fingerprint,
+    );
+    let doc_lines = doc.lines().map(|l| if l.is_empty() { String::new() } else { format!(" {}", l.trim_start()) });
+    let errors = feature_error.into_compile_errors();
+    let attrs_tokens = model.attr_tokens();
+    let vis = &model.vis;
+    let ident = &model.ident;
+    let plan_mod = format_ident!("{}", tttv2_core::codegen::plan_module_name(&name));
+    let dev_const = format_ident!("{}", device.name.to_uppercase());
+    // Rebuild when the config file changes.
+    let track = attrs.config.as_ref().map(|c| {
+        let path = c.value.1.display().to_string();
+        quote!(const _: &[u8] = include_bytes!(#path);)
+    });
+    let mod_doc = format!(" The compile-time plan of [`{name}`].");
+    quote! {
+        #errors
+        #attrs_tokens
+        #[doc = ""]
+        #(#[doc = #doc_lines])*
+        #vis struct #ident;
+
+        #[doc = #mod_doc]
+        #vis mod #plan_mod {
+            use ::tttv2::device::DeviceProfile;
+
+            /// The device the plan was made for.
+            pub const DEVICE: DeviceProfile = DeviceProfile::#dev_const;
+            /// The deployment manifest: every op's TT-NN configs and the hardware requirements.
+            pub const MANIFEST_JSON: &str = #json;
+            /// The compute graph: ops with shapes, dtypes and configs, and the data flow.
+            pub const GRAPH_JSON: &str = #graph_json;
+            /// The compute graph as Graphviz DOT (`dot -Tsvg`).
+            pub const GRAPH_DOT: &str = #graph_dot;
+        }
+
+        impl #ident {
+            /// The deployment manifest, parsed.
+            pub fn manifest() -> ::tttv2::serde_json::Value {
+                ::tttv2::serde_json::from_str(#plan_mod::MANIFEST_JSON).expect("the embedded manifest is valid JSON")
+            }
+
+            /// The compute graph, parsed (`nodes`, `edges`).
+            pub fn graph() -> ::tttv2::serde_json::Value {
+                ::tttv2::serde_json::from_str(#plan_mod::GRAPH_JSON).expect("the embedded graph is valid JSON")
+            }
+        }
+
+        #track
+    }
+}
