@@ -320,6 +320,8 @@ pub(crate) mod ffi {
         fn to_layout(x: &Tensor, layout: Layout, dtype: DataType, mem: &MemConfig) -> Result<UniquePtr<Tensor>>;
         /// `ttnn::to_memory_config(x, mem)` (interleaved <-> sharded, L1 <-> DRAM).
         fn to_memory_config(x: &Tensor, mem: &MemConfig) -> Result<UniquePtr<Tensor>>;
+        /// `ttnn::slice(x, begins, ends, step = 1)`: the sub-tensor `begins[i]..ends[i]` of each dim.
+        fn slice(x: &Tensor, begins: &[u32], ends: &[u32], mem: &MemConfig) -> Result<UniquePtr<Tensor>>;
         /// Packs row-major `rows x cols` floats as tt-metal's `pack_as_bfp{8,4}_tiles` does.
         fn pack_block_float(data: &[f32], rows: u32, cols: u32, dtype: DataType) -> Result<Vec<u32>>;
         /// Unpacks block-float words back to row-major floats.

@@ -346,6 +346,11 @@ pub fn nlp_concat_heads_decode(x: &Tensor, num_heads: u32) -> Result<Tensor> {
     wrap(ffi::nlp_concat_heads_decode(&x.inner, num_heads), "nlp_concat_heads_decode")
 }
 
+/// `ttnn::slice(x, begins, ends)` with step 1: the sub-tensor `begins[i]..ends[i]` of each dim.
+pub fn slice(x: &Tensor, begins: &[u32], ends: &[u32], memory_config: &MemoryConfig) -> Result<Tensor> {
+    wrap(ffi::slice(&x.inner, begins, ends, &convert::memory_config(memory_config)), "slice")
+}
+
 /// `ttnn::typecast(x, dtype)`.
 pub fn typecast(x: &Tensor, dtype: DataType, memory_config: &MemoryConfig) -> Result<Tensor> {
     wrap(ffi::typecast(&x.inner, convert::data_type(dtype), &convert::memory_config(memory_config)), "typecast")

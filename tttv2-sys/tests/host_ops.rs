@@ -377,3 +377,17 @@ fn typecast_layout_and_sharding_move_data() {
     assert!(back.shards().is_empty());
     assert_eq!(back.to_f32().unwrap(), bf16v(&x));
 }
+
+#[test]
+fn slice_takes_the_sub_tensor() {
+    let device = device();
+    let (b, s, w) = (2u32, 64u32, 96u32);
+    let data: Vec<f32> = (0..b * s * w).map(|i| (i % 251) as f32).collect();
+    let x = Tensor::from_f32(&device, &data, &[1, b, s, w], DataType::Float32, Layout::Tile, &MemoryConfig::DRAM_INTERLEAVED).unwrap();
+    let y = ops::slice(&x, &[0, 1, s - 1, 32], &[1, 2, s, 96], &MemoryConfig::DRAM_INTERLEAVED).unwrap();
+    assert_eq!(y.shape(), vec![1, 1, 1, 64]);
+    let want: Vec<f32> = (32..96).map(|c| data[((1 * s + (s - 1)) * w + c) as usize]).collect();
+    assert_eq!(y.to_f32().unwrap(), want);
+    let err = ops::slice(&x, &[0, 0, 0, 0], &[1, 3, 1, 1], &MemoryConfig::DRAM_INTERLEAVED).unwrap_err();
+    assert_eq!(err.to_string(), "slice: Slice range [0, 3) of dim 1 is empty or outside its size 2");
+}

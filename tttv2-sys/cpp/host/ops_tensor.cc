@@ -466,6 +466,37 @@ std::unique_ptr<Tensor> to_layout(const Tensor& tx, Layout layout, DataType dtyp
   return make_tensor(x.device, x.shape, dtype, layout, mem, read_values(x));
 }
 
+// ttnn::slice with step 1 (data_movement/slice/slice.cpp validates rank and bounds the same way).
+std::unique_ptr<Tensor> slice(const Tensor& tx, rust::Slice<const uint32_t> begins, rust::Slice<const uint32_t> ends,
+                              const MemConfig& mem) {
+  const Tensor::Impl& x = tx.impl();
+  const size_t rank = x.shape.size();
+  if (begins.size() != rank || ends.size() != rank)
+    fatal(cat("Input rank ", rank, " and begins (", begins.size(), ") / ends (", ends.size(), ") must have the same size"));
+  std::vector<uint32_t> out_shape(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    if (begins[i] >= ends[i] || ends[i] > x.shape[i])
+      fatal(cat("Slice range [", begins[i], ", ", ends[i], ") of dim ", i, " is empty or outside its size ", x.shape[i]));
+    out_shape[i] = ends[i] - begins[i];
+  }
+  const std::vector<float> v = read_values(x);
+  std::vector<float> out(size_t(volume(out_shape)));
+  // Row-major strides of the input.
+  std::vector<uint64_t> stride(rank, 1);
+  for (size_t i = rank; i-- > 1;) stride[i - 1] = stride[i] * x.shape[i];
+  std::vector<uint32_t> idx(rank, 0);
+  for (size_t o = 0; o < out.size(); ++o) {
+    uint64_t src = 0;
+    for (size_t i = 0; i < rank; ++i) src += (begins[i] + idx[i]) * stride[i];
+    out[o] = v[src];
+    for (size_t i = rank; i-- > 0;) {
+      if (++idx[i] < out_shape[i]) break;
+      idx[i] = 0;
+    }
+  }
+  return make_tensor(x.device, std::move(out_shape), x.dtype, x.layout, mem, std::move(out));
+}
+
 std::unique_ptr<Tensor> to_memory_config(const Tensor& tx, const MemConfig& mem) {
   const Tensor::Impl& x = tx.impl();
   return make_tensor(x.device, x.shape, x.dtype, x.layout, mem, read_values(x));

@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "ttnn/operations/copy/typecast/typecast.hpp"
+#include "ttnn/operations/data_movement/slice/slice.hpp"
 #include "ttnn/operations/core/core.hpp"
 #include "ttnn/operations/core/to_layout/to_layout_op.hpp"
 #include "ttnn/operations/eltwise/binary/binary.hpp"
@@ -127,6 +128,16 @@ std::unique_ptr<Tensor> typecast(const Tensor& x, DataType dtype, const MemConfi
 
 std::unique_ptr<Tensor> to_layout(const Tensor& x, Layout layout, DataType dtype, const MemConfig& mem) {
   return wrap(ttnn::to_layout(tt(x), to_tt(layout), to_tt(dtype), to_tt(mem)), x.impl());
+}
+
+std::unique_ptr<Tensor> slice(const Tensor& x, rust::Slice<const uint32_t> begins, rust::Slice<const uint32_t> ends,
+                              const MemConfig& mem) {
+  // ttnn::slice<uint32_t>(input, begins, ends, step, memory_config) (data_movement/slice/slice.hpp @ 13adda80;
+  // explicit instantiation for uint32_t in slice.cpp).
+  const std::vector<uint32_t> b(begins.begin(), begins.end()), e(ends.begin(), ends.end()), step(b.size(), 1u);
+  return wrap(ttnn::slice(tt(x), ttsl::Span<const uint32_t>(b.data(), b.size()), ttsl::Span<const uint32_t>(e.data(), e.size()),
+                          ttsl::Span<const uint32_t>(step.data(), step.size()), to_tt(mem)),
+              x.impl());
 }
 
 std::unique_ptr<Tensor> to_memory_config(const Tensor& x, const MemConfig& mem) {
