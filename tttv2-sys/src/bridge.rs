@@ -322,6 +322,8 @@ pub(crate) mod ffi {
         fn to_memory_config(x: &Tensor, mem: &MemConfig) -> Result<UniquePtr<Tensor>>;
         /// `ttnn::slice(x, begins, ends, step = 1)`: the sub-tensor `begins[i]..ends[i]` of each dim.
         fn slice(x: &Tensor, begins: &[u32], ends: &[u32], mem: &MemConfig) -> Result<UniquePtr<Tensor>>;
+        /// `ttnn::reshape(x, shape)`: the same values under another logical shape of equal volume.
+        fn reshape(x: &Tensor, shape: &[u32], mem: &MemConfig) -> Result<UniquePtr<Tensor>>;
         /// Packs row-major `rows x cols` floats as tt-metal's `pack_as_bfp{8,4}_tiles` does.
         fn pack_block_float(data: &[f32], rows: u32, cols: u32, dtype: DataType) -> Result<Vec<u32>>;
         /// Unpacks block-float words back to row-major floats.

@@ -351,6 +351,11 @@ pub fn slice(x: &Tensor, begins: &[u32], ends: &[u32], memory_config: &MemoryCon
     wrap(ffi::slice(&x.inner, begins, ends, &convert::memory_config(memory_config)), "slice")
 }
 
+/// `ttnn::reshape(x, shape)`: the same values under another logical shape of equal volume.
+pub fn reshape(x: &Tensor, shape: &[u32], memory_config: &MemoryConfig) -> Result<Tensor> {
+    wrap(ffi::reshape(&x.inner, shape, &convert::memory_config(memory_config)), "reshape")
+}
+
 /// `ttnn::typecast(x, dtype)`.
 pub fn typecast(x: &Tensor, dtype: DataType, memory_config: &MemoryConfig) -> Result<Tensor> {
     wrap(ffi::typecast(&x.inner, convert::data_type(dtype), &convert::memory_config(memory_config)), "typecast")

@@ -391,3 +391,14 @@ fn slice_takes_the_sub_tensor() {
     let err = ops::slice(&x, &[0, 0, 0, 0], &[1, 3, 1, 1], &MemoryConfig::DRAM_INTERLEAVED).unwrap_err();
     assert_eq!(err.to_string(), "slice: Slice range [0, 3) of dim 1 is empty or outside its size 2");
 }
+
+#[test]
+fn reshape_keeps_values_and_checks_volume() {
+    let device = device();
+    let data: Vec<f32> = (0..2 * 64).map(|i| i as f32).collect();
+    let x = Tensor::from_f32(&device, &data, &[2, 64], DataType::Float32, Layout::Tile, &MemoryConfig::DRAM_INTERLEAVED).unwrap();
+    let y = ops::reshape(&x, &[1, 1, 2, 64], &MemoryConfig::DRAM_INTERLEAVED).unwrap();
+    assert_eq!((y.shape(), y.to_f32().unwrap()), (vec![1, 1, 2, 64], data));
+    let err = ops::reshape(&x, &[1, 3, 64], &MemoryConfig::DRAM_INTERLEAVED).unwrap_err();
+    assert!(err.to_string().starts_with("reshape: Invalid arguments to reshape"), "{err}");
+}

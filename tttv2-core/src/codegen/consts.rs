@@ -2,6 +2,8 @@ use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::op::LinearConfig;
+use crate::op::llama::{AttentionConfig, DecoderLayerConfig, EmbeddingConfig, LlamaPrefillConfig, MlpConfig, NormConfig};
+use crate::ttnn::SDPAProgramConfig;
 use crate::ttnn::{
     BufferType, ComputeKernelConfig, CoreCoord, CoreRange, DataType, MathFidelity,
     MatmulProgramConfig, MemoryConfig, ShardGrid, ShardOrientation, ShardSpec, TensorMemoryLayout,
@@ -271,5 +273,84 @@ impl ConstExpr for LinearConfig {
             memory_config: #mc,
             dtype: #dt,
         })
+    }
+}
+
+impl ConstExpr for u32 {
+    fn const_expr(&self) -> TokenStream {
+        let l = u(*self);
+        quote!(#l)
+    }
+}
+
+impl<A: ConstExpr, B: ConstExpr, C: ConstExpr, D: ConstExpr> ConstExpr for (A, B, C, D) {
+    fn const_expr(&self) -> TokenStream {
+        let (a, b, c, d) = (self.0.const_expr(), self.1.const_expr(), self.2.const_expr(), self.3.const_expr());
+        quote!((#a, #b, #c, #d))
+    }
+}
+
+impl ConstExpr for SDPAProgramConfig {
+    fn const_expr(&self) -> TokenStream {
+        let g = self.compute_with_storage_grid_size.const_expr();
+        let [q, k, m] = [self.q_chunk_size, self.k_chunk_size, self.max_cores_per_head_batch].map(u);
+        let e = self.exp_approx_mode.const_expr();
+        quote!(SDPAProgramConfig {
+            compute_with_storage_grid_size: #g,
+            q_chunk_size: #q,
+            k_chunk_size: #k,
+            exp_approx_mode: #e,
+            max_cores_per_head_batch: #m,
+        })
+    }
+}
+
+/// `Struct { field: value, … }` from `(field, value)` pairs.
+macro_rules! struct_expr {
+    ($ty:ident { $($field:ident),* $(,)? } of $v:expr) => {{
+        let v = $v;
+        $(let $field = v.$field.const_expr();)*
+        quote!($ty { $($field: #$field,)* })
+    }};
+}
+
+impl ConstExpr for NormConfig {
+    fn const_expr(&self) -> TokenStream {
+        struct_expr!(NormConfig { epsilon, weight_dtype, weight_memory_config, compute_kernel_config, memory_config } of self)
+    }
+}
+
+impl ConstExpr for EmbeddingConfig {
+    fn const_expr(&self) -> TokenStream {
+        struct_expr!(EmbeddingConfig { vocab, hidden, weight_dtype, weight_memory_config, input_memory_config, memory_config, dtype } of self)
+    }
+}
+
+impl ConstExpr for AttentionConfig {
+    fn const_expr(&self) -> TokenStream {
+        struct_expr!(AttentionConfig {
+            heads, kv_heads, head_dim, wqkv, heads_memory_config, rotary_compute_kernel_config, kv_cache_dtype,
+            kv_cache_memory_config, sdpa, sdpa_compute_kernel_config, sdpa_memory_config, concat_memory_config, wo,
+        } of self)
+    }
+}
+
+impl ConstExpr for MlpConfig {
+    fn const_expr(&self) -> TokenStream {
+        struct_expr!(MlpConfig { w1, w3, multiply_memory_config, w2 } of self)
+    }
+}
+
+impl ConstExpr for DecoderLayerConfig {
+    fn const_expr(&self) -> TokenStream {
+        struct_expr!(DecoderLayerConfig { attention_norm, attention, residual_memory_config, ffn_norm, mlp } of self)
+    }
+}
+
+impl ConstExpr for LlamaPrefillConfig {
+    fn const_expr(&self) -> TokenStream {
+        struct_expr!(LlamaPrefillConfig {
+            seq_len, layers, rope_theta, rope_scaling, embedding, layer, final_norm, last_token_memory_config, lm_head,
+        } of self)
     }
 }

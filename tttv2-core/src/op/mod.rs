@@ -5,5 +5,6 @@
 //! configs were not chosen for.
 
 mod linear;
+pub mod llama;
 
 pub use linear::LinearConfig;

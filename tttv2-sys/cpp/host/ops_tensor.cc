@@ -497,6 +497,16 @@ std::unique_ptr<Tensor> slice(const Tensor& tx, rust::Slice<const uint32_t> begi
   return make_tensor(x.device, std::move(out_shape), x.dtype, x.layout, mem, std::move(out));
 }
 
+// ttnn::reshape: a view with the same volume (reshape_view/reshape.cpp).
+std::unique_ptr<Tensor> reshape(const Tensor& tx, rust::Slice<const uint32_t> shape, const MemConfig& mem) {
+  const Tensor::Impl& x = tx.impl();
+  std::vector<uint32_t> s(shape.begin(), shape.end());
+  if (s.empty() || volume(s) != volume(x.shape))
+    fatal(cat("Invalid arguments to reshape: ", shape_str(x.shape), " has volume ", volume(x.shape), " but ", shape_str(s),
+              " has volume ", s.empty() ? 0 : volume(s)));
+  return make_tensor(x.device, std::move(s), x.dtype, x.layout, mem, read_values(x));
+}
+
 std::unique_ptr<Tensor> to_memory_config(const Tensor& tx, const MemConfig& mem) {
   const Tensor::Impl& x = tx.impl();
   return make_tensor(x.device, x.shape, x.dtype, x.layout, mem, read_values(x));

@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "ttnn/operations/copy/typecast/typecast.hpp"
+#include "ttnn/operations/data_movement/reshape_view/reshape.hpp"
 #include "ttnn/operations/data_movement/slice/slice.hpp"
 #include "ttnn/operations/core/core.hpp"
 #include "ttnn/operations/core/to_layout/to_layout_op.hpp"
@@ -138,6 +139,12 @@ std::unique_ptr<Tensor> slice(const Tensor& x, rust::Slice<const uint32_t> begin
   return wrap(ttnn::slice(tt(x), ttsl::Span<const uint32_t>(b.data(), b.size()), ttsl::Span<const uint32_t>(e.data(), e.size()),
                           ttsl::Span<const uint32_t>(step.data(), step.size()), to_tt(mem)),
               x.impl());
+}
+
+std::unique_ptr<Tensor> reshape(const Tensor& x, rust::Slice<const uint32_t> shape, const MemConfig& mem) {
+  // ttnn::reshape(input, logical_shape, memory_config) (data_movement/reshape_view/reshape.hpp @ 13adda80).
+  const ttnn::Shape s(ttsl::SmallVector<uint32_t>(shape.begin(), shape.end()));
+  return wrap(ttnn::reshape(tt(x), s, to_tt(mem)), x.impl());
 }
 
 std::unique_ptr<Tensor> to_memory_config(const Tensor& x, const MemConfig& mem) {

@@ -90,6 +90,7 @@ rust::Vec<std::uint32_t> tensor_raw_words(const Tensor& tensor);
 std::unique_ptr<Tensor> typecast(const Tensor& x, DataType dtype, const MemConfig& mem);
 std::unique_ptr<Tensor> slice(const Tensor& x, rust::Slice<const std::uint32_t> begins, rust::Slice<const std::uint32_t> ends,
                               const MemConfig& mem);
+std::unique_ptr<Tensor> reshape(const Tensor& x, rust::Slice<const std::uint32_t> shape, const MemConfig& mem);
 std::unique_ptr<Tensor> to_layout(const Tensor& x, Layout layout, DataType dtype, const MemConfig& mem);
 std::unique_ptr<Tensor> to_memory_config(const Tensor& x, const MemConfig& mem);
 rust::Vec<std::uint32_t> pack_block_float(rust::Slice<const float> data, std::uint32_t rows, std::uint32_t cols,
