@@ -1,11 +1,11 @@
 //! The expansion of a Llama-family decoder: plan every op of the model at compile time and emit
 //! the plan's artifacts.
 //!
-//! Emitted today: the struct (documented with its hardware requirements), a `<model>_plan`
-//! module with the target, the deployment manifest and the compute graph (JSON and DOT), and
-//! `manifest()` / `graph()`. The Llama
-//! forward (prefill/decode on the backend) is not generated yet: that is an open issue, and the
-//! struct has no `load`/`forward` until it is.
+//! Emitted: the struct (documented with its hardware requirements), a `<model>_plan` module with
+//! the target, the deployment manifest and the compute graph (JSON and DOT), and `manifest()` /
+//! `graph()`. For plans the runtime executes today — single-chip, single-user prefill — also the
+//! typed `PREFILL` configs as a `const` and `load` / `prefill`. Decode and multi-chip plans carry
+//! their artifacts only, and their doc comment says why no forward is generated.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -94,7 +94,6 @@ pub fn expand_llama(
         trace = r.trace_region_bytes,
         fp = manifest.fingerprint,
     );
-    let doc_lines = doc.lines().map(|l| if l.is_empty() { String::new() } else { format!(" {}", l.trim_start()) });
     let errors = feature_error.into_compile_errors();
     let attrs_tokens = model.attr_tokens();
     let vis = &model.vis;
@@ -107,16 +106,59 @@ pub fn expand_llama(
         quote!(const _: &[u8] = include_bytes!(#path);)
     });
     let mod_doc = format!(" The compile-time plan of [`{name}`].");
+    // A plan the runtime can execute today (single-chip, single-user prefill) also gets its
+    // typed configs as a const and `load` / `prefill`; other plans carry their artifacts only.
+    let runnable = tttv2_core::op::llama::LlamaPrefillConfig::from_plan(&plan);
+    let (prefill_const, struct_body, runtime_impl) = match &runnable {
+        Ok(pc) => {
+            use tttv2_core::codegen::ConstExpr;
+            let value = pc.const_expr();
+            (
+                quote! {
+                    /// Every op's configs for one prefill, as the runtime takes them.
+                    pub const PREFILL: LlamaPrefillConfig = #value;
+                },
+                quote!({ model: ::tttv2::nn::llama::Llama }),
+                quote! {
+                    /// Loads every weight by its Hugging Face name and uploads it as planned.
+                    pub fn load(device: &::tttv2::Device, weights: &impl ::tttv2::nn::WeightSource) -> ::tttv2::Result<Self> {
+                        device.expect_profile(&#plan_mod::DEVICE)?;
+                        Ok(Self { model: ::tttv2::nn::llama::Llama::load(device, weights, &#plan_mod::PREFILL)? })
+                    }
+
+                    /// Runs a prompt (at most the planned `seq_len` tokens) and returns the logits of
+                    /// its last token.
+                    pub fn prefill(&mut self, device: &::tttv2::Device, tokens: &[u32]) -> ::tttv2::Result<Vec<f32>> {
+                        self.model.prefill(device, tokens, &#plan_mod::PREFILL)
+                    }
+                },
+            )
+        }
+        Err(_) => (quote!(), quote!(;), quote!()),
+    };
+    let why_not = match &runnable {
+        Ok(_) => String::new(),
+        Err(e) => format!(" No forward is generated for this plan: {e}."),
+    };
+    let doc = doc.replace(
+        "The Llama forward is not generated yet; `manifest()` gives every op's configs.",
+        &format!("`manifest()` gives every op's configs.{why_not}"),
+    );
+    let doc_lines: Vec<String> = doc.lines().map(|l| if l.is_empty() { String::new() } else { format!(" {}", l.trim_start()) }).collect();
     quote! {
         #errors
         #attrs_tokens
         #[doc = ""]
         #(#[doc = #doc_lines])*
-        #vis struct #ident;
+        #vis struct #ident #struct_body
 
         #[doc = #mod_doc]
         #vis mod #plan_mod {
+            #![allow(unused_imports)]
             use ::tttv2::device::DeviceProfile;
+            use ::tttv2::op::LinearConfig;
+            use ::tttv2::op::llama::*;
+            use ::tttv2::ttnn::*;
 
             /// The device the plan was made for.
             pub const DEVICE: DeviceProfile = DeviceProfile::#dev_const;
@@ -126,9 +168,12 @@ pub fn expand_llama(
             pub const GRAPH_JSON: &str = #graph_json;
             /// The compute graph as Graphviz DOT (`dot -Tsvg`).
             pub const GRAPH_DOT: &str = #graph_dot;
+            #prefill_const
         }
 
         impl #ident {
+            #runtime_impl
+
             /// The deployment manifest, parsed.
             pub fn manifest() -> ::tttv2::serde_json::Value {
                 ::tttv2::serde_json::from_str(#plan_mod::MANIFEST_JSON).expect("the embedded manifest is valid JSON")
