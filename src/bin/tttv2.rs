@@ -4,7 +4,12 @@
 //! tttv2 plan --config <config.json> --device n150 --mode decode --batch 32 [--seq-len N]
 //!            [--policy accuracy|performance] [--optimize-for latency|throughput]
 //!            [--memory-budget <bytes>|<n>GB|<n>GiB|unlimited] [--override <spec>]... [--json]
+//!
+//! tttv2 graph <same options> [--dot]     the compute graph as JSON, or Graphviz DOT
 //! ```
+//!
+//! `plan --json` prints the deployment manifest: the plan plus the hardware requirements, the
+//! tt-metal commit and a fingerprint.
 //!
 //! Exit codes: 0 success, 1 the model cannot be planned (the message names the rule), 2 bad
 //! arguments or an unreadable / invalid config file.
@@ -27,9 +32,15 @@ const USAGE: &str = "usage: tttv2 plan --config <config.json> --device <n150|n30
   --override       <group>[@<first>-<last>|@<layer>]=<dtype>[:<fidelity>], group one of
                    wqkv, wo, w1w3, w2, lm_head; e.g. w1w3@0-3=bf16:hifi4
   --layers <N>     table only: show the ops of the first N decoder layers (default: all)
-  --json           print the plan as JSON instead of a table";
+  --json           print the deployment manifest (plan + requirements) as JSON instead of a table
+
+       tttv2 graph <the same options> [--dot]
+  --dot            print the compute graph as Graphviz DOT instead of JSON";
 
 struct Args {
+    /// `plan` or `graph`.
+    graph: bool,
+    dot: bool,
     config: String,
     device: String,
     opts: LlamaOptions,
@@ -96,11 +107,13 @@ fn parse_override(v: &str) -> Result<LayerOverride, String> {
 }
 
 fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
-    match it.next().as_deref() {
-        Some("plan") => {}
+    let graph = match it.next().as_deref() {
+        Some("plan") => false,
+        Some("graph") => true,
         Some("-h" | "--help") | None => return Err(USAGE.to_string()),
         Some(other) => return Err(bad(format!("unknown command `{other}`"))),
-    }
+    };
+    let mut dot = false;
     let (mut config, mut device, mut mode, mut batch) = (None, None, None, None);
     let mut opts = LlamaOptions::new(Mode::Decode, 1);
     let mut json = false;
@@ -131,6 +144,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--memory-budget" => opts.memory_budget = parse_bytes(&value("--memory-budget")?)?.or(Some(u64::MAX)),
             "--override" => opts.overrides.push(parse_override(&value("--override")?)?),
             "--json" => json = true,
+            "--dot" if graph => dot = true,
             "--layers" => {
                 let v = value("--layers")?;
                 layers = Some(v.parse::<u32>().map_err(|_| bad(format!("--layers expects a number, got `{v}`")))?);
@@ -141,7 +155,15 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
     }
     opts.mode = mode.ok_or_else(|| bad("--mode is required"))?;
     opts.batch = batch.ok_or_else(|| bad("--batch is required"))?;
-    Ok(Args { config: config.ok_or_else(|| bad("--config is required"))?, device: device.ok_or_else(|| bad("--device is required"))?, opts, json, layers })
+    Ok(Args {
+        graph,
+        dot,
+        config: config.ok_or_else(|| bad("--config is required"))?,
+        device: device.ok_or_else(|| bad("--device is required"))?,
+        opts,
+        json,
+        layers,
+    })
 }
 
 fn program_summary(pc: &Option<OpProgramConfig>) -> String {
@@ -244,11 +266,25 @@ fn run(argv: Vec<String>) -> (u8, String, String) {
         Ok(c) => c,
         Err(e) => return (2, String::new(), format!("error: {e}\n")),
     };
+    // The model's name: the directory holding its config.json (`models/Llama-3.1-8B`).
+    let name = std::path::Path::new(&args.config)
+        .parent()
+        .and_then(|d| d.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "model".to_owned());
     match plan_llama(&cfg, &system, &args.opts) {
-        Ok(plan) if args.json => match serde_json::to_string_pretty(&plan) {
-            Ok(s) => (0, s + "\n", String::new()),
-            Err(e) => (1, String::new(), format!("error: cannot serialize the plan: {e}\n")),
-        },
+        Ok(plan) if args.graph => {
+            let g = tttv2::graph::Graph::from_llama(&plan);
+            if args.dot {
+                (0, g.to_dot(&name), String::new())
+            } else {
+                match serde_json::to_string_pretty(&g) {
+                    Ok(s) => (0, s + "\n", String::new()),
+                    Err(e) => (1, String::new(), format!("error: cannot serialize the graph: {e}\n")),
+                }
+            }
+        }
+        Ok(plan) if args.json => (0, tttv2::manifest::Manifest::new(name, &plan, Vec::new()).to_json() + "\n", String::new()),
         Ok(plan) => (0, table(&plan, args.layers), String::new()),
         Err(e) => (1, String::new(), format!("error: {e}\n")),
     }
@@ -269,6 +305,27 @@ mod tests {
 
     fn argv(s: &str) -> Vec<String> {
         s.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn graph_prints_dot_with_every_op_and_residuals() {
+        let (code, out, err) = run(argv(&format!("graph --config {} --device n150 --mode decode --batch 32 --dot", cfg("Llama-3.2-1B"))));
+        assert_eq!(code, 0, "{err}");
+        assert!(out.starts_with("digraph \"Llama-3.2-1B\" {"), "{out}");
+        assert_eq!(out.matches("[style=dashed, label=\"residual\"]").count(), 2 * 16, "two residual adds per layer");
+        assert!(out.contains("MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig"));
+    }
+
+    #[test]
+    fn plan_json_is_the_manifest() {
+        let (code, out, _) = run(argv(&format!("plan --config {} --device n150 --mode decode --batch 32 --json", cfg("Llama-3.2-1B"))));
+        assert_eq!(code, 0);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["name"], "Llama-3.2-1B");
+        assert_eq!(v["tt_metal_commit"], tttv2::ttnn::TT_METAL_COMMIT);
+        assert!(v["requirements"]["dram"]["weights"].as_u64().unwrap() > 0);
+        assert_eq!(v["fingerprint"].as_str().unwrap().len(), 16);
+        assert!(v["ops"].as_array().unwrap().len() > 100);
     }
 
     fn cfg(name: &str) -> String {
