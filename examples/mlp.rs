@@ -3,7 +3,7 @@
 //!
 //! `cargo run --release --example mlp`
 
-use tttv2::nn::Weights;
+use tttv2::nn::{Weights, synthetic};
 use tttv2::{Device, ttt_model};
 
 /// Up-projection with a fused SiLU, then down-projection.
@@ -15,16 +15,6 @@ pub struct Mlp {
     down: Linear,
 }
 
-/// Deterministic values in [-scale, scale) from a 64-bit LCG (Knuth's MMIX constants).
-fn synthetic(len: usize, seed: u64, scale: f32) -> Vec<f32> {
-    let mut s = seed;
-    (0..len)
-        .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * scale
-        })
-        .collect()
-}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("tttv2 MLP on the {} backend", Device::backend());

@@ -2,7 +2,7 @@
 
 use tttv2::device::{DeviceProfile, SystemProfile};
 use tttv2::hf::LlamaConfig;
-use tttv2::nn::Weights;
+use tttv2::nn::{Weights, synthetic};
 use tttv2::nn::llama::Llama;
 use tttv2::op::llama::LlamaPrefillConfig;
 use tttv2::plan::Mode;
@@ -27,15 +27,6 @@ fn tiny() -> LlamaConfig {
     }
 }
 
-fn synthetic(len: usize, seed: u64, scale: f32) -> Vec<f32> {
-    let mut s = seed;
-    (0..len)
-        .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * scale
-        })
-        .collect()
-}
 
 #[test]
 fn tiny_llama_prefill_runs_with_planned_configs() {

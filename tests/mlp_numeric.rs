@@ -11,7 +11,7 @@
 //! the lowest mantissa bit of the activations: about 1.5% normalised RMS error for the two layers.
 //! We require ≤ 5% (a 3× margin) and PCC ≥ 0.998.
 
-use tttv2::nn::Weights;
+use tttv2::nn::{Weights, synthetic};
 use tttv2::{Device, ttt_model};
 
 #[ttt_model(device = "wormhole_b0", batch = 64, policy = "accuracy")]
@@ -30,15 +30,6 @@ struct FastMlp {
     down: Linear,
 }
 
-fn synthetic(len: usize, seed: u64, scale: f32) -> Vec<f32> {
-    let mut s = seed;
-    (0..len)
-        .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * scale
-        })
-        .collect()
-}
 
 struct Data {
     x: Vec<f32>,

@@ -3,8 +3,10 @@
 mod linear;
 pub mod llama;
 mod safetensors;
+mod synthetic;
 mod weights;
 
 pub use linear::Linear;
 pub use safetensors::SafetensorsWeights;
+pub use synthetic::synthetic;
 pub use weights::{Weight, WeightSource, Weights};

@@ -326,50 +326,32 @@ fn candidates(
     let k_blocks: Vec<u32> = (1..=kt.min(16)).rev().filter(|w| kt % w == 0).collect();
     let mut out = Vec::new();
     for &in0_block_w in &k_blocks {
-        // 1D wide: all of M on every core, N split over `cores` cores.
-        for cores in 1..=grid.area() {
-            let per_core_n = nt.div_ceil(cores);
-            if cores > 1 && nt.div_ceil(per_core_n) != cores {
-                continue; // same split as a smaller core count
-            }
-            for (bh, bw) in out_blocks(mt, per_core_n) {
-                let (sh, sw) = choose_subblock(bh, bw, dest);
-                out.push(MatmulProgramConfig::MultiCast1D(MatmulMultiCoreReuseMultiCast1DProgramConfig {
-                    compute_with_storage_grid_size: grid,
-                    in0_block_w,
-                    out_subblock_h: sh,
-                    out_subblock_w: sw,
-                    out_block_h: bh,
-                    out_block_w: bw,
-                    per_core_M: mt,
-                    per_core_N: per_core_n,
-                    fuse_batch: true,
-                    fused_activation: activation,
-                    mcast_in0: true,
-                }));
-            }
-        }
-        // 1D tall: all of N on every core, M split.
-        for cores in 2..=grid.area() {
-            let per_core_m = mt.div_ceil(cores);
-            if mt.div_ceil(per_core_m) != cores {
-                continue;
-            }
-            for (bh, bw) in out_blocks(per_core_m, nt) {
-                let (sh, sw) = choose_subblock(bh, bw, dest);
-                out.push(MatmulProgramConfig::MultiCast1D(MatmulMultiCoreReuseMultiCast1DProgramConfig {
-                    compute_with_storage_grid_size: grid,
-                    in0_block_w,
-                    out_subblock_h: sh,
-                    out_subblock_w: sw,
-                    out_block_h: bh,
-                    out_block_w: bw,
-                    per_core_M: per_core_m,
-                    per_core_N: nt,
-                    fuse_batch: true,
-                    fused_activation: activation,
-                    mcast_in0: false,
-                }));
+        // 1D configs: "wide" puts all of M on every core and splits N over `cores` cores
+        // (`mcast_in0`); "tall" puts all of N on every core and splits M. Core counts that give
+        // the same split as a smaller count are skipped.
+        for (mcast_in0, split, whole) in [(true, nt, mt), (false, mt, nt)] {
+            for cores in if mcast_in0 { 1 } else { 2 }..=grid.area() {
+                let per_core = split.div_ceil(cores);
+                if cores > 1 && split.div_ceil(per_core) != cores {
+                    continue;
+                }
+                let (per_core_m, per_core_n) = if mcast_in0 { (whole, per_core) } else { (per_core, whole) };
+                for (bh, bw) in out_blocks(per_core_m, per_core_n) {
+                    let (sh, sw) = choose_subblock(bh, bw, dest);
+                    out.push(MatmulProgramConfig::MultiCast1D(MatmulMultiCoreReuseMultiCast1DProgramConfig {
+                        compute_with_storage_grid_size: grid,
+                        in0_block_w,
+                        out_subblock_h: sh,
+                        out_subblock_w: sw,
+                        out_block_h: bh,
+                        out_block_w: bw,
+                        per_core_M: per_core_m,
+                        per_core_N: per_core_n,
+                        fuse_batch: true,
+                        fused_activation: activation,
+                        mcast_in0,
+                    }));
+                }
             }
         }
         // Reuse (no multicast): each core computes full-width `per_core_M × Nt` blocks. Only
