@@ -9,7 +9,7 @@ use tttv2::Device;
 use tttv2::device::{DeviceProfile, SystemProfile};
 use tttv2::hf::LlamaConfig;
 use tttv2::nn::SafetensorsWeights;
-use tttv2::nn::llama::Llama;
+use tttv2::nn::llama::{Llama, LlamaPlans};
 use tttv2::op::llama::LlamaPrefillConfig;
 use tttv2::plan::llama::{LlamaOptions, plan_llama};
 use tttv2::plan::{Mode, Policy};
@@ -38,8 +38,8 @@ fn ours(dir: &std::path::Path, tokens: &[u32], policy: Policy) -> Vec<f32> {
     let plan = plan_llama(&cfg, &SystemProfile::N150, &opts).unwrap();
     let pc = LlamaPrefillConfig::from_plan(&plan).unwrap();
     let device = Device::open(&DeviceProfile::N150).unwrap();
-    let mut model = Llama::load(&device, &SafetensorsWeights::open(dir).unwrap(), &pc).unwrap();
-    model.prefill(&device, tokens, &pc).unwrap()
+    let mut model = Llama::load(&device, &SafetensorsWeights::open(dir).unwrap(), LlamaPlans { prefill: vec![pc], decode: None }).unwrap();
+    model.prefill(&device, 0, tokens).unwrap()
 }
 
 #[test]

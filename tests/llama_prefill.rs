@@ -3,7 +3,7 @@
 use tttv2::device::{DeviceProfile, SystemProfile};
 use tttv2::hf::LlamaConfig;
 use tttv2::nn::{Weights, synthetic};
-use tttv2::nn::llama::Llama;
+use tttv2::nn::llama::{Llama, LlamaPlans};
 use tttv2::op::llama::LlamaPrefillConfig;
 use tttv2::plan::Mode;
 use tttv2::plan::llama::{LlamaOptions, plan_llama};
@@ -59,9 +59,9 @@ fn tiny_llama_prefill_runs_with_planned_configs() {
         w.insert(p("post_attention_layernorm.weight"), vec![h], vec![1.0; h]);
     }
     let device = Device::open(&DeviceProfile::N150).unwrap();
-    let mut model = Llama::load(&device, &w, &pc).unwrap();
+    let mut model = Llama::load(&device, &w, LlamaPlans { prefill: vec![pc], decode: None }).unwrap();
     let tokens: Vec<u32> = (0..100).map(|t| (t * 37 % 512) as u32).collect();
-    let logits = model.prefill(&device, &tokens, &pc).unwrap();
+    let logits = model.prefill(&device, 0, &tokens).unwrap();
     assert_eq!(logits.len(), v);
     assert!(logits.iter().all(|x| x.is_finite()));
 }

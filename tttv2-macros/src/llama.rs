@@ -123,13 +123,13 @@ pub fn expand_llama(
                     /// Loads every weight by its Hugging Face name and uploads it as planned.
                     pub fn load(device: &::tttv2::Device, weights: &impl ::tttv2::nn::WeightSource) -> ::tttv2::Result<Self> {
                         device.expect_profile(&#plan_mod::DEVICE)?;
-                        Ok(Self { model: ::tttv2::nn::llama::Llama::load(device, weights, &#plan_mod::PREFILL)? })
+                        Ok(Self { model: ::tttv2::nn::llama::Llama::load(device, weights, ::tttv2::nn::llama::LlamaPlans { prefill: vec![#plan_mod::PREFILL], decode: None })? })
                     }
 
                     /// Runs a prompt (at most the planned `seq_len` tokens) and returns the logits of
                     /// its last token.
                     pub fn prefill(&mut self, device: &::tttv2::Device, tokens: &[u32]) -> ::tttv2::Result<Vec<f32>> {
-                        self.model.prefill(device, tokens, &#plan_mod::PREFILL)
+                        self.model.prefill(device, 0, tokens)
                     }
                 },
             )

@@ -129,23 +129,23 @@ pub struct LlamaPrefillConfig {
     pub lm_head: LinearConfig,
 }
 
-fn find<'a>(plan: &'a LlamaPlan, name: &str) -> Result<&'a PlannedOp, String> {
+pub(super) fn find<'a>(plan: &'a LlamaPlan, name: &str) -> Result<&'a PlannedOp, String> {
     plan.ops.iter().find(|o| o.name == name).ok_or_else(|| format!("the plan has no op `{name}`"))
 }
 
-fn mc(op: &PlannedOp, role: &str) -> Result<MemoryConfig, String> {
+pub(super) fn mc(op: &PlannedOp, role: &str) -> Result<MemoryConfig, String> {
     op.memory_configs.get(role).copied().ok_or_else(|| format!("op `{}` has no `{role}` memory config", op.name))
 }
 
-fn dt(op: &PlannedOp, role: &str) -> Result<DataType, String> {
+pub(super) fn dt(op: &PlannedOp, role: &str) -> Result<DataType, String> {
     op.dtypes.get(role).copied().ok_or_else(|| format!("op `{}` has no `{role}` dtype", op.name))
 }
 
-fn ckc(op: &PlannedOp) -> Result<ComputeKernelConfig, String> {
+pub(super) fn ckc(op: &PlannedOp) -> Result<ComputeKernelConfig, String> {
     op.compute_kernel_config.ok_or_else(|| format!("op `{}` has no compute-kernel config", op.name))
 }
 
-fn linear(op: &PlannedOp) -> Result<LinearConfig, String> {
+pub(super) fn linear(op: &PlannedOp) -> Result<LinearConfig, String> {
     let program_config: MatmulProgramConfig = match op.program_config {
         Some(OpProgramConfig::Matmul(pc)) => pc,
         _ => return Err(format!("op `{}` has no matmul program config", op.name)),
@@ -169,7 +169,7 @@ fn linear(op: &PlannedOp) -> Result<LinearConfig, String> {
     })
 }
 
-fn norm(op: &PlannedOp, epsilon: f32) -> Result<NormConfig, String> {
+pub(super) fn norm(op: &PlannedOp, epsilon: f32) -> Result<NormConfig, String> {
     Ok(NormConfig {
         epsilon,
         weight_dtype: dt(op, "weight")?,
@@ -219,6 +219,31 @@ fn layer(plan: &LlamaPlan, i: u32, eps: f32) -> Result<DecoderLayerConfig, Strin
     })
 }
 
+/// RoPE base and Llama 3 scaling `(factor, low_freq_factor, high_freq_factor,
+/// original_max_position_embeddings)` of the planned model.
+pub(super) fn rope(plan: &LlamaPlan) -> (f32, Option<(f32, f32, f32, u32)>) {
+    let m = &plan.model;
+    let scaling = m.rope_scaling.map(|r| {
+        (r.factor as f32, r.low_freq_factor as f32, r.high_freq_factor as f32, r.original_max_position_embeddings)
+    });
+    (m.rope_theta as f32, scaling)
+}
+
+/// The embedding lookup's configs.
+pub(super) fn embedding(plan: &LlamaPlan) -> Result<EmbeddingConfig, String> {
+    let e = find(plan, "embedding")?;
+    let m = &plan.model;
+    Ok(EmbeddingConfig {
+        vocab: m.vocab_size,
+        hidden: m.hidden_size,
+        weight_dtype: dt(e, "weight")?,
+        weight_memory_config: mc(e, "weight")?,
+        input_memory_config: mc(e, "input")?,
+        memory_config: mc(e, "output")?,
+        dtype: dt(e, "output")?,
+    })
+}
+
 impl LlamaPrefillConfig {
     /// Extracts the configs of a single-chip, single-user prefill plan. Fails (with the reason)
     /// on plans generated code cannot run yet: decode, multi-chip, per-layer differences, a split
@@ -244,23 +269,13 @@ impl LlamaPrefillConfig {
         if plan.ops.iter().any(|o| matches!(o.op, OpKind::AllReduce | OpKind::AllGather)) {
             return Err("the plan has collectives; generated code is single-chip only so far".into());
         }
-        let e = find(plan, "embedding")?;
+        let (rope_theta, rope_scaling) = rope(plan);
         Ok(LlamaPrefillConfig {
             seq_len: plan.options.seq_len,
             layers: m.num_hidden_layers,
-            rope_theta: m.rope_theta as f32,
-            rope_scaling: m.rope_scaling.map(|r| {
-                (r.factor as f32, r.low_freq_factor as f32, r.high_freq_factor as f32, r.original_max_position_embeddings)
-            }),
-            embedding: EmbeddingConfig {
-                vocab: m.vocab_size,
-                hidden: m.hidden_size,
-                weight_dtype: dt(e, "weight")?,
-                weight_memory_config: mc(e, "weight")?,
-                input_memory_config: mc(e, "input")?,
-                memory_config: mc(e, "output")?,
-                dtype: dt(e, "output")?,
-            },
+            rope_theta,
+            rope_scaling,
+            embedding: embedding(plan)?,
             layer: first,
             final_norm: norm(find(plan, "final_norm")?, eps)?,
             last_token_memory_config: mc(find(plan, "slice_last_token")?, "output")?,

@@ -6,5 +6,6 @@
 
 mod linear;
 pub mod llama;
+pub mod llama_decode;
 
 pub use linear::LinearConfig;

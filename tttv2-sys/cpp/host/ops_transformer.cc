@@ -84,9 +84,18 @@ std::unique_ptr<Tensor> rotary_embedding_llama(const Tensor& tx, const Tensor& t
   if (D > 256) fatal("Head dim must be less than 256");
   if (D > 128 && compute.fp32_dest_acc_en) fatal("If head_dim is > 128, fp32_dest_acc_en must be False");
   if (D % kTile) fatal("Head dim must be a multiple of TILE_WIDTH");
-  if (tm.shape.size() < 2 || tm.shape[tm.shape.size() - 1] != kTile || tm.shape[tm.shape.size() - 2] != kTile ||
-      volume(tm.shape) != kTile * kTile)
+  if (is_decode) {
+    // Decode: each user's core holds its own [32, 32] copy (shard shape checked, not the logical
+    // height; rotary_embedding_llama_device_operation.cpp); all copies are equal, the first is used.
+    if (tm.shape.size() != 4 || tm.shape[0] != 1 || tm.shape[1] != 1)
+      fatal("Transformation matrix must have 1st & 2nd dim equal to 1");
+    if (tm.mem.layout != TensorMemoryLayout::HeightSharded || !tm.mem.has_shard || tm.mem.shard.shape_h != kTile)
+      fatal("Transformation matrix must have 3rd dim equal to TILE_HEIGHT");
+    if (tm.mem.shard.shape_w != kTile) fatal("Transformation matrix must have 4th dim equal to TILE_WIDTH");
+  } else if (tm.shape.size() < 2 || tm.shape[tm.shape.size() - 1] != kTile || tm.shape[tm.shape.size() - 2] != kTile ||
+             volume(tm.shape) != kTile * kTile) {
     fatal(cat("Transformation matrix must be [1, 1, 32, 32], got ", shape_str(tm.shape)));
+  }
   if (c.shape[3] != D) fatal(cat("Cos/sin head dim ", c.shape[3], " must match the input head dim ", D));
   if (is_decode) {
     // Decode: x [1, batch, n_heads, head_dim], cos/sin [1, batch, 32, head_dim], all HEIGHT_SHARDED.
@@ -310,11 +319,40 @@ std::unique_ptr<Tensor> sdpa_decode(const Tensor& tq, const Tensor& tk, const Te
 
 namespace {
 
-void check_cache_pair(const Tensor::Impl& cache, const Tensor::Impl& in, const char* op) {
+// dtypes (tt-metal 13adda80): fill_cache needs input dtype == cache dtype ("If we want to support
+// mixed precision like decode, we need to add simple compute kernel for conversion",
+// kv_cache/device/update_cache_device_operation.cpp); update_cache takes FLOAT32/BFLOAT16/
+// BFLOAT8_B for both and converts; paged_update_cache takes a FLOAT32/BFLOAT16 input into a
+// FLOAT32/BFLOAT16/BFLOAT8_B/BFLOAT4_B cache (paged_cache/device/update_cache/
+// paged_update_cache_device_operation.cpp).
+enum class CacheOp { Fill, Update, PagedUpdate };
+
+void check_cache_pair(const Tensor::Impl& cache, const Tensor::Impl& in, const char* op, CacheOp kind) {
   check_same_device(cache, in, op);
   check_tile(cache, cat(op, ": cache tensor must be tilized"));
   check_tile(in, cat(op, ": input tensor must be tilized"));
-  if (in.dtype != cache.dtype) fatal("Input and cache tensors must have same dtype!");
+  const auto one_of = [](DataType d, std::initializer_list<DataType> ok) {
+    for (DataType o : ok)
+      if (d == o) return true;
+    return false;
+  };
+  switch (kind) {
+    case CacheOp::Fill:
+      if (in.dtype != cache.dtype) fatal("Input and cache tensors must have same dtype!");
+      break;
+    case CacheOp::Update:
+      if (!one_of(in.dtype, {DataType::Float32, DataType::Bfloat16, DataType::Bfloat8B}))
+        fatal("Input tensor dtype must be FLOAT32, BFLOAT16, or BFLOAT8_B");
+      if (!one_of(cache.dtype, {DataType::Float32, DataType::Bfloat16, DataType::Bfloat8B}))
+        fatal("Cache tensor dtype must be FLOAT32, BFLOAT16, or BFLOAT8_B");
+      break;
+    case CacheOp::PagedUpdate:
+      if (!one_of(in.dtype, {DataType::Float32, DataType::Bfloat16}))
+        fatal("Data type of input tensor for update cache must be FLOAT32 or BFLOAT16");
+      if (!one_of(cache.dtype, {DataType::Float32, DataType::Bfloat16, DataType::Bfloat8B, DataType::Bfloat4B}))
+        fatal("Data type of cache tensor must be FLOAT32, BFLOAT16, BFLOAT8_B, or BFLOAT4_B");
+      break;
+  }
   need_rank(cache, 4, op, "cache");
   need_rank(in, 4, op, "input");
   if (in.shape[3] != cache.shape[3]) fatal(cat(op, ": input head_dim ", in.shape[3], " must match the cache head_dim ", cache.shape[3]));
@@ -330,7 +368,7 @@ void rewrite(Tensor::Impl& cache, std::vector<float> values) {
 void update_cache(Tensor& tcache, const Tensor& tin, uint32_t update_idx, uint32_t batch_offset) {
   Tensor::Impl& cache = tcache.impl();
   const Tensor::Impl& in = tin.impl();
-  check_cache_pair(cache, in, "update_cache");
+  check_cache_pair(cache, in, "update_cache", CacheOp::Update);
   // input [1, num_heads, batch, head_dim] -> cache[batch_offset + b, h, update_idx, :].
   const uint32_t B = cache.shape[0], H = cache.shape[1], S = cache.shape[2], D = cache.shape[3];
   if (in.shape[0] != 1 || in.shape[1] != H) fatal(cat("update_cache: input must be [1, ", H, ", batch, ", D, "], got ", shape_str(in.shape)));
@@ -349,7 +387,7 @@ void update_cache(Tensor& tcache, const Tensor& tin, uint32_t update_idx, uint32
 void fill_cache(Tensor& tcache, const Tensor& tin, uint32_t batch_idx, uint32_t update_idx) {
   Tensor::Impl& cache = tcache.impl();
   const Tensor::Impl& in = tin.impl();
-  check_cache_pair(cache, in, "fill_cache");
+  check_cache_pair(cache, in, "fill_cache", CacheOp::Fill);
   // input [1, num_heads, seq, head_dim] -> cache[batch_idx, :, update_idx .. update_idx + seq, :].
   const uint32_t B = cache.shape[0], H = cache.shape[1], S = cache.shape[2], D = cache.shape[3];
   if (in.shape[0] != 1 || in.shape[1] != H) fatal(cat("fill_cache: input must be [1, ", H, ", seq, ", D, "], got ", shape_str(in.shape)));
@@ -367,7 +405,7 @@ void fill_cache(Tensor& tcache, const Tensor& tin, uint32_t batch_idx, uint32_t 
 void update_cache_per_user(Tensor& tcache, const Tensor& tin, rust::Slice<const uint32_t> update_idxs) {
   Tensor::Impl& cache = tcache.impl();
   const Tensor::Impl& in = tin.impl();
-  check_cache_pair(cache, in, "paged_update_cache");
+  check_cache_pair(cache, in, "paged_update_cache", CacheOp::PagedUpdate);
   // paged_update_cache without a page table: input [1, batch, num_kv_heads, head_dim] (the
   // HEIGHT_SHARDED output of nlp_create_qkv_heads_decode) -> cache[b, h, update_idxs[b], :].
   if (in.mem.layout != TensorMemoryLayout::HeightSharded) fatal("paged_update_cache: input tensor must be HEIGHT_SHARDED");

@@ -1,0 +1,143 @@
+//! Decode with a KV cache on the host backend, against candle-transformers' Llama (an independent
+//! implementation) on the same deterministic random checkpoint.
+//!
+//! Bar (issue 6): greedy top-1 agreement ≥ 95 % over 64 decode steps, asserted under the
+//! `accuracy` policy. Under `performance` (bfloat4_b MLP weights with LoFi, bfloat8_b KV cache)
+//! random-weight logits are nearly flat, so close calls flip: that policy is held to logits
+//! PCC ≥ 0.99 at every step and ≥ 75 % agreement, and its figure is reported. Agreement is measured
+//! with teacher forcing: candle is fed the tokens tttv2 chose, so every step compares the two
+//! implementations on the same history (a single early disagreement would otherwise make every
+//! later step incomparable).
+
+mod support;
+
+use support::llama_ref::{TempDir, TinyLlamaSpec, argmax, candle_forced_logits, pcc, write_checkpoint};
+use tttv2::Device;
+use tttv2::device::{DeviceProfile, SystemProfile};
+use tttv2::hf::LlamaConfig;
+use tttv2::nn::SafetensorsWeights;
+use tttv2::nn::llama::{Llama, LlamaPlans};
+use tttv2::op::llama::LlamaPrefillConfig;
+use tttv2::op::llama_decode::LlamaDecodeConfig;
+use tttv2::plan::llama::{LlamaOptions, plan_llama};
+use tttv2::plan::{Mode, Policy};
+
+fn spec() -> TinyLlamaSpec {
+    TinyLlamaSpec {
+        hidden: 256,
+        intermediate: 512,
+        heads: 4,
+        kv_heads: 2,
+        head_dim: 64,
+        layers: 2,
+        vocab: 512,
+        rms_norm_eps: 1e-5,
+        rope_theta: 10000.0,
+        tie_word_embeddings: false,
+        max_position_embeddings: 256,
+    }
+}
+
+/// Plans prefill buckets of 32 and 64 tokens and a decode step for `batch` users with a
+/// 256-position cache, and loads the checkpoint in `dir` with them.
+fn load(dir: &std::path::Path, policy: Policy, batch: u32) -> (Device, Llama) {
+    let cfg = LlamaConfig::from_file(dir.join("config.json")).unwrap();
+    let sys = SystemProfile::N150;
+    let prefill = [32, 64]
+        .map(|s| {
+            let opts = LlamaOptions { seq_len: s, policy, ..LlamaOptions::new(Mode::Prefill, 1) };
+            LlamaPrefillConfig::from_plan(&plan_llama(&cfg, &sys, &opts).unwrap()).unwrap()
+        })
+        .to_vec();
+    let opts = LlamaOptions { seq_len: 256, policy, ..LlamaOptions::new(Mode::Decode, batch) };
+    let decode = LlamaDecodeConfig::from_plan(&plan_llama(&cfg, &sys, &opts).unwrap()).unwrap();
+    let device = Device::open(&DeviceProfile::N150).unwrap();
+    let model = Llama::load(&device, &SafetensorsWeights::open(dir).unwrap(), LlamaPlans { prefill, decode: Some(decode) }).unwrap();
+    (device, model)
+}
+
+fn prompt(len: u32, salt: u32) -> Vec<u32> {
+    (0..len).map(|t| (t * 37 + 11 + salt * 101) % 512).collect()
+}
+
+/// Greedy: prefill, then `steps` decode steps; returns the chosen ids and the logits each came
+/// from (element 0 from the prefill).
+fn greedy(device: &Device, model: &mut Llama, prompt: &[u32], steps: usize) -> (Vec<u32>, Vec<Vec<f32>>) {
+    let mut logits = model.prefill(device, 0, prompt).unwrap();
+    let (mut ids, mut all) = (Vec::new(), Vec::new());
+    for k in 0..=steps {
+        let next = argmax(&logits).unwrap();
+        ids.push(next);
+        all.push(logits);
+        if k == steps {
+            break;
+        }
+        logits = model.decode(device, &[next], &[(prompt.len() + k) as u32]).unwrap().remove(0);
+    }
+    (ids, all)
+}
+
+#[test]
+fn greedy_decode_agrees_with_candle_over_64_steps() {
+    let dir = TempDir::new("decode").unwrap();
+    write_checkpoint(dir.path(), &spec(), 7).unwrap();
+    let p = prompt(40, 0);
+    for (policy, bar) in [(Policy::Accuracy, 0.95), (Policy::Performance, 0.75)] {
+        let (device, mut model) = load(dir.path(), policy, 1);
+        let (ids, ours) = greedy(&device, &mut model, &p, 64);
+        // Candle sees the same history: the prompt, then our ids.
+        let theirs = candle_forced_logits(dir.path(), &p, &ids[..64]);
+        let agree = (1..=64).filter(|&k| argmax(&ours[k]) == argmax(&theirs[k])).count();
+        let worst = (1..=64).map(|k| pcc(&ours[k], &theirs[k])).fold(1.0f64, f64::min);
+        let rate = agree as f64 / 64.0;
+        eprintln!("{policy:?}: greedy top-1 agreement {agree}/64 = {:.1} %, worst decode-step logits PCC {worst:.6}", rate * 100.0);
+        assert!(rate >= bar, "{policy:?}: top-1 agreement {rate} < {bar}");
+        assert!(worst >= 0.99, "{policy:?}: a decode step's logits PCC is {worst}");
+    }
+}
+
+#[test]
+fn users_in_one_batch_are_independent_and_match_candle() {
+    let dir = TempDir::new("decode-batch").unwrap();
+    write_checkpoint(dir.path(), &spec(), 11).unwrap();
+    let (device, mut model) = load(dir.path(), Policy::Accuracy, 4);
+    assert_eq!(model.batch(), 4);
+    // Three users of four, prompts of different lengths (two prefill buckets), in one batch.
+    let prompts = [prompt(20, 1), prompt(50, 2), prompt(7, 3)];
+    let mut next: Vec<u32> = prompts.iter().enumerate().map(|(u, p)| argmax(&model.prefill(&device, u as u32, p).unwrap()).unwrap()).collect();
+    let mut fed: Vec<Vec<u32>> = vec![Vec::new(); 3];
+    let mut ours: Vec<Vec<Vec<f32>>> = vec![Vec::new(); 3];
+    for step in 0..8 {
+        let positions: Vec<u32> = prompts.iter().map(|p| (p.len() + step) as u32).collect();
+        let logits = model.decode(&device, &next, &positions).unwrap();
+        assert_eq!(logits.len(), 3);
+        for u in 0..3 {
+            fed[u].push(next[u]);
+            next[u] = argmax(&logits[u]).unwrap();
+            ours[u].push(logits[u].clone());
+        }
+    }
+    for u in 0..3 {
+        let theirs = candle_forced_logits(dir.path(), &prompts[u], &fed[u]);
+        for (k, l) in ours[u].iter().enumerate() {
+            let p = pcc(l, &theirs[k + 1]);
+            assert!(p >= 0.999, "user {u} step {k}: PCC {p}");
+            assert_eq!(argmax(l), argmax(&theirs[k + 1]), "user {u} step {k}");
+        }
+    }
+}
+
+#[test]
+fn decode_rejects_what_the_plan_cannot_run() {
+    let dir = TempDir::new("decode-errors").unwrap();
+    write_checkpoint(dir.path(), &spec(), 3).unwrap();
+    let (device, mut model) = load(dir.path(), Policy::Performance, 2);
+    let e = model.decode(&device, &[1, 2, 3], &[0, 0, 0]).unwrap_err().to_string();
+    assert!(e.contains("1 to 2 users"), "{e}");
+    let e = model.decode(&device, &[1], &[256]).unwrap_err().to_string();
+    assert!(e.contains("beyond the KV cache of 256"), "{e}");
+    let e = model.prefill(&device, 0, &prompt(65, 0)).unwrap_err().to_string();
+    assert!(e.contains("1 to 64 tokens"), "{e}");
+    let e = model.prefill(&device, 2, &prompt(5, 0)).unwrap_err().to_string();
+    assert!(e.contains("outside the plan's batch of 2"), "{e}");
+}
