@@ -1,6 +1,7 @@
 //! Layers as generated code holds them, and where their weights come from.
 
 mod linear;
+pub mod generate;
 pub mod llama;
 mod safetensors;
 mod synthetic;
