@@ -5,18 +5,22 @@
 //! `-- --weights <dir>` loads a Hugging Face checkpoint with the small model's shapes instead
 //! (`config.json` + `model.safetensors` or a sharded index).
 //!
-//! Generated today: prefill (prompt processing) with the planned configs. Decode with a KV cache
-//! is not generated yet, so each new token here re-runs prefill over the prompt so far (correct,
-//! but quadratic); the Llama-3.2-1B plan is shown, not run.
+//! The small model is planned for decode (4 users, a 512-position KV cache) plus prefill buckets
+//! of 128/256/512 tokens; the run prefills each user's prompt, then decodes all users together
+//! with the KV cache. Options: `--users N` (1..=4), `--tokens N` new tokens per user,
+//! `--top-p P [--temperature T] [--seed S]` (default greedy), `--prompt "text"` (needs
+//! `tokenizer.json` in the `--weights` directory), `--eos ID`.
+//! The Llama-3.2-1B plan is shown; its host run is measured by `cargo bench --bench llama_decode`.
 
 use std::time::Instant;
 
 use tttv2::hf::LlamaConfig;
-use tttv2::nn::{SafetensorsWeights, Weights};
+use tttv2::nn::generate::{GenerateOptions, Sampling};
+use tttv2::nn::{SafetensorsWeights, Weight, WeightSource, Weights};
 use tttv2::{Device, ttt_model};
 
 /// A small Llama-architecture model: 4 layers, GQA 8/2, vocab 2048.
-#[ttt_model(device = "wormhole_b0", mode = "prefill", batch = 1, seq_len = 128, policy = "performance")]
+#[ttt_model(device = "wormhole_b0", mode = "decode", batch = 4, seq_len = 512, policy = "performance")]
 pub struct SmallLlama {
     #[embedding(vocab = 2048, dim = 512)]
     embed_tokens: Embedding,
@@ -120,58 +124,151 @@ fn print_plan(name: &str, m: &tttv2::serde_json::Value) {
     );
 }
 
-fn argmax(v: &[f32]) -> u32 {
-    v.iter().enumerate().fold((0, f32::NEG_INFINITY), |b, (i, &x)| if x > b.1 { (i, x) } else { b }).0 as u32
+/// A [`WeightSource`] that shows a progress bar once loading has taken more than a second.
+struct Progress<'a, W> {
+    inner: &'a W,
+    total: u64,
+    start: Instant,
+    bar: std::cell::RefCell<Option<indicatif::ProgressBar>>,
+    done: std::cell::Cell<u64>,
+}
+
+impl<'a, W: WeightSource> Progress<'a, W> {
+    fn new(inner: &'a W, total: u64) -> Self {
+        Progress { inner, total, start: Instant::now(), bar: Default::default(), done: Default::default() }
+    }
+    fn finish(&self) {
+        if let Some(b) = self.bar.borrow().as_ref() {
+            b.finish_and_clear();
+        }
+    }
+}
+
+impl<W: WeightSource> WeightSource for Progress<'_, W> {
+    fn weight(&self, name: &str) -> tttv2::Result<Weight<'_>> {
+        let w = self.inner.weight(name)?;
+        self.done.set(self.done.get() + 1);
+        let mut bar = self.bar.borrow_mut();
+        if bar.is_none() && self.start.elapsed().as_secs_f64() > 1.0 {
+            let b = indicatif::ProgressBar::new(self.total).with_message("loading weights");
+            b.set_style(indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} tensors, {elapsed}").unwrap().progress_chars("=> "));
+            *bar = Some(b);
+        }
+        if let Some(b) = bar.as_ref() {
+            b.set_position(self.done.get());
+        }
+        Ok(w)
+    }
+}
+
+fn flag<T: std::str::FromStr>(args: &[String], name: &str) -> Result<Option<T>, String> {
+    match args.iter().position(|a| a == name) {
+        None => Ok(None),
+        Some(i) => {
+            let v = args.get(i + 1).ok_or_else(|| format!("{name} needs a value"))?;
+            v.parse().map(Some).map_err(|_| format!("{name}: cannot parse `{v}`"))
+        }
+    }
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let weights_dir = args.iter().position(|a| a == "--weights").and_then(|i| args.get(i + 1));
+    let weights_dir: Option<String> = flag(&args, "--weights")?;
+    let users: usize = flag(&args, "--users")?.unwrap_or(4);
+    let new_tokens: usize = flag(&args, "--tokens")?.unwrap_or(32);
+    let top_p: Option<f32> = flag(&args, "--top-p")?;
+    let temperature: f32 = flag(&args, "--temperature")?.unwrap_or(1.0);
+    let seed: u64 = flag(&args, "--seed")?.unwrap_or(0);
+    let text: Option<String> = flag(&args, "--prompt")?;
+    let eos: Vec<u32> = flag(&args, "--eos")?.into_iter().collect();
+    if users == 0 || users > small_llama_plan::DECODE.batch as usize {
+        return Err(format!("--users must be 1..={}", small_llama_plan::DECODE.batch).into());
+    }
 
     println!("tttv2 Llama on the {} backend\n", Device::backend());
     println!("Plans chosen at compile time:");
     print_plan("SmallLlama", &SmallLlama::manifest());
     print_plan("Llama32_1B", &Llama32_1B::manifest());
-    println!("\nSmallLlama, layer 0 ops:");
+    println!("\nSmallLlama decode step, layer 0 ops:");
     for op in SmallLlama::manifest()["ops"].as_array().unwrap().iter().filter(|o| o["layer"] == 0) {
         let pc = op["program_config"]["type"].as_str().unwrap_or("-");
         let fid = op["compute_kernel_config"]["math_fidelity"].as_str().unwrap_or("-");
         let wdt = op["dtypes"]["weight"].as_str().unwrap_or("-");
         println!("  {:<34} {:<58} {:<56} {:<6} {:<10} {:>7.2} µs", op["name"].as_str().unwrap(), op["ttnn_op"].as_str().unwrap(), pc, fid, wdt, op["estimate_us"].as_f64().unwrap());
     }
+    let buckets: Vec<u32> = small_llama_plan::PREFILL_BUCKETS.iter().map(|b| b.seq_len).collect();
+    println!("prefill buckets (tokens): {buckets:?}");
 
     let device = Device::open(&small_llama_plan::DEVICE)?;
     let compiled = compiled_config();
+    let tensors = 3 + 9 * compiled.num_hidden_layers as u64;
     let start = Instant::now();
-    let mut model = match weights_dir {
+    let (mut model, tokenizer) = match &weights_dir {
         Some(dir) => {
             let dir = std::path::Path::new(dir);
             check_checkpoint(dir, &compiled)?;
-            SmallLlama::load(&device, &SafetensorsWeights::open(dir)?)?
+            let source = SafetensorsWeights::open(dir)?;
+            let progress = Progress::new(&source, tensors);
+            let model = SmallLlama::load(&device, &progress)?;
+            progress.finish();
+            let tok = dir.join("tokenizer.json");
+            let tok = match tok.exists() {
+                true => Some(tokenizers::Tokenizer::from_file(&tok).map_err(|e| format!("{}: {e}", tok.display()))?),
+                false => None,
+            };
+            (model, tok)
         }
-        None => SmallLlama::load(&device, &synthetic_weights(&compiled))?,
+        None => {
+            let source = synthetic_weights(&compiled);
+            let progress = Progress::new(&source, tensors);
+            let model = SmallLlama::load(&device, &progress)?;
+            progress.finish();
+            (model, None)
+        }
     };
     println!("\nweights loaded and uploaded in {:.2?} ({})", start.elapsed(), if weights_dir.is_some() { "checkpoint" } else { "synthetic" });
 
     let vocab = compiled.vocab_size;
-    let mut tokens: Vec<u32> = (0..64).map(|t| (t * 37 + 11) % vocab).collect();
-    let prompt_len = tokens.len();
-    let t0 = Instant::now();
-    let logits = model.prefill(&device, &tokens)?;
-    let prefill = t0.elapsed();
-    println!("prefill of {prompt_len} tokens: {:.2?} = {:.1} tokens/s", prefill, prompt_len as f64 / prefill.as_secs_f64());
-    tokens.push(argmax(&logits));
-    // No decode kernel path is generated yet: each further token re-runs prefill.
-    let t1 = Instant::now();
-    while tokens.len() < prompt_len + 16 {
-        let logits = model.prefill(&device, &tokens)?;
-        tokens.push(argmax(&logits));
+    let prompts: Vec<Vec<u32>> = match (&text, &tokenizer) {
+        (Some(t), Some(tok)) => {
+            let ids = tok.encode(t.as_str(), true).map_err(|e| format!("tokenizer: {e}"))?.get_ids().to_vec();
+            vec![ids; users]
+        }
+        (Some(_), None) => return Err("--prompt needs a tokenizer.json in the --weights directory".into()),
+        (None, _) => (0..users as u32).map(|u| (0..48 + 16 * u).map(|t| (t * 37 + 11 + 101 * u) % vocab).collect()).collect(),
+    };
+    let sampling = match top_p {
+        Some(p) => Sampling::TopP { p, temperature, seed },
+        None => Sampling::Greedy,
+    };
+    let options = GenerateOptions { max_new_tokens: new_tokens, sampling, eos };
+    let g = model.generate(&device, &prompts, &options, |_, _| {})?;
+    println!(
+        "{} users, prompts of {:?} tokens, {:?} sampling",
+        prompts.len(),
+        prompts.iter().map(Vec::len).collect::<Vec<_>>(),
+        sampling
+    );
+    for (u, (toks, stop)) in g.tokens.iter().zip(&g.stops).enumerate() {
+        match &tokenizer {
+            Some(tok) => println!("  user {u} ({stop:?}): {:?}", tok.decode(toks, true).map_err(|e| format!("tokenizer: {e}"))?),
+            None => println!("  user {u} ({stop:?}): {toks:?}"),
+        }
     }
     println!(
-        "generated (greedy): {:?}\n  ({} tokens by re-running prefill, {:.2?}; decode with a KV cache is not generated yet)",
-        &tokens[prompt_len..],
-        tokens.len() - prompt_len - 1,
-        t1.elapsed()
+        "prefill: {} tokens in {:.3} s = {:.1} tokens/s",
+        g.prefill_tokens,
+        g.prefill_secs,
+        g.prefill_tokens as f64 / g.prefill_secs
+    );
+    println!(
+        "decode: {} steps, {} tokens in {:.3} s = {:.1} tokens/s ({:.1} tokens/s per user, {:.1} ms per step)",
+        g.decode_steps,
+        g.decode_tokens,
+        g.decode_secs,
+        g.decode_tokens as f64 / g.decode_secs,
+        g.decode_steps as f64 / g.decode_secs,
+        g.decode_secs * 1e3 / g.decode_steps.max(1) as f64
     );
     Ok(())
 }

@@ -106,34 +106,13 @@ pub fn expand_llama(
         quote!(const _: &[u8] = include_bytes!(#path);)
     });
     let mod_doc = format!(" The compile-time plan of [`{name}`].");
-    // A plan the runtime can execute today (single-chip, single-user prefill) also gets its
-    // typed configs as a const and `load` / `prefill`; other plans carry their artifacts only.
-    let runnable = tttv2_core::op::llama::LlamaPrefillConfig::from_plan(&plan);
+    // A plan the runtime can execute today gets its typed configs as consts and the methods that
+    // run them: single-chip single-user prefill plans `load` / `prefill`; single-chip decode plans
+    // (≤ 32 users) also prefill buckets, `decode` and `generate`. Other plans carry their
+    // artifacts only.
+    let runnable = runtime_items(&plan, &cfg, &system, &opts, &plan_mod);
     let (prefill_const, struct_body, runtime_impl) = match &runnable {
-        Ok(pc) => {
-            use tttv2_core::codegen::ConstExpr;
-            let value = pc.const_expr();
-            (
-                quote! {
-                    /// Every op's configs for one prefill, as the runtime takes them.
-                    pub const PREFILL: LlamaPrefillConfig = #value;
-                },
-                quote!({ model: ::tttv2::nn::llama::Llama }),
-                quote! {
-                    /// Loads every weight by its Hugging Face name and uploads it as planned.
-                    pub fn load(device: &::tttv2::Device, weights: &impl ::tttv2::nn::WeightSource) -> ::tttv2::Result<Self> {
-                        device.expect_profile(&#plan_mod::DEVICE)?;
-                        Ok(Self { model: ::tttv2::nn::llama::Llama::load(device, weights, ::tttv2::nn::llama::LlamaPlans { prefill: vec![#plan_mod::PREFILL], decode: None })? })
-                    }
-
-                    /// Runs a prompt (at most the planned `seq_len` tokens) and returns the logits of
-                    /// its last token.
-                    pub fn prefill(&mut self, device: &::tttv2::Device, tokens: &[u32]) -> ::tttv2::Result<Vec<f32>> {
-                        self.model.prefill(device, 0, tokens)
-                    }
-                },
-            )
-        }
+        Ok(items) => items.clone(),
         Err(_) => (quote!(), quote!(;), quote!()),
     };
     let why_not = match &runnable {
@@ -158,6 +137,7 @@ pub fn expand_llama(
             use ::tttv2::device::DeviceProfile;
             use ::tttv2::op::LinearConfig;
             use ::tttv2::op::llama::*;
+            use ::tttv2::op::llama_decode::*;
             use ::tttv2::ttnn::*;
 
             /// The device the plan was made for.
@@ -186,5 +166,117 @@ pub fn expand_llama(
         }
 
         #track
+    }
+}
+
+/// Prompt lengths a decode model's prefill is planned for: powers of two from 128 up to the KV
+/// cache (or the cache length itself when it is shorter than 128).
+fn prefill_buckets(seq_len: u32) -> Vec<u32> {
+    if seq_len < 128 {
+        return vec![seq_len];
+    }
+    let mut v = Vec::new();
+    let mut s = 128;
+    while s <= seq_len {
+        v.push(s);
+        s *= 2;
+    }
+    v
+}
+
+/// The consts, struct body and methods of a plan the runtime can run, or why it cannot.
+fn runtime_items(
+    plan: &tttv2_core::plan::llama::LlamaPlan,
+    cfg: &LlamaConfig,
+    system: &SystemProfile,
+    opts: &LlamaOptions,
+    plan_mod: &proc_macro2::Ident,
+) -> Result<(TokenStream, TokenStream, TokenStream), String> {
+    use tttv2_core::codegen::ConstExpr;
+    use tttv2_core::op::llama::LlamaPrefillConfig;
+    use tttv2_core::op::llama_decode::LlamaDecodeConfig;
+    let body = quote!({ model: ::tttv2::nn::llama::Llama });
+    let load_doc = quote! {
+        /// Loads every weight by its Hugging Face name and uploads it as planned.
+    };
+    match opts.mode {
+        Mode::Prefill => {
+            let value = LlamaPrefillConfig::from_plan(plan)?.const_expr();
+            Ok((
+                quote! {
+                    /// Every op's configs for one prefill, as the runtime takes them.
+                    pub const PREFILL: LlamaPrefillConfig = #value;
+                },
+                body,
+                quote! {
+                    #load_doc
+                    pub fn load(device: &::tttv2::Device, weights: &impl ::tttv2::nn::WeightSource) -> ::tttv2::Result<Self> {
+                        device.expect_profile(&#plan_mod::DEVICE)?;
+                        let plans = ::tttv2::nn::llama::LlamaPlans { prefill: vec![#plan_mod::PREFILL], decode: None };
+                        Ok(Self { model: ::tttv2::nn::llama::Llama::load(device, weights, plans)? })
+                    }
+
+                    /// Runs a prompt (at most the planned `seq_len` tokens) and returns the logits of
+                    /// its last token.
+                    pub fn prefill(&mut self, device: &::tttv2::Device, tokens: &[u32]) -> ::tttv2::Result<Vec<f32>> {
+                        self.model.prefill(device, 0, tokens)
+                    }
+                },
+            ))
+        }
+        Mode::Decode => {
+            let decode = LlamaDecodeConfig::from_plan(plan)?;
+            let mut buckets = Vec::new();
+            for s in prefill_buckets(opts.seq_len) {
+                let o = LlamaOptions { mode: Mode::Prefill, batch: 1, seq_len: s, ..opts.clone() };
+                let p = plan_llama(cfg, system, &o).map_err(|e| format!("the {s}-token prefill bucket cannot be planned: {e}"))?;
+                buckets.push(LlamaPrefillConfig::from_plan(&p).map_err(|e| format!("the {s}-token prefill bucket: {e}"))?);
+            }
+            let n = buckets.len();
+            let lens = buckets.iter().map(|b| b.seq_len.to_string()).collect::<Vec<_>>().join(", ");
+            let bucket_doc = format!(" Prefill configs for prompts of up to {lens} tokens (one user per call).");
+            let buckets = buckets.iter().map(ConstExpr::const_expr);
+            let decode = decode.const_expr();
+            Ok((
+                quote! {
+                    #[doc = #bucket_doc]
+                    pub const PREFILL_BUCKETS: [LlamaPrefillConfig; #n] = [#(#buckets),*];
+                    /// Every op's configs for one decode step of all users, as the runtime takes them.
+                    pub const DECODE: LlamaDecodeConfig = #decode;
+                },
+                body,
+                quote! {
+                    #load_doc
+                    pub fn load(device: &::tttv2::Device, weights: &impl ::tttv2::nn::WeightSource) -> ::tttv2::Result<Self> {
+                        device.expect_profile(&#plan_mod::DEVICE)?;
+                        let plans = ::tttv2::nn::llama::LlamaPlans { prefill: #plan_mod::PREFILL_BUCKETS.to_vec(), decode: Some(#plan_mod::DECODE) };
+                        Ok(Self { model: ::tttv2::nn::llama::Llama::load(device, weights, plans)? })
+                    }
+
+                    /// Runs user `user`'s prompt through the smallest bucket that holds it, fills its KV
+                    /// cache rows and returns the logits of its last token.
+                    pub fn prefill(&mut self, device: &::tttv2::Device, user: u32, tokens: &[u32]) -> ::tttv2::Result<Vec<f32>> {
+                        self.model.prefill(device, user, tokens)
+                    }
+
+                    /// One decode step: user `u` feeds `tokens[u]` at position `positions[u]`; returns
+                    /// each user's logits.
+                    pub fn decode(&mut self, device: &::tttv2::Device, tokens: &[u32], positions: &[u32]) -> ::tttv2::Result<Vec<Vec<f32>>> {
+                        self.model.decode(device, tokens, positions)
+                    }
+
+                    /// Prefill, then decode every user together until EOS or the token limit.
+                    pub fn generate(
+                        &mut self,
+                        device: &::tttv2::Device,
+                        prompts: &[Vec<u32>],
+                        options: &::tttv2::nn::generate::GenerateOptions,
+                        on_token: impl FnMut(usize, u32),
+                    ) -> ::tttv2::Result<::tttv2::nn::generate::Generation> {
+                        self.model.generate(device, prompts, options, on_token)
+                    }
+                },
+            ))
+        }
     }
 }

@@ -354,3 +354,35 @@ impl ConstExpr for LlamaPrefillConfig {
         } of self)
     }
 }
+
+impl<T: ConstExpr + Clone> ConstExpr for std::borrow::Cow<'static, [T]> {
+    fn const_expr(&self) -> TokenStream {
+        let items = self.iter().map(ConstExpr::const_expr);
+        quote!(::std::borrow::Cow::Borrowed(&[#(#items),*]))
+    }
+}
+
+impl ConstExpr for crate::op::llama_decode::DecodeAttentionConfig {
+    fn const_expr(&self) -> TokenStream {
+        struct_expr!(DecodeAttentionConfig {
+            heads, kv_heads, head_dim, wqkv, heads_memory_config, rope_memory_config, trans_mat_memory_config,
+            rotary_compute_kernel_config, kv_cache_dtype, kv_cache_memory_config, sdpa, sdpa_compute_kernel_config,
+            sdpa_memory_config, concat_memory_config, wo,
+        } of self)
+    }
+}
+
+impl ConstExpr for crate::op::llama_decode::DecodeLayerConfig {
+    fn const_expr(&self) -> TokenStream {
+        struct_expr!(DecodeLayerConfig { attention_norm, attention, residual_memory_config, ffn_norm, mlp } of self)
+    }
+}
+
+impl ConstExpr for crate::op::llama_decode::LlamaDecodeConfig {
+    fn const_expr(&self) -> TokenStream {
+        struct_expr!(LlamaDecodeConfig {
+            batch, max_seq_len, layers, rope_theta, rope_scaling, embedding, hidden_memory_config, layer, final_norm,
+            lm_head,
+        } of self)
+    }
+}
