@@ -114,17 +114,25 @@ fn decode_8b_n150_performance_roofline() {
         t.weight_roofline_us,
         t.roofline_fraction * 100.0
     );
-    // Every weight matmul is DRAM-bound at the measured DRAM-sharded efficiency: its estimate is
-    // within 5 % of (padded weight bytes / 240 GB/s) + the fixed op cost (hardware.md, llms.md).
+    // Every weight matmul is DRAM-bound: its estimate is its padded weight bytes streamed at the
+    // measured DRAM-sharded rate (267 GB/s, Saturating_DRAM_bandwidth.md) plus the fixed per-op
+    // cost (kernel ramp + traced op-to-op gap), within 1 %.
+    let stream = 288e9 * crate::cost::DRAM_SHARDED_EFFICIENCY;
+    let mut matmul_floor = 0.0;
     for op in linears(&p) {
         let w = op.memory_configs["weight"].shard_spec.unwrap();
         let padded = w.shape[0] as u64 / 32 * (w.shape[1] as u64 / 32) * 12 * op.dtypes["weight"].tile_bytes();
-        let ideal = padded as f64 / 240e9 * 1e6 + crate::cost::FIXED_OP_US;
-        assert!(op.estimate_us <= ideal * 1.05, "{}: {:.1} us vs DRAM-bound {:.1} us", op.name, op.estimate_us, ideal);
+        let ideal = padded as f64 / stream * 1e6 + crate::cost::FIXED_OP_US;
+        assert!((op.estimate_us / ideal - 1.0).abs() < 0.01, "{}: {:.1} us vs DRAM-bound {:.1} us", op.name, op.estimate_us, ideal);
+        matmul_floor += ideal;
     }
-    // With DRAM-sharded matmuls at 240/288 of peak the fraction cannot exceed 83.3 %; the plan
-    // must stay within reach of that ceiling once KV-cache traffic and per-op costs are added.
-    assert!(t.roofline_fraction > 0.65 && t.roofline_fraction < 240.0 / 288.0, "{}", t.roofline_fraction);
+    // Why the 90 % bar is out of reach with honest modelling: the weight matmuls alone, with
+    // nothing else in the step, already take more than roofline / 0.9 (267 of 288 GB/s, N padded
+    // to 12 banks, one fixed cost per matmul).
+    let ceiling = t.weight_roofline_us / matmul_floor;
+    println!("matmuls alone: {matmul_floor:.0} us -> at most {:.1} % of the roofline", ceiling * 100.0);
+    assert!(ceiling < 0.90, "{ceiling}");
+    assert!(t.roofline_fraction > 0.75 && t.roofline_fraction < ceiling, "{}", t.roofline_fraction);
 }
 
 #[test]
