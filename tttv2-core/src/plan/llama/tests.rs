@@ -263,3 +263,25 @@ fn json_shape_has_the_documented_fields() {
     assert_eq!(v["ops"][2]["program_config"]["type"], "LayerNormShardedMultiCoreProgramConfig");
     assert!(v["totals"]["estimate_us"].is_f64());
 }
+
+#[test]
+fn prefill_casts_k_and_v_to_a_bfp8_cache_before_fill_cache() {
+    let prefill = |policy| LlamaOptions { seq_len: 256, policy, ..LlamaOptions::new(Mode::Prefill, 1) };
+    let p = plan("Llama-3.2-1B", &SystemProfile::N150, &prefill(Policy::Performance));
+    let idx = |n: &str| p.ops.iter().position(|o| o.name == n).unwrap_or_else(|| panic!("{n} missing"));
+    let (tk, tv, fk, fv) = (idx("layers.0.attention.typecast_k"), idx("layers.0.attention.typecast_v"), idx("layers.0.attention.fill_cache_k"), idx("layers.0.attention.fill_cache_v"));
+    assert!(tk < tv && tv < fk && fk < fv, "cast K, cast V, fill K, fill V");
+    for i in [tk, tv] {
+        let op = &p.ops[i];
+        assert_eq!((op.op, op.ttnn_op), (OpKind::Typecast, "ttnn::typecast"));
+        assert_eq!((op.dtypes["input"], op.dtypes["output"]), (DataType::Bfloat16, DataType::Bfloat8B));
+        assert!(op.estimate_us > crate::cost::FIXED_OP_US);
+    }
+    for i in [fk, fv] {
+        assert_eq!(p.ops[i].dtypes["input"], p.ops[i].dtypes["cache"], "fill_cache copies without converting");
+    }
+    // A bf16 cache (accuracy policy) needs no cast; decode (update_cache converts) never does.
+    let acc = plan("Llama-3.2-1B", &SystemProfile::N150, &prefill(Policy::Accuracy));
+    assert!(acc.ops.iter().all(|o| o.op != OpKind::Typecast));
+    assert!(plan("Llama-3.2-1B", &SystemProfile::N150, &decode32()).ops.iter().all(|o| o.op != OpKind::Typecast));
+}
