@@ -24,10 +24,12 @@ use the same configs (the planner plans identical layers once). Decode uses batc
 The memory budget is each chip's DRAM; combinations that do not fit show the planner's error.
 
 "reaches x % of it" compares the estimate with the time to read the model's weights once at the
-chip's peak DRAM bandwidth (288 GB/s on Wormhole). DRAM-sharded matmuls are modelled at the
-measured 240 GB/s (hardware.md, `tech_reports/LLMs/llms.md`), so no decode plan can exceed
-240/288 = 83.3 % of that roofline; KV-cache traffic, norms, head ops and the 2 µs fixed cost per op
-take the rest.
+chip's peak DRAM bandwidth (288 GB/s on Wormhole). DRAM-sharded matmuls are modelled as streaming
+their (bank-padded) weights at the 267 GB/s TT measured with one reader per bank
+(`tech_reports/Saturating_DRAM_bandwidth`), plus a 1.7 µs kernel ramp fitted to TT's per-shape
+DRAM-sharded read benchmark; every op also pays a 0.8 µs op-to-op gap (traced decode, from TT's
+Llama-70B Galaxy decoder perf targets). So the weight matmuls alone cap an 8B decode near 89 % of
+that roofline; KV-cache reads and writes, norms and head ops take the rest.
 
 `--json` prints the same plan as JSON: `{model, system, chip, mesh, parallelism, options, ops:
 [{name, op, ttnn_op, mode, layer?, weights, shapes: {m?, k?, n?, tensors}, program_config:

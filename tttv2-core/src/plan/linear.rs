@@ -75,7 +75,7 @@ const SUBBLOCK_HW_CHOICES: [(u32, u32); 20] = [
 ];
 
 /// The first subblock in TT-NN's order that divides the block and fits the dest register.
-fn choose_subblock(block_h: u32, block_w: u32, dest: u32) -> (u32, u32) {
+pub(crate) fn choose_subblock(block_h: u32, block_w: u32, dest: u32) -> (u32, u32) {
     SUBBLOCK_HW_CHOICES
         .into_iter()
         .find(|&(h, w)| h * w <= dest && block_h % h == 0 && block_w % w == 0)

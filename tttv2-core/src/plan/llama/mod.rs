@@ -542,6 +542,15 @@ fn plan_layer(
     match mode {
         Mode::Decode => v.push(ctx.kv_update(layer, "kv_cache_update", batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc)?),
         Mode::Prefill => {
+            // `fill_cache` does not convert: with a bfloat8_b cache, K and V are cast first
+            // (`layers.N.attention.typecast_{k,v}`, only when the dtypes differ), in
+            // tt-transformers' order: cast K, cast V, fill K, fill V (`attention.py` @ 13adda80).
+            if kv_dtype != DataType::Bfloat16 {
+                for which in ["k", "v"] {
+                    let name = format!("layers.{layer}.attention.typecast_{which}");
+                    v.push(ctx.typecast(name, Some(layer), [batch, s.kvh, seq, s.hd], k_mc, DataType::Bfloat16, kv_dtype)?);
+                }
+            }
             v.push(ctx.kv_update(layer, "fill_cache_k", batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc)?);
             v.push(ctx.kv_update(layer, "fill_cache_v", batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc)?);
         }

@@ -384,9 +384,11 @@ impl Ctx<'_> {
                 let mut op = self.base(name, OpKind::KvCacheUpdate, "ttnn::fill_cache", Some(layer));
                 op.shapes.tensors = BTreeMap::from([("cache", cache_shape), ("input", [batch, kvh, seq, hd])]);
                 op.memory_configs = BTreeMap::from([("cache", d), ("input", d)]);
-                op.dtypes = BTreeMap::from([("cache", kv_dtype), ("input", DataType::Bfloat16)]);
+                // `fill_cache` copies tiles without converting them, so its input is already in the
+                // cache's dtype (the planner puts a `typecast` before it when they differ).
+                op.dtypes = BTreeMap::from([("cache", kv_dtype), ("input", kv_dtype)]);
                 let tiles = batch as u64 * kvh as u64 * seq.div_ceil(32) as u64 * (hd as u64 / 32);
-                let bytes = tiles * (BF16_TILE + kv_dtype.tile_bytes());
+                let bytes = tiles * 2 * kv_dtype.tile_bytes();
                 let cores = (tiles.min(self.device.num_cores() as u64)).max(1) as u32;
                 (op, OpWork { cores, dram_bytes: bytes, noc_bytes_per_core: bytes.div_ceil(cores as u64), ..OpWork::default() }, 4 * BF16_TILE)
             }
@@ -525,6 +527,25 @@ impl Ctx<'_> {
             (OpWork { cores, dram_bytes: dram, noc_bytes_per_core: (3 * bytes).div_ceil(cores as u64), ..OpWork::default() }, 3 * 2 * BF16_TILE)
         };
         self.finish(op, work, l1)
+    }
+
+    /// `ttnn::typecast` of a `[batch, heads, seq, hd]` DRAM-interleaved tensor from `from` to `to`
+    /// (`ttnn/cpp/ttnn/operations/copy/typecast/typecast.hpp` @ 13adda80). Prefill casts K and V
+    /// to the cache's dtype before `fill_cache`, as tt-transformers does (`attention.py`:
+    /// `ttnn.typecast(k_heads_1KSD, dtype=keys_BKSD.dtype)` then `ttnn.fill_cache`). Costed as
+    /// the tiles it reads and writes; L1: double-buffered input and output tiles.
+    #[allow(clippy::too_many_arguments)]
+    pub fn typecast(&self, name: String, layer: Option<u32>, shape: [u32; 4], mc: MemoryConfig, from: DataType, to: DataType) -> Result<PlannedOp, LlamaPlanError> {
+        let mut op = self.base(name, OpKind::Typecast, "ttnn::typecast", layer);
+        op.shapes.tensors = BTreeMap::from([("input", shape), ("output", shape)]);
+        op.memory_configs = BTreeMap::from([("input", mc), ("output", mc)]);
+        op.dtypes = BTreeMap::from([("input", from), ("output", to)]);
+        let tiles = shape[0] as u64 * shape[1] as u64 * shape[2].div_ceil(32) as u64 * shape[3].div_ceil(32) as u64;
+        let bytes = tiles * (from.tile_bytes() + to.tile_bytes());
+        let dram = if mc.buffer_type == BufferType::Dram { bytes } else { 0 };
+        let cores = tiles.min(self.device.num_cores() as u64).max(1) as u32;
+        let work = OpWork { cores, dram_bytes: dram, noc_bytes_per_core: bytes.div_ceil(cores as u64), ..OpWork::default() };
+        self.finish(op, work, 2 * (from.tile_bytes() + to.tile_bytes()))
     }
 
     /// `ttnn::slice` of the last token of each prompt (prefill, before the LM head).

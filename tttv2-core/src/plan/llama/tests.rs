@@ -114,17 +114,25 @@ fn decode_8b_n150_performance_roofline() {
         t.weight_roofline_us,
         t.roofline_fraction * 100.0
     );
-    // Every weight matmul is DRAM-bound at the measured DRAM-sharded efficiency: its estimate is
-    // within 5 % of (padded weight bytes / 240 GB/s) + the fixed op cost (hardware.md, llms.md).
+    // Every weight matmul is DRAM-bound: its estimate is its padded weight bytes streamed at the
+    // measured DRAM-sharded rate (267 GB/s, Saturating_DRAM_bandwidth.md) plus the fixed per-op
+    // cost (kernel ramp + traced op-to-op gap), within 1 %.
+    let stream = 288e9 * crate::cost::DRAM_SHARDED_EFFICIENCY;
+    let mut matmul_floor = 0.0;
     for op in linears(&p) {
         let w = op.memory_configs["weight"].shard_spec.unwrap();
         let padded = w.shape[0] as u64 / 32 * (w.shape[1] as u64 / 32) * 12 * op.dtypes["weight"].tile_bytes();
-        let ideal = padded as f64 / 240e9 * 1e6 + crate::cost::FIXED_OP_US;
-        assert!(op.estimate_us <= ideal * 1.05, "{}: {:.1} us vs DRAM-bound {:.1} us", op.name, op.estimate_us, ideal);
+        let ideal = padded as f64 / stream * 1e6 + crate::cost::FIXED_OP_US;
+        assert!((op.estimate_us / ideal - 1.0).abs() < 0.01, "{}: {:.1} us vs DRAM-bound {:.1} us", op.name, op.estimate_us, ideal);
+        matmul_floor += ideal;
     }
-    // With DRAM-sharded matmuls at 240/288 of peak the fraction cannot exceed 83.3 %; the plan
-    // must stay within reach of that ceiling once KV-cache traffic and per-op costs are added.
-    assert!(t.roofline_fraction > 0.65 && t.roofline_fraction < 240.0 / 288.0, "{}", t.roofline_fraction);
+    // Why the 90 % bar is out of reach with honest modelling: the weight matmuls alone, with
+    // nothing else in the step, already take more than roofline / 0.9 (267 of 288 GB/s, N padded
+    // to 12 banks, one fixed cost per matmul).
+    let ceiling = t.weight_roofline_us / matmul_floor;
+    println!("matmuls alone: {matmul_floor:.0} us -> at most {:.1} % of the roofline", ceiling * 100.0);
+    assert!(ceiling < 0.90, "{ceiling}");
+    assert!(t.roofline_fraction > 0.75 && t.roofline_fraction < ceiling, "{}", t.roofline_fraction);
 }
 
 #[test]
@@ -254,4 +262,26 @@ fn json_shape_has_the_documented_fields() {
     assert_eq!(op["shapes"]["k"], 2048);
     assert_eq!(v["ops"][2]["program_config"]["type"], "LayerNormShardedMultiCoreProgramConfig");
     assert!(v["totals"]["estimate_us"].is_f64());
+}
+
+#[test]
+fn prefill_casts_k_and_v_to_a_bfp8_cache_before_fill_cache() {
+    let prefill = |policy| LlamaOptions { seq_len: 256, policy, ..LlamaOptions::new(Mode::Prefill, 1) };
+    let p = plan("Llama-3.2-1B", &SystemProfile::N150, &prefill(Policy::Performance));
+    let idx = |n: &str| p.ops.iter().position(|o| o.name == n).unwrap_or_else(|| panic!("{n} missing"));
+    let (tk, tv, fk, fv) = (idx("layers.0.attention.typecast_k"), idx("layers.0.attention.typecast_v"), idx("layers.0.attention.fill_cache_k"), idx("layers.0.attention.fill_cache_v"));
+    assert!(tk < tv && tv < fk && fk < fv, "cast K, cast V, fill K, fill V");
+    for i in [tk, tv] {
+        let op = &p.ops[i];
+        assert_eq!((op.op, op.ttnn_op), (OpKind::Typecast, "ttnn::typecast"));
+        assert_eq!((op.dtypes["input"], op.dtypes["output"]), (DataType::Bfloat16, DataType::Bfloat8B));
+        assert!(op.estimate_us > crate::cost::FIXED_OP_US);
+    }
+    for i in [fk, fv] {
+        assert_eq!(p.ops[i].dtypes["input"], p.ops[i].dtypes["cache"], "fill_cache copies without converting");
+    }
+    // A bf16 cache (accuracy policy) needs no cast; decode (update_cache converts) never does.
+    let acc = plan("Llama-3.2-1B", &SystemProfile::N150, &prefill(Policy::Accuracy));
+    assert!(acc.ops.iter().all(|o| o.op != OpKind::Typecast));
+    assert!(plan("Llama-3.2-1B", &SystemProfile::N150, &decode32()).ops.iter().all(|o| o.op != OpKind::Typecast));
 }

@@ -154,6 +154,8 @@ pub enum OpKind {
     Multiply,
     /// Slice (last token of each prompt before the LM head).
     Slice,
+    /// dtype conversion (K/V to the cache's dtype before `fill_cache` in prefill).
+    Typecast,
     /// Sum partial results across chips.
     AllReduce,
     /// Gather shards across chips.
