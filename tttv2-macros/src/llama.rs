@@ -232,7 +232,7 @@ fn runtime_items(
                 let p = plan_llama(cfg, system, &o).map_err(|e| format!("the {s}-token prefill bucket cannot be planned: {e}"))?;
                 buckets.push(LlamaPrefillConfig::from_plan(&p).map_err(|e| format!("the {s}-token prefill bucket: {e}"))?);
             }
-            let n = buckets.len();
+            let n = proc_macro2::Literal::usize_unsuffixed(buckets.len());
             let lens = buckets.iter().map(|b| b.seq_len.to_string()).collect::<Vec<_>>().join(", ");
             let bucket_doc = format!(" Prefill configs for prompts of up to {lens} tokens (one user per call).");
             let buckets = buckets.iter().map(ConstExpr::const_expr);
