@@ -16,12 +16,14 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "gemm.h"
+#include "gemv.h"
 #include "numerics.h"
 #include "tttv2-sys/include/tttv2/shim.h"
 #include "tttv2-sys/src/bridge.rs.h"
@@ -40,6 +42,24 @@ struct HostShard {
   std::vector<float> data;
 };
 
+// A matmul right operand (weight) as the small-M path consumes it at one math fidelity: the
+// SrcA-masked values (ops_matmul.cc's fidelity_operands, b side) in host::PackedB's compact
+// slab layout. Built on first use and kept with the tensor, so decode does not rebuild K x N
+// values per call.
+struct PreparedWeight {
+  host::PackedB b1;          // LoFi: SrcA hi; HiFi2/HiFi3: SrcA hi + lo; HiFi4: the values
+  host::PackedB b2;          // HiFi3's second operand (SrcA hi) when it is not b1 & b2_mask
+  uint32_t b2_mask = 0xFFFFFFFFu;
+  bool b2_separate = false;
+};
+
+// Per-tensor cache of PreparedWeight, one slot per MathFidelity value (0..4). The mutex guards
+// the slots; a slot, once set, is immutable and shared with running matmuls.
+struct WeightCache {
+  std::mutex mu;
+  std::shared_ptr<const PreparedWeight> slot[5];
+};
+
 struct Tensor::Impl {
   DeviceDesc device;  // a copy: tensors stay valid after the Device handle is dropped
   std::vector<uint32_t> shape;
@@ -48,6 +68,10 @@ struct Tensor::Impl {
   MemConfig mem;
   std::vector<float> values;        // interleaved: logical, row-major, representable in `dtype`
   std::vector<HostShard> shards;    // sharded: per-core buffers (values is empty)
+  // Matmul-operand cache (created on first use under a global lock; see ops_matmul.cc). Anything
+  // that changes `values` / `shards` must reset it; replacing the whole Impl (as the KV-cache ops
+  // did) drops it with the old values.
+  mutable std::unique_ptr<WeightCache> wcache;
 };
 
 namespace host_detail {

@@ -258,7 +258,7 @@ std::unique_ptr<Tensor> make_tensor(const DeviceDesc& dev, std::vector<uint32_t>
     fatal(cat("Tensor with dtype ", dtype_name(dtype), " must be in TILE layout"));
   check_memory_config(dev, mem, shape, layout, "tensor");
   auto impl = std::make_unique<Tensor::Impl>(
-      Tensor::Impl{dev, std::move(shape), dtype, layout, mem, std::move(values), {}});
+      Tensor::Impl{dev, std::move(shape), dtype, layout, mem, std::move(values), {}, {}});
   quantize(impl->values, impl->shape, dtype);
   if (mem.layout != TensorMemoryLayout::Interleaved) place_shards(*impl);
   return std::make_unique<Tensor>(std::move(impl));
