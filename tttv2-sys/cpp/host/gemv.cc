@@ -94,10 +94,14 @@ PackedB pack_b(uint32_t K, uint32_t N, const std::function<void(uint32_t, float*
   return p;
 }
 
+namespace {
+void round_bf16_fast(float* p, size_t n);
+}  // namespace
+
 void round_groups(float* p, size_t groups, BlockFmt fmt) {
   switch (fmt) {
     case BlockFmt::F32: return;
-    case BlockFmt::BF16: round_to_bf16_inplace(p, groups * 16); return;
+    case BlockFmt::BF16: round_bf16_fast(p, groups * 16); return;
     case BlockFmt::BFP8:
     case BlockFmt::BFP4: break;
   }
@@ -125,12 +129,13 @@ namespace {
 // One micro-kernel call: for R rows and P 16-column panels,
 //   acc = sum over kc of a[r][k] * w[k][col]   (one FMA chain per output, from zero, k ascending)
 //   d[p][r][:] += acc, then optionally rounded to bf16.
-// a: row r at a + r * lda; w: the slab at row k0 (bf16 bits or f32), row stride ldw; d: the
-// slab's dest laid out [panel][row][16], panel stride dps.
+// a: the row group's packed activations at k0, value (k, r) at a[k * R + r] (packed per call so
+// that the rows, K floats apart in the tensor, do not all fall into the same L1 set); w: the slab
+// at row k0 (bf16 bits or f32), row stride ldw; d: the slab's dest laid out [panel][row][16],
+// panel stride dps.
 struct KArgs {
   int kc;
   const float* a;
-  size_t lda;
   const void* w;
   size_t ldw;
   float* d;
@@ -154,7 +159,7 @@ void kern_scalar(const KArgs& g) {
       wv[c] = u2f(u);
     }
     for (int r = 0; r < R; ++r) {
-      const float ar = g.a[r * g.lda + k];
+      const float ar = g.a[k * R + r];
       for (int c = 0; c < P * 16; ++c) acc[r][c] += ar * wv[c];
     }
   }
@@ -178,6 +183,12 @@ __attribute__((target("avx2,fma"))) inline __m256 rne_bf16(__m256 x) {
   t = _mm256_and_si256(t, _mm256_set1_epi32(int(0xFFFF0000u)));
   const __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(u, _mm256_set1_epi32(0x7FFFFFFF)), _mm256_set1_epi32(0x7F800000));
   return _mm256_castsi256_ps(_mm256_blendv_epi8(t, _mm256_set1_epi32(0x7FC00000), nan));
+}
+
+__attribute__((target("avx2,fma"))) void round_bf16_avx2(float* p, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(p + i, rne_bf16(_mm256_loadu_ps(p + i)));
+  for (; i < n; ++i) p[i] = round_to_bf16(p[i]);
 }
 
 template <int R, int P, bool U16, bool MASK>
@@ -211,7 +222,7 @@ __attribute__((target("avx2,fma"))) void kern_avx2(const KArgs& g) {
     }
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
-      const __m256 av = _mm256_broadcast_ss(a + r * g.lda + k);
+      const __m256 av = _mm256_broadcast_ss(a + k * R + r);
 #pragma GCC unroll 16
       for (int p = 0; p < P; ++p) {
         acc[r][p][0] = _mm256_fmadd_ps(av, w[p][0], acc[r][p][0]);
@@ -224,17 +235,35 @@ __attribute__((target("avx2,fma"))) void kern_avx2(const KArgs& g) {
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
       float* d = g.d + p * g.dps + r * 16;
-      __m256 x0 = _mm256_add_ps(acc[r][p][0], _mm256_loadu_ps(d));
-      __m256 x1 = _mm256_add_ps(acc[r][p][1], _mm256_loadu_ps(d + 8));
-      if (g.round) {
-        x0 = rne_bf16(x0);
-        x1 = rne_bf16(x1);
-      }
-      _mm256_storeu_ps(d, x0);
-      _mm256_storeu_ps(d + 8, x1);
+      _mm256_storeu_ps(d, _mm256_add_ps(acc[r][p][0], _mm256_loadu_ps(d)));
+      _mm256_storeu_ps(d + 8, _mm256_add_ps(acc[r][p][1], _mm256_loadu_ps(d + 8)));
     }
+  // Rounded in a second sweep (from L1) so the rounding constants do not compete with the
+  // accumulators for registers.
+  if (g.round)
+#pragma GCC unroll 16
+    for (int p = 0; p < P; ++p)
+#pragma GCC unroll 16
+      for (int r = 0; r < R; ++r) {
+        float* d = g.d + p * g.dps + r * 16;
+        _mm256_storeu_ps(d, rne_bf16(_mm256_loadu_ps(d)));
+        _mm256_storeu_ps(d + 8, rne_bf16(_mm256_loadu_ps(d + 8)));
+      }
 }
 #endif
+
+// bf16 rounding of the partials (identical results on both branches; the scalar one is
+// numerics.cc's).
+void round_bf16_fast(float* p, size_t n) {
+#if TTTV2_X86
+  static const bool avx2 = sgemm_has_avx2();
+  if (avx2) {
+    round_bf16_avx2(p, n);
+    return;
+  }
+#endif
+  round_to_bf16_inplace(p, n);
+}
 
 // Panels per micro-kernel call for R rows: enough independent FMA chains (>= 8 vectors) to hide
 // the FMA latency, at most 12 accumulators (16 ymm registers).
@@ -280,7 +309,7 @@ Kernels make_kernels(bool avx2) {
 
 struct Job {
   uint32_t M, K, N;
-  const float* a1;
+  const float* a1;  // packed: row group g (rows 6g.., R_g of them) at g * 6 * K, (k, r) at k * R_g + r
   const float* a2;
   const PackedB* b1;
   const PackedB* b2;
@@ -307,7 +336,7 @@ void mac_pass(const Job& j, uint32_t s, const float* a, const PackedB& b, uint32
     for (uint32_t r0 = 0; r0 < j.M; r0 += 6) {
       const int R = int(std::min<uint32_t>(6, j.M - r0));
       const uint32_t P = uint32_t(panels_for(R));
-      KArgs g{int(kc), a + size_t(r0) * j.K + ks, j.K, nullptr, w, nullptr, dps, rnd, mask};
+      KArgs g{int(kc), a + size_t(r0) * j.K + size_t(ks) * R, nullptr, w, nullptr, dps, rnd, mask};
       uint32_t p = 0;
       for (; p + P <= panels; p += P) {
         g.w = base + (size_t(ks) * w + p * 16) * esz;
@@ -397,7 +426,27 @@ void gemm_small_m(uint32_t M, uint32_t K, uint32_t N, const float* a1, const flo
   static const Kernels avx2_kernels = make_kernels(true), scalar_kernels = make_kernels(false);
   const bool avx2 = TTTV2_X86 && sgemm_has_avx2();
   const int kcs = detail::sgemm_small_kc();
-  Job j{M, K, N, a1, a2, &b1, b2, b2_mask, nm, out, avx2 ? &avx2_kernels : &scalar_kernels, uint32_t(kcs > 0 ? kcs : 128)};
+  // Activations packed per row group of 6: group g holds rows 6g .. 6g + R - 1 as (k, r) at
+  // g * 6 * K + k * R + r, the order the micro-kernels broadcast them in.
+  auto pack_a = [&](const float* a) {
+    std::vector<float> p(size_t(M) * K);
+    for (uint32_t r0 = 0; r0 < M; r0 += 6) {
+      const uint32_t R = std::min<uint32_t>(6, M - r0);
+      float* dst = p.data() + size_t(r0) * K;
+      for (uint32_t k = 0; k < K; ++k)
+        for (uint32_t r = 0; r < R; ++r) dst[size_t(k) * R + r] = a[size_t(r0 + r) * K + k];
+    }
+    return p;
+  };
+  std::vector<float> pa1, pa2;
+  try {
+    pa1 = pack_a(a1);
+    if (a2) pa2 = pack_a(a2);
+  } catch (const std::bad_alloc&) {
+    throw std::runtime_error("gemm_small_m: out of memory");
+  }
+  Job j{M, K, N, pa1.data(), a2 ? pa2.data() : nullptr, &b1, b2, b2_mask, nm, out, avx2 ? &avx2_kernels : &scalar_kernels,
+        uint32_t(kcs > 0 ? kcs : 128)};
   unsigned nt = threads ? threads : std::max(1u, std::thread::hardware_concurrency());
   // Small weights stay on one thread (starting a thread costs tens of microseconds).
   if (uint64_t(K) * N < (uint64_t(1) << 18)) nt = 1;
