@@ -115,6 +115,18 @@ std::unique_ptr<Tensor> make_tensor(const DeviceDesc& dev, std::vector<uint32_t>
 // Logical row-major values of a tensor (gathered from its shards when sharded).
 std::vector<float> read_values(const Tensor::Impl& t);
 
+// The same values without a copy when the tensor is interleaved (a pointer into `values`, valid
+// while the tensor is unchanged); sharded tensors are gathered into `scratch`. For ops that only
+// read part of a large operand (a KV cache up to cur_pos, a few embedding rows).
+const float* values_view(const Tensor::Impl& t, std::vector<float>& scratch);
+
+// Overwrites `rows` whole rows (of shape.back() values) of an INTERLEAVED tensor in place, from
+// `src`, starting at logical row `row0` (all dims but the last folded), quantized to the tensor's
+// dtype, and drops its matmul-operand cache. Quantizing rows on their own gives the values
+// quantizing the whole tensor would: bf16 rounds each value, and bfloat8_b / bfloat4_b share an
+// exponent per 16-value face row (numerics.h), which never spans two rows.
+void write_rows(Tensor::Impl& t, uint64_t row0, const float* src, uint64_t rows);
+
 // Shared checks.
 void check_same_device(const Tensor::Impl& a, const Tensor::Impl& b, const char* op);
 void check_tile(const Tensor::Impl& t, const std::string& msg);

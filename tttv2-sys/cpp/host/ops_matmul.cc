@@ -458,8 +458,18 @@ void general_path(const Tensor::Impl& a, const Tensor::Impl& b, const MatmulDims
       }
     };
     std::vector<std::thread> ths;
-    for (unsigned t = 1; t < nt; ++t) ths.emplace_back(worker, t);
+    std::vector<unsigned> local;
+    for (unsigned t = 1; t < nt; ++t) {
+      // A thread that cannot start runs its share here (an exception out of emplace_back would
+      // destroy joinable threads, i.e. std::terminate).
+      try {
+        ths.emplace_back(worker, t);
+      } catch (...) {
+        local.push_back(t);
+      }
+    }
     worker(0);
+    for (unsigned t : local) worker(t);
     for (auto& th : ths) th.join();
     for (auto& e : errs)
       if (e) std::rethrow_exception(e);

@@ -252,6 +252,22 @@ std::vector<float> read_values(const Tensor::Impl& t) {
   return out;
 }
 
+const float* values_view(const Tensor::Impl& t, std::vector<float>& scratch) {
+  if (t.shards.empty()) return t.values.data();
+  scratch = read_values(t);
+  return scratch.data();
+}
+
+void write_rows(Tensor::Impl& t, uint64_t row0, const float* src, uint64_t rows) {
+  if (!t.shards.empty() || t.mem.layout != TensorMemoryLayout::Interleaved) fatal("write_rows: the tensor must be interleaved");
+  const uint32_t w = t.shape.empty() ? 1 : t.shape.back();
+  if ((row0 + rows) * w > t.values.size()) fatal("write_rows: rows past the end of the tensor");
+  std::vector<float> v(src, src + rows * w);
+  quantize(v, {uint32_t(rows), w}, t.dtype);
+  std::memcpy(&t.values[row0 * w], v.data(), v.size() * sizeof(float));
+  t.wcache.reset();
+}
+
 std::unique_ptr<Tensor> make_tensor(const DeviceDesc& dev, std::vector<uint32_t> shape, DataType dtype, Layout layout,
                                     const MemConfig& mem, std::vector<float> values) {
   if ((dtype == DataType::Bfloat8B || dtype == DataType::Bfloat4B) && layout != Layout::Tile)
