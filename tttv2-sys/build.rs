@@ -12,6 +12,7 @@ const HOST_SOURCES: &[&str] = &[
     "cpp/host/ops_transformer.cc",
     "cpp/host/numerics.cc",
     "cpp/host/gemm.cc",
+    "cpp/host/gemv.cc",
 ];
 
 fn main() {

@@ -330,6 +330,9 @@ pub(crate) mod ffi {
         fn unpack_block_float(words: &[u32], rows: u32, cols: u32, dtype: DataType) -> Result<Vec<f32>>;
         /// The host sgemm: row-major `c = a * b` (m x k times k x n); `num_threads` 0 = all cores.
         fn host_sgemm(m: u32, n: u32, k: u32, a: &[f32], b: &[f32], c: &mut [f32], num_threads: u32) -> Result<()>;
+        /// Host backend: which matmul implementation the calling thread uses (0 = automatic,
+        /// 1 = the general per-region path, 2 = the small-M path). Tests and benches only.
+        fn host_set_matmul_path(path: u32) -> Result<()>;
 
         /// `ttnn::embedding(ids, weight, layout, dtype, mem)`.
         fn embedding(

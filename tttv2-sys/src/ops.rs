@@ -400,4 +400,24 @@ pub mod diag {
     pub fn host_sgemm(m: u32, n: u32, k: u32, a: &[f32], b: &[f32], c: &mut [f32], num_threads: u32) -> Result<()> {
         ffi::host_sgemm(m, n, k, a, b, c, num_threads).map_err(backend("host_sgemm"))
     }
+
+    /// Which implementation the host backend's matmul uses on the calling thread.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum HostMatmulPath {
+        /// The small-M path when the logical M is at most 32 rows, else the general path.
+        Auto = 0,
+        /// Always the general path: every program-config region through the blocked sgemm, with
+        /// fidelity-split copies of both operands made per call.
+        General = 1,
+        /// Always the small-M path (an error when M > 32): the weight's prepared operand is
+        /// cached on the tensor, only logical rows are computed.
+        SmallM = 2,
+    }
+
+    /// Selects the host matmul implementation for the calling thread (thread-local, so tests
+    /// comparing the paths do not disturb each other). Both paths model the same numerics. The
+    /// TT-NN backend accepts only `Auto`.
+    pub fn set_host_matmul_path(path: HostMatmulPath) -> Result<()> {
+        ffi::host_set_matmul_path(path as u32).map_err(backend("host_set_matmul_path"))
+    }
 }

@@ -463,6 +463,7 @@ void sgemm_set_blocking(int mc, int kc, int nc, int kc_s, int nc_s) {
   g_kc_s = kc_s;
   g_nc_s = nc_s;
 }
+int sgemm_small_kc() { return g_kc_s.load(); }
 void sgemm_reset_blocking() {
   sgemm_set_blocking(kDefaultBlocking.mc, kDefaultBlocking.kc, kDefaultBlocking.nc, kDefaultBlocking.kc_s,
                      kDefaultBlocking.nc_s);

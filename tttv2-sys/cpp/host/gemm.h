@@ -26,6 +26,9 @@ void sgemm_force_scalar(bool force);
 // that start afterwards.
 void sgemm_set_blocking(int mc, int kc, int nc, int kc_s, int nc_s);
 void sgemm_reset_blocking();
+// The K slice of the small-M path (KC_S): the length of each FMA chain before it is added to C.
+// gemv.cc's small-M matmul slices K the same way so that it reproduces sgemm bit for bit.
+int sgemm_small_kc();
 }  // namespace detail
 
 }  // namespace tttv2::host

@@ -16,12 +16,14 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "gemm.h"
+#include "gemv.h"
 #include "numerics.h"
 #include "tttv2-sys/include/tttv2/shim.h"
 #include "tttv2-sys/src/bridge.rs.h"
@@ -40,6 +42,24 @@ struct HostShard {
   std::vector<float> data;
 };
 
+// A matmul right operand (weight) as the small-M path consumes it at one math fidelity: the
+// SrcA-masked values (ops_matmul.cc's fidelity_operands, b side) in host::PackedB's compact
+// slab layout. Built on first use and kept with the tensor, so decode does not rebuild K x N
+// values per call.
+struct PreparedWeight {
+  host::PackedB b1;          // LoFi: SrcA hi; HiFi2/HiFi3: SrcA hi + lo; HiFi4: the values
+  host::PackedB b2;          // HiFi3's second operand (SrcA hi) when it is not b1 & b2_mask
+  uint32_t b2_mask = 0xFFFFFFFFu;
+  bool b2_separate = false;
+};
+
+// Per-tensor cache of PreparedWeight, one slot per MathFidelity value (0..4). The mutex guards
+// the slots; a slot, once set, is immutable and shared with running matmuls.
+struct WeightCache {
+  std::mutex mu;
+  std::shared_ptr<const PreparedWeight> slot[5];
+};
+
 struct Tensor::Impl {
   DeviceDesc device;  // a copy: tensors stay valid after the Device handle is dropped
   std::vector<uint32_t> shape;
@@ -48,6 +68,10 @@ struct Tensor::Impl {
   MemConfig mem;
   std::vector<float> values;        // interleaved: logical, row-major, representable in `dtype`
   std::vector<HostShard> shards;    // sharded: per-core buffers (values is empty)
+  // Matmul-operand cache (created on first use under a global lock; see ops_matmul.cc). Anything
+  // that changes `values` / `shards` must reset it; replacing the whole Impl (as the KV-cache ops
+  // did) drops it with the old values.
+  mutable std::unique_ptr<WeightCache> wcache;
 };
 
 namespace host_detail {
@@ -90,6 +114,18 @@ std::unique_ptr<Tensor> make_tensor(const DeviceDesc& dev, std::vector<uint32_t>
 
 // Logical row-major values of a tensor (gathered from its shards when sharded).
 std::vector<float> read_values(const Tensor::Impl& t);
+
+// The same values without a copy when the tensor is interleaved (a pointer into `values`, valid
+// while the tensor is unchanged); sharded tensors are gathered into `scratch`. For ops that only
+// read part of a large operand (a KV cache up to cur_pos, a few embedding rows).
+const float* values_view(const Tensor::Impl& t, std::vector<float>& scratch);
+
+// Overwrites `rows` whole rows (of shape.back() values) of an INTERLEAVED tensor in place, from
+// `src`, starting at logical row `row0` (all dims but the last folded), quantized to the tensor's
+// dtype, and drops its matmul-operand cache. Quantizing rows on their own gives the values
+// quantizing the whole tensor would: bf16 rounds each value, and bfloat8_b / bfloat4_b share an
+// exponent per 16-value face row (numerics.h), which never spans two rows.
+void write_rows(Tensor::Impl& t, uint64_t row0, const float* src, uint64_t rows);
 
 // Shared checks.
 void check_same_device(const Tensor::Impl& a, const Tensor::Impl& b, const char* op);

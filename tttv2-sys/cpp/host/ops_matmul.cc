@@ -13,6 +13,12 @@ using namespace host_detail;
 
 namespace {
 
+// Which implementation matmul uses on this thread (host_set_matmul_path): 0 = automatic (the
+// small-M path when the logical M is at most host::kSmallMaxRows), 1 = always the general
+// per-region path, 2 = always the small-M path (an error when M is too large). Thread-local so
+// that tests comparing the two paths do not disturb each other.
+thread_local uint32_t t_matmul_path = 0;
+
 struct MatmulDims {
   uint32_t M, K, N;  // M fused over batch dims
   uint32_t Mt, Kt, Nt;
@@ -337,6 +343,168 @@ void compute_region(const FidelityOperands& op, uint32_t K, uint32_t N, const Re
   for (uint32_t r = 0; r < R; ++r) std::memcpy(out + size_t(rg.r0 + r) * N + rg.c0, &dest[size_t(r) * C], C * sizeof(float));
 }
 
+host::BlockFmt block_fmt(DataType d) {
+  switch (d) {
+    case DataType::Float32: return host::BlockFmt::F32;
+    case DataType::Bfloat8B: return host::BlockFmt::BFP8;
+    case DataType::Bfloat4B: return host::BlockFmt::BFP4;
+    case DataType::Bfloat16:
+    case DataType::Uint32: break;
+  }
+  return host::BlockFmt::BF16;  // round_block rounds Uint32 as bf16 too
+}
+
+// The b side of fidelity_operands for one value: exactly the arithmetic fidelity_operands does
+// on whole vectors (HiFi2/HiFi3 add the SrcA hi and lo parts in f32, which is exact: they are
+// disjoint bit fields of one value; -0 becomes +0).
+inline float b1_value(float x, MathFidelity f) {
+  using host::FpuSrc;
+  switch (f) {
+    case MathFidelity::LoFi: return host::fidelity_src_hi(x, FpuSrc::SrcA);
+    case MathFidelity::HiFi2:
+    case MathFidelity::HiFi3: return host::fidelity_src_hi(x, FpuSrc::SrcA) + host::fidelity_src_lo(x, FpuSrc::SrcA);
+    case MathFidelity::HiFi4: break;
+  }
+  return x;
+}
+
+inline uint32_t bits_of(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, 4);
+  return u;
+}
+
+// The weight `b` (K x N) prepared for fidelity `f`, built on first use and cached on the tensor.
+//
+// Storage: b1 (and b2) are kept as bf16 bits whenever every value is exactly a bf16, which is the
+// case for BFLOAT16, BFLOAT8_B and BFLOAT4_B weights at every fidelity: their values have at most
+// 8 significant bits (bf16: 7 stored mantissa bits; bfp8_b: 7; bfp4_b: 3 — numerics.h), i.e.
+// mantissa bits 22..16 only. SrcA hi keeps bits 22..19 (a subset), SrcA hi + lo keeps bits
+// 22..14 = the whole value (non-finite values pass unchanged; NaNs of these dtypes are the
+// canonical 0x7FC00000). The lo part alone is a difference of two such values, also a bf16 (even
+// when it lands in the f32 denormal range its set bits are at bit 16 or above). pack_b checks this
+// per value anyway and falls back to f32 storage (FLOAT32 weights with low bits set).
+//
+// HiFi3's second operand SrcA hi(b) equals b1 & 0xFFF80000 (b1 = hi + lo keeps bits 22..14) up to
+// the sign of zero, which cannot change a product chain that starts from +0 (x + ±0 == x for
+// x != 0, and +0 + ±0 == +0). It is checked per value; when it fails (f32 NaNs with only low
+// payload bits, which masking would turn into inf) b2 is stored separately.
+std::shared_ptr<const PreparedWeight> prepared_weight(const Tensor::Impl& b, MathFidelity f, uint32_t K, uint32_t N) {
+  static std::mutex create_mu;
+  WeightCache* cache;
+  {
+    std::lock_guard<std::mutex> lk(create_mu);
+    if (!b.wcache) b.wcache = std::make_unique<WeightCache>();
+    cache = b.wcache.get();
+  }
+  const size_t slot = size_t(f);
+  if (slot >= 5) fatal("invalid math fidelity");
+  std::lock_guard<std::mutex> lk(cache->mu);
+  if (cache->slot[slot]) return cache->slot[slot];
+  // Interleaved weights are read in place; sharded ones (DRAM WIDTH_SHARDED for DRAM-sharded
+  // matmuls) are gathered once here.
+  std::vector<float> gathered;
+  const float* src = b.values.data();
+  if (!b.shards.empty()) {
+    gathered = read_values(b);
+    src = gathered.data();
+  }
+  auto pw = std::make_shared<PreparedWeight>();
+  pw->b1 = host::pack_b(K, N, [&](uint32_t k, float* dst) {
+    const float* r = src + size_t(k) * N;
+    for (uint32_t n = 0; n < N; ++n) dst[n] = b1_value(r[n], f);
+  });
+  if (f == MathFidelity::HiFi3) {
+    bool derivable = true;
+    for (size_t i = 0; i < size_t(K) * N && derivable; ++i) {
+      const uint32_t hi = bits_of(host::fidelity_src_hi(src[i], host::FpuSrc::SrcA));
+      const uint32_t m = bits_of(b1_value(src[i], f)) & 0xFFF80000u;
+      derivable = hi == m || ((hi & 0x7FFFFFFFu) == 0 && (m & 0x7FFFFFFFu) == 0);
+    }
+    if (derivable) {
+      pw->b2_mask = 0xFFF80000u;
+    } else {
+      pw->b2_separate = true;
+      pw->b2 = host::pack_b(K, N, [&](uint32_t k, float* dst) {
+        const float* r = src + size_t(k) * N;
+        for (uint32_t n = 0; n < N; ++n) dst[n] = host::fidelity_src_hi(r[n], host::FpuSrc::SrcA);
+      });
+    }
+  }
+  cache->slot[slot] = pw;
+  return pw;
+}
+
+// The general path: every region (one core's out_block) through compute_region, with the
+// fidelity-split copies of both operands built for this call.
+void general_path(const Tensor::Impl& a, const Tensor::Impl& b, const MatmulDims& d, const MatmulConfig& pc,
+                  const Numerics& nm, MathFidelity f, std::vector<float>& out) {
+  const uint32_t K = d.K, N = d.N;
+  const std::vector<float> av = read_values(a), bv = read_values(b);
+  const FidelityOperands op = fidelity_operands(av, bv, f);
+  const std::vector<Region> regions = split_work(a.device, d, pc);
+  // The cores run in parallel on the host's threads; each region is one core's out_block.
+  const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+  if (regions.size() == 1) {
+    compute_region(op, K, N, regions[0], nm, out.data(), 0);
+  } else {
+    const unsigned nt = std::min<unsigned>(hw, regions.size());
+    std::vector<std::exception_ptr> errs(nt);
+    auto worker = [&](unsigned t) {
+      try {
+        for (size_t i = t; i < regions.size(); i += nt) compute_region(op, K, N, regions[i], nm, out.data(), 1);
+      } catch (...) {
+        errs[t] = std::current_exception();
+      }
+    };
+    std::vector<std::thread> ths;
+    std::vector<unsigned> local;
+    for (unsigned t = 1; t < nt; ++t) {
+      // A thread that cannot start runs its share here (an exception out of emplace_back would
+      // destroy joinable threads, i.e. std::terminate).
+      try {
+        ths.emplace_back(worker, t);
+      } catch (...) {
+        local.push_back(t);
+      }
+    }
+    worker(0);
+    for (unsigned t : local) worker(t);
+    for (auto& th : ths) th.join();
+    for (auto& e : errs)
+      if (e) std::rethrow_exception(e);
+  }
+}
+
+// The small-M path: the same numerics as compute_region over every region (the per-element
+// result does not depend on the region split: K blocking, dest and partial formats are the same
+// for all regions, and block-float rounding is per 16-column face row, which regions never cut
+// since they start on tile columns), computed for the logical rows only, with the weight's
+// prepared operand from the cache. See host::gemm_small_m for the summation order.
+void matmul_small_m(const Tensor::Impl& a, const Tensor::Impl& b, uint32_t M, uint32_t K, uint32_t N,
+                    MathFidelity f, const Numerics& nm, float* out) {
+  std::vector<float> a1 = read_values(a), a2;
+  using host::FpuSrc;
+  switch (f) {
+    case MathFidelity::LoFi:
+    case MathFidelity::HiFi2:
+      for (float& x : a1) x = host::fidelity_src_hi(x, FpuSrc::SrcB);
+      break;
+    case MathFidelity::HiFi3:
+      a2.resize(a1.size());
+      for (size_t i = 0; i < a1.size(); ++i) {
+        a2[i] = host::fidelity_src_lo(a1[i], FpuSrc::SrcB);
+        a1[i] = host::fidelity_src_hi(a1[i], FpuSrc::SrcB);
+      }
+      break;
+    case MathFidelity::HiFi4: break;
+  }
+  const auto pw = prepared_weight(b, f, K, N);
+  host::SmallMNumerics snm{nm.fp32_dest, nm.l1_acc, nm.fused_tail, block_fmt(nm.interm), nm.kblock};
+  const host::PackedB* b2 = f == MathFidelity::HiFi3 ? (pw->b2_separate ? &pw->b2 : &pw->b1) : nullptr;
+  host::gemm_small_m(M, K, N, a1.data(), a2.empty() ? nullptr : a2.data(), pw->b1, b2, pw->b2_mask, snm, out, 0);
+}
+
 std::unique_ptr<Tensor> matmul_impl(const Tensor& ta, const Tensor& tb, const Tensor* tbias, const MemConfig& mem,
                                     DataType out_dtype, const MatmulConfig& pc, const ComputeConfig& cc) {
   const Tensor::Impl& a = ta.impl();
@@ -370,8 +538,6 @@ std::unique_ptr<Tensor> matmul_impl(const Tensor& ta, const Tensor& tb, const Te
   }
   validate_program_config(a.device, d, pc, cc, a, b, tbias != nullptr, out_dtype, mem);
 
-  const std::vector<float> av = read_values(a), bv = read_values(b);
-  const FidelityOperands op = fidelity_operands(av, bv, cc.math_fidelity);
   const UnaryOp act = pc.fused_activation.op;
   Numerics nm{};
   nm.fp32_dest = cc.fp32_dest_acc_en;
@@ -386,27 +552,13 @@ std::unique_ptr<Tensor> matmul_impl(const Tensor& ta, const Tensor& tb, const Te
   nm.interm = cc.fp32_dest_acc_en ? DataType::Float32 : (nm.l1_acc ? DataType::Bfloat16 : out_dtype);
 
   std::vector<float> out(size_t(M) * N, 0.0f);
-  const std::vector<Region> regions = split_work(a.device, d, pc);
-  // The cores run in parallel on the host's threads; each region is one core's out_block.
-  const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
-  if (regions.size() == 1) {
-    compute_region(op, K, N, regions[0], nm, out.data(), 0);
+  const bool small = t_matmul_path == 2 || (t_matmul_path == 0 && M <= host::kSmallMaxRows);
+  if (small) {
+    if (M > host::kSmallMaxRows)
+      fatal(cat("the small-M matmul path takes at most ", host::kSmallMaxRows, " rows, got M = ", M));
+    matmul_small_m(a, b, M, K, N, cc.math_fidelity, nm, out.data());
   } else {
-    const unsigned nt = std::min<unsigned>(hw, regions.size());
-    std::vector<std::exception_ptr> errs(nt);
-    auto worker = [&](unsigned t) {
-      try {
-        for (size_t i = t; i < regions.size(); i += nt) compute_region(op, K, N, regions[i], nm, out.data(), 1);
-      } catch (...) {
-        errs[t] = std::current_exception();
-      }
-    };
-    std::vector<std::thread> ths;
-    for (unsigned t = 1; t < nt; ++t) ths.emplace_back(worker, t);
-    worker(0);
-    for (auto& th : ths) th.join();
-    for (auto& e : errs)
-      if (e) std::rethrow_exception(e);
+    general_path(a, b, d, pc, nm, cc.math_fidelity, out);
   }
   for (uint32_t i = 0; i < M; ++i)
     for (uint32_t j = 0; j < N; ++j) {
@@ -429,6 +581,11 @@ std::unique_ptr<Tensor> linear(const Tensor& a, const Tensor& b, const Tensor& b
   if (program_config.kind == MatmulKind::MultiCore)
     fatal("MatmulMultiCoreProgramConfig cannot fuse a bias; TT-NN applies it as a separate add");
   return matmul_impl(a, b, &bias, mem, dtype, program_config, compute);
+}
+
+void host_set_matmul_path(uint32_t path) {
+  if (path > 2) fatal(cat("host_set_matmul_path: path ", path, " is not 0 (auto), 1 (general) or 2 (small-M)"));
+  t_matmul_path = path;
 }
 
 }  // namespace tttv2::ffi

@@ -252,13 +252,29 @@ std::vector<float> read_values(const Tensor::Impl& t) {
   return out;
 }
 
+const float* values_view(const Tensor::Impl& t, std::vector<float>& scratch) {
+  if (t.shards.empty()) return t.values.data();
+  scratch = read_values(t);
+  return scratch.data();
+}
+
+void write_rows(Tensor::Impl& t, uint64_t row0, const float* src, uint64_t rows) {
+  if (!t.shards.empty() || t.mem.layout != TensorMemoryLayout::Interleaved) fatal("write_rows: the tensor must be interleaved");
+  const uint32_t w = t.shape.empty() ? 1 : t.shape.back();
+  if ((row0 + rows) * w > t.values.size()) fatal("write_rows: rows past the end of the tensor");
+  std::vector<float> v(src, src + rows * w);
+  quantize(v, {uint32_t(rows), w}, t.dtype);
+  std::memcpy(&t.values[row0 * w], v.data(), v.size() * sizeof(float));
+  t.wcache.reset();
+}
+
 std::unique_ptr<Tensor> make_tensor(const DeviceDesc& dev, std::vector<uint32_t> shape, DataType dtype, Layout layout,
                                     const MemConfig& mem, std::vector<float> values) {
   if ((dtype == DataType::Bfloat8B || dtype == DataType::Bfloat4B) && layout != Layout::Tile)
     fatal(cat("Tensor with dtype ", dtype_name(dtype), " must be in TILE layout"));
   check_memory_config(dev, mem, shape, layout, "tensor");
   auto impl = std::make_unique<Tensor::Impl>(
-      Tensor::Impl{dev, std::move(shape), dtype, layout, mem, std::move(values), {}});
+      Tensor::Impl{dev, std::move(shape), dtype, layout, mem, std::move(values), {}, {}});
   quantize(impl->values, impl->shape, dtype);
   if (mem.layout != TensorMemoryLayout::Interleaved) place_shards(*impl);
   return std::make_unique<Tensor>(std::move(impl));

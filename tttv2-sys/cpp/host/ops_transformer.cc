@@ -49,7 +49,10 @@ std::unique_ptr<Tensor> embedding(const Tensor& tids, const Tensor& tw, const Me
   const uint32_t V = w.shape[w.shape.size() - 2], D = w.shape.back();
   const uint32_t S = ids.shape.back();
   const uint32_t B = ids.shape.size() == 1 ? 1 : ids.shape[0];
-  const std::vector<float> iv = read_values(ids), wv = read_values(w);
+  // The table is read in place (only the looked-up rows), not copied per call.
+  std::vector<float> scratch;
+  const std::vector<float> iv = read_values(ids);
+  const float* wv = values_view(w, scratch);
   std::vector<float> out(size_t(B) * S * D);
   for (size_t t = 0; t < size_t(B) * S; ++t) {
     const float f = iv[t];
@@ -305,7 +308,12 @@ std::unique_ptr<Tensor> sdpa_decode(const Tensor& tq, const Tensor& tk, const Te
   check_chunks(pc, true);
   const uint32_t k_chunk = pc.k_chunk_size ? pc.k_chunk_size : SMAX;
   const float sc = has_scale ? scale : 1.0f / std::sqrt(float(D));
-  const std::vector<float> qv = read_values(q), kv = read_values(k), vv = read_values(v);
+  // The caches are read in place: attend() touches positions <= cur_pos only (whole k chunks past
+  // it are skipped), so a decode step costs O(cur_pos), not O(max_seq), per user and head.
+  std::vector<float> kscratch, vscratch;
+  const std::vector<float> qv = read_values(q);
+  const float* kv = values_view(k, kscratch);
+  const float* vv = values_view(v, vscratch);
   std::vector<float> out(qv.size());
   const uint32_t group = NQ / NKV;
   for (uint32_t b = 0; b < B; ++b)
@@ -376,8 +384,15 @@ void update_cache(Tensor& tcache, const Tensor& tin, uint32_t update_idx, uint32
   if (B >= 32 && batch_offset != 0) fatal("Batch offset must be 0 when cache tensor batch size >= 32");
   const uint32_t nb = in.shape[2];
   if (batch_offset + std::min(nb, B) > B) fatal(cat("update_cache: batch_offset ", batch_offset, " + batch ", nb, " exceeds the cache batch ", B));
-  std::vector<float> cv = read_values(cache);
   const std::vector<float> iv = read_values(in);
+  if (cache.shards.empty()) {
+    // Interleaved cache: only the written rows change (no O(cache) copy per decode step).
+    for (uint32_t b = 0; b < std::min(nb, B - batch_offset); ++b)
+      for (uint32_t h = 0; h < H; ++h)
+        write_rows(cache, (uint64_t(b + batch_offset) * H + h) * S + update_idx, &iv[(size_t(h) * nb + b) * D], 1);
+    return;
+  }
+  std::vector<float> cv = read_values(cache);
   for (uint32_t b = 0; b < std::min(nb, B - batch_offset); ++b)
     for (uint32_t h = 0; h < H; ++h)
       std::memcpy(&cv[((size_t(b + batch_offset) * H + h) * S + update_idx) * D], &iv[(size_t(h) * nb + b) * D], D * sizeof(float));
@@ -395,8 +410,13 @@ void fill_cache(Tensor& tcache, const Tensor& tin, uint32_t batch_idx, uint32_t 
   const uint32_t s = in.shape[2];
   if (update_idx % kTile) fatal(cat("fill_cache: update_idx ", update_idx, " must be a multiple of 32"));
   if (update_idx + s > S) fatal(cat("Input sequence ", s, " at update_idx ", update_idx, " does not fit the cache sequence length ", S));
-  std::vector<float> cv = read_values(cache);
   const std::vector<float> iv = read_values(in);
+  if (cache.shards.empty()) {
+    for (uint32_t h = 0; h < H; ++h)
+      write_rows(cache, (uint64_t(batch_idx) * H + h) * S + update_idx, &iv[size_t(h) * s * D], s);
+    return;
+  }
+  std::vector<float> cv = read_values(cache);
   for (uint32_t h = 0; h < H; ++h)
     std::memcpy(&cv[((size_t(batch_idx) * H + h) * S + update_idx) * D], &iv[size_t(h) * s * D], size_t(s) * D * sizeof(float));
   rewrite(cache, std::move(cv));
@@ -414,13 +434,20 @@ void update_cache_per_user(Tensor& tcache, const Tensor& tin, rust::Slice<const 
   const uint32_t nb = in.shape[1];
   if (nb > B) fatal(cat("paged_update_cache: input batch ", nb, " exceeds the cache batch ", B));
   if (update_idxs.size() != nb) fatal(cat("paged_update_cache: need one update index per user (", nb, "), got ", update_idxs.size()));
-  std::vector<float> cv = read_values(cache);
-  const std::vector<float> iv = read_values(in);
-  for (uint32_t b = 0; b < nb; ++b) {
+  for (uint32_t b = 0; b < nb; ++b)
     if (update_idxs[b] >= S) fatal(cat("Update index ", update_idxs[b], " of user ", b, " must be less than the cache sequence length ", S));
+  const std::vector<float> iv = read_values(in);
+  if (cache.shards.empty()) {
+    // Interleaved cache: only the written rows change (no O(cache) copy per decode step).
+    for (uint32_t b = 0; b < nb; ++b)
+      for (uint32_t h = 0; h < H; ++h)
+        write_rows(cache, (uint64_t(b) * H + h) * S + update_idxs[b], &iv[(size_t(b) * H + h) * D], 1);
+    return;
+  }
+  std::vector<float> cv = read_values(cache);
+  for (uint32_t b = 0; b < nb; ++b)
     for (uint32_t h = 0; h < H; ++h)
       std::memcpy(&cv[((size_t(b) * H + h) * S + update_idxs[b]) * D], &iv[(size_t(b) * H + h) * D], D * sizeof(float));
-  }
   rewrite(cache, std::move(cv));
 }
 

@@ -360,4 +360,9 @@ void host_sgemm(uint32_t m, uint32_t n, uint32_t k, rust::Slice<const float> a, 
   host::sgemm(m, n, k, a.data(), k, b.data(), n, c.data(), n, false, num_threads);
 }
 
+void host_set_matmul_path(uint32_t path) {
+  // Only the host backend has a choice of matmul implementations.
+  if (path != 0) throw std::invalid_argument("host_set_matmul_path: the TT-NN backend has one matmul path (0 = auto)");
+}
+
 }  // namespace tttv2::ffi
