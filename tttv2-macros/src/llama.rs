@@ -1,18 +1,12 @@
-//! The expansion of a Llama-family decoder: plan every op of the model at compile time and emit
-//! the plan's artifacts.
-//!
-//! Emitted: the struct (documented with its hardware requirements), a `<model>_plan` module with
-//! the target, the deployment manifest and the compute graph (JSON and DOT), and `manifest()` /
-//! `graph()`. For plans the runtime executes today — single-chip, single-user prefill — also the
-//! typed `PREFILL` configs as a `const` and `load` / `prefill`. Decode and multi-chip plans carry
-//! their artifacts only, and their doc comment says why no forward is generated.
+//! The expansion of a Llama-family decoder: plan every op of the model at compile time, report
+//! planning errors at the token that caused them, and emit the plan's artifacts with
+//! [`tttv2_core::codegen::llama`] (the code `tttv2 generate` writes out, too).
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::quote;
+use tttv2_core::codegen::llama::{DevicePlan, LlamaItem, llama_tokens, prefill_buckets};
 use tttv2_core::device::{DeviceProfile, SystemProfile};
 use tttv2_core::hf::LlamaConfig;
-use tttv2_core::manifest::Manifest;
-use tttv2_core::plan::Mode;
 use tttv2_core::plan::llama::{LlamaOptions, LlamaPlanError, plan_llama};
 
 use crate::ast::Model;
@@ -34,157 +28,39 @@ pub fn expand_llama(
     let plan = match plan_llama(&cfg, &system, &opts) {
         Ok(p) => p,
         Err(e) => {
-            let span = match &e {
-                LlamaPlanError::MemoryBudget { .. } => attrs
-                    .spans
-                    .get("memory_budget")
-                    .or(attrs.spans.get("seq_len"))
-                    .or(attrs.spans.get("device"))
-                    .copied(),
-                _ => attrs.spans.get("config").copied(),
-            }
-            .unwrap_or(model.span());
-            cx.error_at(span, e.to_string());
+            cx.error_at(plan_error_span(model, attrs, &e), e.to_string());
             return with_stub(cx, feature_error, model);
         }
     };
-    // Prefill over a range of prompt lengths: plan each power-of-two bucket in the range too,
-    // so the manifest states the latency of every bucket.
-    let mut buckets = Vec::new();
-    if let (Mode::Prefill, Some((lo, hi))) = (opts.mode, attrs.seq_len) {
-        let mut s = lo.next_power_of_two().max(32);
-        while s <= hi {
-            let mut o = opts.clone();
-            o.seq_len = s;
-            if let Ok(p) = plan_llama(&cfg, &system, &o) {
-                buckets.push((s, p.totals.estimate_us));
-            }
-            s *= 2;
-        }
-    }
-    let name = model.ident.to_string();
-    let manifest = Manifest::new(name.clone(), &plan, buckets);
-    let json = manifest.to_json();
-    let graph = tttv2_core::graph::Graph::from_llama(&plan);
-    let graph_json = serde_json::to_string(&graph).expect("a graph serializes");
-    let graph_dot = graph.to_dot(&name);
-    let r = &manifest.requirements;
-    let t = &plan.totals;
-    let doc = format!(
-        " # Hardware requirements (planned by tttv2 for `{sys}`, {mode:?}, batch {batch}, seq_len {seq})\n\n\
-         * ops per call: {ops}; cores: {cores}; peak L1 per core: {l1} B\n\
-         * DRAM per chip: weights {w} B, KV cache {kv} B (budget {budget} B)\n\
-         * estimated time per call: {est:.1} µs ({tps:.1} tokens/s), {roof:.0}% of the DRAM-bandwidth roofline\n\
-         * trace region: at least {trace} B\n\
-         * fingerprint: `{fp}`\n\n\
-         The Llama forward is not generated yet; `manifest()` gives every op's configs.",
-        sys = plan.system,
-        mode = opts.mode,
-        batch = opts.batch,
-        seq = opts.seq_len,
-        ops = t.ops,
-        cores = r.min_cores,
-        l1 = r.peak_l1_bytes_per_core,
-        w = r.dram.weights,
-        kv = r.dram.kv_cache,
-        budget = r.dram.budget,
-        est = t.estimate_us,
-        tps = t.tokens_per_s,
-        roof = t.roofline_fraction * 100.0,
-        trace = r.trace_region_bytes,
-        fp = manifest.fingerprint,
-    );
+    let buckets = prefill_buckets(&cfg, &system, &opts, attrs.seq_len);
     let errors = feature_error.into_compile_errors();
-    let attrs_tokens = model.attr_tokens();
+    let code = llama_tokens(&item(model, attrs), &DevicePlan { module: None, plan: &plan, prefill_buckets_us: buckets });
+    quote!(#errors #code)
+}
+
+/// The user's struct as the emission keeps it; the config file, if any, is tracked so the
+/// model is rebuilt when it changes.
+fn item(model: &Model, attrs: &ModelAttrs) -> LlamaItem {
     let vis = &model.vis;
-    let ident = &model.ident;
-    let plan_mod = format_ident!("{}", tttv2_core::codegen::plan_module_name(&name));
-    let dev_const = format_ident!("{}", device.name.to_uppercase());
-    // Rebuild when the config file changes.
-    let track = attrs.config.as_ref().map(|c| {
-        let path = c.value.1.display().to_string();
-        quote!(const _: &[u8] = include_bytes!(#path);)
-    });
-    let mod_doc = format!(" The compile-time plan of [`{name}`].");
-    // A plan the runtime can execute today (single-chip, single-user prefill) also gets its
-    // typed configs as a const and `load` / `prefill`; other plans carry their artifacts only.
-    let runnable = tttv2_core::op::llama::LlamaPrefillConfig::from_plan(&plan);
-    let (prefill_const, struct_body, runtime_impl) = match &runnable {
-        Ok(pc) => {
-            use tttv2_core::codegen::ConstExpr;
-            let value = pc.const_expr();
-            (
-                quote! {
-                    /// Every op's configs for one prefill, as the runtime takes them.
-                    pub const PREFILL: LlamaPrefillConfig = #value;
-                },
-                quote!({ model: ::tttv2::nn::llama::Llama }),
-                quote! {
-                    /// Loads every weight by its Hugging Face name and uploads it as planned.
-                    pub fn load(device: &::tttv2::Device, weights: &impl ::tttv2::nn::WeightSource) -> ::tttv2::Result<Self> {
-                        device.expect_profile(&#plan_mod::DEVICE)?;
-                        Ok(Self { model: ::tttv2::nn::llama::Llama::load(device, weights, &#plan_mod::PREFILL)? })
-                    }
-
-                    /// Runs a prompt (at most the planned `seq_len` tokens) and returns the logits of
-                    /// its last token.
-                    pub fn prefill(&mut self, device: &::tttv2::Device, tokens: &[u32]) -> ::tttv2::Result<Vec<f32>> {
-                        self.model.prefill(device, tokens, &#plan_mod::PREFILL)
-                    }
-                },
-            )
-        }
-        Err(_) => (quote!(), quote!(;), quote!()),
-    };
-    let why_not = match &runnable {
-        Ok(_) => String::new(),
-        Err(e) => format!(" No forward is generated for this plan: {e}."),
-    };
-    let doc = doc.replace(
-        "The Llama forward is not generated yet; `manifest()` gives every op's configs.",
-        &format!("`manifest()` gives every op's configs.{why_not}"),
-    );
-    let doc_lines: Vec<String> = doc.lines().map(|l| if l.is_empty() { String::new() } else { format!(" {}", l.trim_start()) }).collect();
-    quote! {
-        #errors
-        #attrs_tokens
-        #[doc = ""]
-        #(#[doc = #doc_lines])*
-        #vis struct #ident #struct_body
-
-        #[doc = #mod_doc]
-        #vis mod #plan_mod {
-            #![allow(unused_imports)]
-            use ::tttv2::device::DeviceProfile;
-            use ::tttv2::op::LinearConfig;
-            use ::tttv2::op::llama::*;
-            use ::tttv2::ttnn::*;
-
-            /// The device the plan was made for.
-            pub const DEVICE: DeviceProfile = DeviceProfile::#dev_const;
-            /// The deployment manifest: every op's TT-NN configs and the hardware requirements.
-            pub const MANIFEST_JSON: &str = #json;
-            /// The compute graph: ops with shapes, dtypes and configs, and the data flow.
-            pub const GRAPH_JSON: &str = #graph_json;
-            /// The compute graph as Graphviz DOT (`dot -Tsvg`).
-            pub const GRAPH_DOT: &str = #graph_dot;
-            #prefill_const
-        }
-
-        impl #ident {
-            #runtime_impl
-
-            /// The deployment manifest, parsed.
-            pub fn manifest() -> ::tttv2::serde_json::Value {
-                ::tttv2::serde_json::from_str(#plan_mod::MANIFEST_JSON).expect("the embedded manifest is valid JSON")
-            }
-
-            /// The compute graph, parsed (`nodes`, `edges`).
-            pub fn graph() -> ::tttv2::serde_json::Value {
-                ::tttv2::serde_json::from_str(#plan_mod::GRAPH_JSON).expect("the embedded graph is valid JSON")
-            }
-        }
-
-        #track
+    LlamaItem {
+        attrs: model.attr_tokens(),
+        vis: quote!(#vis),
+        ident: model.ident.clone(),
+        track_file: attrs.config.as_ref().map(|c| c.value.1.display().to_string()),
     }
+}
+
+/// Where to report a planning error: a budget error at the option that sets the budget (or the
+/// one that makes the model big), others at the config.
+fn plan_error_span(model: &Model, attrs: &ModelAttrs, e: &LlamaPlanError) -> proc_macro2::Span {
+    match e {
+        LlamaPlanError::MemoryBudget { .. } => attrs
+            .spans
+            .get("memory_budget")
+            .or(attrs.spans.get("seq_len"))
+            .or(attrs.spans.get("device"))
+            .copied(),
+        _ => attrs.spans.get("config").copied(),
+    }
+    .unwrap_or(model.span())
 }

@@ -1,9 +1,11 @@
-//! Code generation: the Rust the `#[ttt_model]` expansion (and later `tttv2 generate`) emits.
+//! Code generation: the Rust the `#[ttt_model]` expansion and `tttv2 generate` emit.
 //!
 //! The output is meant to be read: configs are `const` items in a `<model>_plan` module, written
 //! with TT-NN's type and field names, and `forward` is a straight line of op calls.
 
 mod consts;
+pub mod generate;
+pub mod llama;
 mod model;
 
 pub use consts::ConstExpr;
