@@ -4,37 +4,52 @@
 
 use proc_macro2::TokenStream;
 use quote::quote;
-use tttv2_core::codegen::llama::{DevicePlan, LlamaItem, llama_tokens, prefill_buckets};
-use tttv2_core::device::{DeviceProfile, SystemProfile};
+use tttv2_core::codegen::llama::{DevicePlan, LlamaItem, llama_multi_tokens, llama_tokens, prefill_buckets};
+use tttv2_core::device::SystemProfile;
 use tttv2_core::hf::LlamaConfig;
 use tttv2_core::plan::llama::{LlamaOptions, LlamaPlanError, plan_llama};
 
 use crate::ast::Model;
 use crate::attr::ModelAttrs;
 use crate::ctxt::Ctxt;
-use crate::emit::with_stub;
+use crate::emit::{Target, with_stub};
 
-/// Plans `cfg` on `device` and emits the Llama expansion (or the errors and a stub).
+/// Plans `cfg` on each target and emits the Llama expansion (or the errors and a stub).
 pub fn expand_llama(
     cx: Ctxt,
     feature_error: Ctxt,
     model: &Model,
     attrs: &ModelAttrs,
-    device: DeviceProfile,
+    targets: &[Target],
     cfg: LlamaConfig,
     opts: LlamaOptions,
 ) -> TokenStream {
-    let system = SystemProfile::by_name(device.name).unwrap_or(SystemProfile::single(device.name, device));
-    let plan = match plan_llama(&cfg, &system, &opts) {
-        Ok(p) => p,
-        Err(e) => {
-            cx.error_at(plan_error_span(model, attrs, &e), e.to_string());
-            return with_stub(cx, feature_error, model);
+    let mut plans = Vec::new();
+    for t in targets {
+        let device = t.device;
+        let system = SystemProfile::by_name(device.name).unwrap_or(SystemProfile::single(device.name, device));
+        match plan_llama(&cfg, &system, &opts) {
+            Ok(p) => plans.push((t.module.clone(), prefill_buckets(&cfg, &system, &opts, attrs.seq_len), p)),
+            Err(e) => {
+                let msg = match &t.module {
+                    Some(m) => format!("{e} (planning for `{m}` of `devices`)"),
+                    None => e.to_string(),
+                };
+                cx.error_at(plan_error_span(model, attrs, &e), msg);
+            }
         }
-    };
-    let buckets = prefill_buckets(&cfg, &system, &opts, attrs.seq_len);
+    }
+    if cx.has_errors() {
+        return with_stub(cx, feature_error, model);
+    }
     let errors = feature_error.into_compile_errors();
-    let code = llama_tokens(&item(model, attrs), &DevicePlan { module: None, plan: &plan, prefill_buckets_us: buckets });
+    let item = item(model, attrs);
+    let device_plans: Vec<DevicePlan> =
+        plans.iter().map(|(m, b, p)| DevicePlan { module: m.clone(), plan: p, prefill_buckets_us: b.clone() }).collect();
+    let code = match device_plans.as_slice() {
+        [single @ DevicePlan { module: None, .. }] => llama_tokens(&item, single),
+        _ => llama_multi_tokens(&item, &device_plans),
+    };
     quote!(#errors #code)
 }
 
@@ -47,6 +62,7 @@ fn item(model: &Model, attrs: &ModelAttrs) -> LlamaItem {
         vis: quote!(#vis),
         ident: model.ident.clone(),
         track_file: attrs.config.as_ref().map(|c| c.value.1.display().to_string()),
+        raw_strings: false,
     }
 }
 

@@ -3,8 +3,10 @@
 //!
 //! The source is the same token stream the macro emits for
 //! `#[ttt_model(device = …, config = …, …)] pub struct <Name>;` (both call
-//! [`llama_tokens`]), formatted with prettyplease. Only the rebuild tracker differs: generated
-//! source has no `include_bytes!` of the config, since it no longer reads it.
+//! [`llama_tokens`]), formatted with prettyplease, with three differences that do not change what
+//! the items mean: the struct has a doc line saying where it came from, the manifest and DOT are
+//! raw string literals (one source line per line, so plan changes diff well), and there is no
+//! `include_bytes!` of the config, which the generated source no longer reads.
 
 use std::fmt;
 
@@ -39,6 +41,8 @@ pub struct GenerateOptions {
     pub name: String,
     /// The Cargo package name.
     pub package: String,
+    /// Where the model's config came from (the `--config` path), for the struct's doc.
+    pub source: String,
     /// The command that regenerates the crate, recorded in the header.
     pub command: String,
     /// How to depend on tttv2.
@@ -90,7 +94,9 @@ pub fn generate_llama(
     let plan = plan_llama(cfg, system, opts).map_err(GenerateError::Plan)?;
     let buckets = prefill_buckets(cfg, system, opts, g.seq_range);
     let fp = fingerprint(&g.name, &plan, buckets.clone());
-    let item = LlamaItem { attrs: TokenStream::new(), vis: quote!(pub), ident, track_file: None };
+    // What a user would write above `#[ttt_model]`: says where the model came from.
+    let doc = format!(" `{}` ({}), planned for `{}` by `tttv2 generate`.", g.name, g.source, system.name);
+    let item = LlamaItem { attrs: quote!(#[doc = #doc]), vis: quote!(pub), ident, track_file: None, raw_strings: true };
     let tokens = llama_tokens(&item, &DevicePlan { module: None, plan: &plan, prefill_buckets_us: buckets });
     let body = format_tokens(tokens).expect("the Llama emission is a sequence of items");
     // Plain `//` comments: an inner `//!` doc or `#![…]` attribute would stop the file from being

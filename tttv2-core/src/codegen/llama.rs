@@ -11,7 +11,7 @@
 //! methods, the artifact methods), so a new part — e.g. a `DECODE` const and a `decode` method —
 //! is one more function and one more line in [`plan_consts`] / [`impl_tokens`].
 
-use proc_macro2::{Ident, TokenStream};
+use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 
 use super::{ConstExpr, plan_module_name};
@@ -34,6 +34,10 @@ pub struct LlamaItem {
     /// A file whose changes must rebuild the model (the macro's `config.json`), emitted as an
     /// `include_bytes!`; `None` for standalone generated source, which has no such dependency.
     pub track_file: Option<String>,
+    /// Write the multi-line JSON and DOT as raw string literals, one source line per line, so a
+    /// changed plan shows up as a readable diff of committed generated source. The macro passes
+    /// `false`: nobody reads its output as text, and the value is the same either way.
+    pub raw_strings: bool,
 }
 
 /// One device's plan, with the estimates of the prefill buckets planned alongside it.
@@ -66,11 +70,23 @@ pub fn prefill_buckets(cfg: &LlamaConfig, system: &SystemProfile, opts: &LlamaOp
     buckets
 }
 
+/// `s` as a string literal: raw (`r#"…"#`, as many `#` as needed) or escaped.
+fn str_literal(s: &str, raw: bool) -> Literal {
+    if !raw {
+        return Literal::string(s);
+    }
+    let mut hashes = String::from("#");
+    while s.contains(&format!("\"{hashes}")) {
+        hashes.push('#');
+    }
+    format!("r{hashes}\"{s}\"{hashes}").parse().expect("a raw string literal")
+}
+
 /// Everything emitted about one plan, computed once.
 struct Artifacts {
-    manifest_json: String,
-    graph_json: String,
-    graph_dot: String,
+    manifest_json: Literal,
+    graph_json: Literal,
+    graph_dot: Literal,
     /// The "Hardware requirements" section of the struct's doc comment.
     requirements_doc: String,
     /// The typed prefill configs, or why the runtime cannot execute this plan yet.
@@ -79,7 +95,7 @@ struct Artifacts {
     chip_const: Ident,
 }
 
-fn artifacts(name: &str, d: &DevicePlan) -> Artifacts {
+fn artifacts(name: &str, d: &DevicePlan, raw: bool) -> Artifacts {
     let plan = d.plan;
     let manifest = Manifest::new(name.to_owned(), plan, d.prefill_buckets_us.clone());
     let graph = Graph::from_llama(plan);
@@ -110,9 +126,10 @@ fn artifacts(name: &str, d: &DevicePlan) -> Artifacts {
         fp = manifest.fingerprint,
     );
     Artifacts {
-        manifest_json: manifest.to_json(),
-        graph_json: serde_json::to_string(&graph).expect("a graph serializes"),
-        graph_dot: graph.to_dot(name),
+        manifest_json: str_literal(&manifest.to_json(), raw),
+        // Compact JSON is one line: a raw literal would only save the escapes.
+        graph_json: Literal::string(&serde_json::to_string(&graph).expect("a graph serializes")),
+        graph_dot: str_literal(&graph.to_dot(name), raw),
         requirements_doc,
         runnable: LlamaPrefillConfig::from_plan(plan),
         chip_const: format_ident!("{}", plan.chip.to_uppercase()),
@@ -128,7 +145,7 @@ pub fn fingerprint(name: &str, plan: &LlamaPlan, prefill_buckets_us: Vec<(u32, f
 /// Emits a Llama model planned for one device: the struct, `<model>_plan` and the impls.
 pub fn llama_tokens(item: &LlamaItem, plan: &DevicePlan) -> TokenStream {
     let name = item.ident.to_string();
-    let a = artifacts(&name, plan);
+    let a = artifacts(&name, plan, item.raw_strings);
     let plan_mod = format_ident!("{}", plan_module_name(&name));
     let doc = struct_doc(&[(None, &a)], &a);
     let body = plan_module_body(&a);
@@ -149,7 +166,7 @@ pub fn llama_tokens(item: &LlamaItem, plan: &DevicePlan) -> TokenStream {
 /// only the devices whose Cargo feature is enabled, in the order the user listed them.
 pub fn llama_multi_tokens(item: &LlamaItem, plans: &[DevicePlan]) -> TokenStream {
     let name = item.ident.to_string();
-    let all: Vec<(Option<&Ident>, Artifacts)> = plans.iter().map(|d| (d.module.as_ref(), artifacts(&name, d))).collect();
+    let all: Vec<(Option<&Ident>, Artifacts)> = plans.iter().map(|d| (d.module.as_ref(), artifacts(&name, d, item.raw_strings))).collect();
     let (Some((Some(primary), first)), true) = (all.first(), all.iter().all(|(m, _)| m.is_some())) else {
         panic!("llama_multi_tokens needs at least one plan, each with a module name");
     };

@@ -9,4 +9,4 @@ pub mod llama;
 mod model;
 
 pub use consts::ConstExpr;
-pub use model::{ModelItem, model_tokens, plan_module_name};
+pub use model::{ModelItem, model_multi_tokens, model_tokens, plan_module_name};
