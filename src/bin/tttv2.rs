@@ -485,6 +485,32 @@ mod tests {
     }
 
     #[test]
+    fn generate_writes_a_crate_and_checks_its_arguments() {
+        let c = cfg("Llama-3.2-1B");
+        let out = std::env::temp_dir().join(format!("tttv2-cli-generate-{}", std::process::id())).join("llama_1b_n150");
+        let (code, msg, err) = run(argv(&format!("generate --config {c} --device n150 --mode decode --batch 32 --out {}", out.display())));
+        assert_eq!(code, 0, "{err}");
+        assert!(msg.contains("struct Llama3_2_1B"), "{msg}");
+        let lib = std::fs::read_to_string(out.join("src/lib.rs")).unwrap();
+        assert!(lib.contains("pub struct Llama3_2_1B;"), "a decode plan carries its artifacts only");
+        assert!(lib.contains(&format!("//     tttv2 generate --config {c} --device n150 --mode decode --batch 32 --out <this directory>")));
+        let toml = std::fs::read_to_string(out.join("Cargo.toml")).unwrap();
+        assert!(toml.contains("name = \"llama_1b_n150\"") && toml.contains(&format!("version = \"{}\"", env!("CARGO_PKG_VERSION"))), "{toml}");
+        let _ = std::fs::remove_dir_all(out.parent().unwrap());
+        for bad_cmd in [
+            format!("generate --config {c} --device n150 --mode decode --batch 32"),
+            format!("generate --config {c} --device n150 --mode decode --batch 32 --name 9lives --out /tmp/x"),
+            format!("plan --config {c} --device n150 --mode prefill --batch 1 --seq-len 128..=256"),
+            format!("plan --config {c} --device n150 --mode prefill --batch 1 --out /tmp/x"),
+        ] {
+            let (code, _, err) = run(argv(&bad_cmd));
+            assert_eq!(code, 2, "{bad_cmd}: {err}");
+        }
+        assert_eq!(shell_word("a b"), "'a b'");
+        assert_eq!(shell_word("models/x.json"), "models/x.json");
+    }
+
+    #[test]
     fn unplannable_models_exit_1_naming_the_rule() {
         let (code, _, err) = run(argv(&format!("plan --config {} --device n150 --mode decode --batch 32", cfg("Llama-3.1-70B"))));
         assert_eq!(code, 1);
