@@ -13,6 +13,9 @@ use tttv2_core::plan::{Mode, Policy};
 use super::{Spanned, for_each_key, lit_str, parse_key_values, range};
 use crate::ctxt::Ctxt;
 
+/// A device with its name as written (`"n150"` and `"wormhole_b0"` are the same profile).
+pub type NamedDevice = Spanned<(DeviceProfile, String)>;
+
 /// The options of `#[ttt_model(...)]`.
 pub struct ModelAttrs {
     /// `device = "..."`, with the name as written.
@@ -20,7 +23,7 @@ pub struct ModelAttrs {
     /// `devices = ["wormhole_b0", "blackhole"]`: one plan per device, each compiled in only when
     /// tttv2's feature for the device's architecture is enabled. Each device with its name as
     /// written (it names the device's plan module), and the span of the list.
-    pub devices: Option<Spanned<Vec<Spanned<(DeviceProfile, String)>>>>,
+    pub devices: Option<Spanned<Vec<NamedDevice>>>,
     /// `config = "path/to/config.json"`: the path as written and as resolved.
     pub config: Option<Spanned<(String, PathBuf)>>,
     /// `policy = "performance" | "accuracy"`.
@@ -106,7 +109,7 @@ fn unknown_device(name: &str) -> String {
 
 /// Parses `devices = ["…", …]`: each name known, none twice (aliases such as `n150` and
 /// `wormhole_b0` are the same device), at least one.
-fn parse_devices(cx: &Ctxt, value: &Expr) -> Option<Spanned<Vec<Spanned<(DeviceProfile, String)>>>> {
+fn parse_devices(cx: &Ctxt, value: &Expr) -> Option<Spanned<Vec<NamedDevice>>> {
     let Expr::Array(list) = value else {
         cx.error_spanned_by(
             value,
@@ -121,7 +124,7 @@ fn parse_devices(cx: &Ctxt, value: &Expr) -> Option<Spanned<Vec<Spanned<(DeviceP
         );
         return None;
     }
-    let mut devices: Vec<Spanned<(DeviceProfile, String)>> = Vec::new();
+    let mut devices: Vec<NamedDevice> = Vec::new();
     for elem in &list.elems {
         let Some(s) = lit_str(cx, "devices", elem) else { continue };
         let Some(profile) = DeviceProfile::by_name(&s.value) else {
