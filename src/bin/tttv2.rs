@@ -6,6 +6,9 @@
 //!            [--memory-budget <bytes>|<n>GB|<n>GiB|unlimited] [--override <spec>]... [--json]
 //!
 //! tttv2 graph <same options> [--dot]     the compute graph as JSON, or Graphviz DOT
+//!
+//! tttv2 generate <same options> [--name <StructName>] [--tttv2-path <dir>] --out <dir>
+//!                                        the model as a standalone crate (Cargo.toml, src/lib.rs)
 //! ```
 //!
 //! `plan --json` prints the deployment manifest: the plan plus the hardware requirements, the
@@ -35,10 +38,18 @@ const USAGE: &str = "usage: tttv2 plan --config <config.json> --device <n150|n30
   --json           print the deployment manifest (plan + requirements) as JSON instead of a table
 
        tttv2 graph <the same options> [--dot]
-  --dot            print the compute graph as Graphviz DOT instead of JSON";
+  --dot            print the compute graph as Graphviz DOT instead of JSON
+
+       tttv2 generate <the same options> [--name <StructName>] [--tttv2-path <dir>] --out <dir>
+  --out            directory to write Cargo.toml and src/lib.rs to (created if missing)
+  --name           the generated struct's name (default: from the config's directory)
+  --tttv2-path     depend on tttv2 by path (relative to --out) instead of by version
+  --seq-len <A..=B> generate only, prefill: plan for B and state the time of each
+                   power-of-two bucket in A..=B";
 
 struct Args {
-    /// `plan` or `graph`.
+    /// `plan`, `graph` or `generate`.
+    command: Command,
     graph: bool,
     dot: bool,
     config: String,
@@ -46,6 +57,20 @@ struct Args {
     opts: LlamaOptions,
     json: bool,
     layers: Option<u32>,
+    /// `generate`: prefill bucket range given as `--seq-len A..=B`.
+    seq_range: Option<(u32, u32)>,
+    name: Option<String>,
+    out: Option<String>,
+    tttv2_path: Option<String>,
+    /// `generate`: the arguments that regenerate the output, i.e. all but `--out <dir>`.
+    regenerate: Vec<String>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Command {
+    Plan,
+    Graph,
+    Generate,
 }
 
 fn bad(msg: impl std::fmt::Display) -> String {
@@ -106,20 +131,46 @@ fn parse_override(v: &str) -> Result<LayerOverride, String> {
     Ok(LayerOverride { layers, group, dtype, math_fidelity })
 }
 
+/// `N`, or `A..=B` (generate only).
+fn parse_seq_len(v: &str, range_ok: bool) -> Result<(u32, u32), String> {
+    match v.split_once("..=") {
+        Some((a, b)) if range_ok => {
+            let (a, b) = (parse_u32("--seq-len", a)?, parse_u32("--seq-len", b)?);
+            if a > b {
+                return Err(bad(format!("--seq-len range `{v}` is empty")));
+            }
+            Ok((a, b))
+        }
+        Some(_) => Err(bad("--seq-len takes a range `A..=B` only with `generate`")),
+        None => parse_u32("--seq-len", v).map(|n| (n, n)),
+    }
+}
+
 fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
-    let graph = match it.next().as_deref() {
-        Some("plan") => false,
-        Some("graph") => true,
+    let command = match it.next().as_deref() {
+        Some("plan") => Command::Plan,
+        Some("graph") => Command::Graph,
+        Some("generate") => Command::Generate,
         Some("-h" | "--help") | None => return Err(USAGE.to_string()),
         Some(other) => return Err(bad(format!("unknown command `{other}`"))),
     };
+    let graph = command == Command::Graph;
+    let generate = command == Command::Generate;
+    let (mut seq_range, mut name, mut out, mut tttv2_path) = (None, None, None, None);
+    let mut regenerate = vec!["generate".to_owned()];
     let mut dot = false;
     let (mut config, mut device, mut mode, mut batch) = (None, None, None, None);
     let mut opts = LlamaOptions::new(Mode::Decode, 1);
     let mut json = false;
     let mut layers = None;
     while let Some(flag) = it.next() {
-        let mut value = |f: &str| it.next().ok_or_else(|| bad(format!("{f} needs a value")));
+        let mut value = |f: &str| {
+            let v = it.next().ok_or_else(|| bad(format!("{f} needs a value")))?;
+            if f != "--out" {
+                regenerate.extend([f.to_owned(), v.clone()]);
+            }
+            Ok::<String, String>(v)
+        };
         match flag.as_str() {
             "--config" => config = Some(value("--config")?),
             "--device" => device = Some(value("--device")?),
@@ -132,7 +183,14 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
                 });
             }
             "--batch" => batch = Some(parse_u32("--batch", &value("--batch")?)?),
-            "--seq-len" => opts.seq_len = parse_u32("--seq-len", &value("--seq-len")?)?,
+            "--seq-len" => {
+                let (lo, hi) = parse_seq_len(&value("--seq-len")?, generate)?;
+                opts.seq_len = hi;
+                seq_range = (lo != hi).then_some((lo, hi));
+            }
+            "--name" if generate => name = Some(value("--name")?),
+            "--out" if generate => out = Some(value("--out")?),
+            "--tttv2-path" if generate => tttv2_path = Some(value("--tttv2-path")?),
             "--policy" => {
                 let v = value("--policy")?;
                 opts.policy = Policy::parse(&v).ok_or_else(|| bad(format!("--policy expects accuracy or performance, got `{v}`")))?;
@@ -153,9 +211,13 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             other => return Err(bad(format!("unknown argument `{other}`"))),
         }
     }
+    if generate && out.is_none() {
+        return Err(bad("--out is required"));
+    }
     opts.mode = mode.ok_or_else(|| bad("--mode is required"))?;
     opts.batch = batch.ok_or_else(|| bad("--batch is required"))?;
     Ok(Args {
+        command,
         graph,
         dot,
         config: config.ok_or_else(|| bad("--config is required"))?,
@@ -163,6 +225,11 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         opts,
         json,
         layers,
+        seq_range,
+        name,
+        out,
+        tttv2_path,
+        regenerate,
     })
 }
 
@@ -272,6 +339,9 @@ fn run(argv: Vec<String>) -> (u8, String, String) {
         .and_then(|d| d.file_name())
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "model".to_owned());
+    if args.command == Command::Generate {
+        return generate(&args, &cfg, &system, &name);
+    }
     match plan_llama(&cfg, &system, &args.opts) {
         Ok(plan) if args.graph => {
             let g = tttv2::graph::Graph::from_llama(&plan);
@@ -287,6 +357,51 @@ fn run(argv: Vec<String>) -> (u8, String, String) {
         Ok(plan) if args.json => (0, tttv2::manifest::Manifest::new(name, &plan, Vec::new()).to_json() + "\n", String::new()),
         Ok(plan) => (0, table(&plan, args.layers), String::new()),
         Err(e) => (1, String::new(), format!("error: {e}\n")),
+    }
+}
+
+/// A shell word: quoted when it holds anything but the usual path and option characters.
+fn shell_word(w: &str) -> String {
+    if !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:@,+".contains(c)) {
+        w.to_owned()
+    } else {
+        format!("'{}'", w.replace('\'', "'\\''"))
+    }
+}
+
+/// `tttv2 generate`: plans, then writes `Cargo.toml` and `src/lib.rs` under `--out`.
+fn generate(args: &Args, cfg: &LlamaConfig, system: &SystemProfile, model: &str) -> (u8, String, String) {
+    use tttv2::codegen::generate::{GenerateOptions, Tttv2Dependency, generate_llama, package_name, struct_name};
+    let out = std::path::Path::new(args.out.as_deref().expect("--out is required for generate"));
+    let dir_name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| model.to_owned());
+    let g = GenerateOptions {
+        name: args.name.clone().unwrap_or_else(|| struct_name(model)),
+        package: package_name(&dir_name),
+        source: args.config.clone(),
+        command: std::iter::once("tttv2".to_owned()).chain(args.regenerate.iter().map(|w| shell_word(w))).collect::<Vec<_>>().join(" "),
+        tttv2: match &args.tttv2_path {
+            Some(p) => Tttv2Dependency::Path(p.clone()),
+            None => Tttv2Dependency::Version(env!("CARGO_PKG_VERSION").to_owned()),
+        },
+        seq_range: args.seq_range,
+    };
+    let generated = match generate_llama(cfg, system, &args.opts, &g) {
+        Ok(c) => c,
+        Err(e @ tttv2::codegen::generate::GenerateError::Name(_)) => return (2, String::new(), bad(e) + "\n"),
+        Err(e) => return (1, String::new(), format!("error: {e}\n")),
+    };
+    let write = || -> std::io::Result<()> {
+        std::fs::create_dir_all(out.join("src"))?;
+        std::fs::write(out.join("Cargo.toml"), &generated.cargo_toml)?;
+        std::fs::write(out.join("src/lib.rs"), &generated.lib_rs)
+    };
+    match write() {
+        Ok(()) => (
+            0,
+            format!("wrote {0}/Cargo.toml and {0}/src/lib.rs (struct {1}, plan fingerprint {2})\n", out.display(), g.name, generated.fingerprint),
+            String::new(),
+        ),
+        Err(e) => (2, String::new(), format!("error: cannot write to {}: {e}\n", out.display())),
     }
 }
 
@@ -367,6 +482,32 @@ mod tests {
             assert_eq!(code, 2, "{bad_cmd}: {err}");
             assert!(err.starts_with("error: "), "{err}");
         }
+    }
+
+    #[test]
+    fn generate_writes_a_crate_and_checks_its_arguments() {
+        let c = cfg("Llama-3.2-1B");
+        let out = std::env::temp_dir().join(format!("tttv2-cli-generate-{}", std::process::id())).join("llama_1b_n150");
+        let (code, msg, err) = run(argv(&format!("generate --config {c} --device n150 --mode decode --batch 32 --out {}", out.display())));
+        assert_eq!(code, 0, "{err}");
+        assert!(msg.contains("struct Llama3_2_1B"), "{msg}");
+        let lib = std::fs::read_to_string(out.join("src/lib.rs")).unwrap();
+        assert!(lib.contains("pub struct Llama3_2_1B;"), "a decode plan carries its artifacts only");
+        assert!(lib.contains(&format!("//     tttv2 generate --config {c} --device n150 --mode decode --batch 32 --out <this directory>")));
+        let toml = std::fs::read_to_string(out.join("Cargo.toml")).unwrap();
+        assert!(toml.contains("name = \"llama_1b_n150\"") && toml.contains(&format!("version = \"{}\"", env!("CARGO_PKG_VERSION"))), "{toml}");
+        let _ = std::fs::remove_dir_all(out.parent().unwrap());
+        for bad_cmd in [
+            format!("generate --config {c} --device n150 --mode decode --batch 32"),
+            format!("generate --config {c} --device n150 --mode decode --batch 32 --name 9lives --out /tmp/x"),
+            format!("plan --config {c} --device n150 --mode prefill --batch 1 --seq-len 128..=256"),
+            format!("plan --config {c} --device n150 --mode prefill --batch 1 --out /tmp/x"),
+        ] {
+            let (code, _, err) = run(argv(&bad_cmd));
+            assert_eq!(code, 2, "{bad_cmd}: {err}");
+        }
+        assert_eq!(shell_word("a b"), "'a b'");
+        assert_eq!(shell_word("models/x.json"), "models/x.json");
     }
 
     #[test]

@@ -3,9 +3,11 @@
 //! type" (thiserror's pattern).
 
 use proc_macro2::TokenStream;
-use quote::quote;
-use syn::ItemStruct;
-use tttv2_core::codegen::{ModelItem, model_tokens};
+use quote::{format_ident, quote};
+use syn::{Ident, ItemStruct};
+use tttv2_core::codegen::{ModelItem, model_multi_tokens};
+use tttv2_core::device::{Arch, DeviceProfile};
+use tttv2_core::ir::ModelDecl;
 use tttv2_core::plan::plan_model;
 
 use crate::ast::{Model, parse_model};
@@ -14,6 +16,14 @@ use crate::ctxt::Ctxt;
 use crate::features::arch_enabled;
 use crate::lower::{Lowered, lower};
 use crate::llama;
+
+/// One device to plan for.
+pub(crate) struct Target {
+    /// Its plan module inside `<model>_plan` (`devices = [...]`), or `None` for `device = "…"`.
+    pub module: Option<Ident>,
+    /// The device.
+    pub device: DeviceProfile,
+}
 
 /// Expands `#[ttt_model(args)] input` for the device features this build has.
 pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
@@ -24,7 +34,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
 pub fn expand_with(
     args: TokenStream,
     input: TokenStream,
-    arch_enabled: impl Fn(tttv2_core::device::Arch) -> bool,
+    arch_enabled: impl Fn(Arch) -> bool,
 ) -> TokenStream {
     let item: ItemStruct = match syn::parse2(input) {
         Ok(item) => item,
@@ -43,6 +53,12 @@ pub fn expand_with(
     // A device whose feature is off is still planned and emitted in full, next to the error, so
     // the only error the user sees is the feature one.
     let feature_error = Ctxt::new();
+    let feature_fix = |arch: Arch| {
+        let f = arch.cargo_feature();
+        format!("fix: enable it, e.g. `tttv2 = {{ version = \"…\", features = [\"{f}\"] }}` or `cargo build --features {f}`")
+    };
+    // What to plan for: `device`, or each of `devices` whose feature is on, in the order listed.
+    let mut targets: Vec<Target> = Vec::new();
     if let Some(dev) = &attrs.device {
         let (profile, written) = &dev.value;
         let arch = profile.arch;
@@ -50,35 +66,65 @@ pub fn expand_with(
             feature_error.error_at(
                 dev.span,
                 format!(
-                    "[device-feature] device `{}` needs the `{}` feature of tttv2, which is not enabled; fix: enable it, e.g. `tttv2 = {{ version = \"…\", features = [\"{}\"] }}` or `cargo build --features {}`",
+                    "[device-feature] device `{}` needs the `{}` feature of tttv2, which is not enabled; {}",
                     written,
                     arch.cargo_feature(),
-                    arch.cargo_feature(),
-                    arch.cargo_feature()
+                    feature_fix(arch)
                 ),
             );
+        }
+        targets.push(Target { module: None, device: *profile });
+    }
+    if let Some(devs) = &attrs.devices {
+        let mut on: Vec<_> = devs.value.iter().filter(|d| arch_enabled(d.value.0.arch)).collect();
+        if on.is_empty() && !devs.value.is_empty() {
+            let first = devs.value[0].value.0.arch;
+            feature_error.error_at(
+                devs.span,
+                format!(
+                    "[device-feature] none of `devices` is compiled in: {}; {}",
+                    devs.value
+                        .iter()
+                        .map(|d| format!("`{}` needs the `{}` feature of tttv2", d.value.1, d.value.0.arch.cargo_feature()))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    feature_fix(first).replace("enable it", "enable at least one")
+                ),
+            );
+            on = devs.value.iter().collect();
+        }
+        targets.extend(on.into_iter().map(|d| Target { module: Some(format_ident!("{}", d.value.1)), device: d.value.0 }));
+    }
+    if cx.has_errors() {
+        return with_stub(cx, feature_error, &model);
+    }
+    let device = targets.first().expect("a missing or empty target list is an error above").device;
+    let (decl, spans) = match lower(&cx, &model, &attrs, device) {
+        Some(Lowered::Sequential(decl, spans)) => (decl, spans),
+        Some(Lowered::Llama(cfg, opts)) if !cx.has_errors() => {
+            return llama::expand_llama(cx, feature_error, &model, &attrs, &targets, cfg, opts);
+        }
+        _ => return with_stub(cx, feature_error, &model),
+    };
+    let mut plans = Vec::new();
+    for t in &targets {
+        let decl = ModelDecl { device: t.device, ..decl.clone() };
+        match plan_model(&decl) {
+            Ok(plan) => plans.push((t.module.clone(), decl, plan)),
+            Err(errors) => {
+                for e in errors {
+                    let msg = match &t.module {
+                        Some(m) => format!("{} (planning for `{m}` of `devices`)", e.message),
+                        None => e.message,
+                    };
+                    cx.error_at(spans.locate(e.layer, e.key, e.rule), msg);
+                }
+            }
         }
     }
     if cx.has_errors() {
         return with_stub(cx, feature_error, &model);
     }
-    let device = attrs.device.as_ref().expect("a missing device is an error above").value.0;
-    let (decl, spans) = match lower(&cx, &model, &attrs, device) {
-        Some(Lowered::Sequential(decl, spans)) => (decl, spans),
-        Some(Lowered::Llama(cfg, opts)) if !cx.has_errors() => {
-            return llama::expand_llama(cx, feature_error, &model, &attrs, device, cfg, opts);
-        }
-        _ => return with_stub(cx, feature_error, &model),
-    };
-    let plan = match plan_model(&decl) {
-        Ok(plan) => plan,
-        Err(errors) => {
-            for e in errors {
-                cx.error_at(spans.locate(e.layer, e.key, e.rule), e.message);
-            }
-            return with_stub(cx, feature_error, &model);
-        }
-    };
     let item = ModelItem {
         attrs: model.attr_tokens(),
         vis: {
@@ -96,7 +142,8 @@ pub fn expand_with(
             .collect(),
     };
     let errors = feature_error.into_compile_errors();
-    let code = model_tokens(&decl, &plan, &item);
+    let plans: Vec<_> = plans.iter().map(|(m, d, p)| (m.clone(), d, p)).collect();
+    let code = model_multi_tokens(&plans, &item);
     quote!(#errors #code)
 }
 

@@ -99,3 +99,175 @@ fn two_layer_llama_expansion() {
     snapshot("tiny_llama", &elided);
     snapshot("tiny_llama.manifest", &manifest);
 }
+
+/// A small Llama declared field by field, for prefill of one 128-token prompt (a plan the runtime
+/// executes, so the expansion has the typed `PREFILL` configs).
+fn small_llama(args: proc_macro2::TokenStream, tied: bool, arch: impl Fn(tttv2_core::device::Arch) -> bool) -> String {
+    pretty(expand_with(
+        args,
+        quote! {
+            pub struct SmallLlama {
+                #[embedding(vocab = 2048, dim = 512)]
+                embed_tokens: Embedding,
+                #[decoder(repeat = 4, eps = 1e-5,
+                          attention(heads = 8, kv_heads = 2, head_dim = 64, rope_theta = 10000.0),
+                          mlp(intermediate = 1536, activation = "silu"))]
+                layers: Decoder,
+                #[rms_norm(dim = 512, eps = 1e-5)]
+                norm: RmsNorm,
+                #[lm_head(vocab = 2048, tied = #tied)]
+                lm_head: LmHead,
+            }
+        },
+        arch,
+    ))
+}
+
+fn flat(code: &str) -> String {
+    code.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The text of `field: LinearConfig { … }` (up to its closing `dtype: …,`) in the `PREFILL` const.
+fn linear_config<'a>(code: &'a str, field: &str) -> &'a str {
+    let start = code.find(&format!("{field}: LinearConfig {{")).unwrap_or_else(|| panic!("no `{field}` config"));
+    let len = code[start..].find("dtype: DataType::").and_then(|i| code[start + i..].find(',').map(|j| i + j)).unwrap();
+    &code[start..start + len]
+}
+
+#[test]
+fn devices_emit_one_plan_module_per_enabled_device() {
+    use tttv2_core::device::Arch;
+    let args = quote!(devices = ["wormhole_b0", "blackhole"], mode = "prefill", batch = 1, seq_len = 128);
+    let both = small_llama(args.clone(), false, |_| true);
+    assert!(!both.contains("compile_error"), "{both}");
+    assert!(both.contains("pub mod wormhole_b0 {") && both.contains("pub mod blackhole {"));
+    assert!(both.contains("DeviceProfile::N150") && both.contains("DeviceProfile::P150"));
+    assert!(both.contains("pub use wormhole_b0::*;"), "the first listed device backs the methods");
+    // Only the devices whose tttv2 feature is on are planned and emitted.
+    let wh = small_llama(args.clone(), false, |a| a == Arch::WormholeB0);
+    assert!(wh.contains("pub mod wormhole_b0 {") && !wh.contains("pub mod blackhole") && !wh.contains("P150"));
+    let bh = small_llama(args.clone(), false, |a| a == Arch::Blackhole);
+    assert!(bh.contains("pub use blackhole::*;") && !bh.contains("pub mod wormhole_b0") && !bh.contains("N150"));
+    assert!(!bh.contains("compile_error"));
+    // None on: one error naming the features, next to the full expansion.
+    let none = small_llama(args, false, |_| false);
+    assert_eq!(none.matches("compile_error").count(), 1, "{none}");
+    assert!(none.contains("[device-feature] none of `devices` is compiled in"));
+
+    // A chain of linears: the same layout, snapshotted.
+    let code = pretty(expand_with(
+        quote!(devices = ["wormhole_b0", "blackhole"], batch = 32),
+        quote! {
+            pub struct Mlp {
+                #[linear(in = 1024, out = 4096, activation = "silu")]
+                up: Linear,
+                #[linear(in = 4096, out = 1024)]
+                down: Linear,
+            }
+        },
+        |_| true,
+    ));
+    snapshot("mlp_devices", &code);
+}
+
+/// Dead-code elimination: only what the model uses is emitted.
+#[test]
+fn unused_bias_and_untied_lm_head_weights_are_not_emitted() {
+    // A linear without bias: its config says so and forward passes no bias.
+    let code = pretty(expand_with(
+        quote!(device = "wormhole_b0", batch = 32),
+        quote! {
+            pub struct Mlp {
+                #[linear(in = 1024, out = 4096, activation = "silu", bias = true)]
+                up: Linear,
+                #[linear(in = 4096, out = 1024)]
+                down: Linear,
+            }
+        },
+        |_| true,
+    ));
+    let f = flat(&code);
+    let down = &f[f.find("pub const DOWN: LinearConfig").unwrap()..];
+    assert!(down.contains("bias: false"), "{down}");
+    let tight: String = f.split_whitespace().collect();
+    assert!(tight.contains("::tttv2::ops::linear(&x,&self.down.weight,None,&mlp_plan::DOWN)?"), "{f}");
+    assert!(!f.contains("self.down.bias"), "no bias argument for a layer without bias");
+    assert!(f.contains("self.up.bias.as_ref()"), "the layer with bias keeps it");
+
+    // A tied LM head reads the embedding table: no `lm_head.weight` anywhere in the expansion.
+    let tied = small_llama(quote!(device = "wormhole_b0", mode = "prefill", batch = 1, seq_len = 128), true, |_| true);
+    assert!(!tied.contains("lm_head.weight"));
+    let untied = small_llama(quote!(device = "wormhole_b0", mode = "prefill", batch = 1, seq_len = 128), false, |_| true);
+    assert!(untied.contains("lm_head.weight"), "the check above can fail");
+    // No Llama op consumes a bias (Llama projections have none).
+    assert!(!untied.contains(".bias"), "no bias weight is named in the plan");
+    assert!(!untied.contains("bias: true"));
+}
+
+/// Fusions: QKV as one matmul; SiLU fused into the matmul program config (chain of linears) or
+/// into the multiply of SwiGLU (Llama), never a separate op.
+#[test]
+fn qkv_is_one_matmul_and_silu_is_fused() {
+    let code = small_llama(quote!(device = "wormhole_b0", mode = "prefill", batch = 1, seq_len = 128), false, |_| true);
+    let f = flat(&code);
+    let (heads, kv_heads, head_dim) = (8, 2, 64);
+    let wqkv = linear_config(&f, "wqkv");
+    assert!(wqkv.contains(&format!("k: 512, n: {},", (heads + 2 * kv_heads) * head_dim)), "{wqkv}");
+    // One op per layer consumes q_proj, k_proj and v_proj together; none of them alone.
+    let manifest = manifest_of(&code);
+    let ops = manifest["ops"].as_array().unwrap();
+    let qkv: Vec<_> = ops.iter().filter(|o| o["weights"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains("q_proj"))).collect();
+    assert_eq!(qkv.len(), 4, "one QKV matmul per layer");
+    for op in qkv {
+        let w: Vec<&str> = op["weights"].as_array().unwrap().iter().map(|w| w.as_str().unwrap()).collect();
+        assert_eq!(w.len(), 3, "{w:?}");
+        assert!(w[1].ends_with("k_proj.weight") && w[2].ends_with("v_proj.weight"));
+    }
+    // SwiGLU: gate and up matmuls, then one multiply (the SiLU runs on its first input inside
+    // the multiply); no standalone activation op.
+    let kinds: Vec<&str> = ops.iter().filter(|o| o["layer"] == 0).map(|o| o["op"].as_str().unwrap()).collect();
+    assert!(!kinds.iter().any(|k| k.contains("silu") || k.contains("unary") || k.contains("activation")), "{kinds:?}");
+    assert_eq!(kinds.iter().filter(|k| **k == "multiply").count(), 1, "{kinds:?}");
+
+    // A chain of linears: the activation is the matmul's `fused_activation`.
+    let mlp = flat(&pretty(expand_with(
+        quote!(device = "wormhole_b0", batch = 32),
+        quote! {
+            pub struct Mlp {
+                #[linear(in = 1024, out = 4096, activation = "silu")]
+                up: Linear,
+                #[linear(in = 4096, out = 1024)]
+                down: Linear,
+            }
+        },
+        |_| true,
+    )));
+    let up = &mlp[mlp.find("pub const UP").unwrap()..mlp.find("pub const DOWN").unwrap()];
+    assert!(up.contains("fused_activation: Some(UnaryWithParam::new(UnaryOpType::Silu))"), "{up}");
+    let down = &mlp[mlp.find("pub const DOWN").unwrap()..];
+    assert!(down.contains("fused_activation: None"));
+    assert!(!mlp.contains("ops::silu") && !mlp.contains("ops::unary"), "no separate activation call in forward");
+}
+
+/// Constant folding: everything the plan fixes is a `const` in the expansion, computed by the
+/// macro; nothing is planned or looked up at run time.
+#[test]
+fn plan_values_are_folded_into_consts() {
+    let code = small_llama(quote!(device = "wormhole_b0", mode = "prefill", batch = 1, seq_len = 128), false, |_| true);
+    let f = flat(&code);
+    assert!(f.contains("pub const PREFILL: LlamaPrefillConfig = LlamaPrefillConfig { seq_len: 128, layers: 4, rope_theta: 10000f32, rope_scaling: None,"), "{}", &f[..f.len().min(4000)]);
+    assert!(f.contains("epsilon: 0.00001f32"));
+    // Four identical layers fold into one `DecoderLayerConfig`.
+    assert_eq!(f.matches("DecoderLayerConfig {").count(), 1);
+    // The runtime methods only pass the consts along: no planner, no config parsing.
+    let impl_block = &f[f.find("impl SmallLlama").unwrap()..];
+    assert!(!impl_block.contains("plan_llama") && !impl_block.contains("::plan::"));
+    assert!(impl_block.contains("small_llama_plan::PREFILL"));
+}
+
+/// The manifest embedded in an expansion.
+fn manifest_of(code: &str) -> serde_json::Value {
+    let line = code.lines().find(|l| l.trim_start().starts_with("pub const MANIFEST_JSON: &str = ")).unwrap();
+    let lit = line.trim_start().trim_start_matches("pub const MANIFEST_JSON: &str = ").trim_end_matches(';');
+    serde_json::from_str(&syn::parse_str::<syn::LitStr>(lit).unwrap().value()).unwrap()
+}

@@ -41,19 +41,13 @@ pub fn plan_module_name(model: &str) -> String {
 /// Emits the model: the struct with its weights, a `<model>_plan` module of `const` configs, and
 /// `load`, `input` and `forward`.
 pub fn model_tokens(decl: &ModelDecl, plan: &ModelPlan, item: &ModelItem) -> TokenStream {
-    let ModelItem { attrs, vis, ident, fields } = item;
-    let plan_mod = format_ident!("{}", plan_module_name(&ident.to_string()));
-    let dev_const = format_ident!("{}", decl.device.name.to_uppercase());
-    let device_name = decl.device.name;
+    model_multi_tokens(&[(None, decl, plan)], item)
+}
 
+/// The `const` configs of one plan, one per layer.
+fn layer_consts(decl: &ModelDecl, plan: &ModelPlan) -> Vec<TokenStream> {
     let mut consts = Vec::new();
-    let mut struct_fields = Vec::new();
-    let mut loads = Vec::new();
-    let mut steps = Vec::new();
-    let last = decl.layers.len().saturating_sub(1);
-    for (i, ((layer, lp), (fvis, fident))) in
-        decl.layers.iter().zip(&plan.layers).zip(fields).enumerate()
-    {
+    for (layer, lp) in decl.layers.iter().zip(&plan.layers) {
         let const_ident = Ident::new(&layer.name.to_uppercase(), Span::call_site());
         let name = &layer.name;
         match (&layer.kind, lp) {
@@ -75,17 +69,71 @@ pub fn model_tokens(decl: &ModelDecl, plan: &ModelPlan, item: &ModelItem) -> Tok
                     #[doc = #doc]
                     pub const #const_ident: LinearConfig = #value;
                 });
+            }
+        }
+    }
+    consts
+}
+
+/// The inside of a plan module: imports, the device and the layer configs.
+fn plan_module_body(decl: &ModelDecl, plan: &ModelPlan) -> TokenStream {
+    let dev_const = format_ident!("{}", decl.device.name.to_uppercase());
+    let consts = layer_consts(decl, plan);
+    quote! {
+        #![allow(unused_imports)]
+        use ::tttv2::device::DeviceProfile;
+        use ::tttv2::op::LinearConfig;
+        use ::tttv2::ttnn::*;
+
+        /// The device the plan was made for.
+        pub const DEVICE: DeviceProfile = DeviceProfile::#dev_const;
+        #(#consts)*
+    }
+}
+
+/// The "Hardware requirements" section of the struct's doc for one plan.
+fn requirements_doc(decl: &ModelDecl, plan: &ModelPlan) -> String {
+    let device_name = decl.device.name;
+    let rows = decl.batch;
+    let policy = format!("{:?}", decl.policy).to_lowercase();
+    format!(
+        " # Hardware requirements (planned by tttv2 for `{device_name}`)\n\n\
+         * policy: `{policy}`, rows per forward: {rows}\n\
+         * cores: {}\n* peak L1 per core: {} B\n* estimated forward time: {:.2} µs",
+        plan.max_cores(),
+        plan.l1_peak_bytes_per_core(),
+        plan.estimate_us()
+    )
+}
+
+/// Emits a model planned for one or more devices. With one plan and no module name, the configs
+/// are in `<model>_plan` itself; with several (`devices = [...]`), each device's are in
+/// `<model>_plan::<module>` and the first's are re-exported from `<model>_plan`, which is what the
+/// methods use. All plans share the layers, hence the struct, `load`, `input` and `forward`.
+pub fn model_multi_tokens(plans: &[(Option<Ident>, &ModelDecl, &ModelPlan)], item: &ModelItem) -> TokenStream {
+    let ModelItem { attrs, vis, ident, fields } = item;
+    let (_, decl, _) = plans.first().expect("at least one plan");
+    let plan_mod = format_ident!("{}", plan_module_name(&ident.to_string()));
+
+    let mut struct_fields = Vec::new();
+    let mut loads = Vec::new();
+    let mut steps = Vec::new();
+    for (i, (layer, (fvis, fident))) in decl.layers.iter().zip(fields).enumerate() {
+        let const_ident = Ident::new(&layer.name.to_uppercase(), Span::call_site());
+        let name = &layer.name;
+        match &layer.kind {
+            LayerKind::Linear(l) => {
                 struct_fields.push(quote!(#fvis #fident: ::tttv2::nn::Linear));
                 loads.push(quote! {
                     #fident: ::tttv2::nn::Linear::load(device, weights, #name, &#plan_mod::#const_ident)?
                 });
                 let input = if i == 0 { quote!(x) } else { quote!(&x) };
-                let bias = if c.bias {
+                // No bias declared: no bias argument (and `load` reads no bias weight).
+                let bias = if l.bias {
                     quote!(self.#fident.bias.as_ref())
                 } else {
                     quote!(None)
                 };
-                let _ = last;
                 steps.push(quote! {
                     let x = ::tttv2::ops::linear(#input, &self.#fident.weight, #bias, &#plan_mod::#const_ident)?;
                 });
@@ -99,18 +147,53 @@ pub fn model_tokens(decl: &ModelDecl, plan: &ModelPlan, item: &ModelItem) -> Tok
     let first_in = decl.layers.first().map(|l| l.in_features()).unwrap_or(0);
     let last_out = decl.layers.last().map(|l| l.out_features()).unwrap_or(0);
     let rows = decl.batch;
-    let policy = format!("{:?}", decl.policy).to_lowercase();
-    let summary = format!(
-        " # Hardware requirements (planned by tttv2 for `{device_name}`)\n\n\
-         * policy: `{policy}`, rows per forward: {rows}\n\
-         * cores: {}\n* peak L1 per core: {} B\n* estimated forward time: {:.2} µs",
-        plan.max_cores(),
-        plan.l1_peak_bytes_per_core(),
-        plan.estimate_us()
-    );
-    let mod_doc = format!(
-        " TT-NN configs chosen at compile time for [`{ident}`] on `{device_name}`."
-    );
+    let mut summary = String::new();
+    for (i, (module, d, p)) in plans.iter().enumerate() {
+        if i > 0 {
+            summary.push_str("\n\n");
+        }
+        summary.push_str(&requirements_doc(d, p));
+        if let (Some(m), true) = (module, plans.len() > 1) {
+            let role = if i == 0 { " (used by the methods below)" } else { "" };
+            summary.push_str(&format!("\n* plan module: `{m}`{role}"));
+        }
+    }
+    let module = match plans {
+        [(None, d, p)] => {
+            let device_name = d.device.name;
+            let mod_doc = format!(" TT-NN configs chosen at compile time for [`{ident}`] on `{device_name}`.");
+            let body = plan_module_body(d, p);
+            quote! {
+                #[doc = #mod_doc]
+                #vis mod #plan_mod {
+                    #body
+                }
+            }
+        }
+        _ => {
+            let Some(primary) = plans[0].0.as_ref() else { panic!("several plans need module names") };
+            let mod_doc = format!(
+                " TT-NN configs chosen at compile time for [`{ident}`], one module per device whose tttv2 feature is enabled; the items of `{primary}` (the first) are re-exported here and used by [`{ident}`]'s methods."
+            );
+            let mods = plans.iter().map(|(m, d, p)| {
+                let body = plan_module_body(d, p);
+                let doc = format!(" The configs for `{}`.", d.device.name);
+                quote! {
+                    #[doc = #doc]
+                    pub mod #m {
+                        #body
+                    }
+                }
+            });
+            quote! {
+                #[doc = #mod_doc]
+                #vis mod #plan_mod {
+                    #(#mods)*
+                    pub use #primary::*;
+                }
+            }
+        }
+    };
     let (input_fn, forward_fn) = match first_const {
         Some(fc) => {
             let input_doc = format!(
@@ -147,17 +230,7 @@ pub fn model_tokens(decl: &ModelDecl, plan: &ModelPlan, item: &ModelItem) -> Tok
             #(#struct_fields,)*
         }
 
-        #[doc = #mod_doc]
-        #vis mod #plan_mod {
-            #![allow(unused_imports)]
-            use ::tttv2::device::DeviceProfile;
-            use ::tttv2::op::LinearConfig;
-            use ::tttv2::ttnn::*;
-
-            /// The device the plan was made for.
-            pub const DEVICE: DeviceProfile = DeviceProfile::#dev_const;
-            #(#consts)*
-        }
+        #module
 
         impl #ident {
             #[doc = #load_doc]

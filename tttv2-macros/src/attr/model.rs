@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use proc_macro2::{Span, TokenStream};
+use syn::Expr;
+use syn::spanned::Spanned as _;
 use tttv2_core::device::DeviceProfile;
 use tttv2_core::plan::llama::OptimizeFor;
 use tttv2_core::plan::{Mode, Policy};
@@ -11,10 +13,17 @@ use tttv2_core::plan::{Mode, Policy};
 use super::{Spanned, for_each_key, lit_str, parse_key_values, range};
 use crate::ctxt::Ctxt;
 
+/// A device with its name as written (`"n150"` and `"wormhole_b0"` are the same profile).
+pub type NamedDevice = Spanned<(DeviceProfile, String)>;
+
 /// The options of `#[ttt_model(...)]`.
 pub struct ModelAttrs {
     /// `device = "..."`, with the name as written.
     pub device: Option<Spanned<(DeviceProfile, String)>>,
+    /// `devices = ["wormhole_b0", "blackhole"]`: one plan per device, each compiled in only when
+    /// tttv2's feature for the device's architecture is enabled. Each device with its name as
+    /// written (it names the device's plan module), and the span of the list.
+    pub devices: Option<Spanned<Vec<NamedDevice>>>,
     /// `config = "path/to/config.json"`: the path as written and as resolved.
     pub config: Option<Spanned<(String, PathBuf)>>,
     /// `policy = "performance" | "accuracy"`.
@@ -41,7 +50,7 @@ pub const MAX_BATCH: u64 = 1024;
 pub const MAX_SEQ_LEN: u64 = 131_072;
 
 const MODEL_KEYS: &[&str] =
-    &["device", "config", "policy", "mode", "batch", "seq_len", "optimize_for", "memory_budget"];
+    &["device", "devices", "config", "policy", "mode", "batch", "seq_len", "optimize_for", "memory_budget"];
 
 /// Parses `"8GB"`, `"512MiB"`, `"1.5 GB"` (decimal GB/MB, binary GiB/MiB) into bytes.
 fn parse_bytes(s: &str) -> Option<u64> {
@@ -89,11 +98,62 @@ fn resolve(path: &str) -> PathBuf {
     }
 }
 
+/// `[unknown-device]`: the message for a name [`DeviceProfile::by_name`] does not know.
+fn unknown_device(name: &str) -> String {
+    format!(
+        "[unknown-device] unknown device `{}`; fix: use one of {}",
+        name,
+        DeviceProfile::NAMES.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ")
+    )
+}
+
+/// Parses `devices = ["…", …]`: each name known, none twice (aliases such as `n150` and
+/// `wormhole_b0` are the same device), at least one.
+fn parse_devices(cx: &Ctxt, value: &Expr) -> Option<Spanned<Vec<NamedDevice>>> {
+    let Expr::Array(list) = value else {
+        cx.error_spanned_by(
+            value,
+            "[expected-list] `devices` takes a list of device names; fix: write e.g. `devices = [\"wormhole_b0\", \"blackhole\"]`",
+        );
+        return None;
+    };
+    if list.elems.is_empty() {
+        cx.error_spanned_by(
+            value,
+            "[devices-empty] `devices` lists no device; fix: list at least one, e.g. `devices = [\"wormhole_b0\", \"blackhole\"]`, or write `device = \"wormhole_b0\"` for one",
+        );
+        return None;
+    }
+    let mut devices: Vec<NamedDevice> = Vec::new();
+    for elem in &list.elems {
+        let Some(s) = lit_str(cx, "devices", elem) else { continue };
+        let Some(profile) = DeviceProfile::by_name(&s.value) else {
+            cx.error_at(s.span, unknown_device(&s.value));
+            continue;
+        };
+        if let Some(first) = devices.iter().find(|d| d.value.0.name == profile.name) {
+            let same = if first.value.1 == s.value {
+                String::new()
+            } else {
+                format!(" (`{}` and `{}` are both `{}`)", first.value.1, s.value, profile.name)
+            };
+            cx.error_at(
+                s.span,
+                format!("[duplicate-device] `{}` is already in `devices`{same}, and a device has one plan; fix: remove this entry", s.value),
+            );
+            continue;
+        }
+        devices.push(Spanned { value: (profile, s.value), span: s.span });
+    }
+    Some(Spanned { value: devices, span: value.span() })
+}
+
 /// Parses the arguments of `#[ttt_model(...)]`.
 pub fn parse_model_attrs(cx: &Ctxt, args: TokenStream) -> ModelAttrs {
     let pairs = parse_key_values(cx, args);
     let mut attrs = ModelAttrs {
         device: None,
+        devices: None,
         config: None,
         policy: Policy::Performance,
         mode: Mode::Prefill,
@@ -108,17 +168,11 @@ pub fn parse_model_attrs(cx: &Ctxt, args: TokenStream) -> ModelAttrs {
             if let Some(s) = lit_str(cx, key, &kv.value) {
                 match DeviceProfile::by_name(&s.value) {
                     Some(p) => attrs.device = Some(Spanned { value: (p, s.value.clone()), span: s.span }),
-                    None => cx.error_at(
-                        s.span,
-                        format!(
-                            "[unknown-device] unknown device `{}`; fix: use one of {}",
-                            s.value,
-                            DeviceProfile::NAMES.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ")
-                        ),
-                    ),
+                    None => cx.error_at(s.span, unknown_device(&s.value)),
                 }
             }
         }
+        "devices" => attrs.devices = parse_devices(cx, &kv.value),
         "config" => {
             if let Some(s) = lit_str(cx, key, &kv.value) {
                 let resolved = resolve(&s.value);
@@ -182,7 +236,15 @@ pub fn parse_model_attrs(cx: &Ctxt, args: TokenStream) -> ModelAttrs {
         }
         _ => unreachable!("key list and match arms agree"),
     });
-    if !seen.contains_key("device") {
+    if seen.contains_key("device") && seen.contains_key("devices") {
+        // Blame whichever of the two was written second.
+        let second = pairs.iter().filter(|kv| kv.key == "device" || kv.key == "devices").nth(1).expect("both keys were seen");
+        cx.error_spanned_by(
+            &second.key,
+            "[device-or-devices] `device` and `devices` are both given; fix: keep `device = \"…\"` for one target, or list every target in `devices = [\"…\", …]`",
+        );
+        attrs.devices = None;
+    } else if !seen.contains_key("device") && !seen.contains_key("devices") {
         cx.error_at(
             Span::call_site(),
             "[missing-key] `#[ttt_model]` needs a target; fix: add `device = \"wormhole_b0\"` (or \"blackhole\", \"grayskull\")",
