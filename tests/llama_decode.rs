@@ -23,19 +23,7 @@ use tttv2::plan::llama::{LlamaOptions, plan_llama};
 use tttv2::plan::{Mode, Policy};
 
 fn spec() -> TinyLlamaSpec {
-    TinyLlamaSpec {
-        hidden: 256,
-        intermediate: 512,
-        heads: 4,
-        kv_heads: 2,
-        head_dim: 64,
-        layers: 2,
-        vocab: 512,
-        rms_norm_eps: 1e-5,
-        rope_theta: 10000.0,
-        tie_word_embeddings: false,
-        max_position_embeddings: 256,
-    }
+    TinyLlamaSpec::accuracy()
 }
 
 /// Plans prefill buckets of 32 and 64 tokens and a decode step for `batch` users with a

@@ -79,6 +79,24 @@ impl TinyLlamaSpec {
         }
     }
 
+    /// The model the accuracy tests compare on: hidden 256, GQA 4/2 heads of 64 (TT tile-aligned),
+    /// 2 layers, vocab 512, untied head, 256 positions.
+    pub fn accuracy() -> Self {
+        Self {
+            hidden: 256,
+            intermediate: 512,
+            heads: 4,
+            kv_heads: 2,
+            head_dim: 64,
+            layers: 2,
+            vocab: 512,
+            rms_norm_eps: 1e-5,
+            rope_theta: 10000.0,
+            tie_word_embeddings: false,
+            max_position_embeddings: 256,
+        }
+    }
+
     /// Llama-3.2-1B's shapes (tied embeddings, GQA 32/8, head_dim 64). Without its Llama-3
     /// `rope_scaling` block: the checkpoints written here always use plain RoPE.
     pub fn llama_3_2_1b() -> Self {
