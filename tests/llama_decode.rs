@@ -19,7 +19,7 @@ use tttv2::nn::SafetensorsWeights;
 use tttv2::nn::llama::{Llama, LlamaPlans};
 use tttv2::op::llama::LlamaPrefillConfig;
 use tttv2::op::llama_decode::LlamaDecodeConfig;
-use tttv2::plan::llama::{LlamaOptions, plan_llama};
+use tttv2::plan::llama::{LlamaOptions, plan_llama, plan_llama_prefill_for};
 use tttv2::plan::{Mode, Policy};
 
 fn spec() -> TinyLlamaSpec {
@@ -31,14 +31,11 @@ fn spec() -> TinyLlamaSpec {
 fn load(dir: &std::path::Path, policy: Policy, batch: u32) -> (Device, Llama) {
     let cfg = LlamaConfig::from_file(dir.join("config.json")).unwrap();
     let sys = SystemProfile::N150;
-    let prefill = [32, 64]
-        .map(|s| {
-            let opts = LlamaOptions { seq_len: s, policy, ..LlamaOptions::new(Mode::Prefill, 1) };
-            LlamaPrefillConfig::from_plan(&plan_llama(&cfg, &sys, &opts).unwrap()).unwrap()
-        })
-        .to_vec();
     let opts = LlamaOptions { seq_len: 256, policy, ..LlamaOptions::new(Mode::Decode, batch) };
-    let decode = LlamaDecodeConfig::from_plan(&plan_llama(&cfg, &sys, &opts).unwrap()).unwrap();
+    let decode_plan = plan_llama(&cfg, &sys, &opts).unwrap();
+    // The prefill buckets read the decode plan's (DRAM-sharded) weights: one copy on the device.
+    let prefill = [32, 64].map(|s| LlamaPrefillConfig::from_plan(&plan_llama_prefill_for(&decode_plan, &sys, s).unwrap()).unwrap()).to_vec();
+    let decode = LlamaDecodeConfig::from_plan(&decode_plan).unwrap();
     let device = Device::open(&DeviceProfile::N150).unwrap();
     let model = Llama::load(&device, &SafetensorsWeights::open(dir).unwrap(), LlamaPlans { prefill, decode: Some(decode) }).unwrap();
     (device, model)
@@ -113,6 +110,29 @@ fn users_in_one_batch_are_independent_and_match_candle() {
             assert_eq!(argmax(l), argmax(&theirs[k + 1]), "user {u} step {k}");
         }
     }
+}
+
+/// Prefill buckets planned on the decode plan's weights add no weight upload; independently
+/// planned ones (DRAM-interleaved) hold a second copy of every matmul weight.
+#[test]
+fn prefill_buckets_share_the_decode_weights() {
+    let dir = TempDir::new("decode-share").unwrap();
+    write_checkpoint(dir.path(), &spec(), 5).unwrap();
+    let weights = SafetensorsWeights::open(dir.path()).unwrap();
+    let (device, shared) = load(dir.path(), Policy::Performance, 2);
+    let decode = shared.plans().decode.clone();
+    let alone = Llama::load(&device, &weights, LlamaPlans { prefill: vec![], decode: decode.clone() }).unwrap();
+    assert_eq!(shared.weight_bytes(), alone.weight_bytes());
+    let cfg = LlamaConfig::from_file(dir.path().join("config.json")).unwrap();
+    let opts = LlamaOptions { seq_len: 64, policy: Policy::Performance, ..LlamaOptions::new(Mode::Prefill, 1) };
+    let separate = LlamaPrefillConfig::from_plan(&plan_llama(&cfg, &SystemProfile::N150, &opts).unwrap()).unwrap();
+    let two = Llama::load(&device, &weights, LlamaPlans { prefill: vec![separate], decode }).unwrap();
+    // The second copy is the matmul weights (embedding and norms are shared either way).
+    let s = spec();
+    let (h, i, q, kv) = (s.hidden as u64, s.intermediate as u64, (s.heads * s.head_dim) as u64, (s.kv_heads * s.head_dim) as u64);
+    let matmul_values = s.layers as u64 * (h * (q + 2 * kv) + q * h + 3 * h * i) + h * s.vocab as u64;
+    let extra = two.weight_bytes() - alone.weight_bytes();
+    assert!(extra as f64 > matmul_values as f64 * 0.5, "{extra} bytes for {matmul_values} matmul weight values");
 }
 
 #[test]

@@ -13,10 +13,10 @@
 //!
 //! A model runs prefill plans (one per prompt-length bucket, single user) and a decode plan
 //! (one token for each of up to 32 users per step, KV cache of `max_seq_len` positions). Each
-//! weight is uploaded once per distinct (dtype, memory config) the plans ask for: today the prefill
-//! plans keep weights DRAM-interleaved and the decode plan DRAM-sharded, so a model with both
-//! holds two copies of each matmul weight (tt-transformers shares one DRAM-sharded copy and runs
-//! its prefill matmuls on it; planning prefill around the decode layout is not done yet).
+//! weight is uploaded once per distinct (dtype, memory config) the plans ask for. Prefill buckets
+//! planned with [`plan_llama_prefill_for`](tttv2_core::plan::llama::plan_llama_prefill_for) read
+//! the decode plan's weights (DRAM-sharded, same dtypes, same LM head split), so such a model
+//! holds one copy, as tt-transformers does; independently planned prefill plans keep their own.
 
 use tttv2_core::op::LinearConfig;
 use tttv2_core::op::llama::{DecoderLayerConfig, LlamaPrefillConfig, NormConfig};
@@ -52,6 +52,8 @@ fn interleave_rope_rows(data: &[f32], heads: usize, d: usize, inp: usize) -> Vec
 /// carries its weight's dtype and memory config, and the matching upload is found by equality.
 struct LinearWeight {
     name: String,
+    /// Output columns.
+    n: usize,
     variants: Vec<(DataType, MemoryConfig, Tensor)>,
 }
 
@@ -67,7 +69,7 @@ impl LinearWeight {
                 variants.push((c.weight_dtype, c.weight_memory_config, t));
             }
         }
-        Ok(LinearWeight { name, variants })
+        Ok(LinearWeight { name, n: n as usize, variants })
     }
 
     fn get(&self, cfg: &LinearConfig) -> Result<&Tensor> {
@@ -106,9 +108,9 @@ fn rms_norm(x: &Tensor, w: &Tensor, c: &NormConfig) -> Result<Tensor> {
     ops::rms_norm(x, c.epsilon, w, &c.memory_config, &c.compute_kernel_config)
 }
 
-/// RoPE tables (folded at load: computed once on the host), in TT-NN's adjacent-pair layout:
-/// `cos[p][2i] = cos[p][2i+1] = cos(p·θ_i)` and likewise `sin`, with Llama 3's frequency scaling
-/// when the model uses it (transformers `_compute_llama3_parameters`).
+/// RoPE tables over positions, computed at load from the inverse frequencies the plan folded at
+/// build time, in TT-NN's adjacent-pair layout: `cos[p][2i] = cos[p][2i+1] = cos(p·θ_i)` and
+/// likewise `sin`.
 struct RopeTables {
     d: usize,
     cos: Vec<f32>,
@@ -116,29 +118,17 @@ struct RopeTables {
 }
 
 impl RopeTables {
-    fn new(theta: f32, scaling: Option<(f32, f32, f32, u32)>, d: usize, positions: usize) -> RopeTables {
-        let mut inv_freq: Vec<f64> = (0..d / 2).map(|i| (theta as f64).powf(-(2.0 * i as f64) / d as f64)).collect();
-        if let Some((factor, low, high, original)) = scaling {
-            let (factor, low, high, original) = (factor as f64, low as f64, high as f64, original as f64);
-            let (low_wavelen, high_wavelen) = (original / low, original / high);
-            for f in &mut inv_freq {
-                let wavelen = 2.0 * std::f64::consts::PI / *f;
-                if wavelen > low_wavelen {
-                    *f /= factor;
-                } else if wavelen >= high_wavelen {
-                    let smooth = (original / wavelen - low) / (high - low);
-                    *f = (1.0 - smooth) * *f / factor + smooth * *f;
-                }
-            }
-        }
+    fn new(inv_freq: &[f32], positions: usize) -> RopeTables {
+        let d = inv_freq.len() * 2;
         let (mut cos, mut sin) = (vec![0.0f32; positions * d], vec![0.0f32; positions * d]);
         for p in 0..positions {
-            for (i, f) in inv_freq.iter().enumerate() {
-                let a = p as f64 * f;
-                cos[p * d + 2 * i] = a.cos() as f32;
-                cos[p * d + 2 * i + 1] = a.cos() as f32;
-                sin[p * d + 2 * i] = a.sin() as f32;
-                sin[p * d + 2 * i + 1] = a.sin() as f32;
+            for (i, &f) in inv_freq.iter().enumerate() {
+                let a = p as f64 * f as f64;
+                let (s, c) = a.sin_cos();
+                cos[p * d + 2 * i] = c as f32;
+                cos[p * d + 2 * i + 1] = c as f32;
+                sin[p * d + 2 * i] = s as f32;
+                sin[p * d + 2 * i + 1] = s as f32;
             }
         }
         RopeTables { d, cos, sin }
@@ -261,7 +251,7 @@ impl DecoderLayer {
                 ops::fill_cache(cache, &ops::typecast(t, cache_dtype, &a.kv_cache_memory_config)?, user, 0)?;
             }
         }
-        let attn = ops::sdpa(&q, &k, &v, None, true, None, &a.sdpa, &a.sdpa_memory_config, &a.sdpa_compute_kernel_config)?;
+        let attn = ops::sdpa(&q, &k, &v, None, true, Some(a.sdpa_scale), &a.sdpa, &a.sdpa_memory_config, &a.sdpa_compute_kernel_config)?;
         let o = ops::nlp_concat_heads(&attn, &a.concat_memory_config)?;
         let o = self.wo.linear(&o, &a.wo)?;
         let h = ops::add(&h, &o, &cfg.residual_memory_config, DataType::Bfloat16)?;
@@ -294,7 +284,7 @@ impl DecoderLayer {
         // Likewise `paged_fused_update_cache` is two per-user updates.
         ops::update_cache_per_user(&mut self.k_cache, &k, positions)?;
         ops::update_cache_per_user(&mut self.v_cache, &v, positions)?;
-        let attn = ops::sdpa_decode(&q, &self.k_cache, &self.v_cache, positions, None, &a.sdpa, &a.sdpa_memory_config, &a.sdpa_compute_kernel_config)?;
+        let attn = ops::sdpa_decode(&q, &self.k_cache, &self.v_cache, positions, Some(a.sdpa_scale), &a.sdpa, &a.sdpa_memory_config, &a.sdpa_compute_kernel_config)?;
         let o = ops::nlp_concat_heads_decode(&attn, a.heads)?;
         let o = self.wo.linear(&o, &a.wo)?;
         let h = ops::add(&h, &o, &cfg.residual_memory_config, DataType::Bfloat16)?;
@@ -326,10 +316,8 @@ pub struct Llama {
     embed: Tensor,
     layers: Vec<DecoderLayer>,
     norm: Tensor,
-    /// The prefill LM head (unsplit), if there is a prefill plan.
-    prefill_head: Option<LinearWeight>,
-    /// The decode LM head's column pieces.
-    decode_head: Vec<LinearWeight>,
+    /// The LM head's column pieces of every plan: `(first column, weight)`.
+    head: Vec<(usize, LinearWeight)>,
     rope: RopeTables,
     prefill_rope: Vec<PrefillRope>,
     decode_trans_mat: Option<Tensor>,
@@ -346,9 +334,9 @@ impl Llama {
     pub fn load(device: &Device, weights: &impl WeightSource, plans: LlamaPlans) -> Result<Llama> {
         let mut plans = plans;
         plans.prefill.sort_by_key(|p| p.seq_len);
-        let (first_e, layers_n, theta, scaling, layer0) = match (plans.prefill.first(), &plans.decode) {
-            (Some(p), _) => (p.embedding, p.layers, p.rope_theta, p.rope_scaling, (p.layer.attention.heads, p.layer.attention.kv_heads, p.layer.attention.head_dim, p.layer.mlp.w1.n, p.layer.attention.kv_cache_dtype, p.layer.attention.kv_cache_memory_config)),
-            (None, Some(d)) => (d.embedding, d.layers, d.rope_theta, d.rope_scaling, (d.layer.attention.heads, d.layer.attention.kv_heads, d.layer.attention.head_dim, d.layer.mlp.w1.n, d.layer.attention.kv_cache_dtype, d.layer.attention.kv_cache_memory_config)),
+        let (first_e, layers_n, inv_freq, layer0) = match (plans.prefill.first(), &plans.decode) {
+            (Some(p), _) => (p.embedding, p.layers, p.rope_inv_freq.clone(), (p.layer.attention.heads, p.layer.attention.kv_heads, p.layer.attention.head_dim, p.layer.mlp.w1.n, p.layer.attention.kv_cache_dtype, p.layer.attention.kv_cache_memory_config)),
+            (None, Some(d)) => (d.embedding, d.layers, d.rope_inv_freq.clone(), (d.layer.attention.heads, d.layer.attention.kv_heads, d.layer.attention.head_dim, d.layer.mlp.w1.n, d.layer.attention.kv_cache_dtype, d.layer.attention.kv_cache_memory_config)),
             (None, None) => return Err(plan_error("a Llama needs at least one prefill or decode plan".into())),
         };
         let (nq, nkv, d, intermediate, mut kv_dtype, mut kv_mc) = layer0;
@@ -378,28 +366,29 @@ impl Llama {
         };
         let head_t = transpose(&head_src, v, h);
         drop(head_src);
-        let prefill_head = match plans.prefill.is_empty() {
-            true => None,
-            false => {
-                let cfgs: Vec<&LinearConfig> = plans.prefill.iter().map(|p| &p.lm_head).collect();
-                Some(LinearWeight::upload(device, "lm_head.weight".into(), &head_t, e.hidden, e.vocab, &cfgs)?)
-            }
-        };
-        let mut decode_head = Vec::new();
-        if let Some(dec) = &plans.decode {
+        // The LM head's column pieces of every plan, grouped by column range: plans that split
+        // the head alike (prefill planned on the decode plan's weights) share one upload.
+        let mut ranges: Vec<(usize, usize, Vec<&LinearConfig>)> = Vec::new();
+        let plan_heads = plans.prefill.iter().map(|p| &p.lm_head[..]).chain(plans.decode.as_ref().map(|d| &d.lm_head[..]));
+        for pieces in plan_heads {
             let mut col = 0usize;
-            for piece in dec.lm_head.iter() {
+            for piece in pieces {
                 let n = piece.n as usize;
-                if col + n > v {
-                    return Err(plan_error(format!("the decode LM head pieces cover more than the vocabulary of {v}")));
+                match ranges.iter_mut().find(|(c, w, _)| (*c, *w) == (col, n)) {
+                    Some((_, _, cfgs)) => cfgs.push(piece),
+                    None => ranges.push((col, n, vec![piece])),
                 }
-                let cols: Vec<f32> = (0..h).flat_map(|r| head_t[r * v + col..r * v + col + n].iter().copied()).collect();
-                decode_head.push(LinearWeight::upload(device, format!("lm_head.weight[:, {col}..{}]", col + n), &cols, e.hidden, piece.n, &[piece])?);
                 col += n;
             }
             if col != v {
-                return Err(plan_error(format!("the decode LM head pieces cover {col} of {v} vocabulary columns")));
+                return Err(plan_error(format!("the LM head pieces cover {col} of {v} vocabulary columns")));
             }
+        }
+        let mut head = Vec::new();
+        for (col, n, cfgs) in ranges {
+            let cols: Vec<f32> = (0..h).flat_map(|r| head_t[r * v + col..r * v + col + n].iter().copied()).collect();
+            let name = if n == v { "lm_head.weight".to_string() } else { format!("lm_head.weight[:, {col}..{}]", col + n) };
+            head.push((col, LinearWeight::upload(device, name, &cols, e.hidden, n as u32, &cfgs)?));
         }
         drop(head_t);
         let cfgs = LayerCfgs { prefill: plans.prefill.iter().map(|p| &p.layer).collect(), decode: plans.decode.as_ref().map(|d| &d.layer) };
@@ -408,7 +397,10 @@ impl Llama {
             .collect::<Result<Vec<_>>>()?;
         let norms: Vec<&NormConfig> = plans.prefill.iter().map(|p| &p.final_norm).chain(plans.decode.as_ref().map(|d| &d.final_norm)).collect();
         let positions = cache_shape[2].max(max_prefill) as usize;
-        let rope = RopeTables::new(theta, scaling, d as usize, positions);
+        if inv_freq.len() * 2 != d as usize {
+            return Err(plan_error(format!("the plan folds {} RoPE frequencies for a head_dim of {d}", inv_freq.len())));
+        }
+        let rope = RopeTables::new(&inv_freq, positions);
         let prefill_rope = plans.prefill.iter().map(|p| PrefillRope::new(device, &rope, p.seq_len)).collect::<Result<Vec<_>>>()?;
         let decode_trans_mat = match &plans.decode {
             Some(dec) => Some(RopeTables::trans_mat(device, dec.batch, &dec.layer.attention.trans_mat_memory_config)?),
@@ -418,13 +410,36 @@ impl Llama {
             embed,
             layers,
             norm: load_norm(device, weights, "model.norm.weight", e.hidden, &norms)?,
-            prefill_head,
-            decode_head,
+            head,
             rope,
             prefill_rope,
             decode_trans_mat,
             plans,
         })
+    }
+
+    /// Bytes the model's weights occupy on the device, every upload counted once: TILE tensors
+    /// in whole tiles of their dtype (before DRAM-bank padding), the row-major embedding table by
+    /// element. A model whose prefill buckets share the decode plan's placements counts each
+    /// matmul weight once; the KV cache is not included.
+    pub fn weight_bytes(&self) -> u64 {
+        fn bytes(t: &Tensor) -> u64 {
+            let shape = t.shape();
+            match t.layout() {
+                Layout::Tile => {
+                    let (rows, cols) = (shape[..shape.len() - 1].iter().map(|&d| d as u64).product::<u64>(), *shape.last().unwrap_or(&1) as u64);
+                    rows.div_ceil(32) * cols.div_ceil(32) * t.dtype().tile_bytes()
+                }
+                Layout::RowMajor => shape.iter().map(|&d| d as u64).product::<u64>() * t.dtype().tile_bytes() / 1024,
+            }
+        }
+        let lin = |w: &LinearWeight| w.variants.iter().map(|(_, _, t)| bytes(t)).sum::<u64>();
+        let layers: u64 = self
+            .layers
+            .iter()
+            .map(|l| bytes(&l.attention_norm) + bytes(&l.ffn_norm) + [&l.wqkv, &l.wo, &l.w1, &l.w3, &l.w2].into_iter().map(lin).sum::<u64>())
+            .sum();
+        bytes(&self.embed) + bytes(&self.norm) + layers + self.head.iter().map(|(_, w)| lin(w)).sum::<u64>()
     }
 
     /// The plans this model runs.
@@ -474,8 +489,22 @@ impl Llama {
         let h = rms_norm(&h, &self.norm, &cfg.final_norm)?;
         let last = tokens.len() as u32 - 1;
         let x = ops::slice(&h, &[0, 0, last, 0], &[1, 1, last + 1, e.hidden], &cfg.last_token_memory_config)?;
-        let head = self.prefill_head.as_ref().ok_or_else(|| plan_error("no prefill LM head".into()))?;
-        head.linear(&x, &cfg.lm_head)?.to_f32()
+        let mut logits = Vec::with_capacity(e.vocab as usize);
+        self.lm_head(&x, &cfg.lm_head, |out, _| logits.extend_from_slice(out))?;
+        Ok(logits)
+    }
+
+    /// Runs the LM head pieces `pieces` on `x` and hands each piece's output (row-major
+    /// `[rows, piece columns]`) with its column count to `sink`, in vocabulary order.
+    fn lm_head(&self, x: &Tensor, pieces: &[LinearConfig], mut sink: impl FnMut(&[f32], usize)) -> Result<()> {
+        let mut col = 0usize;
+        for piece in pieces {
+            let n = piece.n as usize;
+            let (_, w) = self.head.iter().find(|(c, w)| *c == col && w.n == n).ok_or_else(|| plan_error(format!("no LM head upload holds columns {col}..{}", col + n)))?;
+            sink(&w.linear(x, piece)?.to_f32()?, n);
+            col += n;
+        }
+        Ok(())
     }
 
     /// One decode step: user `u` feeds `tokens[u]` at position `positions[u]` (its K/V is
@@ -525,13 +554,11 @@ impl Llama {
         let h = rms_norm(&h, &self.norm, &cfg.final_norm)?;
         let vocab = e.vocab as usize;
         let mut logits = vec![Vec::with_capacity(vocab); tokens.len()];
-        for (piece, w) in cfg.lm_head.iter().zip(&self.decode_head) {
-            let out = w.linear(&h, piece)?.to_f32()?;
-            let n = piece.n as usize;
+        self.lm_head(&h, &cfg.lm_head, |out, n| {
             for (u, l) in logits.iter_mut().enumerate() {
                 l.extend_from_slice(&out[u * n..(u + 1) * n]);
             }
-        }
+        })?;
         Ok(logits)
     }
 }

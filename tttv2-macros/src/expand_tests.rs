@@ -255,7 +255,17 @@ fn qkv_is_one_matmul_and_silu_is_fused() {
 fn plan_values_are_folded_into_consts() {
     let code = small_llama(quote!(device = "wormhole_b0", mode = "prefill", batch = 1, seq_len = 128), false, |_| true);
     let f = flat(&code);
-    assert!(f.contains("pub const PREFILL: LlamaPrefillConfig = LlamaPrefillConfig { seq_len: 128, layers: 4, rope_theta: 10000f32, rope_scaling: None,"), "{}", &f[..f.len().min(4000)]);
+    let head = "pub const PREFILL: LlamaPrefillConfig = LlamaPrefillConfig { seq_len: 128, layers: 4, rope_inv_freq: ::std::borrow::Cow::Borrowed( &[";
+    let at = f.find(head).unwrap_or_else(|| panic!("{}", &f[f.find("pub const PREFILL").unwrap()..][..300])) + head.len();
+    // RoPE frequencies are folded at build time: θ_i = 10000^(-2i/64), i < 32.
+    let freqs: Vec<f64> = f[at..at + f[at..].find(']').unwrap()].split(',').map(str::trim).filter(|v| !v.is_empty()).map(|v| v.trim_end_matches("f32").parse().unwrap()).collect();
+    assert_eq!(freqs.len(), 32);
+    for (i, v) in freqs.iter().enumerate() {
+        let want = 10000f64.powf(-(2.0 * i as f64) / 64.0);
+        assert!((v - want).abs() <= want * 1e-7, "θ_{i} = {v}, want {want}");
+    }
+    // So is SDPA's scale, 1/sqrt(64).
+    assert_eq!(f.matches("sdpa_scale: 0.125f32,").count(), 1, "{f}");
     assert!(f.contains("epsilon: 0.00001f32"));
     // Four identical layers fold into one `DecoderLayerConfig`.
     assert_eq!(f.matches("DecoderLayerConfig {").count(), 1);

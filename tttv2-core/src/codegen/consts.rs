@@ -330,7 +330,7 @@ impl ConstExpr for AttentionConfig {
     fn const_expr(&self) -> TokenStream {
         struct_expr!(AttentionConfig {
             heads, kv_heads, head_dim, wqkv, heads_memory_config, rotary_compute_kernel_config, kv_cache_dtype,
-            kv_cache_memory_config, sdpa, sdpa_compute_kernel_config, sdpa_memory_config, concat_memory_config, wo,
+            kv_cache_memory_config, sdpa, sdpa_compute_kernel_config, sdpa_memory_config, sdpa_scale, concat_memory_config, wo,
         } of self)
     }
 }
@@ -350,7 +350,7 @@ impl ConstExpr for DecoderLayerConfig {
 impl ConstExpr for LlamaPrefillConfig {
     fn const_expr(&self) -> TokenStream {
         struct_expr!(LlamaPrefillConfig {
-            seq_len, layers, rope_theta, rope_scaling, embedding, layer, final_norm, last_token_memory_config, lm_head,
+            seq_len, layers, rope_inv_freq, embedding, layer, final_norm, last_token_memory_config, lm_head,
         } of self)
     }
 }
@@ -367,7 +367,7 @@ impl ConstExpr for crate::op::llama_decode::DecodeAttentionConfig {
         struct_expr!(DecodeAttentionConfig {
             heads, kv_heads, head_dim, wqkv, heads_memory_config, rope_memory_config, trans_mat_memory_config,
             rotary_compute_kernel_config, kv_cache_dtype, kv_cache_memory_config, sdpa, sdpa_compute_kernel_config,
-            sdpa_memory_config, concat_memory_config, wo,
+            sdpa_memory_config, sdpa_scale, concat_memory_config, wo,
         } of self)
     }
 }
@@ -381,7 +381,7 @@ impl ConstExpr for crate::op::llama_decode::DecodeLayerConfig {
 impl ConstExpr for crate::op::llama_decode::LlamaDecodeConfig {
     fn const_expr(&self) -> TokenStream {
         struct_expr!(LlamaDecodeConfig {
-            batch, max_seq_len, layers, rope_theta, rope_scaling, embedding, hidden_memory_config, layer, final_norm,
+            batch, max_seq_len, layers, rope_inv_freq, embedding, hidden_memory_config, layer, final_norm,
             lm_head,
         } of self)
     }

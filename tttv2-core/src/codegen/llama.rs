@@ -22,7 +22,7 @@ use crate::manifest::Manifest;
 use crate::op::llama::LlamaPrefillConfig;
 use crate::op::llama_decode::LlamaDecodeConfig;
 use crate::plan::Mode;
-use crate::plan::llama::{LlamaOptions, LlamaPlan, plan_llama};
+use crate::plan::llama::{LlamaOptions, LlamaPlan, plan_llama, plan_llama_prefill_for};
 
 /// The parts of the user's declaration the generated code keeps, and how it was declared.
 pub struct LlamaItem {
@@ -308,8 +308,8 @@ fn runnable(plan: &LlamaPlan) -> Result<Runnable, String> {
             let system = SystemProfile::by_name(plan.system).ok_or_else(|| format!("unknown system `{}`", plan.system))?;
             let mut buckets = Vec::new();
             for s in decode_prefill_lengths(opts.seq_len) {
-                let o = LlamaOptions { mode: Mode::Prefill, batch: 1, seq_len: s, ..opts.clone() };
-                let p = plan_llama(&plan.model, &system, &o).map_err(|e| format!("the {s}-token prefill bucket cannot be planned: {e}"))?;
+                // Each bucket runs on the decode plan's weights (one copy on the device).
+                let p = plan_llama_prefill_for(plan, &system, s).map_err(|e| format!("the {s}-token prefill bucket cannot be planned: {e}"))?;
                 buckets.push(LlamaPrefillConfig::from_plan(&p).map_err(|e| format!("the {s}-token prefill bucket: {e}"))?);
             }
             Ok(Runnable::Decode { buckets, decode })

@@ -2,6 +2,8 @@
 //! each op, as `const`-constructible values. Identical decoder layers share one
 //! [`DecoderLayerConfig`].
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use crate::plan::Mode;
@@ -71,6 +73,9 @@ pub struct AttentionConfig {
     pub sdpa_compute_kernel_config: ComputeKernelConfig,
     /// SDPA output memory config.
     pub sdpa_memory_config: MemoryConfig,
+    /// The attention scale `1 / sqrt(head_dim)`, folded at build time and passed to SDPA (as
+    /// tt-transformers passes `scale=self.scale`).
+    pub sdpa_scale: f32,
     /// Where the merged heads go.
     pub concat_memory_config: MemoryConfig,
     /// The output projection.
@@ -106,17 +111,15 @@ pub struct DecoderLayerConfig {
 }
 
 /// A whole Llama prefill of `seq_len` tokens for one user.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LlamaPrefillConfig {
     /// Prompt length the configs were chosen for.
     pub seq_len: u32,
     /// Decoder layers.
     pub layers: u32,
-    /// RoPE base.
-    pub rope_theta: f32,
-    /// Llama 3 RoPE scaling `(factor, low_freq_factor, high_freq_factor,
-    /// original_max_position_embeddings)`, if the model uses it.
-    pub rope_scaling: Option<(f32, f32, f32, u32)>,
+    /// RoPE inverse frequencies `θ_i` (head_dim / 2 values, Llama 3 scaling applied), folded
+    /// at build time; the cos/sin tables over positions are computed from them at load.
+    pub rope_inv_freq: Cow<'static, [f32]>,
     /// Embedding.
     pub embedding: EmbeddingConfig,
     /// Every decoder layer (they are identical in the plan).
@@ -125,8 +128,23 @@ pub struct LlamaPrefillConfig {
     pub final_norm: NormConfig,
     /// Where the last token's hidden state goes.
     pub last_token_memory_config: MemoryConfig,
-    /// The LM head.
-    pub lm_head: LinearConfig,
+    /// The LM head's column pieces, in vocabulary order (one piece unless the plan splits it,
+    /// as tt-transformers' `LMHead` does when one matmul does not fit L1).
+    pub lm_head: Cow<'static, [LinearConfig]>,
+}
+
+/// The LM head's matmuls (`lm_head`, or `lm_head.0`, `lm_head.1`, … when split), in order.
+pub(super) fn lm_head_pieces(plan: &LlamaPlan) -> Result<Vec<LinearConfig>, String> {
+    let pieces = plan
+        .ops
+        .iter()
+        .filter(|o| o.op == OpKind::Linear && (o.name == "lm_head" || o.name.starts_with("lm_head.")))
+        .map(linear)
+        .collect::<Result<Vec<_>, _>>()?;
+    if pieces.is_empty() {
+        return Err("the plan has no LM head".into());
+    }
+    Ok(pieces)
 }
 
 pub(super) fn find<'a>(plan: &'a LlamaPlan, name: &str) -> Result<&'a PlannedOp, String> {
@@ -205,6 +223,7 @@ fn layer(plan: &LlamaPlan, i: u32, eps: f32) -> Result<DecoderLayerConfig, Strin
             sdpa,
             sdpa_compute_kernel_config: ckc(sdpa_op)?,
             sdpa_memory_config: mc(sdpa_op, "output")?,
+            sdpa_scale: sdpa_scale(m.head_dim),
             concat_memory_config: mc(op("attention.concat_heads")?, "output")?,
             wo: linear(op("attention.wo")?)?,
         },
@@ -221,12 +240,32 @@ fn layer(plan: &LlamaPlan, i: u32, eps: f32) -> Result<DecoderLayerConfig, Strin
 
 /// RoPE base and Llama 3 scaling `(factor, low_freq_factor, high_freq_factor,
 /// original_max_position_embeddings)` of the planned model.
-pub(super) fn rope(plan: &LlamaPlan) -> (f32, Option<(f32, f32, f32, u32)>) {
-    let m = &plan.model;
-    let scaling = m.rope_scaling.map(|r| {
-        (r.factor as f32, r.low_freq_factor as f32, r.high_freq_factor as f32, r.original_max_position_embeddings)
-    });
-    (m.rope_theta as f32, scaling)
+/// RoPE inverse frequencies `θ_i = theta^(-2i/d)` for `i < d/2`, with Llama 3's
+/// frequency-dependent scaling when the model has it (transformers
+/// `_compute_llama3_parameters`: long wavelengths divided by `factor`, short ones kept, a smooth
+/// blend between). Computed in f64, stored in f32 as Hugging Face stores `inv_freq`.
+pub fn rope_inv_freq(model: &crate::hf::LlamaConfig) -> Vec<f32> {
+    let d = model.head_dim as usize;
+    let mut inv_freq: Vec<f64> = (0..d / 2).map(|i| model.rope_theta.powf(-(2.0 * i as f64) / d as f64)).collect();
+    if let Some(r) = model.rope_scaling {
+        let (factor, low, high, original) = (r.factor, r.low_freq_factor, r.high_freq_factor, r.original_max_position_embeddings as f64);
+        let (low_wavelen, high_wavelen) = (original / low, original / high);
+        for f in &mut inv_freq {
+            let wavelen = 2.0 * std::f64::consts::PI / *f;
+            if wavelen > low_wavelen {
+                *f /= factor;
+            } else if wavelen >= high_wavelen {
+                let smooth = (original / wavelen - low) / (high - low);
+                *f = (1.0 - smooth) * *f / factor + smooth * *f;
+            }
+        }
+    }
+    inv_freq.into_iter().map(|f| f as f32).collect()
+}
+
+/// `1 / sqrt(head_dim)`, SDPA's scale.
+pub(super) fn sdpa_scale(head_dim: u32) -> f32 {
+    (1.0 / (head_dim as f64).sqrt()) as f32
 }
 
 /// The embedding lookup's configs.
@@ -263,23 +302,18 @@ impl LlamaPrefillConfig {
                 return Err(format!("layer {i} is planned differently from layer 0; per-layer configs are not generated yet"));
             }
         }
-        if plan.ops.iter().filter(|o| o.name.starts_with("lm_head")).count() != 1 {
-            return Err("the LM head is split into several matmuls; generated code runs an unsplit LM head only so far".into());
-        }
         if plan.ops.iter().any(|o| matches!(o.op, OpKind::AllReduce | OpKind::AllGather)) {
             return Err("the plan has collectives; generated code is single-chip only so far".into());
         }
-        let (rope_theta, rope_scaling) = rope(plan);
         Ok(LlamaPrefillConfig {
             seq_len: plan.options.seq_len,
             layers: m.num_hidden_layers,
-            rope_theta,
-            rope_scaling,
+            rope_inv_freq: Cow::Owned(rope_inv_freq(m)),
             embedding: embedding(plan)?,
             layer: first,
             final_norm: norm(find(plan, "final_norm")?, eps)?,
             last_token_memory_config: mc(find(plan, "slice_last_token")?, "output")?,
-            lm_head: linear(find(plan, "lm_head")?)?,
+            lm_head: Cow::Owned(lm_head_pieces(plan)?),
         })
     }
 }

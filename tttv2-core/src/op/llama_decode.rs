@@ -17,7 +17,7 @@ use crate::plan::llama::{LlamaPlan, OpKind};
 use crate::ttnn::{ComputeKernelConfig, DataType, MemoryConfig, OpProgramConfig, SDPAProgramConfig};
 
 use super::LinearConfig;
-use super::llama::{EmbeddingConfig, MlpConfig, NormConfig, ckc, dt, embedding, find, linear, mc, norm, rope};
+use super::llama::{EmbeddingConfig, MlpConfig, NormConfig, ckc, dt, embedding, find, linear, lm_head_pieces, mc, norm, rope_inv_freq, sdpa_scale};
 
 /// Attention of one decoder layer in decode.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -48,6 +48,9 @@ pub struct DecodeAttentionConfig {
     pub sdpa_compute_kernel_config: ComputeKernelConfig,
     /// SDPA-decode output memory config.
     pub sdpa_memory_config: MemoryConfig,
+    /// The attention scale `1 / sqrt(head_dim)`, folded at build time and passed to SDPA (as
+    /// tt-transformers passes `scale=self.scale`).
+    pub sdpa_scale: f32,
     /// Where the merged heads go.
     pub concat_memory_config: MemoryConfig,
     /// The output projection.
@@ -78,11 +81,9 @@ pub struct LlamaDecodeConfig {
     pub max_seq_len: u32,
     /// Decoder layers.
     pub layers: u32,
-    /// RoPE base.
-    pub rope_theta: f32,
-    /// Llama 3 RoPE scaling `(factor, low_freq_factor, high_freq_factor,
-    /// original_max_position_embeddings)`, if the model uses it.
-    pub rope_scaling: Option<(f32, f32, f32, u32)>,
+    /// RoPE inverse frequencies `θ_i` (head_dim / 2 values, Llama 3 scaling applied), folded
+    /// at build time; the cos/sin tables over positions are computed from them at load.
+    pub rope_inv_freq: Cow<'static, [f32]>,
     /// Embedding.
     pub embedding: EmbeddingConfig,
     /// Where the hidden state lives between ops (the embedding's output is moved there).
@@ -122,6 +123,7 @@ fn layer(plan: &LlamaPlan, i: u32, eps: f32) -> Result<DecodeLayerConfig, String
             sdpa,
             sdpa_compute_kernel_config: ckc(sdpa_op)?,
             sdpa_memory_config: mc(sdpa_op, "output")?,
+            sdpa_scale: sdpa_scale(m.head_dim),
             concat_memory_config: mc(op("attention.concat_heads")?, "output")?,
             wo: linear(op("attention.wo")?)?,
         },
@@ -158,22 +160,12 @@ impl LlamaDecodeConfig {
                 return Err(format!("layer {i} is planned differently from layer 0; per-layer configs are not generated yet"));
             }
         }
-        let lm_head = plan
-            .ops
-            .iter()
-            .filter(|o| o.op == OpKind::Linear && (o.name == "lm_head" || o.name.starts_with("lm_head.")))
-            .map(linear)
-            .collect::<Result<Vec<_>, _>>()?;
-        if lm_head.is_empty() {
-            return Err("the plan has no LM head".into());
-        }
-        let (rope_theta, rope_scaling) = rope(plan);
+        let lm_head = lm_head_pieces(plan)?;
         Ok(LlamaDecodeConfig {
             batch: plan.options.batch,
             max_seq_len: plan.options.seq_len,
             layers: m.num_hidden_layers,
-            rope_theta,
-            rope_scaling,
+            rope_inv_freq: Cow::Owned(rope_inv_freq(m)),
             embedding: embedding(plan)?,
             hidden_memory_config: match find(plan, "embedding.to_sharded") {
                 Ok(op) => mc(op, "output")?,

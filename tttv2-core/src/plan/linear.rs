@@ -108,6 +108,10 @@ pub struct LinearSearch {
     /// Rank by occupancy instead of time: among candidates within `slack` (relative) of the
     /// fastest, take the one using the fewest cores (`optimize_for = throughput`).
     pub prefer_fewer_cores: Option<f64>,
+    /// The weight is already placed (another plan of the same model stored it): every candidate
+    /// reads it in this memory config, and only program configs TT-NN accepts with it survive
+    /// the rule check. `None`: the weight is placed with the chosen config.
+    pub weight_memory_config: Option<MemoryConfig>,
 }
 
 impl Default for LinearSearch {
@@ -122,6 +126,7 @@ impl Default for LinearSearch {
             dram_sharded_in_cores: None,
             dram_sharded_out_cores: None,
             prefer_fewer_cores: None,
+            weight_memory_config: None,
         }
     }
 }
@@ -185,14 +190,18 @@ pub fn plan_linear_with(
         }
         Err(v) => last_violation = Some(v),
     };
+    let placed = |config: LinearConfig| match search.weight_memory_config {
+        Some(mc) => LinearConfig { weight_memory_config: mc, ..config },
+        None => config,
+    };
     if !search.dram_sharded_only {
         for pc in candidates(&base, req.activation, device) {
-            consider(LinearConfig { program_config: pc, ..base });
+            consider(placed(LinearConfig { program_config: pc, ..base }));
         }
     }
     if (search.allow_dram_sharded || search.dram_sharded_only) && base.mt() == 1 {
         for config in dram_sharded_candidates(&base, req.activation, device, search) {
-            consider(config);
+            consider(placed(config));
         }
     }
     // Among equally fast configs (e.g. all DRAM-bound), prefer the one whose compute finishes

@@ -169,7 +169,63 @@ fn memory_needed(cfg: &LlamaConfig, s: &Split, a: &Assignment, opts: &LlamaOptio
 
 /// Plans a Llama model on `system` (per chip). See the module docs for the op sequence.
 pub fn plan_llama(cfg: &LlamaConfig, system: &SystemProfile, opts: &LlamaOptions) -> Result<LlamaPlan, LlamaPlanError> {
+    plan(cfg, system, opts, None)
+}
+
+/// Plans a single-user prefill of `seq_len` tokens that runs on the weights `decode` placed: every
+/// matmul reads its weight in the dtype and memory config the decode plan chose (DRAM
+/// WIDTH_SHARDED for the decode GEMVs), so a model that prefills and decodes holds one copy of
+/// its weights. tt-transformers does the same: its prefill matmuls read the DRAM-sharded decode
+/// weights with 2D / 1D multicast program configs (`mlp.py`, `attention.py` @ 13adda80), which
+/// TT-NN accepts for a WIDTH_SHARDED in1 on a single-row shard grid (2D) and for any DRAM in1
+/// of a wide 1D matmul (`matmul_device_operation.cpp` @ 13adda80); the tall 1D family needs an
+/// interleaved in1 and is left out by the rule checker. The LM head keeps the decode plan's
+/// column split, each piece on its decode weight. Dtypes, fidelities and the KV cache follow
+/// the decode plan (the memory budget is the decode plan's: it is what the device holds).
+pub fn plan_llama_prefill_for(decode: &LlamaPlan, system: &SystemProfile, seq_len: u32) -> Result<LlamaPlan, LlamaPlanError> {
+    if decode.options.mode != Mode::Decode {
+        return Err(LlamaPlanError::Unsupported { rule: Rule::ShapeMismatch, message: "prefill can share the weights of a decode plan only".into() });
+    }
+    if seq_len > decode.options.seq_len {
+        return Err(LlamaPlanError::Unsupported {
+            rule: Rule::ShapeMismatch,
+            message: format!("a {seq_len}-token prefill does not fit the decode plan's KV cache of {} positions", decode.options.seq_len),
+        });
+    }
+    let opts = LlamaOptions { mode: Mode::Prefill, batch: 1, seq_len, ..decode.options.clone() };
+    plan(&decode.model, system, &opts, Some(decode))
+}
+
+/// Weight placements of another plan that this one must reuse, by matmul op name.
+struct SharedWeights<'a> {
+    plan: &'a LlamaPlan,
+}
+
+impl SharedWeights<'_> {
+    fn weight(&self, op: &str) -> Result<(DataType, MemoryConfig), LlamaPlanError> {
+        let o = self.plan.ops.iter().find(|o| o.name == op && o.op == OpKind::Linear).ok_or_else(|| LlamaPlanError::Unsupported {
+            rule: Rule::ShapeMismatch,
+            message: format!("the decode plan has no matmul `{op}` whose weight this prefill could share"),
+        })?;
+        Ok((o.dtypes["weight"], o.memory_configs["weight"]))
+    }
+
+    /// The decode plan's LM head pieces: `(name, columns)`.
+    fn head_pieces(&self) -> Vec<(String, u32)> {
+        self.plan
+            .ops
+            .iter()
+            .filter(|o| o.op == OpKind::Linear && (o.name == "lm_head" || o.name.starts_with("lm_head.")))
+            .map(|o| (o.name.clone(), o.shapes.n.unwrap_or(0)))
+            .collect()
+    }
+}
+
+fn plan(cfg: &LlamaConfig, system: &SystemProfile, opts: &LlamaOptions, shared: Option<&LlamaPlan>) -> Result<LlamaPlan, LlamaPlanError> {
     let device = system.chip;
+    let shared = shared.map(|plan| SharedWeights { plan });
+    // Memory is what the device holds: with shared weights, the decode plan's weights and cache.
+    let mem_opts = shared.as_ref().map_or(opts, |s| &s.plan.options);
     if opts.batch == 0 || opts.seq_len == 0 {
         return Err(LlamaPlanError::Unsupported { rule: Rule::ShapeMismatch, message: "batch and seq_len must be positive".into() });
     }
@@ -185,7 +241,7 @@ pub fn plan_llama(cfg: &LlamaConfig, system: &SystemProfile, opts: &LlamaOptions
     // Memory budget: start from the policy; while weights + KV cache exceed the budget, step down
     // the ladder bf16 → bfloat8_b (weights and cache), then w1/w3 → bfloat4_b, then w2 → bfloat4_b.
     // User-pinned dtypes are never changed.
-    let mut a = assignment(cfg, opts);
+    let mut a = assignment(cfg, mem_opts);
     let mut notes = Vec::new();
     if device.legacy {
         notes.push(format!("{} is a legacy target: TT-NN dropped it after v0.55; the plan is for reference only", device.name));
@@ -216,14 +272,14 @@ pub fn plan_llama(cfg: &LlamaConfig, system: &SystemProfile, opts: &LlamaOptions
             }
         }),
     ];
-    let (mut w, mut kv) = memory_needed(cfg, &s, &a, opts, &device);
+    let (mut w, mut kv) = memory_needed(cfg, &s, &a, mem_opts, &device);
     for (what, step) in steps {
         if w + kv <= budget {
             break;
         }
         let before = w + kv;
         step(&mut a);
-        (w, kv) = memory_needed(cfg, &s, &a, opts, &device);
+        (w, kv) = memory_needed(cfg, &s, &a, mem_opts, &device);
         if w + kv < before {
             notes.push(format!("memory budget {budget} B per chip: {what} (needed {before} B)"));
         }
@@ -251,7 +307,10 @@ pub fn plan_llama(cfg: &LlamaConfig, system: &SystemProfile, opts: &LlamaOptions
         Residency::Interleaved(MemoryConfig::DRAM_INTERLEAVED)
     };
     let hidden_mc = ctx.hidden_mc(res, m, s.hidden);
-    let planner = MatmulPlanner { device: &device, opts, res };
+    if shared.is_some() {
+        notes.push("weights shared with the decode plan: every matmul reads the decode plan's weight placement".into());
+    }
+    let planner = MatmulPlanner { device: &device, opts, res, shared: shared.as_ref() };
 
     let mut ops = Vec::new();
     let emb = ctx.embedding("model.embed_tokens.weight".into(), m, cfg.vocab_size, s.hidden)?;
@@ -302,18 +361,31 @@ pub fn plan_llama(cfg: &LlamaConfig, system: &SystemProfile, opts: &LlamaOptions
         Residency::Sharded { .. } => 32 * device.dram_banks,
         Residency::Interleaved(_) => 32,
     };
-    for pieces in 1..=8u32 {
-        let per = s.vocab.div_ceil(pieces).div_ceil(align) * align;
-        if pieces > 1 && per * (pieces - 1) >= s.vocab {
-            continue; // fewer non-empty pieces than asked: same as a smaller count
-        }
+    // Candidate splits: `(name, columns)` per piece. A plan sharing the decode plan's weights
+    // keeps its split (the pieces are the stored weights).
+    let splits: Vec<Vec<(String, u32)>> = match &shared {
+        Some(sh) => vec![sh.head_pieces()],
+        None => (1..=8u32)
+            .filter_map(|pieces| {
+                let per = s.vocab.div_ceil(pieces).div_ceil(align) * align;
+                if pieces > 1 && per * (pieces - 1) >= s.vocab {
+                    return None; // fewer non-empty pieces than asked: same as a smaller count
+                }
+                let mut v = Vec::new();
+                let mut start = 0;
+                while start < s.vocab {
+                    let n = per.min(s.vocab - start);
+                    v.push((if pieces == 1 { "lm_head".to_string() } else { format!("lm_head.{}", v.len()) }, n));
+                    start += n;
+                }
+                Some(v)
+            })
+            .collect(),
+    };
+    for split in splits {
         let mut v = Vec::new();
-        let mut start = 0;
-        let mut i = 0;
         let mut failed = false;
-        while start < s.vocab {
-            let n = per.min(s.vocab - start);
-            let name = if pieces == 1 { "lm_head".to_string() } else { format!("lm_head.{i}") };
+        for (name, n) in split {
             match head_planner.linear(name, None, vec![head_name.to_string()], head_m, s.hidden, n, lm, policy_fidelity_ckc(opts.policy, lm, &device), None) {
                 Ok(op) => v.push(op),
                 Err(e) => {
@@ -322,8 +394,6 @@ pub fn plan_llama(cfg: &LlamaConfig, system: &SystemProfile, opts: &LlamaOptions
                     break;
                 }
             }
-            start += n;
-            i += 1;
         }
         let time = |ops: &[PlannedOp]| ops.iter().map(|o| o.estimate_us).sum::<f64>();
         if !failed && head_ops.as_ref().is_none_or(|b| time(&v) < time(b)) {
@@ -405,6 +475,8 @@ struct MatmulPlanner<'a> {
     device: &'a DeviceProfile,
     opts: &'a LlamaOptions,
     res: Residency,
+    /// Weights placed by another plan, reused as they are.
+    shared: Option<&'a SharedWeights<'a>>,
 }
 
 impl MatmulPlanner<'_> {
@@ -425,6 +497,14 @@ impl MatmulPlanner<'_> {
     ) -> Result<PlannedOp, LlamaPlanError> {
         let mut req = LinearRequest::new(name.clone(), m, k, n, self.opts.policy);
         req.weight_dtype = Some(g.dtype);
+        let placed = match self.shared {
+            Some(sh) => {
+                let (dtype, mc) = sh.weight(&name)?;
+                req.weight_dtype = Some(dtype);
+                Some(mc)
+            }
+            None => None,
+        };
         req.compute_kernel_config = Some(ckc);
         let sharded = matches!(self.res, Residency::Sharded { .. });
         let (in_cores, out_cores) = cores.unwrap_or((None, None));
@@ -437,6 +517,7 @@ impl MatmulPlanner<'_> {
             dram_sharded_in_cores: in_cores,
             dram_sharded_out_cores: out_cores,
             prefer_fewer_cores: (self.opts.optimize_for == OptimizeFor::Throughput).then_some(THROUGHPUT_SLACK),
+            weight_memory_config: placed,
         };
         let p = plan_linear_with(&req, self.device, &search).map_err(|error| LlamaPlanError::Op { op: name.clone(), error })?;
         Ok(linear_op(name, layer, weights, self.opts.mode, &p, self.device))

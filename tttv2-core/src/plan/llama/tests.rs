@@ -285,3 +285,68 @@ fn prefill_casts_k_and_v_to_a_bfp8_cache_before_fill_cache() {
     assert!(acc.ops.iter().all(|o| o.op != OpKind::Typecast));
     assert!(plan("Llama-3.2-1B", &SystemProfile::N150, &decode32()).ops.iter().all(|o| o.op != OpKind::Typecast));
 }
+
+#[test]
+fn prefill_for_a_decode_plan_reads_the_decode_weights() {
+    let sys = SystemProfile::N150;
+    for (name, policy) in [("Llama-3.2-1B", Policy::Performance), ("Llama-3.1-8B", Policy::Performance), ("Llama-3.2-1B", Policy::Accuracy)] {
+        let decode = plan(name, &sys, &LlamaOptions { seq_len: 2048, policy, ..decode32() });
+        for seq_len in [128, 1024, 2048] {
+            let prefill = plan_llama_prefill_for(&decode, &sys, seq_len).unwrap_or_else(|e| panic!("{name} {seq_len}: {e}"));
+            assert_eq!(prefill.options.mode, Mode::Prefill);
+            assert_eq!(prefill.totals.weight_bytes_per_chip, decode.totals.weight_bytes_per_chip);
+            let (pre, dec): (Vec<_>, Vec<_>) = (linears(&prefill).collect(), linears(&decode).collect());
+            assert_eq!(pre.len(), dec.len(), "{name}: the same matmuls, the LM head split alike");
+            for (p, d) in pre.iter().zip(&dec) {
+                assert_eq!(p.name, d.name);
+                assert_eq!((p.dtypes["weight"], p.memory_configs["weight"]), (d.dtypes["weight"], d.memory_configs["weight"]), "{}", p.name);
+                assert_eq!(p.compute_kernel_config, d.compute_kernel_config, "{}", p.name);
+                assert!(p.memory_configs["weight"].is_sharded(), "{}: decode GEMV weights are DRAM-sharded", p.name);
+                // TT-NN takes a sharded in1 only in 2D and wide 1D multicast matmuls.
+                match p.program_config {
+                    Some(OpProgramConfig::Matmul(MatmulProgramConfig::MultiCast2D(c))) => assert!(!c.transpose_mcast),
+                    Some(OpProgramConfig::Matmul(MatmulProgramConfig::MultiCast1D(c))) => assert!(c.mcast_in0, "{}", p.name),
+                    other => panic!("{}: {other:?}", p.name),
+                }
+                check_linear(&linear_config(p), &sys.chip).unwrap_or_else(|v| panic!("{}: {v}", p.name));
+            }
+        }
+    }
+    // Only decode plans place weights for others, and the cache bounds the prompt.
+    let decode = plan("Llama-3.2-1B", &sys, &LlamaOptions { seq_len: 256, ..decode32() });
+    assert!(plan_llama_prefill_for(&decode, &sys, 512).unwrap_err().to_string().contains("256 positions"));
+    let prefill = plan("Llama-3.2-1B", &sys, &LlamaOptions::new(Mode::Prefill, 1));
+    assert!(plan_llama_prefill_for(&prefill, &sys, 128).is_err());
+}
+
+#[test]
+fn a_tall_1d_matmul_rejects_a_sharded_weight() {
+    use crate::ttnn::MatmulMultiCoreReuseMultiCast1DProgramConfig;
+    let sys = SystemProfile::N150;
+    let decode = plan("Llama-3.2-1B", &sys, &LlamaOptions { seq_len: 2048, ..decode32() });
+    let shared = linears(&decode).find(|o| o.name == "layers.0.mlp.w2").unwrap().memory_configs["weight"];
+    let interleaved = plan("Llama-3.2-1B", &sys, &LlamaOptions { seq_len: 2048, ..LlamaOptions::new(Mode::Prefill, 1) });
+    let base = linear_config(linears(&interleaved).find(|o| o.name == "layers.0.mlp.w2").unwrap());
+    // M = 2048 rows over the 64 cores of the 8x8 grid, all of N on each core.
+    let (mt, nt) = (base.mt(), base.nt());
+    let (sh, sw) = crate::plan::choose_subblock(1, nt, base.compute_kernel_config.dest_reg_tiles());
+    let tall = LinearConfig {
+        program_config: MatmulProgramConfig::MultiCast1D(MatmulMultiCoreReuseMultiCast1DProgramConfig {
+            compute_with_storage_grid_size: sys.chip.compute_grid,
+            in0_block_w: 1,
+            out_subblock_h: sh,
+            out_subblock_w: sw,
+            out_block_h: 1,
+            out_block_w: nt,
+            per_core_M: mt / 64,
+            per_core_N: nt,
+            fuse_batch: true,
+            fused_activation: None,
+            mcast_in0: false,
+        }),
+        ..base
+    };
+    check_linear(&tall, &sys.chip).unwrap();
+    let v = check_linear(&LinearConfig { weight_memory_config: shared, ..tall }, &sys.chip).unwrap_err();
+    assert_eq!(v.rule, Rule::ShardedWeightLayout, "{v}");
+}
