@@ -2,15 +2,17 @@
 //! from its Hugging Face config, both planned for a Wormhole B0 n150 at compile time.
 //!
 //! `cargo run --release --example llama` runs the small model on deterministic synthetic weights;
-//! `-- --weights <dir>` loads a Hugging Face checkpoint with the small model's shapes instead
-//! (`config.json` + `model.safetensors` or a sharded index).
+//! `-- --model llama-3.2-1b` runs Llama-3.2-1B instead (synthetic weights, ~5 GB of host memory
+//! while loading). `-- --weights <dir>` loads a Hugging Face checkpoint with the chosen model's
+//! shapes (`config.json` + `model.safetensors` or a sharded index).
 //!
 //! The small model is planned for decode (4 users, a 512-position KV cache) plus prefill buckets
-//! of 128/256/512 tokens; the run prefills each user's prompt, then decodes all users together
-//! with the KV cache. Options: `--users N` (1..=4), `--tokens N` new tokens per user,
-//! `--top-p P [--temperature T] [--seed S]` (default greedy), `--prompt "text"` (needs
-//! `tokenizer.json` in the `--weights` directory), `--eos ID`.
-//! The Llama-3.2-1B plan is shown; its host run is measured by `cargo bench --bench llama_decode`.
+//! of 128/256/512 tokens; Llama-3.2-1B for decode of 32 users with a 2048-position cache plus
+//! buckets of 128…2048 tokens. The prefill buckets read the decode plan's weights, so each model
+//! holds one copy. The run prefills each user's prompt, then decodes all users together with the
+//! KV cache. Options: `--users N`, `--tokens N` new tokens per user, `--top-p P [--temperature T]
+//! [--seed S]` (default greedy), `--prompt "text"` (needs `tokenizer.json` in the `--weights`
+//! directory), `--eos ID`.
 
 use std::time::Instant;
 
@@ -38,7 +40,8 @@ pub struct SmallLlama {
 #[ttt_model(device = "wormhole_b0", config = "models/Llama-3.2-1B/config.json", mode = "decode", batch = 32, seq_len = 2048)]
 pub struct Llama32_1B;
 
-/// Deterministic weights in [-scale, scale) from splitmix64, by Hugging Face name.
+/// Deterministic weights in [-scale, scale) from splitmix64, by Hugging Face name (no
+/// `lm_head.weight` when the model ties it to the embedding).
 fn synthetic_weights(cfg: &LlamaConfig) -> Weights {
     let (h, i, v) = (cfg.hidden_size as usize, cfg.intermediate_size as usize, cfg.vocab_size as usize);
     let (q, kv) = ((cfg.num_attention_heads * cfg.head_dim) as usize, (cfg.num_key_value_heads * cfg.head_dim) as usize);
@@ -58,7 +61,9 @@ fn synthetic_weights(cfg: &LlamaConfig) -> Weights {
     let lin = |inp: usize| (3.0 / inp as f32).sqrt();
     let mut w = Weights::new();
     w.insert("model.embed_tokens.weight", vec![v, h], values(v * h, 1.0));
-    w.insert("lm_head.weight", vec![v, h], values(v * h, lin(h)));
+    if !cfg.tie_word_embeddings {
+        w.insert("lm_head.weight", vec![v, h], values(v * h, lin(h)));
+    }
     w.insert("model.norm.weight", vec![h], vec![1.0; h]);
     for l in 0..cfg.num_hidden_layers {
         let p = |s: &str| format!("model.layers.{l}.{s}");
@@ -75,9 +80,9 @@ fn synthetic_weights(cfg: &LlamaConfig) -> Weights {
     w
 }
 
-/// The compiled model's configuration, as the manifest records it.
-fn compiled_config() -> LlamaConfig {
-    let mut model = SmallLlama::manifest()["model"].clone();
+/// A compiled model's configuration, as its manifest records it.
+fn compiled_config(manifest: &tttv2::serde_json::Value) -> LlamaConfig {
+    let mut model = manifest["model"].clone();
     model["architectures"] = tttv2::serde_json::json!(["LlamaForCausalLM"]);
     LlamaConfig::from_json_str(&model.to_string()).expect("the manifest holds the model's config")
 }
@@ -171,37 +176,70 @@ fn flag<T: std::str::FromStr>(args: &[String], name: &str) -> Result<Option<T>, 
     }
 }
 
+/// The model the run uses: either compiled struct (they have the same methods).
+enum Model {
+    Small(SmallLlama),
+    OneB(Llama32_1B),
+}
+
+impl Model {
+    fn load(which: &str, device: &Device, weights: &impl WeightSource) -> tttv2::Result<Model> {
+        Ok(match which {
+            "small" => Model::Small(SmallLlama::load(device, weights)?),
+            _ => Model::OneB(Llama32_1B::load(device, weights)?),
+        })
+    }
+
+    fn llama(&self) -> &tttv2::nn::llama::Llama {
+        match self {
+            Model::Small(m) => m.model(),
+            Model::OneB(m) => m.model(),
+        }
+    }
+
+    fn generate(&mut self, device: &Device, prompts: &[Vec<u32>], options: &GenerateOptions) -> tttv2::Result<tttv2::nn::generate::Generation> {
+        match self {
+            Model::Small(m) => m.generate(device, prompts, options, |_, _| {}),
+            Model::OneB(m) => m.generate(device, prompts, options, |_, _| {}),
+        }
+    }
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
+    let which: String = flag(&args, "--model")?.unwrap_or_else(|| "small".to_string());
+    let (name, manifest, batch, device_profile) = match which.as_str() {
+        "small" => ("SmallLlama", SmallLlama::manifest(), small_llama_plan::DECODE.batch, small_llama_plan::DEVICE),
+        "llama-3.2-1b" => ("Llama32_1B", Llama32_1B::manifest(), llama32_1_b_plan::DECODE.batch, llama32_1_b_plan::DEVICE),
+        other => return Err(format!("--model `{other}`: expected `small` or `llama-3.2-1b`").into()),
+    };
     let weights_dir: Option<String> = flag(&args, "--weights")?;
     let users: usize = flag(&args, "--users")?.unwrap_or(4);
-    let new_tokens: usize = flag(&args, "--tokens")?.unwrap_or(32);
+    let new_tokens: usize = flag(&args, "--tokens")?.unwrap_or(if which == "small" { 32 } else { 8 });
     let top_p: Option<f32> = flag(&args, "--top-p")?;
     let temperature: f32 = flag(&args, "--temperature")?.unwrap_or(1.0);
     let seed: u64 = flag(&args, "--seed")?.unwrap_or(0);
     let text: Option<String> = flag(&args, "--prompt")?;
     let eos: Vec<u32> = flag(&args, "--eos")?.into_iter().collect();
-    if users == 0 || users > small_llama_plan::DECODE.batch as usize {
-        return Err(format!("--users must be 1..={}", small_llama_plan::DECODE.batch).into());
+    if users == 0 || users > batch as usize {
+        return Err(format!("--users must be 1..={batch} for {name}").into());
     }
 
     println!("tttv2 Llama on the {} backend\n", Device::backend());
     println!("Plans chosen at compile time:");
     print_plan("SmallLlama", &SmallLlama::manifest());
     print_plan("Llama32_1B", &Llama32_1B::manifest());
-    println!("\nSmallLlama decode step, layer 0 ops:");
-    for op in SmallLlama::manifest()["ops"].as_array().unwrap().iter().filter(|o| o["layer"] == 0) {
+    println!("\n{name} decode step, layer 0 ops:");
+    for op in manifest["ops"].as_array().unwrap().iter().filter(|o| o["layer"] == 0) {
         let pc = op["program_config"]["type"].as_str().unwrap_or("-");
         let fid = op["compute_kernel_config"]["math_fidelity"].as_str().unwrap_or("-");
         let wdt = op["dtypes"]["weight"].as_str().unwrap_or("-");
         println!("  {:<34} {:<58} {:<56} {:<6} {:<10} {:>7.2} µs", op["name"].as_str().unwrap(), op["ttnn_op"].as_str().unwrap(), pc, fid, wdt, op["estimate_us"].as_f64().unwrap());
     }
-    let buckets: Vec<u32> = small_llama_plan::PREFILL_BUCKETS.iter().map(|b| b.seq_len).collect();
-    println!("prefill buckets (tokens): {buckets:?}");
 
-    let device = Device::open(&small_llama_plan::DEVICE)?;
-    let compiled = compiled_config();
-    let tensors = 3 + 9 * compiled.num_hidden_layers as u64;
+    let device = Device::open(&device_profile)?;
+    let compiled = compiled_config(&manifest);
+    let tensors = 2 + !compiled.tie_word_embeddings as u64 + 9 * compiled.num_hidden_layers as u64;
     let start = Instant::now();
     let (mut model, tokenizer) = match &weights_dir {
         Some(dir) => {
@@ -209,7 +247,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             check_checkpoint(dir, &compiled)?;
             let source = SafetensorsWeights::open(dir)?;
             let progress = Progress::new(&source, tensors);
-            let model = SmallLlama::load(&device, &progress)?;
+            let model = Model::load(&which, &device, &progress)?;
             progress.finish();
             let tok = dir.join("tokenizer.json");
             let tok = match tok.exists() {
@@ -221,12 +259,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => {
             let source = synthetic_weights(&compiled);
             let progress = Progress::new(&source, tensors);
-            let model = SmallLlama::load(&device, &progress)?;
+            let model = Model::load(&which, &device, &progress)?;
             progress.finish();
             (model, None)
         }
     };
-    println!("\nweights loaded and uploaded in {:.2?} ({})", start.elapsed(), if weights_dir.is_some() { "checkpoint" } else { "synthetic" });
+    let llama = model.llama();
+    let buckets: Vec<u32> = llama.plans().prefill.iter().map(|b| b.seq_len).collect();
+    println!(
+        "\n{name}: weights loaded and uploaded in {:.2?} ({}); {:.1} MB of weights on the device (one copy shared by the decode plan and the prefill buckets {buckets:?}); KV cache for {} users x {} positions",
+        start.elapsed(),
+        if weights_dir.is_some() { "checkpoint" } else { "synthetic" },
+        llama.weight_bytes() as f64 / 1e6,
+        llama.batch(),
+        llama.max_seq_len(),
+    );
 
     let vocab = compiled.vocab_size;
     let prompts: Vec<Vec<u32>> = match (&text, &tokenizer) {
@@ -242,7 +289,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => Sampling::Greedy,
     };
     let options = GenerateOptions { max_new_tokens: new_tokens, sampling, eos };
-    let g = model.generate(&device, &prompts, &options, |_, _| {})?;
+    let g = model.generate(&device, &prompts, &options)?;
     println!(
         "{} users, prompts of {:?} tokens, {:?} sampling",
         prompts.len(),

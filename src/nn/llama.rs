@@ -216,7 +216,6 @@ impl DecoderLayer {
         // Fused QKV: q heads, then k heads, then v heads along the output (nlp_create_qkv_heads).
         let qkv_rows = [q, k, v].concat();
         let (dtype, mc, shape) = cache;
-        let zeros = vec![0.0f32; shape.iter().map(|&x| x as usize).product()];
         Ok(DecoderLayer {
             attention_norm: load_norm(device, weights, &p("input_layernorm.weight"), h as u32, &cfgs.norms(|c| &c.attention_norm, |c| &c.attention_norm))?,
             wqkv: lin(p("self_attn.qkv"), qkv_rows, (nq + 2 * nkv) * d, h, cfgs.linears(|c| &c.attention.wqkv, |c| &c.attention.wqkv))?,
@@ -225,8 +224,8 @@ impl DecoderLayer {
             w1: lin(p("mlp.gate_proj.weight"), get(&p("mlp.gate_proj.weight"), &[intermediate, h])?, intermediate, h, cfgs.linears(|c| &c.mlp.w1, |c| &c.mlp.w1))?,
             w3: lin(p("mlp.up_proj.weight"), get(&p("mlp.up_proj.weight"), &[intermediate, h])?, intermediate, h, cfgs.linears(|c| &c.mlp.w3, |c| &c.mlp.w3))?,
             w2: lin(p("mlp.down_proj.weight"), get(&p("mlp.down_proj.weight"), &[h, intermediate])?, h, intermediate, cfgs.linears(|c| &c.mlp.w2, |c| &c.mlp.w2))?,
-            k_cache: Tensor::from_f32(device, &zeros, &shape, dtype, Layout::Tile, &mc)?,
-            v_cache: Tensor::from_f32(device, &zeros, &shape, dtype, Layout::Tile, &mc)?,
+            k_cache: Tensor::zeros(device, &shape, dtype, Layout::Tile, &mc)?,
+            v_cache: Tensor::zeros(device, &shape, dtype, Layout::Tile, &mc)?,
         })
     }
 

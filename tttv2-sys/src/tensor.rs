@@ -41,6 +41,14 @@ impl Tensor {
         Ok(Tensor { inner })
     }
 
+    /// A tensor of zeros of logical `shape` in `dtype` and `layout`, placed as `memory_config`
+    /// says (`ttnn::zeros`): nothing is uploaded from the host.
+    pub fn zeros(device: &Device, shape: &[u32], dtype: DataType, layout: Layout, memory_config: &MemoryConfig) -> Result<Tensor> {
+        let inner = ffi::tensor_zeros(&device.inner, shape, convert::data_type(dtype), convert::layout(layout), &convert::memory_config(memory_config))
+            .map_err(backend("zeros"))?;
+        Ok(Tensor { inner })
+    }
+
     /// Reads the tensor back as logical row-major f32.
     pub fn to_f32(&self) -> Result<Vec<f32>> {
         ffi::tensor_to_f32(&self.inner).map_err(backend("to_f32"))

@@ -402,3 +402,22 @@ fn reshape_keeps_values_and_checks_volume() {
     let err = ops::reshape(&x, &[1, 3, 64], &MemoryConfig::DRAM_INTERLEAVED).unwrap_err();
     assert!(err.to_string().starts_with("reshape: Invalid arguments to reshape"), "{err}");
 }
+
+#[test]
+fn zeros_creates_a_tensor_without_an_upload() {
+    let dev = device();
+    let t = Tensor::zeros(&dev, &[2, 2, 64, 64], DataType::Bfloat8B, Layout::Tile, &DRAM).unwrap();
+    assert_eq!((t.shape(), t.dtype(), t.layout()), (vec![2, 2, 64, 64], DataType::Bfloat8B, Layout::Tile));
+    assert!(t.to_f32().unwrap().iter().all(|&v| v == 0.0));
+    // The cache ops write into it like into an uploaded tensor.
+    let mut cache = Tensor::zeros(&dev, &[1, 1, 64, 32], DataType::Bfloat16, Layout::Tile, &DRAM).unwrap();
+    let rows = bf16v(&Rng(9).vec(32 * 32));
+    let x = Tensor::from_f32(&dev, &rows, &[1, 1, 32, 32], DataType::Bfloat16, Layout::Tile, &DRAM).unwrap();
+    ops::fill_cache(&mut cache, &x, 0, 32).unwrap();
+    let back = cache.to_f32().unwrap();
+    assert!(back[..32 * 32].iter().all(|&v| v == 0.0));
+    assert_eq!(&back[32 * 32..], &rows[..]);
+    // TT-NN's rules hold as for uploads: block floats only in TILE layout.
+    let e = Tensor::zeros(&dev, &[32, 32], DataType::Bfloat4B, Layout::RowMajor, &DRAM).unwrap_err().to_string();
+    assert!(e.contains("must be in TILE layout"), "{e}");
+}

@@ -6222,6 +6222,10 @@ impl SmallLlama {
             model: ::tttv2::nn::llama::Llama::load(device, weights, plans)?,
         })
     }
+    /// The runtime model: its plans, KV cache and device weight bytes.
+    pub fn model(&self) -> &::tttv2::nn::llama::Llama {
+        &self.model
+    }
     /// Runs a prompt (at most the planned `seq_len` tokens) and returns the logits of
     /// its last token.
     pub fn prefill(

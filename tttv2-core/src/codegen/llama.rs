@@ -369,6 +369,11 @@ fn prefill_methods(plan_mod: &Ident) -> TokenStream {
             Ok(Self { model: ::tttv2::nn::llama::Llama::load(device, weights, plans)? })
         }
 
+        /// The runtime model: its plans, KV cache and device weight bytes.
+        pub fn model(&self) -> &::tttv2::nn::llama::Llama {
+            &self.model
+        }
+
         /// Runs a prompt (at most the planned `seq_len` tokens) and returns the logits of
         /// its last token.
         pub fn prefill(&mut self, device: &::tttv2::Device, tokens: &[u32]) -> ::tttv2::Result<Vec<f32>> {
@@ -385,6 +390,11 @@ fn decode_methods(plan_mod: &Ident) -> TokenStream {
             device.expect_profile(&#plan_mod::DEVICE)?;
             let plans = ::tttv2::nn::llama::LlamaPlans { prefill: #plan_mod::PREFILL_BUCKETS.to_vec(), decode: Some(#plan_mod::DECODE) };
             Ok(Self { model: ::tttv2::nn::llama::Llama::load(device, weights, plans)? })
+        }
+
+        /// The runtime model: its plans, KV cache and device weight bytes.
+        pub fn model(&self) -> &::tttv2::nn::llama::Llama {
+            &self.model
         }
 
         /// Runs user `user`'s prompt through the smallest bucket that holds it, fills its KV

@@ -6,7 +6,10 @@ use serde_json::{Map, Value};
 
 /// `rope_scaling` of a Llama-3.x config (`rope_type: "llama3"`, transformers
 /// `modeling_rope_utils.py::_compute_llama3_parameters`).
+///
+/// Serializes with its `rope_type`, so a manifest's `model` section parses back as a config.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "rope_type", rename = "llama3")]
 pub struct RopeScaling {
     /// Context-extension factor.
     pub factor: f64,
@@ -309,6 +312,17 @@ mod tests {
 
     fn fixture(name: &str) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../models").join(name).join("config.json")
+    }
+
+    #[test]
+    fn serialized_configs_parse_back() {
+        for name in ["Llama-3.2-1B", "small-llama"] {
+            let cfg = LlamaConfig::from_file(fixture(name)).unwrap();
+            let mut v = serde_json::to_value(&cfg).unwrap();
+            v["architectures"] = serde_json::json!(["LlamaForCausalLM"]);
+            assert_eq!(LlamaConfig::from_json_str(&v.to_string()).unwrap(), cfg, "{name}");
+        }
+        assert!(LlamaConfig::from_file(fixture("Llama-3.2-1B")).unwrap().rope_scaling.is_some(), "the round trip covers rope_scaling");
     }
 
     #[test]

@@ -339,6 +339,14 @@ std::unique_ptr<Device> open_device(const DeviceDesc& desc, uint32_t device_id) 
 
 DeviceDesc device_desc(const Device& device) { return device.impl().desc; }
 
+std::unique_ptr<Tensor> tensor_zeros(const Device& device, rust::Slice<const uint32_t> shape, DataType dtype,
+                                     Layout layout, const MemConfig& mem) {
+  std::vector<uint32_t> s(shape.begin(), shape.end());
+  if (s.empty()) fatal("tensor shape must have rank >= 1");
+  const uint64_t n = volume(s);
+  return make_tensor(device.impl().desc, std::move(s), dtype, layout, mem, std::vector<float>(n, 0.0f));
+}
+
 std::unique_ptr<Tensor> tensor_from_f32(const Device& device, rust::Slice<const float> data,
                                         rust::Slice<const uint32_t> shape, DataType dtype, Layout layout,
                                         const MemConfig& mem) {

@@ -264,6 +264,14 @@ std::unique_ptr<Tensor> tensor_from_u32(const Device& device, rust::Slice<const 
   return std::make_unique<Tensor>(std::make_unique<Tensor::Impl>(Tensor::Impl{std::move(dev), d.mesh, d.desc}));
 }
 
+std::unique_ptr<Tensor> tensor_zeros(const Device& device, rust::Slice<const uint32_t> shape, DataType dtype,
+                                     Layout layout, const MemConfig& mem) {
+  // ttnn::zeros(shape, dtype, layout, device, memory_config) (operations/creation/creation.hpp @ 13adda80).
+  const Device::Impl& d = device.impl();
+  ttnn::Tensor t = ttnn::zeros(shape_of(shape), to_tt(dtype), to_tt(layout), std::ref(*d.mesh), to_tt(mem));
+  return std::make_unique<Tensor>(std::make_unique<Tensor::Impl>(Tensor::Impl{std::move(t), d.mesh, d.desc}));
+}
+
 rust::Vec<float> tensor_to_f32(const Tensor& tensor) {
   const std::vector<float> v = tt(tensor).to_vector<float>();
   rust::Vec<float> out;

@@ -16,6 +16,7 @@
 #include <ttnn/distributed/api.hpp>
 #include <ttnn/tensor/tensor.hpp>
 #include <ttnn/types.hpp>
+#include "ttnn/operations/creation/creation.hpp"
 #include "ttnn/operations/core/compute_kernel/compute_kernel_config.hpp"
 #include "ttnn/operations/matmul/device/config/matmul_program_config_types.hpp"
 

@@ -54,6 +54,8 @@ DeviceDesc device_desc(const Device& device);
 std::unique_ptr<Tensor> tensor_from_f32(const Device& device, rust::Slice<const float> data,
                                         rust::Slice<const std::uint32_t> shape, DataType dtype,
                                         Layout layout, const MemConfig& mem);
+std::unique_ptr<Tensor> tensor_zeros(const Device& device, rust::Slice<const std::uint32_t> shape, DataType dtype,
+                                     Layout layout, const MemConfig& mem);
 rust::Vec<float> tensor_to_f32(const Tensor& tensor);
 rust::Vec<std::uint32_t> tensor_shape(const Tensor& tensor);
 DataType tensor_dtype(const Tensor& tensor);
