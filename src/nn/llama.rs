@@ -202,28 +202,29 @@ type Heads = (usize, usize, usize, usize);
 impl DecoderLayer {
     fn load(device: &Device, weights: &impl WeightSource, i: usize, (h, nq, nkv, d): Heads, intermediate: usize, cfgs: &LayerCfgs<'_>, cache: (DataType, MemoryConfig, [u32; 4])) -> Result<DecoderLayer> {
         let p = |s: &str| format!("model.layers.{i}.{s}");
-        let get = |name: &str, shape: &[usize]| -> Result<Vec<f32>> {
+        // Weights are borrowed from the source (memory-mapped or in memory) and transposed
+        // straight from it: the 1B-class models move gigabytes here, every copy counts.
+        let get = |name: &str, shape: &[usize]| -> Result<Weight<'_>> {
             let w = weights.weight(name)?;
             expect_shape(name, &w, shape)?;
-            Ok(w.data.into_owned())
+            Ok(w)
         };
-        let lin = |name: String, rows: Vec<f32>, out: usize, inp: usize, cfgs: Vec<&LinearConfig>| {
-            LinearWeight::upload(device, name, &transpose(&rows, out, inp), inp as u32, out as u32, &cfgs)
+        let lin = |name: String, rows: &[f32], out: usize, inp: usize, cfgs: Vec<&LinearConfig>| {
+            LinearWeight::upload(device, name, &transpose(rows, out, inp), inp as u32, out as u32, &cfgs)
         };
-        let q = interleave_rope_rows(&get(&p("self_attn.q_proj.weight"), &[nq * d, h])?, nq, d, h);
-        let k = interleave_rope_rows(&get(&p("self_attn.k_proj.weight"), &[nkv * d, h])?, nkv, d, h);
-        let v = get(&p("self_attn.v_proj.weight"), &[nkv * d, h])?;
         // Fused QKV: q heads, then k heads, then v heads along the output (nlp_create_qkv_heads).
-        let qkv_rows = [q, k, v].concat();
+        let mut qkv_rows = interleave_rope_rows(&get(&p("self_attn.q_proj.weight"), &[nq * d, h])?.data, nq, d, h);
+        qkv_rows.extend_from_slice(&interleave_rope_rows(&get(&p("self_attn.k_proj.weight"), &[nkv * d, h])?.data, nkv, d, h));
+        qkv_rows.extend_from_slice(&get(&p("self_attn.v_proj.weight"), &[nkv * d, h])?.data);
         let (dtype, mc, shape) = cache;
         Ok(DecoderLayer {
             attention_norm: load_norm(device, weights, &p("input_layernorm.weight"), h as u32, &cfgs.norms(|c| &c.attention_norm, |c| &c.attention_norm))?,
-            wqkv: lin(p("self_attn.qkv"), qkv_rows, (nq + 2 * nkv) * d, h, cfgs.linears(|c| &c.attention.wqkv, |c| &c.attention.wqkv))?,
-            wo: lin(p("self_attn.o_proj.weight"), get(&p("self_attn.o_proj.weight"), &[h, nq * d])?, h, nq * d, cfgs.linears(|c| &c.attention.wo, |c| &c.attention.wo))?,
+            wqkv: lin(p("self_attn.qkv"), &qkv_rows, (nq + 2 * nkv) * d, h, cfgs.linears(|c| &c.attention.wqkv, |c| &c.attention.wqkv))?,
+            wo: lin(p("self_attn.o_proj.weight"), &get(&p("self_attn.o_proj.weight"), &[h, nq * d])?.data, h, nq * d, cfgs.linears(|c| &c.attention.wo, |c| &c.attention.wo))?,
             ffn_norm: load_norm(device, weights, &p("post_attention_layernorm.weight"), h as u32, &cfgs.norms(|c| &c.ffn_norm, |c| &c.ffn_norm))?,
-            w1: lin(p("mlp.gate_proj.weight"), get(&p("mlp.gate_proj.weight"), &[intermediate, h])?, intermediate, h, cfgs.linears(|c| &c.mlp.w1, |c| &c.mlp.w1))?,
-            w3: lin(p("mlp.up_proj.weight"), get(&p("mlp.up_proj.weight"), &[intermediate, h])?, intermediate, h, cfgs.linears(|c| &c.mlp.w3, |c| &c.mlp.w3))?,
-            w2: lin(p("mlp.down_proj.weight"), get(&p("mlp.down_proj.weight"), &[h, intermediate])?, h, intermediate, cfgs.linears(|c| &c.mlp.w2, |c| &c.mlp.w2))?,
+            w1: lin(p("mlp.gate_proj.weight"), &get(&p("mlp.gate_proj.weight"), &[intermediate, h])?.data, intermediate, h, cfgs.linears(|c| &c.mlp.w1, |c| &c.mlp.w1))?,
+            w3: lin(p("mlp.up_proj.weight"), &get(&p("mlp.up_proj.weight"), &[intermediate, h])?.data, intermediate, h, cfgs.linears(|c| &c.mlp.w3, |c| &c.mlp.w3))?,
+            w2: lin(p("mlp.down_proj.weight"), &get(&p("mlp.down_proj.weight"), &[h, intermediate])?.data, h, intermediate, cfgs.linears(|c| &c.mlp.w2, |c| &c.mlp.w2))?,
             k_cache: Tensor::zeros(device, &shape, dtype, Layout::Tile, &mc)?,
             v_cache: Tensor::zeros(device, &shape, dtype, Layout::Tile, &mc)?,
         })
@@ -356,15 +357,14 @@ impl Llama {
         expect_shape("model.embed_tokens.weight", &ew, &[v, h])?;
         let embed = Tensor::from_f32(device, &ew.data, &[e.vocab, e.hidden], e.weight_dtype, Layout::RowMajor, &e.weight_memory_config)?;
         // A tied LM head reuses the embedding table.
-        let head_src = match weights.weight("lm_head.weight") {
+        let head_t = match weights.weight("lm_head.weight") {
             Ok(w) => {
                 expect_shape("lm_head.weight", &w, &[v, h])?;
-                w.data.into_owned()
+                transpose(&w.data, v, h)
             }
-            Err(_) => ew.data.into_owned(),
+            Err(_) => transpose(&ew.data, v, h),
         };
-        let head_t = transpose(&head_src, v, h);
-        drop(head_src);
+        drop(ew);
         // The LM head's column pieces of every plan, grouped by column range: plans that split
         // the head alike (prefill planned on the decode plan's weights) share one upload.
         let mut ranges: Vec<(usize, usize, Vec<&LinearConfig>)> = Vec::new();
