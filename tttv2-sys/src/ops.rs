@@ -404,7 +404,7 @@ pub mod diag {
     /// Which implementation the host backend's matmul uses on the calling thread.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub enum HostMatmulPath {
-        /// The small-M path when the logical M is at most 32 rows, else the general path.
+        /// The prepared-weight path (`Prepared`) for every M.
         Auto = 0,
         /// Always the general path: every program-config region through the blocked sgemm, with
         /// fidelity-split copies of both operands made per call.
@@ -412,6 +412,9 @@ pub mod diag {
         /// Always the small-M path (an error when M > 32): the weight's prepared operand is
         /// cached on the tensor, only logical rows are computed.
         SmallM = 2,
+        /// The prepared-weight path for any M (decode and prefill): the weight's prepared operand
+        /// is cached on the tensor, the logical rows are computed in row blocks.
+        Prepared = 3,
     }
 
     /// Selects the host matmul implementation for the calling thread (thread-local, so tests

@@ -14,9 +14,10 @@ using namespace host_detail;
 namespace {
 
 // Which implementation matmul uses on this thread (host_set_matmul_path): 0 = automatic (the
-// small-M path when the logical M is at most host::kSmallMaxRows), 1 = always the general
-// per-region path, 2 = always the small-M path (an error when M is too large). Thread-local so
-// that tests comparing the two paths do not disturb each other.
+// prepared-weight path, host::gemm_prepared, for every M), 1 = always the general per-region
+// path (the reference model: per-call operand copies, one sgemm per region and K step), 2 = the
+// prepared path for at most host::kSmallMaxRows rows (an error when M is larger), 3 = the prepared
+// path for any M. Thread-local so that tests comparing the paths do not disturb each other.
 thread_local uint32_t t_matmul_path = 0;
 
 struct MatmulDims {
@@ -318,10 +319,19 @@ void compute_region(const FidelityOperands& op, uint32_t K, uint32_t N, const Re
   std::vector<float> dest(size_t(R) * C, 0.0f), interm(size_t(R) * C, 0.0f);
   const uint32_t nblocks = div_up(K, nm.kblock);
   const uint32_t step = nm.fp32_dest ? nm.kblock : 16;
+  // One sgemm per 128-deep slice (sgemm's small-M KC_S) of the K step, so that each inner
+  // product is an f32 FMA chain from zero over the slice added to dest, whatever path and thread
+  // split sgemm picks for the region (its large-M path would chain 256 deep): the order
+  // host::gemm_prepared reproduces.
+  const uint32_t kcs = uint32_t(std::max(1, host::detail::sgemm_small_kc()));
   auto mac = [&](uint32_t k0, uint32_t kw) {
-    host::sgemm(R, C, kw, &op.a1[size_t(rg.r0) * K + k0], K, &op.b1[size_t(k0) * N + rg.c0], N, dest.data(), C, true, threads);
+    for (uint32_t k = k0; k < k0 + kw; k += kcs)
+      host::sgemm(R, C, std::min(kcs, k0 + kw - k), &op.a1[size_t(rg.r0) * K + k], K, &op.b1[size_t(k) * N + rg.c0], N,
+                  dest.data(), C, true, threads);
     if (!op.a2.empty())
-      host::sgemm(R, C, kw, &op.a2[size_t(rg.r0) * K + k0], K, &op.b2[size_t(k0) * N + rg.c0], N, dest.data(), C, true, threads);
+      for (uint32_t k = k0; k < k0 + kw; k += kcs)
+        host::sgemm(R, C, std::min(kcs, k0 + kw - k), &op.a2[size_t(rg.r0) * K + k], K, &op.b2[size_t(k) * N + rg.c0], N,
+                    dest.data(), C, true, threads);
     if (!nm.fp32_dest) host::round_to_bf16_inplace(dest.data(), dest.size());
   };
   for (uint32_t b = 0; b < nblocks; ++b) {
@@ -476,12 +486,14 @@ void general_path(const Tensor::Impl& a, const Tensor::Impl& b, const MatmulDims
   }
 }
 
-// The small-M path: the same numerics as compute_region over every region (the per-element
-// result does not depend on the region split: K blocking, dest and partial formats are the same
-// for all regions, and block-float rounding is per 16-column face row, which regions never cut
-// since they start on tile columns), computed for the logical rows only, with the weight's
-// prepared operand from the cache. See host::gemm_small_m for the summation order.
-void matmul_small_m(const Tensor::Impl& a, const Tensor::Impl& b, uint32_t M, uint32_t K, uint32_t N,
+// The prepared-weight path (decode and prefill): the same numerics as compute_region over every
+// region (the per-element result does not depend on the region split: K blocking, dest and
+// partial formats are the same for all regions, and block-float rounding is per 16-column face
+// row, which regions never cut since they start on tile columns), computed for the logical rows
+// only, with the weight's prepared operand from the cache (built once per tensor and fidelity;
+// sharded weights are gathered only then). The activation side costs O(M K) per call: masking and
+// packing. See host::gemm_prepared for the summation order.
+void matmul_prepared(const Tensor::Impl& a, const Tensor::Impl& b, uint32_t M, uint32_t K, uint32_t N,
                     MathFidelity f, const Numerics& nm, float* out) {
   std::vector<float> a1 = read_values(a), a2;
   using host::FpuSrc;
@@ -500,9 +512,9 @@ void matmul_small_m(const Tensor::Impl& a, const Tensor::Impl& b, uint32_t M, ui
     case MathFidelity::HiFi4: break;
   }
   const auto pw = prepared_weight(b, f, K, N);
-  host::SmallMNumerics snm{nm.fp32_dest, nm.l1_acc, nm.fused_tail, block_fmt(nm.interm), nm.kblock};
+  host::PreparedNumerics snm{nm.fp32_dest, nm.l1_acc, nm.fused_tail, block_fmt(nm.interm), nm.kblock};
   const host::PackedB* b2 = f == MathFidelity::HiFi3 ? (pw->b2_separate ? &pw->b2 : &pw->b1) : nullptr;
-  host::gemm_small_m(M, K, N, a1.data(), a2.empty() ? nullptr : a2.data(), pw->b1, b2, pw->b2_mask, snm, out, 0);
+  host::gemm_prepared(M, K, N, a1.data(), a2.empty() ? nullptr : a2.data(), pw->b1, b2, pw->b2_mask, snm, out, 0);
 }
 
 std::unique_ptr<Tensor> matmul_impl(const Tensor& ta, const Tensor& tb, const Tensor* tbias, const MemConfig& mem,
@@ -552,11 +564,10 @@ std::unique_ptr<Tensor> matmul_impl(const Tensor& ta, const Tensor& tb, const Te
   nm.interm = cc.fp32_dest_acc_en ? DataType::Float32 : (nm.l1_acc ? DataType::Bfloat16 : out_dtype);
 
   std::vector<float> out(size_t(M) * N, 0.0f);
-  const bool small = t_matmul_path == 2 || (t_matmul_path == 0 && M <= host::kSmallMaxRows);
-  if (small) {
-    if (M > host::kSmallMaxRows)
+  if (t_matmul_path != 1) {
+    if (t_matmul_path == 2 && M > host::kSmallMaxRows)
       fatal(cat("the small-M matmul path takes at most ", host::kSmallMaxRows, " rows, got M = ", M));
-    matmul_small_m(a, b, M, K, N, cc.math_fidelity, nm, out.data());
+    matmul_prepared(a, b, M, K, N, cc.math_fidelity, nm, out.data());
   } else {
     general_path(a, b, d, pc, nm, cc.math_fidelity, out);
   }
@@ -584,7 +595,8 @@ std::unique_ptr<Tensor> linear(const Tensor& a, const Tensor& b, const Tensor& b
 }
 
 void host_set_matmul_path(uint32_t path) {
-  if (path > 2) fatal(cat("host_set_matmul_path: path ", path, " is not 0 (auto), 1 (general) or 2 (small-M)"));
+  if (path > 3)
+    fatal(cat("host_set_matmul_path: path ", path, " is not 0 (auto), 1 (general), 2 (small-M) or 3 (prepared, any M)"));
   t_matmul_path = path;
 }
 
