@@ -129,21 +129,28 @@ void round_groups(float* p, size_t groups, BlockFmt fmt) {
 
 namespace {
 
-// One micro-kernel call: for R rows and P 16-column panels,
-//   acc = sum over kc of a[r][k] * w[k][col]   (one FMA chain per output, from zero, k ascending)
-//   d[p][r][:] += acc, then optionally rounded to bf16.
+// One micro-kernel call: for R rows and P 16-column panels, for each sub-step of `sub` values of
+// K in [0, kc) (the last one may be shorter):
+//   acc = sum over the sub-step of a[r][k] * w[k][col]   (one FMA chain per output, from zero,
+//         k ascending)
+//   d[p][r][:] += acc, then rounded to bf16 if round == kRoundEach, or round == kRoundLast and it
+//   is the last sub-step.
+// Bf16 dest (sub = 16, kRoundEach) thus runs a whole in0 block per call with the dest tile hot in
+// L1 (one call per 16-deep step would pay the call and the dest reload per 16 values of K).
 // a: the row group's packed activations at k0, value (k, r) at a[k * R + r] (packed per call so
 // that the rows, K floats apart in the tensor, do not all fall into the same L1 set); w: the slab
 // at row k0 (bf16 bits or f32), row stride ldw; d: the slab's dest laid out [panel][row][16],
 // panel stride dps.
+enum RoundMode : int { kRoundNone = 0, kRoundEach = 1, kRoundLast = 2 };
 struct KArgs {
   int kc;
+  int sub;
   const float* a;
   const void* w;
   size_t ldw;
   float* d;
   size_t dps;
-  bool round;
+  int round;  // RoundMode
   uint32_t mask;
 };
 using KernelFn = void (*)(const KArgs&);
@@ -151,8 +158,11 @@ using KernelFn = void (*)(const KArgs&);
 // Portable kernel: the same per-output operations as gemm.cc's kernel_scalar (multiply, add).
 template <int R, int P, bool U16, bool MASK>
 void kern_scalar(const KArgs& g) {
+  for (int k0 = 0; k0 < g.kc; k0 += g.sub) {
+  const int k1 = std::min(g.kc, k0 + g.sub);
+  const bool rnd = g.round == kRoundEach || (g.round == kRoundLast && k1 == g.kc);
   float acc[R][P * 16] = {};
-  for (int k = 0; k < g.kc; ++k) {
+  for (int k = k0; k < k1; ++k) {
     float wv[P * 16];
     for (int c = 0; c < P * 16; ++c) {
       uint32_t u;
@@ -171,9 +181,10 @@ void kern_scalar(const KArgs& g) {
       float* d = g.d + p * g.dps + r * 16;
       for (int c = 0; c < 16; ++c) {
         d[c] += acc[r][p * 16 + c];
-        if (g.round) d[c] = round_to_bf16(d[c]);
+        if (rnd) d[c] = round_to_bf16(d[c]);
       }
     }
+  }
 }
 
 #if TTTV2_X86
@@ -196,62 +207,63 @@ __attribute__((target("avx2,fma"))) void round_bf16_avx2(float* p, size_t n) {
 
 template <int R, int P, bool U16, bool MASK>
 __attribute__((target("avx2,fma"))) void kern_avx2(const KArgs& g) {
-  __m256 acc[R][P][2];
-#pragma GCC unroll 16
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 16
-    for (int p = 0; p < P; ++p) acc[r][p][0] = acc[r][p][1] = _mm256_setzero_ps();
   const __m256i zero = _mm256_setzero_si256();
   const __m256 mask = _mm256_castsi256_ps(_mm256_set1_epi32(int(g.mask)));
   const float* a = g.a;
-  for (int k = 0; k < g.kc; ++k) {
-    __m256 w[P][2];
+  for (int k0 = 0; k0 < g.kc; k0 += g.sub) {
+    const int k1 = std::min(g.kc, k0 + g.sub);
+    __m256 acc[R][P][2];
 #pragma GCC unroll 16
-    for (int p = 0; p < P; ++p) {
-      if (U16) {
-        const __m256i v =
-            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(g.w) + size_t(k) * g.ldw + p * 16));
-        w[p][0] = _mm256_castsi256_ps(_mm256_unpacklo_epi16(zero, v));
-        w[p][1] = _mm256_castsi256_ps(_mm256_unpackhi_epi16(zero, v));
-      } else {
-        const float* f = static_cast<const float*>(g.w) + size_t(k) * g.ldw + p * 16;
-        w[p][0] = _mm256_loadu_ps(f);
-        w[p][1] = _mm256_loadu_ps(f + 8);
-      }
-      if (MASK) {
-        w[p][0] = _mm256_and_ps(w[p][0], mask);
-        w[p][1] = _mm256_and_ps(w[p][1], mask);
-      }
-    }
+    for (int r = 0; r < R; ++r)
 #pragma GCC unroll 16
-    for (int r = 0; r < R; ++r) {
-      const __m256 av = _mm256_broadcast_ss(a + k * R + r);
+      for (int p = 0; p < P; ++p) acc[r][p][0] = acc[r][p][1] = _mm256_setzero_ps();
+    for (int k = k0; k < k1; ++k) {
+      __m256 w[P][2];
 #pragma GCC unroll 16
       for (int p = 0; p < P; ++p) {
-        acc[r][p][0] = _mm256_fmadd_ps(av, w[p][0], acc[r][p][0]);
-        acc[r][p][1] = _mm256_fmadd_ps(av, w[p][1], acc[r][p][1]);
+        if (U16) {
+          const __m256i v =
+              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(g.w) + size_t(k) * g.ldw + p * 16));
+          w[p][0] = _mm256_castsi256_ps(_mm256_unpacklo_epi16(zero, v));
+          w[p][1] = _mm256_castsi256_ps(_mm256_unpackhi_epi16(zero, v));
+        } else {
+          const float* f = static_cast<const float*>(g.w) + size_t(k) * g.ldw + p * 16;
+          w[p][0] = _mm256_loadu_ps(f);
+          w[p][1] = _mm256_loadu_ps(f + 8);
+        }
+        if (MASK) {
+          w[p][0] = _mm256_and_ps(w[p][0], mask);
+          w[p][1] = _mm256_and_ps(w[p][1], mask);
+        }
+      }
+#pragma GCC unroll 16
+      for (int r = 0; r < R; ++r) {
+        const __m256 av = _mm256_broadcast_ss(a + k * R + r);
+#pragma GCC unroll 16
+        for (int p = 0; p < P; ++p) {
+          acc[r][p][0] = _mm256_fmadd_ps(av, w[p][0], acc[r][p][0]);
+          acc[r][p][1] = _mm256_fmadd_ps(av, w[p][1], acc[r][p][1]);
+        }
       }
     }
-  }
-#pragma GCC unroll 16
-  for (int p = 0; p < P; ++p)
-#pragma GCC unroll 16
-    for (int r = 0; r < R; ++r) {
-      float* d = g.d + p * g.dps + r * 16;
-      _mm256_storeu_ps(d, _mm256_add_ps(acc[r][p][0], _mm256_loadu_ps(d)));
-      _mm256_storeu_ps(d + 8, _mm256_add_ps(acc[r][p][1], _mm256_loadu_ps(d + 8)));
-    }
-  // Rounded in a second sweep (from L1) so the rounding constants do not compete with the
-  // accumulators for registers.
-  if (g.round)
+    // dest += acc, then (bf16 dest) round; the accumulators are dead once added, so the rounding
+    // constants have registers to spare.
+    const bool rnd = g.round == kRoundEach || (g.round == kRoundLast && k1 == g.kc);
 #pragma GCC unroll 16
     for (int p = 0; p < P; ++p)
 #pragma GCC unroll 16
       for (int r = 0; r < R; ++r) {
         float* d = g.d + p * g.dps + r * 16;
-        _mm256_storeu_ps(d, rne_bf16(_mm256_loadu_ps(d)));
-        _mm256_storeu_ps(d + 8, rne_bf16(_mm256_loadu_ps(d + 8)));
+        __m256 lo = _mm256_add_ps(acc[r][p][0], _mm256_loadu_ps(d));
+        __m256 hi = _mm256_add_ps(acc[r][p][1], _mm256_loadu_ps(d + 8));
+        if (rnd) {
+          lo = rne_bf16(lo);
+          hi = rne_bf16(hi);
+        }
+        _mm256_storeu_ps(d, lo);
+        _mm256_storeu_ps(d + 8, hi);
       }
+  }
 }
 #endif
 
@@ -324,34 +336,31 @@ struct Job {
   uint32_t kcs;  // sgemm's small-M K slice
 };
 
-// dest (+)= a·b over K range [k0, k0 + kw) for all rows and the slab's panels, in 128-deep
-// slices; the last slice optionally rounds dest to bf16.
+// dest (+)= a·b over K range [k0, k0 + kw) for the row block's rows and the slab's panels, in
+// sub-steps of `sub` values of K (each an FMA chain from zero added to dest), rounding dest to bf16
+// as `round` (RoundMode) says. One kernel call per row group x panel group covers the whole range.
 void mac_pass(const Job& j, uint32_t s, uint32_t rb0, uint32_t rbn, const float* a, const PackedB& b, uint32_t mask,
-              bool use_mask, uint32_t k0, uint32_t kw, float* dest, bool round_last) {
+              bool use_mask, uint32_t k0, uint32_t kw, uint32_t sub, int round, float* dest) {
   const uint32_t w = b.width(s), panels = w / 16;
   const size_t dps = size_t(rbn) * 16;
   const bool u16 = b.bf16;
   const char* base = u16 ? reinterpret_cast<const char*>(b.h.data() + size_t(s) * j.K * kSlabCols)
                          : reinterpret_cast<const char*>(b.f.data() + size_t(s) * j.K * kSlabCols);
   const size_t esz = u16 ? 2 : 4;
-  for (uint32_t ks = k0; ks < k0 + kw; ks += j.kcs) {
-    const uint32_t kc = std::min(j.kcs, k0 + kw - ks);
-    const bool rnd = round_last && ks + kc == k0 + kw;
-    for (uint32_t r0 = rb0; r0 < rb0 + rbn; r0 += 6) {
-      const int R = int(std::min<uint32_t>(6, rb0 + rbn - r0));
-      const uint32_t P = uint32_t(panels_for(R));
-      KArgs g{int(kc), a + size_t(r0) * j.K + size_t(ks) * R, nullptr, w, nullptr, dps, rnd, mask};
-      uint32_t p = 0;
-      for (; p + P <= panels; p += P) {
-        g.w = base + (size_t(ks) * w + p * 16) * esz;
-        g.d = dest + p * dps + (r0 - rb0) * 16;
-        j.kt->k[R][P > 1][u16][use_mask](g);
-      }
-      for (; p < panels; ++p) {
-        g.w = base + (size_t(ks) * w + p * 16) * esz;
-        g.d = dest + p * dps + (r0 - rb0) * 16;
-        j.kt->k[R][0][u16][use_mask](g);
-      }
+  for (uint32_t r0 = rb0; r0 < rb0 + rbn; r0 += 6) {
+    const int R = int(std::min<uint32_t>(6, rb0 + rbn - r0));
+    const uint32_t P = uint32_t(panels_for(R));
+    KArgs g{int(kw), int(sub), a + size_t(r0) * j.K + size_t(k0) * R, nullptr, w, nullptr, dps, round, mask};
+    uint32_t p = 0;
+    for (; p + P <= panels; p += P) {
+      g.w = base + (size_t(k0) * w + p * 16) * esz;
+      g.d = dest + p * dps + (r0 - rb0) * 16;
+      j.kt->k[R][P > 1][u16][use_mask](g);
+    }
+    for (; p < panels; ++p) {
+      g.w = base + (size_t(k0) * w + p * 16) * esz;
+      g.d = dest + p * dps + (r0 - rb0) * 16;
+      j.kt->k[R][0][u16][use_mask](g);
     }
   }
 }
@@ -385,11 +394,20 @@ void run_slab(const Job& j, uint32_t s, uint32_t rb0, uint32_t rbn, float* dest,
     const bool last = b + 1 == nblocks;
     if (b == 0 || nm.l1_acc) std::fill(dest, dest + n, 0.0f);
     else std::memcpy(dest, interm, n * sizeof(float));
-    for (uint32_t k = kb0; k < kb1; k += step) {
-      const uint32_t kw = std::min(step, kb1 - k);
-      // compute_region's mac: one sgemm for a1·b1, one for a2·b2 (HiFi3), then the bf16 round.
-      mac_pass(j, s, rb0, rbn, j.a1, *j.b1, 0xFFFFFFFFu, false, k, kw, dest, !nm.fp32_dest && !hifi3);
-      if (hifi3) mac_pass(j, s, rb0, rbn, j.a2, *j.b2, j.b2_mask, j.b2_mask != 0xFFFFFFFFu, k, kw, dest, !nm.fp32_dest);
+    if (!hifi3 && (nm.fp32_dest || j.kcs >= 16)) {
+      // compute_region's mac per K step (one 128-deep slice per sgemm call, then the bf16 round),
+      // for the whole block in one pass: with fp32 dest the step is the block, cut into kcs-deep
+      // slices; with bf16 dest every 16-deep step is one slice, rounded after it.
+      mac_pass(j, s, rb0, rbn, j.a1, *j.b1, 0xFFFFFFFFu, false, kb0, kb1 - kb0, nm.fp32_dest ? j.kcs : 16,
+               nm.fp32_dest ? kRoundNone : kRoundEach, dest);
+    } else {
+      for (uint32_t k = kb0; k < kb1; k += step) {
+        const uint32_t kw = std::min(step, kb1 - k);
+        // compute_region's mac: sgemm calls for a1·b1, then for a2·b2 (HiFi3), then the bf16 round.
+        const int rnd = nm.fp32_dest ? kRoundNone : kRoundLast;
+        mac_pass(j, s, rb0, rbn, j.a1, *j.b1, 0xFFFFFFFFu, false, k, kw, j.kcs, hifi3 ? kRoundNone : rnd, dest);
+        if (hifi3) mac_pass(j, s, rb0, rbn, j.a2, *j.b2, j.b2_mask, j.b2_mask != 0xFFFFFFFFu, k, kw, j.kcs, rnd, dest);
+      }
     }
     if (nm.l1_acc && b > 0) {
       for (uint32_t i = 0; i < n; ++i) interm[i] += dest[i];
