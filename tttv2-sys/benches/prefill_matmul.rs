@@ -189,7 +189,48 @@ fn median_ns(group: &str, id: &str) -> Option<f64> {
     num.parse().ok()
 }
 
+/// `PREFILL_QUICK=<n>`: instead of criterion, n rounds alternating sgemm and each linear, printing
+/// the minimum per variant and its ratio to sgemm's minimum (robust on a shared, loaded machine).
+fn quick(rounds: usize) {
+    let dev = Device::open(&DeviceProfile::N150).unwrap();
+    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-')).unwrap_or_default();
+    for (m, k, n, name) in [(128u32, 2048u32, 3072u32, "qkv"), (128, 2048, 2048, "wo"), (128, 2048, 8192, "w1"), (128, 8192, 2048, "w2"), (32, 2048, 128256, "lm_head")] {
+        if !name.contains(filter.as_str()) {
+            continue;
+        }
+        let wv = rng_vec((k * n) as usize, 0xABCD + k as u64 + n as u64);
+        let xv = rng_vec((m * k) as usize, 0x1234 + m as u64);
+        let x = Tensor::from_f32(&dev, &xv, &[1, 1, m, k], DataType::Bfloat16, Layout::Tile, &MemoryConfig::DRAM_INTERLEAVED).unwrap();
+        let pc = if m > 32 { mc2d(m, k, n) } else { mc1d(m, n) };
+        let vars: Vec<(String, Tensor, LinearConfig)> = [(DataType::Bfloat8B, MathFidelity::HiFi2), (DataType::Bfloat4B, MathFidelity::LoFi), (DataType::Bfloat16, MathFidelity::HiFi4)]
+            .into_iter()
+            .map(|(wdt, f)| (format!("linear_{}_{f:?}", dt_name(wdt)), up_w(&dev, &wv, k, n, wdt), linear_cfg(m, k, n, wdt, MemoryConfig::DRAM_INTERLEAVED, pc, f)))
+            .collect();
+        let mut out = vec![0f32; (m * n) as usize];
+        let mut best_s = f64::MAX;
+        let mut best = vec![f64::MAX; vars.len()];
+        for _ in 0..rounds {
+            let t = std::time::Instant::now();
+            host_sgemm(m, n, k, &xv, &wv, &mut out, 0).unwrap();
+            best_s = best_s.min(t.elapsed().as_secs_f64());
+            for (i, (_, w, cfg)) in vars.iter().enumerate() {
+                let t = std::time::Instant::now();
+                let _o = ops::linear(&x, w, None, cfg).unwrap();
+                best[i] = best[i].min(t.elapsed().as_secs_f64());
+            }
+        }
+        println!("{name} {m}x{k}x{n}: sgemm_f32 min {:.3} ms", best_s * 1e3);
+        for (i, (id, _, _)) in vars.iter().enumerate() {
+            println!("{name} {m}x{k}x{n}: {id} min {:.3} ms ({:.2}x sgemm)", best[i] * 1e3, best[i] / best_s);
+        }
+    }
+}
+
 fn main() {
+    if let Some(r) = std::env::var("PREFILL_QUICK").ok().and_then(|s| s.parse().ok()) {
+        quick(r);
+        return;
+    }
     let mut c = Criterion::default().configure_from_args();
     let mut rows = Vec::new();
     bench(&mut c, &mut rows);

@@ -119,11 +119,11 @@ fn prepared_path_matches_general_path_at_prefill_sizes() {
                     for l1 in [false, true] {
                         for (bi, bw) in [1u32, 2, 8].into_iter().enumerate() {
                             let out_dtype = [DataType::Bfloat16, DataType::Bfloat8B, DataType::Float32][(fi + bi) % 3];
-                            let with_bias = (fi + bi + m as usize) % 2 == 0;
+                            let with_bias = (fi + bi + m as usize).is_multiple_of(2);
                             let act = (bi == 1).then(|| UnaryWithParam::new(UnaryOpType::Silu));
                             // 2D: one tile row and column per core; or all of M per core in
                             // blocks of 2 tile rows.
-                            let pc = if (fi + bi) % 2 == 0 { mc2d(bw, 1, 1, 1, 1, act) } else { mc2d(bw, mt, nt, if mt % 2 == 0 { 2 } else { 1 }, nt, act) };
+                            let pc = if (fi + bi) % 2 == 0 { mc2d(bw, 1, 1, 1, 1, act) } else { mc2d(bw, mt, nt, if mt.is_multiple_of(2) { 2 } else { 1 }, nt, act) };
                             let c = Case { x: &x, w: &w, bias: with_bias.then_some(&bias), m, k, n, pc, cc: ckc(f, fp32, l1), out_dtype };
                             all_paths(&c, &format!("w {wdt:?} m {m} {f:?} fp32 {fp32} l1 {l1} bw {bw} out {out_dtype:?} bias {with_bias}"));
                             cases += 1;
