@@ -423,4 +423,11 @@ pub mod diag {
     pub fn set_host_matmul_path(path: HostMatmulPath) -> Result<()> {
         ffi::host_set_matmul_path(path as u32).map_err(backend("host_set_matmul_path"))
     }
+
+    /// How many times the host backend has gathered a sharded tensor's per-core shards into one
+    /// buffer on the calling thread (0 on the TT-NN backend). Lets tests check that a sharded
+    /// matmul weight is gathered once (when its prepared operand is built), not per call.
+    pub fn host_sharded_gathers() -> u64 {
+        ffi::host_sharded_gathers()
+    }
 }
