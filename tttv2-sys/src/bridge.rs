@@ -334,8 +334,12 @@ pub(crate) mod ffi {
         /// The host sgemm: row-major `c = a * b` (m x k times k x n); `num_threads` 0 = all cores.
         fn host_sgemm(m: u32, n: u32, k: u32, a: &[f32], b: &[f32], c: &mut [f32], num_threads: u32) -> Result<()>;
         /// Host backend: which matmul implementation the calling thread uses (0 = automatic,
-        /// 1 = the general per-region path, 2 = the small-M path). Tests and benches only.
+        /// 1 = the general per-region path, 2 = the small-M path, 3 = the prepared-weight path for
+        /// any M). Tests and benches only.
         fn host_set_matmul_path(path: u32) -> Result<()>;
+        /// Host backend: how many times the calling thread has gathered a sharded tensor's shards
+        /// into one buffer (0 on the TT-NN backend). Tests only.
+        fn host_sharded_gathers() -> u64;
 
         /// `ttnn::embedding(ids, weight, layout, dtype, mem)`.
         fn embedding(

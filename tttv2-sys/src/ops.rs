@@ -404,7 +404,7 @@ pub mod diag {
     /// Which implementation the host backend's matmul uses on the calling thread.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub enum HostMatmulPath {
-        /// The small-M path when the logical M is at most 32 rows, else the general path.
+        /// The prepared-weight path (`Prepared`) for every M.
         Auto = 0,
         /// Always the general path: every program-config region through the blocked sgemm, with
         /// fidelity-split copies of both operands made per call.
@@ -412,6 +412,9 @@ pub mod diag {
         /// Always the small-M path (an error when M > 32): the weight's prepared operand is
         /// cached on the tensor, only logical rows are computed.
         SmallM = 2,
+        /// The prepared-weight path for any M (decode and prefill): the weight's prepared operand
+        /// is cached on the tensor, the logical rows are computed in row blocks.
+        Prepared = 3,
     }
 
     /// Selects the host matmul implementation for the calling thread (thread-local, so tests
@@ -419,5 +422,12 @@ pub mod diag {
     /// TT-NN backend accepts only `Auto`.
     pub fn set_host_matmul_path(path: HostMatmulPath) -> Result<()> {
         ffi::host_set_matmul_path(path as u32).map_err(backend("host_set_matmul_path"))
+    }
+
+    /// How many times the host backend has gathered a sharded tensor's per-core shards into one
+    /// buffer on the calling thread (0 on the TT-NN backend). Lets tests check that a sharded
+    /// matmul weight is gathered once (when its prepared operand is built), not per call.
+    pub fn host_sharded_gathers() -> u64 {
+        ffi::host_sharded_gathers()
     }
 }

@@ -1,15 +1,18 @@
-// Small-M matmul against a prepared (compact, slab-major) right operand. See gemv.h.
+// Matmul against a prepared (compact, slab-major) right operand. See gemv.h.
 //
-// Loop nest per thread (each thread owns a contiguous run of slabs, i.e. a slice of N):
-//   slab (128 columns; its dest and L1 partial, M x 128 f32, stay in L1/L2)
-//   -> in0 block (K blocking of the program config) -> K step (16 or the block) -> 128-deep slice
+// Work items are (slab, row block) pairs: 128 columns x at most kRowBlockGroups * 6 rows, so the
+// item's dest and L1 partial (rows x 128 f32) stay in L1/L2 whatever M is. Loop nest per item:
+//   in0 block (K blocking of the program config) -> K step (16 or the block) -> 128-deep slice
 //   -> row group (R <= 6 rows) -> panel group (P 16-column panels) -> micro-kernel over the slice.
-// The weight slab is read front to back once per call; the activations (M x K, small) are re-read
-// from cache for every slab.
+// Per K step the weight's 16 x 128 block is loaded once and reused from L1 by every row group of
+// the row block. With one row block (decode, M <= 32) each thread owns a contiguous run of slabs
+// and reads its part of the weight front to back once per call; with several (prefill) the items
+// are handed out dynamically, slab-major.
 // Like gemm.cc, the AVX2 code is in target("avx2,fma") functions chosen at run time.
 #include "gemv.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <exception>
 #include <new>
@@ -126,21 +129,28 @@ void round_groups(float* p, size_t groups, BlockFmt fmt) {
 
 namespace {
 
-// One micro-kernel call: for R rows and P 16-column panels,
-//   acc = sum over kc of a[r][k] * w[k][col]   (one FMA chain per output, from zero, k ascending)
-//   d[p][r][:] += acc, then optionally rounded to bf16.
+// One micro-kernel call: for R rows and P 16-column panels, for each sub-step of `sub` values of
+// K in [0, kc) (the last one may be shorter):
+//   acc = sum over the sub-step of a[r][k] * w[k][col]   (one FMA chain per output, from zero,
+//         k ascending)
+//   d[p][r][:] += acc, then rounded to bf16 if round == kRoundEach, or round == kRoundLast and it
+//   is the last sub-step.
+// Bf16 dest (sub = 16, kRoundEach) thus runs a whole in0 block per call with the dest tile hot in
+// L1 (one call per 16-deep step would pay the call and the dest reload per 16 values of K).
 // a: the row group's packed activations at k0, value (k, r) at a[k * R + r] (packed per call so
 // that the rows, K floats apart in the tensor, do not all fall into the same L1 set); w: the slab
 // at row k0 (bf16 bits or f32), row stride ldw; d: the slab's dest laid out [panel][row][16],
 // panel stride dps.
+enum RoundMode : int { kRoundNone = 0, kRoundEach = 1, kRoundLast = 2 };
 struct KArgs {
   int kc;
+  int sub;
   const float* a;
   const void* w;
   size_t ldw;
   float* d;
   size_t dps;
-  bool round;
+  int round;  // RoundMode
   uint32_t mask;
 };
 using KernelFn = void (*)(const KArgs&);
@@ -148,8 +158,11 @@ using KernelFn = void (*)(const KArgs&);
 // Portable kernel: the same per-output operations as gemm.cc's kernel_scalar (multiply, add).
 template <int R, int P, bool U16, bool MASK>
 void kern_scalar(const KArgs& g) {
+  for (int k0 = 0; k0 < g.kc; k0 += g.sub) {
+  const int k1 = std::min(g.kc, k0 + g.sub);
+  const bool rnd = g.round == kRoundEach || (g.round == kRoundLast && k1 == g.kc);
   float acc[R][P * 16] = {};
-  for (int k = 0; k < g.kc; ++k) {
+  for (int k = k0; k < k1; ++k) {
     float wv[P * 16];
     for (int c = 0; c < P * 16; ++c) {
       uint32_t u;
@@ -168,9 +181,10 @@ void kern_scalar(const KArgs& g) {
       float* d = g.d + p * g.dps + r * 16;
       for (int c = 0; c < 16; ++c) {
         d[c] += acc[r][p * 16 + c];
-        if (g.round) d[c] = round_to_bf16(d[c]);
+        if (rnd) d[c] = round_to_bf16(d[c]);
       }
     }
+  }
 }
 
 #if TTTV2_X86
@@ -193,62 +207,63 @@ __attribute__((target("avx2,fma"))) void round_bf16_avx2(float* p, size_t n) {
 
 template <int R, int P, bool U16, bool MASK>
 __attribute__((target("avx2,fma"))) void kern_avx2(const KArgs& g) {
-  __m256 acc[R][P][2];
-#pragma GCC unroll 16
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 16
-    for (int p = 0; p < P; ++p) acc[r][p][0] = acc[r][p][1] = _mm256_setzero_ps();
   const __m256i zero = _mm256_setzero_si256();
   const __m256 mask = _mm256_castsi256_ps(_mm256_set1_epi32(int(g.mask)));
   const float* a = g.a;
-  for (int k = 0; k < g.kc; ++k) {
-    __m256 w[P][2];
+  for (int k0 = 0; k0 < g.kc; k0 += g.sub) {
+    const int k1 = std::min(g.kc, k0 + g.sub);
+    __m256 acc[R][P][2];
 #pragma GCC unroll 16
-    for (int p = 0; p < P; ++p) {
-      if (U16) {
-        const __m256i v =
-            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(g.w) + size_t(k) * g.ldw + p * 16));
-        w[p][0] = _mm256_castsi256_ps(_mm256_unpacklo_epi16(zero, v));
-        w[p][1] = _mm256_castsi256_ps(_mm256_unpackhi_epi16(zero, v));
-      } else {
-        const float* f = static_cast<const float*>(g.w) + size_t(k) * g.ldw + p * 16;
-        w[p][0] = _mm256_loadu_ps(f);
-        w[p][1] = _mm256_loadu_ps(f + 8);
-      }
-      if (MASK) {
-        w[p][0] = _mm256_and_ps(w[p][0], mask);
-        w[p][1] = _mm256_and_ps(w[p][1], mask);
-      }
-    }
+    for (int r = 0; r < R; ++r)
 #pragma GCC unroll 16
-    for (int r = 0; r < R; ++r) {
-      const __m256 av = _mm256_broadcast_ss(a + k * R + r);
+      for (int p = 0; p < P; ++p) acc[r][p][0] = acc[r][p][1] = _mm256_setzero_ps();
+    for (int k = k0; k < k1; ++k) {
+      __m256 w[P][2];
 #pragma GCC unroll 16
       for (int p = 0; p < P; ++p) {
-        acc[r][p][0] = _mm256_fmadd_ps(av, w[p][0], acc[r][p][0]);
-        acc[r][p][1] = _mm256_fmadd_ps(av, w[p][1], acc[r][p][1]);
+        if (U16) {
+          const __m256i v =
+              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(g.w) + size_t(k) * g.ldw + p * 16));
+          w[p][0] = _mm256_castsi256_ps(_mm256_unpacklo_epi16(zero, v));
+          w[p][1] = _mm256_castsi256_ps(_mm256_unpackhi_epi16(zero, v));
+        } else {
+          const float* f = static_cast<const float*>(g.w) + size_t(k) * g.ldw + p * 16;
+          w[p][0] = _mm256_loadu_ps(f);
+          w[p][1] = _mm256_loadu_ps(f + 8);
+        }
+        if (MASK) {
+          w[p][0] = _mm256_and_ps(w[p][0], mask);
+          w[p][1] = _mm256_and_ps(w[p][1], mask);
+        }
+      }
+#pragma GCC unroll 16
+      for (int r = 0; r < R; ++r) {
+        const __m256 av = _mm256_broadcast_ss(a + k * R + r);
+#pragma GCC unroll 16
+        for (int p = 0; p < P; ++p) {
+          acc[r][p][0] = _mm256_fmadd_ps(av, w[p][0], acc[r][p][0]);
+          acc[r][p][1] = _mm256_fmadd_ps(av, w[p][1], acc[r][p][1]);
+        }
       }
     }
-  }
-#pragma GCC unroll 16
-  for (int p = 0; p < P; ++p)
-#pragma GCC unroll 16
-    for (int r = 0; r < R; ++r) {
-      float* d = g.d + p * g.dps + r * 16;
-      _mm256_storeu_ps(d, _mm256_add_ps(acc[r][p][0], _mm256_loadu_ps(d)));
-      _mm256_storeu_ps(d + 8, _mm256_add_ps(acc[r][p][1], _mm256_loadu_ps(d + 8)));
-    }
-  // Rounded in a second sweep (from L1) so the rounding constants do not compete with the
-  // accumulators for registers.
-  if (g.round)
+    // dest += acc, then (bf16 dest) round; the accumulators are dead once added, so the rounding
+    // constants have registers to spare.
+    const bool rnd = g.round == kRoundEach || (g.round == kRoundLast && k1 == g.kc);
 #pragma GCC unroll 16
     for (int p = 0; p < P; ++p)
 #pragma GCC unroll 16
       for (int r = 0; r < R; ++r) {
         float* d = g.d + p * g.dps + r * 16;
-        _mm256_storeu_ps(d, rne_bf16(_mm256_loadu_ps(d)));
-        _mm256_storeu_ps(d + 8, rne_bf16(_mm256_loadu_ps(d + 8)));
+        __m256 lo = _mm256_add_ps(acc[r][p][0], _mm256_loadu_ps(d));
+        __m256 hi = _mm256_add_ps(acc[r][p][1], _mm256_loadu_ps(d + 8));
+        if (rnd) {
+          lo = rne_bf16(lo);
+          hi = rne_bf16(hi);
+        }
+        _mm256_storeu_ps(d, lo);
+        _mm256_storeu_ps(d + 8, hi);
       }
+  }
 }
 #endif
 
@@ -309,69 +324,68 @@ Kernels make_kernels(bool avx2) {
 
 struct Job {
   uint32_t M, K, N;
+  uint32_t rb;  // rows per row block (a multiple of 6 unless it is M)
   const float* a1;  // packed: row group g (rows 6g.., R_g of them) at g * 6 * K, (k, r) at k * R_g + r
   const float* a2;
   const PackedB* b1;
   const PackedB* b2;
   uint32_t b2_mask;
-  SmallMNumerics nm;
+  PreparedNumerics nm;
   float* out;
   const Kernels* kt;
   uint32_t kcs;  // sgemm's small-M K slice
 };
 
-// dest (+)= a·b over K range [k0, k0 + kw) for all rows and the slab's panels, in 128-deep
-// slices; the last slice optionally rounds dest to bf16.
-void mac_pass(const Job& j, uint32_t s, const float* a, const PackedB& b, uint32_t mask, bool use_mask, uint32_t k0,
-              uint32_t kw, float* dest, bool round_last) {
+// dest (+)= a·b over K range [k0, k0 + kw) for the row block's rows and the slab's panels, in
+// sub-steps of `sub` values of K (each an FMA chain from zero added to dest), rounding dest to bf16
+// as `round` (RoundMode) says. One kernel call per row group x panel group covers the whole range.
+void mac_pass(const Job& j, uint32_t s, uint32_t rb0, uint32_t rbn, const float* a, const PackedB& b, uint32_t mask,
+              bool use_mask, uint32_t k0, uint32_t kw, uint32_t sub, int round, float* dest) {
   const uint32_t w = b.width(s), panels = w / 16;
-  const size_t dps = size_t(j.M) * 16;
+  const size_t dps = size_t(rbn) * 16;
   const bool u16 = b.bf16;
   const char* base = u16 ? reinterpret_cast<const char*>(b.h.data() + size_t(s) * j.K * kSlabCols)
                          : reinterpret_cast<const char*>(b.f.data() + size_t(s) * j.K * kSlabCols);
   const size_t esz = u16 ? 2 : 4;
-  for (uint32_t ks = k0; ks < k0 + kw; ks += j.kcs) {
-    const uint32_t kc = std::min(j.kcs, k0 + kw - ks);
-    const bool rnd = round_last && ks + kc == k0 + kw;
-    for (uint32_t r0 = 0; r0 < j.M; r0 += 6) {
-      const int R = int(std::min<uint32_t>(6, j.M - r0));
-      const uint32_t P = uint32_t(panels_for(R));
-      KArgs g{int(kc), a + size_t(r0) * j.K + size_t(ks) * R, nullptr, w, nullptr, dps, rnd, mask};
-      uint32_t p = 0;
-      for (; p + P <= panels; p += P) {
-        g.w = base + (size_t(ks) * w + p * 16) * esz;
-        g.d = dest + p * dps + r0 * 16;
-        j.kt->k[R][P > 1][u16][use_mask](g);
-      }
-      for (; p < panels; ++p) {
-        g.w = base + (size_t(ks) * w + p * 16) * esz;
-        g.d = dest + p * dps + r0 * 16;
-        j.kt->k[R][0][u16][use_mask](g);
-      }
+  for (uint32_t r0 = rb0; r0 < rb0 + rbn; r0 += 6) {
+    const int R = int(std::min<uint32_t>(6, rb0 + rbn - r0));
+    const uint32_t P = uint32_t(panels_for(R));
+    KArgs g{int(kw), int(sub), a + size_t(r0) * j.K + size_t(k0) * R, nullptr, w, nullptr, dps, round, mask};
+    uint32_t p = 0;
+    for (; p + P <= panels; p += P) {
+      g.w = base + (size_t(k0) * w + p * 16) * esz;
+      g.d = dest + p * dps + (r0 - rb0) * 16;
+      j.kt->k[R][P > 1][u16][use_mask](g);
+    }
+    for (; p < panels; ++p) {
+      g.w = base + (size_t(k0) * w + p * 16) * esz;
+      g.d = dest + p * dps + (r0 - rb0) * 16;
+      j.kt->k[R][0][u16][use_mask](g);
     }
   }
 }
 
 // Zeroes the columns past N of the slab's last panel (they never reach the output, but
 // block-float rounding must see them as the zero padding round_block gives them).
-void zero_pad_cols(const Job& j, uint32_t s, float* buf) {
+void zero_pad_cols(const Job& j, uint32_t s, uint32_t rbn, float* buf) {
   const uint32_t c0 = s * kSlabCols, valid = std::min(j.N - c0, kSlabCols), w = j.b1->width(s);
   if (valid == w) return;
   const uint32_t p = valid / 16, from = valid % 16;
-  for (uint32_t r = 0; r < j.M; ++r) std::fill(buf + (size_t(p) * j.M + r) * 16 + from, buf + (size_t(p) * j.M + r + 1) * 16, 0.0f);
+  for (uint32_t r = 0; r < rbn; ++r) std::fill(buf + (size_t(p) * rbn + r) * 16 + from, buf + (size_t(p) * rbn + r + 1) * 16, 0.0f);
 }
 
-void round_slab(const Job& j, uint32_t s, float* buf, BlockFmt fmt) {
+void round_slab(const Job& j, uint32_t s, uint32_t rbn, float* buf, BlockFmt fmt) {
   if (fmt == BlockFmt::F32) return;
   const uint32_t panels = j.b1->width(s) / 16;
-  if (fmt == BlockFmt::BFP8 || fmt == BlockFmt::BFP4) zero_pad_cols(j, s, buf);
-  round_groups(buf, size_t(panels) * j.M, fmt);
+  if (fmt == BlockFmt::BFP8 || fmt == BlockFmt::BFP4) zero_pad_cols(j, s, rbn, buf);
+  round_groups(buf, size_t(panels) * rbn, fmt);
 }
 
-// One slab: compute_region's block structure (ops_matmul.cc), on the slab's columns.
-void run_slab(const Job& j, uint32_t s, float* dest, float* interm) {
-  const SmallMNumerics& nm = j.nm;
-  const uint32_t w = j.b1->width(s), n = w / 16 * j.M * 16;
+// One slab x row block (rows rb0 .. rb0 + rbn - 1): compute_region's block structure
+// (ops_matmul.cc) on the slab's columns. dest / interm are laid out [panel][row][16].
+void run_slab(const Job& j, uint32_t s, uint32_t rb0, uint32_t rbn, float* dest, float* interm) {
+  const PreparedNumerics& nm = j.nm;
+  const uint32_t w = j.b1->width(s), n = w / 16 * rbn * 16;
   const uint32_t nblocks = (j.K + nm.kblock - 1) / nm.kblock;
   const uint32_t step = nm.fp32_dest ? nm.kblock : 16;
   const bool hifi3 = j.a2 != nullptr;
@@ -380,44 +394,63 @@ void run_slab(const Job& j, uint32_t s, float* dest, float* interm) {
     const bool last = b + 1 == nblocks;
     if (b == 0 || nm.l1_acc) std::fill(dest, dest + n, 0.0f);
     else std::memcpy(dest, interm, n * sizeof(float));
-    for (uint32_t k = kb0; k < kb1; k += step) {
-      const uint32_t kw = std::min(step, kb1 - k);
-      // compute_region's mac: one sgemm for a1·b1, one for a2·b2 (HiFi3), then the bf16 round.
-      mac_pass(j, s, j.a1, *j.b1, 0xFFFFFFFFu, false, k, kw, dest, !nm.fp32_dest && !hifi3);
-      if (hifi3) mac_pass(j, s, j.a2, *j.b2, j.b2_mask, j.b2_mask != 0xFFFFFFFFu, k, kw, dest, !nm.fp32_dest);
+    if (!hifi3 && (nm.fp32_dest || j.kcs >= 16)) {
+      // compute_region's mac per K step (one 128-deep slice per sgemm call, then the bf16 round),
+      // for the whole block in one pass: with fp32 dest the step is the block, cut into kcs-deep
+      // slices; with bf16 dest every 16-deep step is one slice, rounded after it.
+      mac_pass(j, s, rb0, rbn, j.a1, *j.b1, 0xFFFFFFFFu, false, kb0, kb1 - kb0, nm.fp32_dest ? j.kcs : 16,
+               nm.fp32_dest ? kRoundNone : kRoundEach, dest);
+    } else {
+      for (uint32_t k = kb0; k < kb1; k += step) {
+        const uint32_t kw = std::min(step, kb1 - k);
+        // compute_region's mac: sgemm calls for a1·b1, then for a2·b2 (HiFi3), then the bf16 round.
+        const int rnd = nm.fp32_dest ? kRoundNone : kRoundLast;
+        mac_pass(j, s, rb0, rbn, j.a1, *j.b1, 0xFFFFFFFFu, false, k, kw, j.kcs, hifi3 ? kRoundNone : rnd, dest);
+        if (hifi3) mac_pass(j, s, rb0, rbn, j.a2, *j.b2, j.b2_mask, j.b2_mask != 0xFFFFFFFFu, k, kw, j.kcs, rnd, dest);
+      }
     }
     if (nm.l1_acc && b > 0) {
       for (uint32_t i = 0; i < n; ++i) interm[i] += dest[i];
-      if (!last || nm.fused_tail) round_slab(j, s, interm, nm.interm);
+      if (!last || nm.fused_tail) round_slab(j, s, rbn, interm, nm.interm);
       if (last) std::memcpy(dest, interm, n * sizeof(float));
     } else if (!last) {
       std::memcpy(interm, dest, n * sizeof(float));
-      round_slab(j, s, interm, nm.interm);
+      round_slab(j, s, rbn, interm, nm.interm);
     }
   }
   // dest [panel][row][16] -> out rows.
   const uint32_t c0 = s * kSlabCols, valid = std::min(j.N - c0, kSlabCols);
-  for (uint32_t r = 0; r < j.M; ++r)
+  for (uint32_t r = 0; r < rbn; ++r)
     for (uint32_t p = 0; p * 16 < valid; ++p) {
       const uint32_t cn = std::min(16u, valid - p * 16);
-      std::memcpy(j.out + size_t(r) * j.N + c0 + p * 16, dest + (size_t(p) * j.M + r) * 16, cn * sizeof(float));
+      std::memcpy(j.out + size_t(rb0 + r) * j.N + c0 + p * 16, dest + (size_t(p) * rbn + r) * 16, cn * sizeof(float));
     }
 }
 
-void run_slabs(const Job& j, uint32_t s0, uint32_t s1) {
-  std::vector<float> dest(size_t(j.M) * kSlabCols), interm(size_t(j.M) * kSlabCols);
-  for (uint32_t s = s0; s < s1; ++s) run_slab(j, s, dest.data(), interm.data());
+// Work items [i0, i1) (item i = slab i / row blocks, row block i % row blocks), or, with `next`,
+// items taken one at a time from the shared counter.
+void run_items(const Job& j, uint32_t i0, uint32_t i1, std::atomic<uint32_t>* next) {
+  const uint32_t nrb = (j.M + j.rb - 1) / j.rb;
+  std::vector<float> dest(size_t(j.rb) * kSlabCols), interm(size_t(j.rb) * kSlabCols);
+  auto item = [&](uint32_t i) {
+    const uint32_t s = i / nrb, rb0 = (i % nrb) * j.rb;
+    run_slab(j, s, rb0, std::min(j.rb, j.M - rb0), dest.data(), interm.data());
+  };
+  if (next) {
+    for (uint32_t i = next->fetch_add(1); i < i1; i = next->fetch_add(1)) item(i);
+  } else {
+    for (uint32_t i = i0; i < i1; ++i) item(i);
+  }
 }
 
 }  // namespace
 
-void gemm_small_m(uint32_t M, uint32_t K, uint32_t N, const float* a1, const float* a2, const PackedB& b1,
-                  const PackedB* b2, uint32_t b2_mask, const SmallMNumerics& nm, float* out, unsigned threads) {
+void gemm_prepared(uint32_t M, uint32_t K, uint32_t N, const float* a1, const float* a2, const PackedB& b1,
+                   const PackedB* b2, uint32_t b2_mask, const PreparedNumerics& nm, float* out, unsigned threads) {
   if (M == 0 || N == 0) return;
-  if (M > kSmallMaxRows) throw std::invalid_argument("gemm_small_m: more rows than the small-M path takes");
-  if (b1.K != K || b1.N != N) throw std::invalid_argument("gemm_small_m: the prepared operand has another shape");
-  if (a2 && (!b2 || b2->K != K || b2->N != N)) throw std::invalid_argument("gemm_small_m: HiFi3 needs a second operand");
-  if (nm.kblock == 0) throw std::invalid_argument("gemm_small_m: kblock must be non-zero");
+  if (b1.K != K || b1.N != N) throw std::invalid_argument("gemm_prepared: the prepared operand has another shape");
+  if (a2 && (!b2 || b2->K != K || b2->N != N)) throw std::invalid_argument("gemm_prepared: HiFi3 needs a second operand");
+  if (nm.kblock == 0) throw std::invalid_argument("gemm_prepared: kblock must be non-zero");
   if (K == 0) {
     std::fill(out, out + size_t(M) * N, 0.0f);
     return;
@@ -443,23 +476,33 @@ void gemm_small_m(uint32_t M, uint32_t K, uint32_t N, const float* a1, const flo
     pa1 = pack_a(a1);
     if (a2) pa2 = pack_a(a2);
   } catch (const std::bad_alloc&) {
-    throw std::runtime_error("gemm_small_m: out of memory");
+    throw std::runtime_error("gemm_prepared: out of memory");
   }
-  Job j{M, K, N, pa1.data(), a2 ? pa2.data() : nullptr, &b1, b2, b2_mask, nm, out, avx2 ? &avx2_kernels : &scalar_kernels,
+  // Row blocks: M <= 32 is one block (the decode layout); larger M is cut into blocks of at most
+  // kRowBlockGroups row groups, of near-equal size, each a multiple of 6 rows.
+  uint32_t rb = M;
+  if (M > kSmallMaxRows) {
+    const uint32_t groups = (M + 5) / 6, nrb = (groups + kRowBlockGroups - 1) / kRowBlockGroups;
+    rb = (groups + nrb - 1) / nrb * 6;
+  }
+  const uint32_t nrb = (M + rb - 1) / rb, items = b1.slabs * nrb;
+  Job j{M, K, N, rb, pa1.data(), a2 ? pa2.data() : nullptr, &b1, b2, b2_mask, nm, out, avx2 ? &avx2_kernels : &scalar_kernels,
         uint32_t(kcs > 0 ? kcs : 128)};
   unsigned nt = threads ? threads : std::max(1u, std::thread::hardware_concurrency());
   // Small weights stay on one thread (starting a thread costs tens of microseconds).
   if (uint64_t(K) * N < (uint64_t(1) << 18)) nt = 1;
-  nt = std::min<unsigned>(nt, b1.slabs);
+  nt = std::min<unsigned>(nt, items);
   try {
     if (nt <= 1) {
-      run_slabs(j, 0, b1.slabs);
+      run_items(j, 0, items, nullptr);
       return;
     }
+    std::atomic<uint32_t> next{0};
     std::vector<std::exception_ptr> errs(nt);
     auto worker = [&](unsigned t) {
       try {
-        run_slabs(j, uint32_t(uint64_t(b1.slabs) * t / nt), uint32_t(uint64_t(b1.slabs) * (t + 1) / nt));
+        if (nrb == 1) run_items(j, uint32_t(uint64_t(items) * t / nt), uint32_t(uint64_t(items) * (t + 1) / nt), nullptr);
+        else run_items(j, 0, items, &next);
       } catch (...) {
         errs[t] = std::current_exception();
       }
@@ -479,7 +522,7 @@ void gemm_small_m(uint32_t M, uint32_t K, uint32_t N, const float* a1, const flo
     for (auto& e : errs)
       if (e) std::rethrow_exception(e);
   } catch (const std::bad_alloc&) {
-    throw std::runtime_error("gemm_small_m: out of memory");
+    throw std::runtime_error("gemm_prepared: out of memory");
   }
 }
 

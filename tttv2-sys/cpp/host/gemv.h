@@ -1,6 +1,7 @@
-// tttv2 host small-M matmul ("GEMV" path for decode): C[M x N] for M <= kSmallMaxRows rows against a
-// K x N right operand prepared once (PackedB) and kept compact, with the same dest / intermediate
-// rounding structure as ops_matmul.cc's compute_region (see gemm_small_m below).
+// tttv2 host matmul against a prepared right operand: C[M x N] (any M: the decode "GEMV" shapes,
+// M <= kSmallMaxRows, and prefill) against a K x N right operand prepared once (PackedB) and kept
+// compact, with the same dest / intermediate rounding structure as ops_matmul.cc's
+// compute_region (see gemm_prepared below).
 // Throws only std::invalid_argument (bad arguments) and std::runtime_error (out of memory,
 // thread start failure is handled by running on the calling thread).
 #pragma once
@@ -12,8 +13,13 @@
 
 namespace tttv2::host {
 
-// Logical rows the small-M path takes (decode: batch <= 32 users, one tile row on device).
+// Logical rows of the small-M (decode) case: batch <= 32 users, one tile row on device. Up to this
+// many rows are computed as one row block, with a static split of the slabs between threads.
 constexpr uint32_t kSmallMaxRows = 32;
+// Larger M is cut into row blocks of at most this many 6-row groups (48 rows: the block's dest and
+// L1 partial, 2 x 48 x 128 f32 = 48 KiB, stay in L1/L2 while the weight's 16 x 128 block of a K
+// step is reused from L1 by all 8 row groups).
+constexpr uint32_t kRowBlockGroups = 8;
 // Columns per slab: the unit of the N split between threads and of the weight layout.
 constexpr uint32_t kSlabCols = 128;
 
@@ -44,7 +50,7 @@ PackedB pack_b(uint32_t K, uint32_t N, const std::function<void(uint32_t, float*
 // Intermediate formats of the partials between K blocks.
 enum class BlockFmt : uint8_t { F32, BF16, BFP8, BFP4 };
 
-struct SmallMNumerics {
+struct PreparedNumerics {
   bool fp32_dest;    // fp32_dest_acc_en: dest is fp32; else bf16, rounded after every 16-deep K step
   bool l1_acc;       // packer_l1_acc as the factory enables it
   bool fused_tail;   // bias or activation after the K loop (rounds the last L1 partial)
@@ -63,11 +69,13 @@ struct SmallMNumerics {
 // exact), else its own PackedB with b2_mask = 0xFFFFFFFF.
 // The inner products are f32 FMA chains from zero over each 128-deep slice of a K step, added to
 // dest — the same operations, in the same order per output element, as sgemm's AVX2 kernel
-// (small-M path, KC_S = 128) performs for compute_region, so the two agree bit for bit on AVX2
-// machines (the portable fallback mirrors sgemm's scalar kernel the same way).
+// performs for compute_region (which calls sgemm once per 128-deep slice, KC_S), so the two agree
+// bit for bit on AVX2 machines (the portable fallback mirrors sgemm's scalar kernel the same way).
+// Each output element depends only on its row of a and its column of b (block-float partials
+// are rounded per 16-value face row), so the row blocks / slab split do not change results.
 // threads == 0: hardware_concurrency.
-void gemm_small_m(uint32_t M, uint32_t K, uint32_t N, const float* a1, const float* a2, const PackedB& b1,
-                  const PackedB* b2, uint32_t b2_mask, const SmallMNumerics& nm, float* out, unsigned threads = 0);
+void gemm_prepared(uint32_t M, uint32_t K, uint32_t N, const float* a1, const float* a2, const PackedB& b1,
+                   const PackedB* b2, uint32_t b2_mask, const PreparedNumerics& nm, float* out, unsigned threads = 0);
 
 // Rounds n consecutive 16-value groups (n*16 floats) to `fmt` exactly as quantizing them as face
 // rows of 32x32 tiles would (block-float shared exponents are per 16-value face row).

@@ -14,9 +14,10 @@ using namespace host_detail;
 namespace {
 
 // Which implementation matmul uses on this thread (host_set_matmul_path): 0 = automatic (the
-// small-M path when the logical M is at most host::kSmallMaxRows), 1 = always the general
-// per-region path, 2 = always the small-M path (an error when M is too large). Thread-local so
-// that tests comparing the two paths do not disturb each other.
+// prepared-weight path, host::gemm_prepared, for every M), 1 = always the general per-region
+// path (the reference model: per-call operand copies, one sgemm per region and K step), 2 = the
+// prepared path for at most host::kSmallMaxRows rows (an error when M is larger), 3 = the prepared
+// path for any M. Thread-local so that tests comparing the paths do not disturb each other.
 thread_local uint32_t t_matmul_path = 0;
 
 struct MatmulDims {
@@ -75,6 +76,89 @@ void validate_program_config(const DeviceDesc& dev, const MatmulDims& d, const M
                (has_bias ? uint64_t(pc.out_block_w) * bt : 0);
   };
 
+  // In1 (operand B) memory layout (matmul_device_operation.cpp @ 13adda80, the 2D branch ~L1520,
+  // 1D ~L1258 / ~L1333, Reuse ~L1718; matmul-rules.md §2-§4). Texts are TT-NN's.
+  const bool a_sharded = a.mem.layout != TensorMemoryLayout::Interleaved;
+  const bool b_sharded = b.mem.layout != TensorMemoryLayout::Interleaved;
+  const ShardSpecDesc& bs = b.mem.shard;
+  const uint32_t b_shard_wt = bs.shape_w / kTile;
+  // Rows spanned by the bounding box of B's shard grid: the cores num_cores_to_corerangeset
+  // (num_cores, bbox, row_wise = ROW_MAJOR) picks (ops_tensor.cc's shard_cores).
+  auto b_grid_end_y = [&] {
+    const uint32_t w = bs.end_x - bs.start_x + 1, h = bs.end_y - bs.start_y + 1;
+    const uint32_t rows = bs.orientation == ShardOrientation::RowMajor ? div_up(bs.num_cores, w) : bs.num_cores;
+    return bs.start_y + std::min(h, rows) - 1;
+  };
+  auto in1_2d_check = [&] {
+    if (!b_sharded) return;
+    if (pc.transpose_mcast) fatal("Transpose MCAST not supported when input B is sharded");
+    if (b.mem.layout != TensorMemoryLayout::WidthSharded && b.mem.layout != TensorMemoryLayout::HeightSharded)
+      fatal(cat("Input B memory layout must be WIDTH_SHARDED, HEIGHT_SHARDED, or DRAM ND_SHARDED, got: ", mem_layout_name(b.mem.layout)));
+    if (b.mem.layout == TensorMemoryLayout::HeightSharded) {
+      if (b.mem.buffer != BufferType::Dram) fatal("HEIGHT_SHARDED input B is only supported in DRAM, got: L1");
+      if (pc.fuse_batch) fatal("HEIGHT_SHARDED input B requires fuse_batch=false for batched matmul");
+      const uint32_t sh = bs.shape_h / kTile;
+      if (b_shard_wt != d.Nt) fatal(cat("HEIGHT_SHARDED input B shard width (", b_shard_wt, " tiles) must equal N (", d.Nt, " tiles)"));
+      if (sh < d.Kt) fatal(cat("HEIGHT_SHARDED input B shard height (", sh, " tiles) must be >= K (", d.Kt, " tiles)"));
+      if (sh % d.Kt != 0)
+        fatal(cat("HEIGHT_SHARDED input B shard height (", sh, " tiles) must be divisible by K (", d.Kt,
+                  " tiles) so each bank holds complete [K, N] matrices"));
+      // B's batch is 1 here (matmul_impl rejects batched weights), so batches_per_bank * num_banks >= 1.
+    }
+    if (b.mem.buffer != BufferType::Dram) {
+      if (a_sharded && a.mem.layout != TensorMemoryLayout::HeightSharded)
+        fatal(cat("Error - non-DRAM width sharded input B requires input A to be interleaved or height sharded, rather than ",
+                  mem_layout_name(a.mem.layout)));
+      if (pc.per_core_n != b_shard_wt)
+        fatal(cat("per_core_N (", pc.per_core_n, ") must equal input tensor B shard shape[1] / in1_tile.get_width() (", b_shard_wt, ")"));
+    }
+    if (b.mem.layout == TensorMemoryLayout::WidthSharded && b_grid_end_y() != bs.start_y)
+      fatal(cat("Width-sharded input tensor B grid bounding box must have equal start and end y coordinates, got start: ",
+                bs.start_y, " vs end: ", b_grid_end_y()));
+  };
+  auto in1_1d_check = [&] {
+    if (pc.mcast_in0) {
+      if (b_sharded && b.mem.buffer == BufferType::L1) {
+        if (b.mem.layout != TensorMemoryLayout::WidthSharded) fatal("Operand B can only be interleaved or L1 width sharded.");
+        if (pc.per_core_n != b_shard_wt) fatal("Shard width must match per core N.");
+      }
+    } else if (b_sharded) {
+      fatal("Error: Operand B must be interleaved.");
+    }
+  };
+  auto in1_reuse_check = [&] {
+    // M here is per batch: get_M_dim(a_shape_padded, in0_tile, fuse_batch = false).
+    const uint32_t m_per_batch = div_up(a.shape[a.shape.size() - 2], kTile);
+    if (a_sharded && b_sharded) {
+      if (a.mem.buffer != b.mem.buffer)
+        fatal(cat("Input tensors A and B must have matching buffer types, got A: ", a.mem.buffer == BufferType::Dram ? "DRAM" : "L1",
+                  " vs B: ", b.mem.buffer == BufferType::Dram ? "DRAM" : "L1"));
+      if (a.mem.layout != b.mem.layout)
+        fatal(cat("Input tensors A and B must have matching memory layouts, got A: ", mem_layout_name(a.mem.layout), " vs B: ",
+                  mem_layout_name(b.mem.layout)));
+      const ShardSpecDesc& as = a.mem.shard;
+      if (as.start_x != bs.start_x || as.start_y != bs.start_y || as.end_x != bs.end_x || as.end_y != bs.end_y ||
+          as.num_cores != bs.num_cores)
+        fatal("Input tensors A and B must have matching shard spec grids");
+      if (as.orientation != bs.orientation)
+        fatal(cat("Input tensors A and B must have matching shard orientations, got A: ",
+                  as.orientation == ShardOrientation::RowMajor ? "ROW_MAJOR" : "COL_MAJOR", " vs B: ",
+                  bs.orientation == ShardOrientation::RowMajor ? "ROW_MAJOR" : "COL_MAJOR"));
+    }
+    if (!b_sharded) return;
+    if (pc.per_core_m % m_per_batch != 0) fatal("per_core_M must be a multiple of M if input b is sharded!");
+    if (b.mem.layout == TensorMemoryLayout::WidthSharded)
+      fatal(cat("Input B memory layout must not be WIDTH_SHARDED, got: ", mem_layout_name(b.mem.layout)));
+    const uint32_t b_padded_w = round_up(d.N, kTile);
+    if (bs.shape_w != b_padded_w)
+      fatal(cat("Input B shard shape[1] (", bs.shape_w, ") must equal padded shape[-1] (", b_padded_w, ")"));
+    if (pc.per_core_n * kTile != bs.shape_w)
+      fatal(cat("per_core_N * in1_tile.get_width() (", pc.per_core_n * kTile, ") must equal in1_shard_shape[1] (", bs.shape_w, ")"));
+    // K in elements: get_K_dim(a_shape_padded, nullopt).
+    const uint32_t k_padded = round_up(d.K, kTile);
+    if (bs.shape_h % k_padded != 0) fatal(cat("Input B shard shape[0] (", bs.shape_h, ") must be divisible by K (", k_padded, ")"));
+  };
+
   switch (pc.kind) {
     case MatmulKind::MultiCore:
       if (a.mem.layout != TensorMemoryLayout::Interleaved || b.mem.layout != TensorMemoryLayout::Interleaved || out_sharded)
@@ -93,6 +177,7 @@ void validate_program_config(const DeviceDesc& dev, const MatmulDims& d, const M
       const uint32_t blocks = d.Mt / pc.per_core_m, cores = pc.grid_x * pc.grid_y;
       // tt-metal #54798: more output blocks than cores silently produced wrong output.
       if (blocks > cores) fatal(cat("Number of output blocks ", blocks, " exceeds the number of cores ", cores));
+      in1_reuse_check();
       sharded_out_check();
       cb_bytes = uint64_t(pc.per_core_m) * pc.in0_block_w * 2 * at + uint64_t(pc.per_core_n) * pc.in0_block_w * 2 * bt +
                  uint64_t(pc.per_core_m) * pc.per_core_n * ot + (has_bias ? uint64_t(pc.per_core_n) * bt : 0);
@@ -108,6 +193,7 @@ void validate_program_config(const DeviceDesc& dev, const MatmulDims& d, const M
       const uint32_t cols = pc.transpose_mcast ? pc.grid_y : pc.grid_x;
       if (by > rows) fatal(cat("num_blocks_y ", by, " must be <= the number of grid rows ", rows));
       if (bx > cols) fatal(cat("num_blocks_x ", bx, " must be <= the number of grid columns ", cols));
+      in1_2d_check();
       if (out_sharded && out_mem.layout != TensorMemoryLayout::BlockSharded) fatal("2D multicast matmul requires a BLOCK_SHARDED output when sharded");
       sharded_out_check();
       mcast_cbs();
@@ -123,6 +209,7 @@ void validate_program_config(const DeviceDesc& dev, const MatmulDims& d, const M
         fatal(cat("Number of output blocks ", blocks, " must be <= the number of cores ", pc.grid_x * pc.grid_y));
       if (pc.mcast_in0 && div_up(d.Mt, pc.per_core_m) != 1)
         fatal(cat("mcast_in0 requires all of M on one core: ceil(Mt / per_core_M) = ", div_up(d.Mt, pc.per_core_m), " must be 1"));
+      in1_1d_check();
       if (out_sharded) {
         const bool ok = pc.mcast_in0 ? out_mem.layout == TensorMemoryLayout::WidthSharded
                                      : out_mem.layout == TensorMemoryLayout::HeightSharded;
@@ -318,10 +405,19 @@ void compute_region(const FidelityOperands& op, uint32_t K, uint32_t N, const Re
   std::vector<float> dest(size_t(R) * C, 0.0f), interm(size_t(R) * C, 0.0f);
   const uint32_t nblocks = div_up(K, nm.kblock);
   const uint32_t step = nm.fp32_dest ? nm.kblock : 16;
+  // One sgemm per 128-deep slice (sgemm's small-M KC_S) of the K step, so that each inner
+  // product is an f32 FMA chain from zero over the slice added to dest, whatever path and thread
+  // split sgemm picks for the region (its large-M path would chain 256 deep): the order
+  // host::gemm_prepared reproduces.
+  const uint32_t kcs = uint32_t(std::max(1, host::detail::sgemm_small_kc()));
   auto mac = [&](uint32_t k0, uint32_t kw) {
-    host::sgemm(R, C, kw, &op.a1[size_t(rg.r0) * K + k0], K, &op.b1[size_t(k0) * N + rg.c0], N, dest.data(), C, true, threads);
+    for (uint32_t k = k0; k < k0 + kw; k += kcs)
+      host::sgemm(R, C, std::min(kcs, k0 + kw - k), &op.a1[size_t(rg.r0) * K + k], K, &op.b1[size_t(k) * N + rg.c0], N,
+                  dest.data(), C, true, threads);
     if (!op.a2.empty())
-      host::sgemm(R, C, kw, &op.a2[size_t(rg.r0) * K + k0], K, &op.b2[size_t(k0) * N + rg.c0], N, dest.data(), C, true, threads);
+      for (uint32_t k = k0; k < k0 + kw; k += kcs)
+        host::sgemm(R, C, std::min(kcs, k0 + kw - k), &op.a2[size_t(rg.r0) * K + k], K, &op.b2[size_t(k) * N + rg.c0], N,
+                    dest.data(), C, true, threads);
     if (!nm.fp32_dest) host::round_to_bf16_inplace(dest.data(), dest.size());
   };
   for (uint32_t b = 0; b < nblocks; ++b) {
@@ -476,12 +572,14 @@ void general_path(const Tensor::Impl& a, const Tensor::Impl& b, const MatmulDims
   }
 }
 
-// The small-M path: the same numerics as compute_region over every region (the per-element
-// result does not depend on the region split: K blocking, dest and partial formats are the same
-// for all regions, and block-float rounding is per 16-column face row, which regions never cut
-// since they start on tile columns), computed for the logical rows only, with the weight's
-// prepared operand from the cache. See host::gemm_small_m for the summation order.
-void matmul_small_m(const Tensor::Impl& a, const Tensor::Impl& b, uint32_t M, uint32_t K, uint32_t N,
+// The prepared-weight path (decode and prefill): the same numerics as compute_region over every
+// region (the per-element result does not depend on the region split: K blocking, dest and
+// partial formats are the same for all regions, and block-float rounding is per 16-column face
+// row, which regions never cut since they start on tile columns), computed for the logical rows
+// only, with the weight's prepared operand from the cache (built once per tensor and fidelity;
+// sharded weights are gathered only then). The activation side costs O(M K) per call: masking and
+// packing. See host::gemm_prepared for the summation order.
+void matmul_prepared(const Tensor::Impl& a, const Tensor::Impl& b, uint32_t M, uint32_t K, uint32_t N,
                     MathFidelity f, const Numerics& nm, float* out) {
   std::vector<float> a1 = read_values(a), a2;
   using host::FpuSrc;
@@ -500,9 +598,9 @@ void matmul_small_m(const Tensor::Impl& a, const Tensor::Impl& b, uint32_t M, ui
     case MathFidelity::HiFi4: break;
   }
   const auto pw = prepared_weight(b, f, K, N);
-  host::SmallMNumerics snm{nm.fp32_dest, nm.l1_acc, nm.fused_tail, block_fmt(nm.interm), nm.kblock};
+  host::PreparedNumerics snm{nm.fp32_dest, nm.l1_acc, nm.fused_tail, block_fmt(nm.interm), nm.kblock};
   const host::PackedB* b2 = f == MathFidelity::HiFi3 ? (pw->b2_separate ? &pw->b2 : &pw->b1) : nullptr;
-  host::gemm_small_m(M, K, N, a1.data(), a2.empty() ? nullptr : a2.data(), pw->b1, b2, pw->b2_mask, snm, out, 0);
+  host::gemm_prepared(M, K, N, a1.data(), a2.empty() ? nullptr : a2.data(), pw->b1, b2, pw->b2_mask, snm, out, 0);
 }
 
 std::unique_ptr<Tensor> matmul_impl(const Tensor& ta, const Tensor& tb, const Tensor* tbias, const MemConfig& mem,
@@ -552,11 +650,10 @@ std::unique_ptr<Tensor> matmul_impl(const Tensor& ta, const Tensor& tb, const Te
   nm.interm = cc.fp32_dest_acc_en ? DataType::Float32 : (nm.l1_acc ? DataType::Bfloat16 : out_dtype);
 
   std::vector<float> out(size_t(M) * N, 0.0f);
-  const bool small = t_matmul_path == 2 || (t_matmul_path == 0 && M <= host::kSmallMaxRows);
-  if (small) {
-    if (M > host::kSmallMaxRows)
+  if (t_matmul_path != 1) {
+    if (t_matmul_path == 2 && M > host::kSmallMaxRows)
       fatal(cat("the small-M matmul path takes at most ", host::kSmallMaxRows, " rows, got M = ", M));
-    matmul_small_m(a, b, M, K, N, cc.math_fidelity, nm, out.data());
+    matmul_prepared(a, b, M, K, N, cc.math_fidelity, nm, out.data());
   } else {
     general_path(a, b, d, pc, nm, cc.math_fidelity, out);
   }
@@ -584,7 +681,8 @@ std::unique_ptr<Tensor> linear(const Tensor& a, const Tensor& b, const Tensor& b
 }
 
 void host_set_matmul_path(uint32_t path) {
-  if (path > 2) fatal(cat("host_set_matmul_path: path ", path, " is not 0 (auto), 1 (general) or 2 (small-M)"));
+  if (path > 3)
+    fatal(cat("host_set_matmul_path: path ", path, " is not 0 (auto), 1 (general), 2 (small-M) or 3 (prepared, any M)"));
   t_matmul_path = path;
 }
 

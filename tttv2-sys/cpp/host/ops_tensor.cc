@@ -237,8 +237,13 @@ void place_shards(Tensor::Impl& t) {
 
 }  // namespace
 
+// Gathers of sharded tensors on this thread (host_sharded_gathers: lets tests check that matmul
+// weights are gathered once, not per call).
+thread_local uint64_t t_sharded_gathers = 0;
+
 std::vector<float> read_values(const Tensor::Impl& t) {
   if (t.shards.empty()) return t.values;
+  ++t_sharded_gathers;
   const ShardSpecDesc& s = t.mem.shard;
   std::vector<float> out(volume(t.shape), 0.0f);
   for_each_row(t.shape, t.layout, [&](uint64_t off, uint32_t prow, uint32_t w) {
@@ -576,5 +581,7 @@ void host_sgemm(uint32_t m, uint32_t n, uint32_t k, rust::Slice<const float> a, 
     fatal(cat("host_sgemm: slice lengths ", a.size(), ", ", b.size(), ", ", c.size(), " do not match m=", m, " n=", n, " k=", k));
   host::sgemm(m, n, k, a.data(), k, b.data(), n, c.data(), n, false, num_threads);
 }
+
+uint64_t host_sharded_gathers() { return t_sharded_gathers; }
 
 }  // namespace tttv2::ffi

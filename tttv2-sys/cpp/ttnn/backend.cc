@@ -373,4 +373,6 @@ void host_set_matmul_path(uint32_t path) {
   if (path != 0) throw std::invalid_argument("host_set_matmul_path: the TT-NN backend has one matmul path (0 = auto)");
 }
 
+uint64_t host_sharded_gathers() { return 0; }
+
 }  // namespace tttv2::ffi

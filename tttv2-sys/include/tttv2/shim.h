@@ -101,8 +101,12 @@ rust::Vec<float> unpack_block_float(rust::Slice<const std::uint32_t> words, std:
                                     DataType dtype);
 void host_sgemm(std::uint32_t m, std::uint32_t n, std::uint32_t k, rust::Slice<const float> a,
                 rust::Slice<const float> b, rust::Slice<float> c, std::uint32_t num_threads);
-// Host backend: which matmul implementation this thread uses (0 auto, 1 general, 2 small-M).
+// Host backend: which matmul implementation this thread uses (0 auto, 1 general, 2 small-M,
+// 3 prepared for any M).
 void host_set_matmul_path(std::uint32_t path);
+// Host backend: how many times the calling thread has gathered a sharded tensor's shards into one
+// buffer (0 on the TT-NN backend).
+std::uint64_t host_sharded_gathers();
 
 // Transformer ops.
 std::unique_ptr<Tensor> embedding(const Tensor& ids, const Tensor& weight, const MemConfig& mem, DataType dtype,
