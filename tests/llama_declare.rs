@@ -85,3 +85,54 @@ fn graph_has_every_op_and_the_residual_stream() {
     assert!(tiny_llama_plan::GRAPH_DOT.starts_with("digraph \"TinyLlama\" {"));
     assert!(tiny_llama_plan::GRAPH_DOT.contains("MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig"));
 }
+
+/// Synthetic weights for the 2-layer `TinyLlama`, by Hugging Face name.
+fn tiny_weights() -> tttv2::nn::Weights {
+    use tttv2::nn::synthetic;
+    let (h, i, v, q, kv) = (512usize, 1536usize, 4096usize, 512usize, 128usize);
+    let mut w = tttv2::nn::Weights::new();
+    let mut seed = 1u64;
+    let mut put = |name: String, shape: Vec<usize>, scale: f32| {
+        seed += 1;
+        let n = shape.iter().product();
+        w.insert(name, shape, synthetic(n, seed, scale));
+    };
+    put("model.embed_tokens.weight".into(), vec![v, h], 1.0);
+    put("lm_head.weight".into(), vec![v, h], (3.0 / h as f32).sqrt());
+    for l in 0..2 {
+        let p = |s: &str| format!("model.layers.{l}.{s}");
+        for (name, out, inp) in [("self_attn.q_proj", q, h), ("self_attn.k_proj", kv, h), ("self_attn.v_proj", kv, h), ("self_attn.o_proj", h, q), ("mlp.gate_proj", i, h), ("mlp.up_proj", i, h), ("mlp.down_proj", h, i)] {
+            put(p(&format!("{name}.weight")), vec![out, inp], (3.0 / inp as f32).sqrt());
+        }
+    }
+    for l in 0..2 {
+        w.insert(format!("model.layers.{l}.input_layernorm.weight"), vec![h], vec![1.0; h]);
+        w.insert(format!("model.layers.{l}.post_attention_layernorm.weight"), vec![h], vec![1.0; h]);
+    }
+    w.insert("model.norm.weight", vec![h], vec![1.0; h]);
+    w
+}
+
+/// The attribute-declared 2-layer model runs on the host through its generated methods: a decode
+/// step through the KV cache gives the logits a prefill of the longer prompt gives (decoding at a
+/// wrong position gives PCC ≈ 0.91, so the bar below can fail).
+#[test]
+fn attribute_form_runs_prefill_and_decode_on_the_host() {
+    let device = tttv2::Device::open(&tiny_llama_plan::DEVICE).unwrap();
+    let mut model = TinyLlama::load(&device, &tiny_weights()).unwrap();
+    assert_eq!((model.model().batch(), model.model().max_seq_len()), (8, 256));
+    let prompt: Vec<u32> = (0..20).map(|t| (t * 131 + 7) % 4096).collect();
+    let first = model.prefill(&device, 0, &prompt).unwrap();
+    let next = first.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0 as u32;
+    let stepped = model.decode(&device, &[next], &[prompt.len() as u32]).unwrap().remove(0);
+    let mut longer = prompt.clone();
+    longer.push(next);
+    let whole = model.prefill(&device, 1, &longer).unwrap();
+    assert_eq!(stepped.len(), 4096);
+    let mean = |x: &[f32]| x.iter().map(|&v| v as f64).sum::<f64>() / x.len() as f64;
+    let (ma, mb) = (mean(&stepped), mean(&whole));
+    let cov: f64 = stepped.iter().zip(&whole).map(|(&a, &b)| (a as f64 - ma) * (b as f64 - mb)).sum();
+    let var = |x: &[f32], m: f64| x.iter().map(|&v| (v as f64 - m).powi(2)).sum::<f64>();
+    let pcc = cov / (var(&stepped, ma) * var(&whole, mb)).sqrt();
+    assert!(pcc > 0.99, "decode vs prefill logits PCC {pcc}");
+}
