@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use tttv2::hf::LlamaConfig;
 use tttv2::nn::generate::{GenerateOptions, Sampling};
-use tttv2::nn::{SafetensorsWeights, Weight, WeightSource, Weights};
+use tttv2::nn::{CausalLm, SafetensorsWeights, Weight, WeightSource, Weights};
 use tttv2::{Device, ttt_model};
 
 /// A small Llama-architecture model: 4 layers, GQA 8/2, vocab 2048.
@@ -190,10 +190,17 @@ impl Model {
         })
     }
 
-    fn llama(&self) -> &tttv2::nn::llama::Llama {
+    fn weight_bytes(&self) -> u64 {
         match self {
-            Model::Small(m) => m.model(),
-            Model::OneB(m) => m.model(),
+            Model::Small(m) => m.weight_bytes(),
+            Model::OneB(m) => m.weight_bytes(),
+        }
+    }
+
+    fn as_lm(&mut self) -> &mut dyn CausalLm {
+        match self {
+            Model::Small(m) => m,
+            Model::OneB(m) => m,
         }
     }
 
@@ -208,9 +215,9 @@ impl Model {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let which: String = flag(&args, "--model")?.unwrap_or_else(|| "small".to_string());
-    let (name, manifest, batch, device_profile) = match which.as_str() {
-        "small" => ("SmallLlama", SmallLlama::manifest(), small_llama_plan::DECODE.batch, small_llama_plan::DEVICE),
-        "llama-3.2-1b" => ("Llama32_1B", Llama32_1B::manifest(), llama32_1_b_plan::DECODE.batch, llama32_1_b_plan::DEVICE),
+    let (name, manifest, batch, device_profile, buckets, cache) = match which.as_str() {
+        "small" => ("SmallLlama", SmallLlama::manifest(), small_llama_plan::BATCH, small_llama_plan::DEVICE, small_llama_plan::PREFILL_BUCKETS.to_vec(), small_llama_plan::MAX_SEQ_LEN),
+        "llama-3.2-1b" => ("Llama32_1B", Llama32_1B::manifest(), llama32_1_b_plan::BATCH, llama32_1_b_plan::DEVICE, llama32_1_b_plan::PREFILL_BUCKETS.to_vec(), llama32_1_b_plan::MAX_SEQ_LEN),
         other => return Err(format!("--model `{other}`: expected `small` or `llama-3.2-1b`").into()),
     };
     let weights_dir: Option<String> = flag(&args, "--weights")?;
@@ -264,15 +271,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             (model, None)
         }
     };
-    let llama = model.llama();
-    let buckets: Vec<u32> = llama.plans().prefill.iter().map(|b| b.seq_len).collect();
     println!(
         "\n{name}: weights loaded and uploaded in {:.2?} ({}); {:.1} MB of weights on the device (one copy shared by the decode plan and the prefill buckets {buckets:?}); KV cache for {} users x {} positions",
         start.elapsed(),
         if weights_dir.is_some() { "checkpoint" } else { "synthetic" },
-        llama.weight_bytes() as f64 / 1e6,
-        llama.batch(),
-        llama.max_seq_len(),
+        model.weight_bytes() as f64 / 1e6,
+        batch,
+        cache,
     );
 
     let vocab = compiled.vocab_size;
@@ -288,6 +293,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(p) => Sampling::TopP { p, temperature, seed },
         None => Sampling::Greedy,
     };
+    if args.iter().any(|a| a == "--check-trace") {
+        check_trace(model.as_lm(), &device, name, &manifest, &compiled, &prompts[0])?;
+    }
     let options = GenerateOptions { max_new_tokens: new_tokens, sampling, eos };
     let g = model.generate(&device, &prompts, &options)?;
     println!(
@@ -317,5 +325,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         g.decode_steps as f64 / g.decode_secs,
         g.decode_secs * 1e3 / g.decode_steps.max(1) as f64
     );
+    Ok(())
+}
+
+/// `--check-trace`: records the op trace of one prefill and one decode step of the generated
+/// program and compares it, call for call, with the compiled plan (re-made through the planner's
+/// API; its fingerprint must equal the compiled manifest's).
+fn check_trace(model: &mut dyn CausalLm, device: &Device, name: &str, manifest: &tttv2::serde_json::Value, cfg: &LlamaConfig, prompt: &[u32]) -> Result<(), Box<dyn std::error::Error>> {
+    use tttv2::device::SystemProfile;
+    use tttv2::plan::llama::{LlamaOptions, plan_llama, plan_llama_prefill_for};
+    use tttv2::plan::{Mode, Policy};
+    let o = &manifest["options"];
+    let policy = if o["policy"] == "accuracy" { Policy::Accuracy } else { Policy::Performance };
+    let opts = LlamaOptions { seq_len: o["seq_len"].as_u64().unwrap_or(0) as u32, policy, ..LlamaOptions::new(Mode::Decode, o["batch"].as_u64().unwrap_or(0) as u32) };
+    let system = SystemProfile::by_name(manifest["system"].as_str().unwrap_or("")).ok_or("unknown system")?;
+    let decode = plan_llama(cfg, &system, &opts)?;
+    if tttv2::manifest::Manifest::new(name, &decode, Vec::new()).fingerprint != manifest["fingerprint"].as_str().unwrap_or("") {
+        return Err("--check-trace: the re-made plan is not the compiled one".into());
+    }
+    let prompt = &prompt[..prompt.len().min(model.max_prefill_len() as usize)];
+    let bucket = [128u32, 256, 512, 1024, 2048, 4096].into_iter().chain([opts.seq_len]).filter(|&b| b as usize >= prompt.len() && b <= opts.seq_len).min().ok_or("no bucket")?;
+    let prefill = plan_llama_prefill_for(&decode, &system, bucket)?;
+    tttv2::trace::start();
+    model.prefill(device, 0, prompt)?;
+    tttv2::nn::trace::compare(&prefill.op_trace(), &tttv2::trace::take()).map_err(|e| format!("prefill: {e}"))?;
+    tttv2::trace::start();
+    model.decode(device, &[1], &[prompt.len() as u32])?;
+    tttv2::nn::trace::compare(&decode.op_trace(), &tttv2::trace::take()).map_err(|e| format!("decode: {e}"))?;
+    println!("op trace: the {bucket}-token prefill ran its {} planned calls and the decode step its {}, in order, with the planned configs", prefill.totals.ops, decode.totals.ops);
     Ok(())
 }

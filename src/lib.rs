@@ -47,4 +47,4 @@ pub use tttv2_core::{codegen, cost, device, graph, hf, ir, manifest, op, plan, r
 pub use tttv2_macros::ttt_model;
 #[doc(hidden)]
 pub use serde_json;
-pub use tttv2_sys::{Device, Error, Result, Tensor, ops};
+pub use tttv2_sys::{Device, Error, Result, Tensor, ops, trace};

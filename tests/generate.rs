@@ -13,7 +13,6 @@ use tttv2::device::SystemProfile;
 use tttv2::hf::LlamaConfig;
 use tttv2::manifest::Manifest;
 use tttv2::nn::{Weights, synthetic};
-use tttv2::op::llama::LlamaPrefillConfig;
 use tttv2::plan::Mode;
 use tttv2::plan::llama::{LlamaOptions, plan_llama};
 
@@ -28,7 +27,7 @@ const EXAMPLE: &str = "generated/small_llama_n150";
 const CONFIG: &str = "models/small-llama/config.json";
 /// The arguments the committed example was generated with (its header states them too).
 const ARGS: &[&str] = &[
-    "generate", "--config", CONFIG, "--device", "n150", "--mode", "prefill", "--batch", "1", "--seq-len", "128",
+    "generate", "--config", CONFIG, "--device", "n150", "--mode", "decode", "--batch", "4", "--seq-len", "256",
     "--tttv2-path", "../..",
 ];
 
@@ -54,7 +53,7 @@ fn committed_example_is_what_the_generator_writes() {
         .output()
         .expect("the tttv2 binary runs");
     assert!(run.status.success(), "tttv2 generate failed: {}", String::from_utf8_lossy(&run.stderr));
-    for file in ["src/lib.rs", "Cargo.toml"] {
+    for file in ["src/lib.rs", "Cargo.toml", "manifest.json", "graph.json", "graph.dot"] {
         let fresh = std::fs::read_to_string(out.join(file)).unwrap();
         let committed = std::fs::read_to_string(root().join(EXAMPLE).join(file))
             .unwrap_or_else(|e| panic!("{EXAMPLE}/{file}: {e}; {}", regenerate_hint()));
@@ -81,8 +80,8 @@ fn generated_output_is_deterministic_and_names_its_command() {
 
 fn planned() -> (LlamaConfig, tttv2::plan::llama::LlamaPlan) {
     let cfg = LlamaConfig::from_file(root().join(CONFIG)).unwrap();
-    let mut opts = LlamaOptions::new(Mode::Prefill, 1);
-    opts.seq_len = 128;
+    let mut opts = LlamaOptions::new(Mode::Decode, 4);
+    opts.seq_len = 256;
     let plan = plan_llama(&cfg, &SystemProfile::N150, &opts).unwrap();
     (cfg, plan)
 }
@@ -96,12 +95,12 @@ fn committed_example_states_the_planners_requirements() {
     assert_eq!(m["fingerprint"], expected["fingerprint"]);
     assert_eq!(m["ops"], expected["ops"]);
     assert_eq!(small_llama_plan::DEVICE.name, "n150");
-    assert_eq!(small_llama_plan::PREFILL, LlamaPrefillConfig::from_plan(&plan).unwrap(), "the typed consts are the plan's");
+    assert_eq!((small_llama_plan::BATCH, small_llama_plan::MAX_SEQ_LEN, small_llama_plan::PREFILL_BUCKETS), (4, 256, [128, 256]));
     assert!(SmallLlama::graph()["nodes"].as_array().unwrap().len() as u64 == m["totals"]["ops"].as_u64().unwrap());
 }
 
 #[test]
-fn committed_example_runs_a_prefill() {
+fn committed_example_runs_a_prefill_and_a_decode_step() {
     let (cfg, _) = planned();
     let (h, i, v) = (cfg.hidden_size as usize, cfg.intermediate_size as usize, cfg.vocab_size as usize);
     let (q, kv) = ((cfg.num_attention_heads * cfg.head_dim) as usize, (cfg.num_key_value_heads * cfg.head_dim) as usize);
@@ -130,7 +129,10 @@ fn committed_example_runs_a_prefill() {
     let device = Device::open(&small_llama_plan::DEVICE).unwrap();
     let mut model = SmallLlama::load(&device, &w).unwrap();
     let tokens: Vec<u32> = (0..16).map(|t| (t * 37 % v) as u32).collect();
-    let logits = model.prefill(&device, &tokens).unwrap();
+    let logits = model.prefill(&device, 1, &tokens).unwrap();
     assert_eq!(logits.len(), v);
     assert!(logits.iter().all(|x| x.is_finite()));
+    let step = model.decode(&device, &[3, 4], &[16, 0]).unwrap();
+    assert_eq!((step.len(), step[0].len()), (2, v));
+    assert!(step.iter().flatten().all(|x| x.is_finite()));
 }

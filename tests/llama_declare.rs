@@ -120,7 +120,7 @@ fn tiny_weights() -> tttv2::nn::Weights {
 fn attribute_form_runs_prefill_and_decode_on_the_host() {
     let device = tttv2::Device::open(&tiny_llama_plan::DEVICE).unwrap();
     let mut model = TinyLlama::load(&device, &tiny_weights()).unwrap();
-    assert_eq!((model.model().batch(), model.model().max_seq_len()), (8, 256));
+    assert_eq!((tiny_llama_plan::BATCH, tiny_llama_plan::MAX_SEQ_LEN), (8, 256));
     let prompt: Vec<u32> = (0..20).map(|t| (t * 131 + 7) % 4096).collect();
     let first = model.prefill(&device, 0, &prompt).unwrap();
     let next = first.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0 as u32;
@@ -135,4 +135,58 @@ fn attribute_form_runs_prefill_and_decode_on_the_host() {
     let var = |x: &[f32], m: f64| x.iter().map(|&v| (v as f64 - m).powi(2)).sum::<f64>();
     let pcc = cov / (var(&stepped, ma) * var(&whole, mb)).sqrt();
     assert!(pcc > 0.99, "decode vs prefill logits PCC {pcc}");
+}
+
+/// The plan the macro made for `TinyLlama`, made again through the planner's API; its manifest
+/// fingerprint must equal the compiled one, so the trace test below compares against the plan
+/// that was actually compiled in.
+fn tiny_plans() -> (tttv2::plan::llama::LlamaPlan, tttv2::plan::llama::LlamaPlan) {
+    use tttv2::device::SystemProfile;
+    use tttv2::plan::llama::{LlamaOptions, plan_llama, plan_llama_prefill_for};
+    use tttv2::plan::{Mode, Policy};
+    let cfg = tttv2::hf::LlamaConfig::from_json_str(
+        r#"{"architectures":["LlamaForCausalLM"],"hidden_size":512,"intermediate_size":1536,"num_attention_heads":8,
+            "num_key_value_heads":2,"head_dim":64,"num_hidden_layers":2,"vocab_size":4096,"rms_norm_eps":1e-5,
+            "rope_theta":10000.0,"tie_word_embeddings":false,"max_position_embeddings":131072}"#,
+    )
+    .unwrap();
+    let opts = LlamaOptions { seq_len: 256, policy: Policy::Performance, ..LlamaOptions::new(Mode::Decode, 8) };
+    let decode = plan_llama(&cfg, &SystemProfile::N150, &opts).unwrap();
+    let fp = tttv2::manifest::Manifest::new("TinyLlama", &decode, Vec::new()).fingerprint;
+    assert_eq!(TinyLlama::manifest()["fingerprint"], fp.as_str(), "the test re-plans what the macro compiled");
+    let prefill = plan_llama_prefill_for(&decode, &SystemProfile::N150, 128).unwrap();
+    (decode, prefill)
+}
+
+/// What runs is what was planned: the op trace of a prefill and of a decode step of the generated
+/// program equals the plan's op list, call for call (op, every config value, and the dtype and
+/// memory config of every tensor argument).
+#[test]
+fn the_generated_program_runs_exactly_the_planned_ops() {
+    let (decode_plan, prefill_plan) = tiny_plans();
+    let device = tttv2::Device::open(&tiny_llama_plan::DEVICE).unwrap();
+    let mut model = TinyLlama::load(&device, &tiny_weights()).unwrap();
+    let prompt: Vec<u32> = (0..100).map(|t| (t * 131 + 7) % 4096).collect();
+
+    tttv2::trace::start();
+    model.prefill(&device, 2, &prompt).unwrap();
+    let ran = tttv2::trace::take();
+    let want = prefill_plan.op_trace();
+    tttv2::nn::trace::compare(&want, &ran).unwrap_or_else(|e| panic!("prefill: {e}"));
+    assert_eq!(ran.len(), prefill_plan.totals.ops);
+
+    tttv2::trace::start();
+    model.decode(&device, &[5, 6, 7], &[100, 3, 9]).unwrap();
+    let ran = tttv2::trace::take();
+    let want = decode_plan.op_trace();
+    tttv2::nn::trace::compare(&want, &ran).unwrap_or_else(|e| panic!("decode: {e}"));
+    // The comparison can fail: a plan for another batch differs in its configs.
+    let other = tttv2::plan::llama::plan_llama(
+        &decode_plan.model,
+        &tttv2::device::SystemProfile::N150,
+        &tttv2::plan::llama::LlamaOptions { batch: 4, ..decode_plan.options.clone() },
+    )
+    .unwrap();
+    assert!(tttv2::nn::trace::compare(&other.op_trace(), &ran).is_err());
+    eprintln!("prefill: {} calls, decode: {} calls, each as planned", prefill_plan.totals.ops, decode_plan.totals.ops);
 }

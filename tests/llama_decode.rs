@@ -12,33 +12,35 @@
 mod support;
 
 use support::llama_ref::{TempDir, TinyLlamaSpec, argmax, candle_forced_logits, pcc, write_checkpoint};
-use tttv2::Device;
-use tttv2::device::{DeviceProfile, SystemProfile};
-use tttv2::hf::LlamaConfig;
-use tttv2::nn::SafetensorsWeights;
-use tttv2::nn::llama::{Llama, LlamaPlans};
-use tttv2::op::llama::LlamaPrefillConfig;
-use tttv2::op::llama_decode::LlamaDecodeConfig;
-use tttv2::plan::llama::{LlamaOptions, plan_llama, plan_llama_prefill_for};
-use tttv2::plan::{Mode, Policy};
+use tttv2::nn::{CausalLm, SafetensorsWeights};
+use tttv2::{Device, ttt_model};
 
 fn spec() -> TinyLlamaSpec {
     TinyLlamaSpec::accuracy()
 }
 
-/// Plans prefill buckets of 32 and 64 tokens and a decode step for `batch` users with a
-/// 256-position cache, and loads the checkpoint in `dir` with them.
-fn load(dir: &std::path::Path, policy: Policy, batch: u32) -> (Device, Llama) {
-    let cfg = LlamaConfig::from_file(dir.join("config.json")).unwrap();
-    let sys = SystemProfile::N150;
-    let opts = LlamaOptions { seq_len: 256, policy, ..LlamaOptions::new(Mode::Decode, batch) };
-    let decode_plan = plan_llama(&cfg, &sys, &opts).unwrap();
-    // The prefill buckets read the decode plan's (DRAM-sharded) weights: one copy on the device.
-    let prefill = [32, 64].map(|s| LlamaPrefillConfig::from_plan(&plan_llama_prefill_for(&decode_plan, &sys, s).unwrap()).unwrap()).to_vec();
-    let decode = LlamaDecodeConfig::from_plan(&decode_plan).unwrap();
-    let device = Device::open(&DeviceProfile::N150).unwrap();
-    let model = Llama::load(&device, &SafetensorsWeights::open(dir).unwrap(), LlamaPlans { prefill, decode: Some(decode) }).unwrap();
-    (device, model)
+// The accuracy spec's model, compiled for each policy and batch the tests use: a 384-position
+// KV cache, prefill buckets of 128 and 256 tokens (a 300-token prompt continues through decode).
+#[ttt_model(device = "wormhole_b0", config = "tests/models/tiny-accuracy/config.json", mode = "decode", batch = 1, seq_len = 384, policy = "accuracy")]
+pub struct AccuracyB1;
+#[ttt_model(device = "wormhole_b0", config = "tests/models/tiny-accuracy/config.json", mode = "decode", batch = 1, seq_len = 384, policy = "performance")]
+pub struct PerformanceB1;
+#[ttt_model(device = "wormhole_b0", config = "tests/models/tiny-accuracy/config.json", mode = "decode", batch = 4, seq_len = 384, policy = "accuracy")]
+pub struct AccuracyB4;
+#[ttt_model(device = "wormhole_b0", config = "tests/models/tiny-accuracy/config.json", mode = "decode", batch = 2, seq_len = 384, policy = "accuracy")]
+pub struct AccuracyB2;
+#[ttt_model(device = "wormhole_b0", config = "tests/models/tiny-accuracy/config.json", mode = "decode", batch = 2, seq_len = 384, policy = "performance")]
+pub struct PerformanceB2;
+
+/// The committed config the models are declared from is the spec's.
+#[test]
+fn the_declared_config_is_the_spec() {
+    let committed: serde_json::Value = serde_json::from_str(&std::fs::read_to_string("tests/models/tiny-accuracy/config.json").unwrap()).unwrap();
+    assert_eq!(committed, spec().config_json());
+}
+
+fn open() -> Device {
+    Device::open(&accuracy_b1_plan::DEVICE).unwrap()
 }
 
 fn prompt(len: u32, salt: u32) -> Vec<u32> {
@@ -47,7 +49,7 @@ fn prompt(len: u32, salt: u32) -> Vec<u32> {
 
 /// Greedy: prefill, then `steps` decode steps; returns the chosen ids and the logits each came
 /// from (element 0 from the prefill).
-fn greedy(device: &Device, model: &mut Llama, prompt: &[u32], steps: usize) -> (Vec<u32>, Vec<Vec<f32>>) {
+fn greedy(device: &Device, model: &mut dyn CausalLm, prompt: &[u32], steps: usize) -> (Vec<u32>, Vec<Vec<f32>>) {
     let mut logits = model.prefill(device, 0, prompt).unwrap();
     let (mut ids, mut all) = (Vec::new(), Vec::new());
     for k in 0..=steps {
@@ -67,17 +69,20 @@ fn greedy_decode_agrees_with_candle_over_64_steps() {
     let dir = TempDir::new("decode").unwrap();
     write_checkpoint(dir.path(), &spec(), 7).unwrap();
     let p = prompt(40, 0);
-    for (policy, bar) in [(Policy::Accuracy, 0.95), (Policy::Performance, 0.75)] {
-        let (device, mut model) = load(dir.path(), policy, 1);
-        let (ids, ours) = greedy(&device, &mut model, &p, 64);
+    let device = open();
+    let w = SafetensorsWeights::open(dir.path()).unwrap();
+    let mut accuracy = AccuracyB1::load(&device, &w).unwrap();
+    let mut performance = PerformanceB1::load(&device, &w).unwrap();
+    for (policy, bar, model) in [("accuracy", 0.95, &mut accuracy as &mut dyn CausalLm), ("performance", 0.75, &mut performance)] {
+        let (ids, ours) = greedy(&device, model, &p, 64);
         // Candle sees the same history: the prompt, then our ids.
         let theirs = candle_forced_logits(dir.path(), &p, &ids[..64]);
         let agree = (1..=64).filter(|&k| argmax(&ours[k]) == argmax(&theirs[k])).count();
         let worst = (1..=64).map(|k| pcc(&ours[k], &theirs[k])).fold(1.0f64, f64::min);
         let rate = agree as f64 / 64.0;
-        eprintln!("{policy:?}: greedy top-1 agreement {agree}/64 = {:.1} %, worst decode-step logits PCC {worst:.6}", rate * 100.0);
-        assert!(rate >= bar, "{policy:?}: top-1 agreement {rate} < {bar}");
-        assert!(worst >= 0.99, "{policy:?}: a decode step's logits PCC is {worst}");
+        eprintln!("{policy}: greedy top-1 agreement {agree}/64 = {:.1} %, worst decode-step logits PCC {worst:.6}", rate * 100.0);
+        assert!(rate >= bar, "{policy}: top-1 agreement {rate} < {bar}");
+        assert!(worst >= 0.99, "{policy}: a decode step's logits PCC is {worst}");
     }
 }
 
@@ -85,10 +90,11 @@ fn greedy_decode_agrees_with_candle_over_64_steps() {
 fn users_in_one_batch_are_independent_and_match_candle() {
     let dir = TempDir::new("decode-batch").unwrap();
     write_checkpoint(dir.path(), &spec(), 11).unwrap();
-    let (device, mut model) = load(dir.path(), Policy::Accuracy, 4);
+    let device = open();
+    let mut model = AccuracyB4::load(&device, &SafetensorsWeights::open(dir.path()).unwrap()).unwrap();
     assert_eq!(model.batch(), 4);
     // Three users of four, prompts of different lengths (two prefill buckets), in one batch.
-    let prompts = [prompt(20, 1), prompt(50, 2), prompt(7, 3)];
+    let prompts = [prompt(20, 1), prompt(150, 2), prompt(7, 3)];
     let mut next: Vec<u32> = prompts.iter().enumerate().map(|(u, p)| argmax(&model.prefill(&device, u as u32, p).unwrap()).unwrap()).collect();
     let mut fed: Vec<Vec<u32>> = vec![Vec::new(); 3];
     let mut ours: Vec<Vec<Vec<f32>>> = vec![Vec::new(); 3];
@@ -112,40 +118,36 @@ fn users_in_one_batch_are_independent_and_match_candle() {
     }
 }
 
-/// Prefill buckets planned on the decode plan's weights add no weight upload; independently
-/// planned ones (DRAM-interleaved) hold a second copy of every matmul weight.
+/// Prefill buckets planned on the decode plan's weights add no weight upload: the generated struct
+/// holds one tensor per weight, the size of the checkpoint's weights in the planned dtypes.
 #[test]
 fn prefill_buckets_share_the_decode_weights() {
     let dir = TempDir::new("decode-share").unwrap();
     write_checkpoint(dir.path(), &spec(), 5).unwrap();
-    let weights = SafetensorsWeights::open(dir.path()).unwrap();
-    let (device, shared) = load(dir.path(), Policy::Performance, 2);
-    let decode = shared.plans().decode.clone();
-    let alone = Llama::load(&device, &weights, LlamaPlans { prefill: vec![], decode: decode.clone() }).unwrap();
-    assert_eq!(shared.weight_bytes(), alone.weight_bytes());
-    let cfg = LlamaConfig::from_file(dir.path().join("config.json")).unwrap();
-    let opts = LlamaOptions { seq_len: 64, policy: Policy::Performance, ..LlamaOptions::new(Mode::Prefill, 1) };
-    let separate = LlamaPrefillConfig::from_plan(&plan_llama(&cfg, &SystemProfile::N150, &opts).unwrap()).unwrap();
-    let two = Llama::load(&device, &weights, LlamaPlans { prefill: vec![separate], decode }).unwrap();
-    // The second copy is the matmul weights (embedding and norms are shared either way).
+    let device = open();
+    let model = PerformanceB2::load(&device, &SafetensorsWeights::open(dir.path()).unwrap()).unwrap();
     let s = spec();
-    let (h, i, q, kv) = (s.hidden as u64, s.intermediate as u64, (s.heads * s.head_dim) as u64, (s.kv_heads * s.head_dim) as u64);
-    let matmul_values = s.layers as u64 * (h * (q + 2 * kv) + q * h + 3 * h * i) + h * s.vocab as u64;
-    let extra = two.weight_bytes() - alone.weight_bytes();
-    assert!(extra as f64 > matmul_values as f64 * 0.5, "{extra} bytes for {matmul_values} matmul weight values");
+    let (h, i, q, kv, v) = (s.hidden as u64, s.intermediate as u64, (s.heads * s.head_dim) as u64, (s.kv_heads * s.head_dim) as u64, s.vocab as u64);
+    let matmul_values = s.layers as u64 * (h * (q + 2 * kv) + q * h + 3 * h * i) + h * v;
+    // bfloat8_b / bfloat4_b matmul weights take at most ~1.06 bytes per value; the bf16 embedding
+    // table and norms take 2. A second copy would add at least half a byte per matmul value.
+    let one_copy_bound = (matmul_values as f64 * 1.07 + (v * h + (2 * s.layers as u64 + 1) * h) as f64 * 2.0) as u64;
+    assert!(model.weight_bytes() <= one_copy_bound, "{} > {one_copy_bound}", model.weight_bytes());
+    assert_eq!(performance_b2_plan::PREFILL_BUCKETS, [128, 256]);
 }
 
 #[test]
 fn decode_rejects_what_the_plan_cannot_run() {
     let dir = TempDir::new("decode-errors").unwrap();
     write_checkpoint(dir.path(), &spec(), 3).unwrap();
-    let (device, mut model) = load(dir.path(), Policy::Performance, 2);
+    let device = open();
+    let mut model = PerformanceB2::load(&device, &SafetensorsWeights::open(dir.path()).unwrap()).unwrap();
     let e = model.decode(&device, &[1, 2, 3], &[0, 0, 0]).unwrap_err().to_string();
     assert!(e.contains("1 to 2 users"), "{e}");
-    let e = model.decode(&device, &[1], &[256]).unwrap_err().to_string();
-    assert!(e.contains("beyond the KV cache of 256"), "{e}");
-    let e = model.prefill(&device, 0, &prompt(65, 0)).unwrap_err().to_string();
-    assert!(e.contains("1 to 64 tokens"), "{e}");
+    let e = model.decode(&device, &[1], &[384]).unwrap_err().to_string();
+    assert!(e.contains("beyond the KV cache of 384"), "{e}");
+    let e = model.prefill(&device, 0, &prompt(257, 0)).unwrap_err().to_string();
+    assert!(e.contains("1 to 256 tokens"), "{e}");
     let e = model.prefill(&device, 2, &prompt(5, 0)).unwrap_err().to_string();
     assert!(e.contains("outside the plan's batch of 2"), "{e}");
 }
@@ -155,7 +157,8 @@ fn generate_matches_stepwise_greedy_stops_on_eos_and_continues_long_prompts() {
     use tttv2::nn::generate::{GenerateOptions, Sampling, StopReason};
     let dir = TempDir::new("decode-generate").unwrap();
     write_checkpoint(dir.path(), &spec(), 5).unwrap();
-    let (device, mut model) = load(dir.path(), Policy::Accuracy, 2);
+    let device = open();
+    let mut model = AccuracyB2::load(&device, &SafetensorsWeights::open(dir.path()).unwrap()).unwrap();
     let p = prompt(40, 4);
     let (ids, _) = greedy(&device, &mut model, &p, 8);
     let greedy_opts = |n, eos: Vec<u32>| GenerateOptions { max_new_tokens: n, sampling: Sampling::Greedy, eos };
@@ -173,9 +176,9 @@ fn generate_matches_stepwise_greedy_stops_on_eos_and_continues_long_prompts() {
     assert_eq!(g.tokens[0], ids[..=first]);
     assert_eq!(g.stops, [StopReason::Eos]);
 
-    // A 100-token prompt: 64 through the largest prefill bucket, 36 through decode steps; the
+    // A 300-token prompt: 256 through the largest prefill bucket, 44 through decode steps; the
     // continuation agrees with candle's greedy choice on the same history.
-    let long = prompt(100, 9);
+    let long = prompt(300, 9);
     let g = model.generate(&device, &[long.clone(), p.clone()], &greedy_opts(6, vec![]), |_, _| {}).unwrap();
     assert_eq!(g.tokens[1], ids[..6], "the second user is unaffected by the first");
     let theirs = candle_forced_logits(dir.path(), &long, &g.tokens[0][..5]);

@@ -393,6 +393,9 @@ fn generate(args: &Args, cfg: &LlamaConfig, system: &SystemProfile, model: &str)
     let write = || -> std::io::Result<()> {
         std::fs::create_dir_all(out.join("src"))?;
         std::fs::write(out.join("Cargo.toml"), &generated.cargo_toml)?;
+        std::fs::write(out.join("manifest.json"), &generated.manifest_json)?;
+        std::fs::write(out.join("graph.json"), &generated.graph_json)?;
+        std::fs::write(out.join("graph.dot"), &generated.graph_dot)?;
         std::fs::write(out.join("src/lib.rs"), &generated.lib_rs)
     };
     match write() {
@@ -455,7 +458,8 @@ mod tests {
         assert_eq!((c1, c2), (0, 0));
         assert_eq!(a, b);
         let v: serde_json::Value = serde_json::from_str(&a).unwrap();
-        assert_eq!(v["ops"][3]["weights"][0], "model.layers.0.self_attn.q_proj.weight");
+        // embedding, reshape, to_memory_config, attention_norm, then the fused QKV matmul.
+        assert_eq!(v["ops"][4]["weights"][0], "model.layers.0.self_attn.q_proj.weight");
         assert!(v["totals"]["estimate_us"].as_f64().unwrap() > 0.0);
     }
 
@@ -492,9 +496,10 @@ mod tests {
         assert_eq!(code, 0, "{err}");
         assert!(msg.contains("struct Llama3_2_1B"), "{msg}");
         let lib = std::fs::read_to_string(out.join("src/lib.rs")).unwrap();
-        // A single-chip decode plan of ≤ 32 users is runnable: the struct holds the model and
-        // the plan module has the decode configs.
-        assert!(lib.contains("pub struct Llama3_2_1B {") && lib.contains("pub const DECODE: LlamaDecodeConfig"), "decode plans generate runnable code");
+        // A single-chip decode plan of ≤ 32 users is runnable: the struct holds the weights, the
+        // decode program is emitted op by op, its configs in the plan module.
+        assert!(lib.contains("pub struct Llama3_2_1B {") && lib.contains("fn decode_layer(") && lib.contains("pub mod decode {"), "decode plans generate runnable code");
+        assert!(out.join("manifest.json").exists() && lib.contains("include_str!(\"../manifest.json\")"), "the manifest sits beside the source");
         assert!(lib.contains(&format!("//     tttv2 generate --config {c} --device n150 --mode decode --batch 32 --out <this directory>")));
         let toml = std::fs::read_to_string(out.join("Cargo.toml")).unwrap();
         assert!(toml.contains("name = \"llama_1b_n150\"") && toml.contains(&format!("version = \"{}\"", env!("CARGO_PKG_VERSION"))), "{toml}");

@@ -1,4 +1,4 @@
-//! Text generation on a [`Llama`]: prefill each user's prompt, then decode all users together one
+//! Text generation on a [`CausalLm`] (a model `#[ttt_model]` generated): prefill each user's prompt, then decode all users together one
 //! token per step, choosing tokens greedily or by seeded top-p sampling, until EOS, the token
 //! limit or the end of the KV cache.
 //!
@@ -9,8 +9,24 @@
 
 use std::time::Instant;
 
-use super::llama::Llama;
 use crate::{Device, Error, Result};
+
+/// A causal language model that prefills one user's prompt at a time and decodes a batch of
+/// users one token per step: what `#[ttt_model]` generates for a decode model. The generation
+/// loop below drives it; it runs no op of its own.
+pub trait CausalLm {
+    /// Users per decode step.
+    fn batch(&self) -> u32;
+    /// Positions the KV cache holds per user.
+    fn max_seq_len(&self) -> u32;
+    /// The longest prompt one prefill call takes.
+    fn max_prefill_len(&self) -> u32;
+    /// Runs user `user`'s prompt, fills its KV-cache rows from position 0, returns the logits of
+    /// its last token.
+    fn prefill(&mut self, device: &Device, user: u32, tokens: &[u32]) -> Result<Vec<f32>>;
+    /// One step: user `u` feeds `tokens[u]` at `positions[u]`; returns each user's logits.
+    fn decode(&mut self, device: &Device, tokens: &[u32], positions: &[u32]) -> Result<Vec<Vec<f32>>>;
+}
 
 /// How the next token is chosen from the logits.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -30,7 +46,7 @@ pub enum Sampling {
     },
 }
 
-/// What [`Llama::generate`] does.
+/// What [`generate`] does.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GenerateOptions {
     /// New tokens per user at most.
@@ -52,7 +68,7 @@ pub enum StopReason {
     CacheFull,
 }
 
-/// The result of [`Llama::generate`].
+/// The result of [`generate`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Generation {
     /// Per user, the new tokens.
@@ -172,15 +188,15 @@ impl User {
     }
 }
 
-impl Llama {
-    /// Generates for up to `batch` users at once (see the module docs). `on_token(user, token)`
-    /// sees every new token as soon as it is chosen.
-    pub fn generate(&mut self, device: &Device, prompts: &[Vec<u32>], opts: &GenerateOptions, mut on_token: impl FnMut(usize, u32)) -> Result<Generation> {
-        let batch = self.batch() as usize;
+/// Generates for up to `batch` users of `model` at once (see the module docs).
+/// `on_token(user, token)` sees every new token as soon as it is chosen.
+pub fn generate(model: &mut impl CausalLm, device: &Device, prompts: &[Vec<u32>], opts: &GenerateOptions, mut on_token: impl FnMut(usize, u32)) -> Result<Generation> {
+    {
+        let batch = model.batch() as usize;
         if prompts.is_empty() || prompts.len() > batch {
             return Err(Error::Shape { op: "generate", message: format!("the plan serves 1 to {batch} users, got {} prompts", prompts.len()) });
         }
-        let max_seq = self.max_seq_len();
+        let max_seq = model.max_seq_len();
         let mut g = Generation {
             tokens: Vec::new(),
             stops: Vec::new(),
@@ -206,10 +222,10 @@ impl Llama {
                 stop: (opts.max_new_tokens == 0).then_some(StopReason::MaxTokens),
                 sampler: Sampler::new(opts.sampling, u as u64)?,
             };
-            let n = prompt.len().min(self.max_prefill_len() as usize);
+            let n = prompt.len().min(model.max_prefill_len() as usize);
             if n > 0 && user.stop.is_none() {
                 let t = Instant::now();
-                let logits = self.prefill(device, u as u32, &prompt[..n])?;
+                let logits = model.prefill(device, u as u32, &prompt[..n])?;
                 g.prefill_secs += t.elapsed().as_secs_f64();
                 g.prefill_tokens += n;
                 user.pending.drain(..n);
@@ -234,7 +250,7 @@ impl Llama {
                 .collect();
             let (tokens, positions): (Vec<u32>, Vec<u32>) = feed.into_iter().unzip();
             let t = Instant::now();
-            let logits = self.decode(device, &tokens, &positions)?;
+            let logits = model.decode(device, &tokens, &positions)?;
             g.decode_secs += t.elapsed().as_secs_f64();
             g.decode_steps += 1;
             for (i, (user, l)) in users.iter_mut().zip(logits).enumerate() {

@@ -5,8 +5,10 @@ pub mod generate;
 pub mod llama;
 mod safetensors;
 mod synthetic;
+pub mod trace;
 mod weights;
 
+pub use generate::CausalLm;
 pub use linear::Linear;
 pub use safetensors::SafetensorsWeights;
 pub use synthetic::synthetic;

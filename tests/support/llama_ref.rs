@@ -80,7 +80,8 @@ impl TinyLlamaSpec {
     }
 
     /// The model the accuracy tests compare on: hidden 256, GQA 4/2 heads of 64 (TT tile-aligned),
-    /// 2 layers, vocab 512, untied head, 256 positions.
+    /// 2 layers, vocab 512, untied head, 512 positions. Its `config.json` is committed as
+    /// `tests/models/tiny-accuracy/config.json`, which the tests' models are declared from.
     pub fn accuracy() -> Self {
         Self {
             hidden: 256,
@@ -93,7 +94,7 @@ impl TinyLlamaSpec {
             rms_norm_eps: 1e-5,
             rope_theta: 10000.0,
             tie_word_embeddings: false,
-            max_position_embeddings: 256,
+            max_position_embeddings: 512,
         }
     }
 

@@ -127,9 +127,10 @@ fn flat(code: &str) -> String {
     code.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// The text of `field: LinearConfig { … }` (up to its closing `dtype: …,`) in the `PREFILL` const.
+/// The text of `pub const FIELD: LinearConfig = LinearConfig { … }` (up to its closing
+/// `dtype: …,`) in the emitted plan module.
 fn linear_config<'a>(code: &'a str, field: &str) -> &'a str {
-    let start = code.find(&format!("{field}: LinearConfig {{")).unwrap_or_else(|| panic!("no `{field}` config"));
+    let start = code.find(&format!("pub const {}: LinearConfig = LinearConfig {{", field.to_uppercase())).unwrap_or_else(|| panic!("no `{field}` config"));
     let len = code[start..].find("dtype: DataType::").and_then(|i| code[start + i..].find(',').map(|j| i + j)).unwrap();
     &code[start..start + len]
 }
@@ -255,8 +256,8 @@ fn qkv_is_one_matmul_and_silu_is_fused() {
 fn plan_values_are_folded_into_consts() {
     let code = small_llama(quote!(device = "wormhole_b0", mode = "prefill", batch = 1, seq_len = 128), false, |_| true);
     let f = flat(&code);
-    let head = "pub const PREFILL: LlamaPrefillConfig = LlamaPrefillConfig { seq_len: 128, layers: 4, rope_inv_freq: ::std::borrow::Cow::Borrowed( &[";
-    let at = f.find(head).unwrap_or_else(|| panic!("{}", &f[f.find("pub const PREFILL").unwrap()..][..300])) + head.len();
+    let head = "pub const ROPE_INV_FREQ: [f32; 32] = [";
+    let at = f.find(head).unwrap_or_else(|| panic!("no folded RoPE frequencies")) + head.len();
     // RoPE frequencies are folded at build time: θ_i = 10000^(-2i/64), i < 32.
     let freqs: Vec<f64> = f[at..at + f[at..].find(']').unwrap()].split(',').map(str::trim).filter(|v| !v.is_empty()).map(|v| v.trim_end_matches("f32").parse().unwrap()).collect();
     assert_eq!(freqs.len(), 32);
@@ -264,15 +265,16 @@ fn plan_values_are_folded_into_consts() {
         let want = 10000f64.powf(-(2.0 * i as f64) / 64.0);
         assert!((v - want).abs() <= want * 1e-7, "θ_{i} = {v}, want {want}");
     }
-    // So is SDPA's scale, 1/sqrt(64).
-    assert_eq!(f.matches("sdpa_scale: 0.125f32,").count(), 1, "{f}");
-    assert!(f.contains("epsilon: 0.00001f32"));
-    // Four identical layers fold into one `DecoderLayerConfig`.
-    assert_eq!(f.matches("DecoderLayerConfig {").count(), 1);
-    // The runtime methods only pass the consts along: no planner, no config parsing.
+    // So is SDPA's scale, 1/sqrt(64), passed to the one SDPA call of the layer function.
+    assert_eq!(f.matches("Some(0.125f32)").count(), 1, "{f}");
+    assert!(f.contains("0.00001f32"));
+    // Four identical layers share one layer function, called in a loop over the layers.
+    assert_eq!(f.matches("fn prefill_128_layer(").count(), 1);
+    assert!(f.contains("for layer in &mut self.layers[0..4]"));
+    // The program only passes the consts along: no planner, no config parsing, no lookups.
     let impl_block = &f[f.find("impl SmallLlama").unwrap()..];
     assert!(!impl_block.contains("plan_llama") && !impl_block.contains("::plan::"));
-    assert!(impl_block.contains("small_llama_plan::PREFILL"));
+    assert!(impl_block.contains("&prefill_128::WQKV"));
 }
 
 /// The manifest embedded in an expansion.

@@ -62,7 +62,7 @@ fn item(model: &Model, attrs: &ModelAttrs) -> LlamaItem {
         vis: quote!(#vis),
         ident: model.ident.clone(),
         track_file: attrs.config.as_ref().map(|c| c.value.1.display().to_string()),
-        raw_strings: false,
+        artifacts_beside: false,
     }
 }
 

@@ -16,6 +16,7 @@ mod device;
 mod error;
 pub mod ops;
 mod tensor;
+pub mod trace;
 
 pub use device::Device;
 pub use error::{Error, Result};

@@ -3,13 +3,15 @@
 
 use tttv2_core::op::LinearConfig;
 use tttv2_core::ttnn::{
-    ComputeKernelConfig, DataType, Layout, MatmulProgramConfig, MemoryConfig, SDPAProgramConfig, UnaryOpType,
+    BufferType, ComputeKernelConfig, DataType, LayerNormProgramConfig, Layout, MatmulProgramConfig, MemoryConfig,
+    SDPAProgramConfig, TILE_HEIGHT, TILE_WIDTH, UnaryOpType,
 };
 
 use crate::bridge::ffi;
 use crate::convert;
 use crate::error::{Error, Result, backend};
 use crate::tensor::Tensor;
+use crate::trace::record;
 
 /// `ttnn::linear(x, weight, bias)` with the planned configs. Checks that `x` has the `[.., m, k]`
 /// shape the configs were chosen for before calling the backend.
@@ -30,6 +32,10 @@ pub fn linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>, cfg: &LinearCo
             op: "linear",
             message: format!("the plan {} a bias", if cfg.bias { "expects" } else { "has no" }),
         });
+    }
+    match bias {
+        Some(b) => record("linear", cfg, &[x, weight, b]),
+        None => record("linear", cfg, &[x, weight]),
     }
     let mem = convert::memory_config(&cfg.memory_config);
     let pc = convert::matmul_config(&cfg.program_config);
@@ -66,6 +72,7 @@ pub fn matmul(
 
 /// `ttnn::add(a, b)`.
 pub fn add(a: &Tensor, b: &Tensor, memory_config: &MemoryConfig, dtype: DataType) -> Result<Tensor> {
+    record("add", (memory_config, dtype), &[a, b]);
     let out = ffi::add(&a.inner, &b.inner, &convert::memory_config(memory_config), convert::data_type(dtype))
         .map_err(backend("add"))?;
     Ok(Tensor { inner: out })
@@ -77,14 +84,22 @@ pub fn silu(a: &Tensor, memory_config: &MemoryConfig) -> Result<Tensor> {
     Ok(Tensor { inner: out })
 }
 
-/// `ttnn::rms_norm(x, epsilon, weight)`.
+/// `ttnn::rms_norm(x, epsilon, weight, program_config, memory_config, compute_kernel_config)`.
+/// The program config is checked against `x` as TT-NN checks it (`layernorm_device_operation.cpp`
+/// @ 13adda80): a sharded config needs a sharded `x` with `block_w` = K tiles per core and
+/// `block_h` = M tiles, the default config an interleaved `x`. The host computes the same
+/// normalisation either way; the legacy kernels and Welford's variance are not modelled and are
+/// refused rather than ignored.
 pub fn rms_norm(
     x: &Tensor,
     epsilon: f32,
     weight: &Tensor,
+    program_config: &LayerNormProgramConfig,
     memory_config: &MemoryConfig,
     compute_kernel_config: &ComputeKernelConfig,
 ) -> Result<Tensor> {
+    record("rms_norm", (epsilon, program_config, memory_config, compute_kernel_config), &[x, weight]);
+    check_norm_program_config(x, program_config)?;
     let out = ffi::rms_norm(
         &x.inner,
         epsilon,
@@ -94,6 +109,42 @@ pub fn rms_norm(
     )
     .map_err(backend("rms_norm"))?;
     Ok(Tensor { inner: out })
+}
+
+fn check_norm_program_config(x: &Tensor, pc: &LayerNormProgramConfig) -> Result<()> {
+    let err = |message: String| Err(Error::Shape { op: "rms_norm", message });
+    let mc = x.memory_config();
+    let shape = x.shape();
+    let (rows, width) = (shape[..shape.len() - 1].iter().product::<u32>(), shape[shape.len() - 1]);
+    let (mt, kt) = (rows.div_ceil(TILE_HEIGHT), width.div_ceil(TILE_WIDTH));
+    let (legacy_reduction, legacy_rsqrt, use_welford) = match pc {
+        LayerNormProgramConfig::Default(d) => {
+            if mc.is_sharded() {
+                return err("a sharded input needs LayerNormShardedMultiCoreProgramConfig".into());
+            }
+            (d.legacy_reduction, d.legacy_rsqrt, d.use_welford)
+        }
+        LayerNormProgramConfig::Sharded(s) => {
+            let Some(spec) = mc.shard_spec.filter(|_| mc.is_sharded() && mc.buffer_type == BufferType::L1) else {
+                return err("LayerNormShardedMultiCoreProgramConfig needs an L1-sharded input".into());
+            };
+            let cores = spec.grid.num_cores;
+            if s.block_h != mt || s.block_w * cores != kt || s.block_w % s.subblock_w.max(1) != 0 {
+                return err(format!(
+                    "block_h ({}) must equal Mt ({mt}) and block_w ({}) times the {cores} shard cores must equal Kt ({kt}), block_w divisible by subblock_w ({})",
+                    s.block_h, s.block_w, s.subblock_w
+                ));
+            }
+            if s.inplace {
+                return err("inplace is not supported by tttv2's backends".into());
+            }
+            (s.legacy_reduction, s.legacy_rsqrt, s.use_welford)
+        }
+    };
+    if legacy_reduction || legacy_rsqrt || use_welford {
+        return err("the legacy reduction, legacy rsqrt and Welford variants are not implemented by the host backend".into());
+    }
+    Ok(())
 }
 
 fn wrap(r: std::result::Result<cxx::UniquePtr<ffi::Tensor>, cxx::Exception>, op: &'static str) -> Result<Tensor> {
@@ -114,6 +165,7 @@ pub fn multiply(
     dtype: DataType,
     lhs_activation: Option<UnaryOpType>,
 ) -> Result<Tensor> {
+    record("multiply", (memory_config, dtype, lhs_activation), &[a, b]);
     wrap(
         ffi::multiply(
             &a.inner,
@@ -188,6 +240,7 @@ pub fn embedding(
     dtype: DataType,
     layout: Layout,
 ) -> Result<Tensor> {
+    record("embedding", (memory_config, dtype), &[ids, weight]);
     wrap(
         ffi::embedding(
             &ids.inner,
@@ -213,6 +266,7 @@ pub fn rotary_embedding_llama(
     memory_config: &MemoryConfig,
     compute_kernel_config: &ComputeKernelConfig,
 ) -> Result<Tensor> {
+    record("rotary_embedding_llama", (is_decode, memory_config, compute_kernel_config), &[x, cos, sin, trans_mat]);
     wrap(
         ffi::rotary_embedding_llama(
             &x.inner,
@@ -231,7 +285,7 @@ pub fn rotary_embedding_llama(
 /// q `[b, nq, s, d]`, k/v `[b, nkv, s, d]` with `nq % nkv == 0` (GQA). `scale` defaults to
 /// `1/sqrt(d)`.
 #[allow(clippy::too_many_arguments)]
-pub fn sdpa(
+pub fn scaled_dot_product_attention(
     q: &Tensor,
     k: &Tensor,
     v: &Tensor,
@@ -242,6 +296,10 @@ pub fn sdpa(
     memory_config: &MemoryConfig,
     compute_kernel_config: &ComputeKernelConfig,
 ) -> Result<Tensor> {
+    match mask {
+        Some(m) => record("scaled_dot_product_attention", (is_causal, scale, program_config, memory_config, compute_kernel_config), &[q, k, v, m]),
+        None => record("scaled_dot_product_attention", (is_causal, scale, program_config, memory_config, compute_kernel_config), &[q, k, v]),
+    }
     // SAFETY: the mask pointer is null or points to a tensor borrowed for the whole call.
     let r = unsafe {
         ffi::sdpa(
@@ -263,7 +321,7 @@ pub fn sdpa(
 /// `ttnn::transformer::scaled_dot_product_attention_decode(q, k, v, is_causal, .., cur_pos)`:
 /// q `[1, b, nq, d]`, caches `[b, nkv, max_seq, d]`; user `u` attends positions `0..=cur_pos[u]`.
 #[allow(clippy::too_many_arguments)]
-pub fn sdpa_decode(
+pub fn scaled_dot_product_attention_decode(
     q: &Tensor,
     k: &Tensor,
     v: &Tensor,
@@ -273,6 +331,7 @@ pub fn sdpa_decode(
     memory_config: &MemoryConfig,
     compute_kernel_config: &ComputeKernelConfig,
 ) -> Result<Tensor> {
+    record("scaled_dot_product_attention_decode", (scale, program_config, memory_config, compute_kernel_config), &[q, k, v]);
     wrap(
         ffi::sdpa_decode(
             &q.inner,
@@ -298,12 +357,14 @@ pub fn update_cache(cache: &mut Tensor, input: &Tensor, update_idx: u32, batch_o
 /// `ttnn::fill_cache(cache, input, batch_idx, update_idx)`: writes input `[1, heads, s, d]` to
 /// `cache[batch_idx, :, update_idx..update_idx + s, :]`, in place.
 pub fn fill_cache(cache: &mut Tensor, input: &Tensor, batch_idx: u32, update_idx: u32) -> Result<()> {
+    record("fill_cache", (), &[cache, input]);
     ffi::fill_cache(cache.inner.pin_mut(), &input.inner, batch_idx, update_idx).map_err(backend("fill_cache"))
 }
 
 /// `ttnn::experimental::paged_update_cache(cache, input, update_idxs)` without a page table:
 /// writes input `[1, batch, heads, d]` (HEIGHT_SHARDED) to `cache[b, h, update_idxs[b], :]`.
-pub fn update_cache_per_user(cache: &mut Tensor, input: &Tensor, update_idxs: &[u32]) -> Result<()> {
+pub fn paged_update_cache(cache: &mut Tensor, input: &Tensor, update_idxs: &[u32]) -> Result<()> {
+    record("paged_update_cache", (), &[cache, input]);
     ffi::update_cache_per_user(cache.inner.pin_mut(), &input.inner, update_idxs).map_err(backend("paged_update_cache"))
 }
 
@@ -322,6 +383,7 @@ pub fn nlp_create_qkv_heads(
     transpose_k: bool,
     memory_config: &MemoryConfig,
 ) -> Result<(Tensor, Tensor, Tensor)> {
+    record("nlp_create_qkv_heads", (num_q_heads, num_kv_heads, transpose_k, memory_config), &[x]);
     heads(
         ffi::nlp_create_qkv_heads(&x.inner, num_q_heads, num_kv_heads, transpose_k, &convert::memory_config(memory_config)),
         "nlp_create_qkv_heads",
@@ -332,32 +394,39 @@ pub fn nlp_create_qkv_heads(
 /// `[1, 1, b, (nq + 2 nkv) d]` -> `[1, b, nq, d]`, `[1, b, nkv, d]` x2, HEIGHT_SHARDED in L1 on
 /// `b` cores (one `[32, d]` shard per user).
 pub fn nlp_create_qkv_heads_decode(x: &Tensor, num_q_heads: u32, num_kv_heads: u32) -> Result<(Tensor, Tensor, Tensor)> {
+    record("nlp_create_qkv_heads_decode", (num_q_heads, num_kv_heads), &[x]);
     heads(ffi::nlp_create_qkv_heads_decode(&x.inner, num_q_heads, num_kv_heads), "nlp_create_qkv_heads_decode")
 }
 
 /// `ttnn::experimental::nlp_concat_heads(x)`: `[b, h, s, d]` -> `[b, 1, s, h d]`.
 pub fn nlp_concat_heads(x: &Tensor, memory_config: &MemoryConfig) -> Result<Tensor> {
+    record("nlp_concat_heads", (memory_config,), &[x]);
     wrap(ffi::nlp_concat_heads(&x.inner, &convert::memory_config(memory_config)), "nlp_concat_heads")
 }
 
 /// `ttnn::experimental::nlp_concat_heads_decode(x, num_heads)`: HEIGHT_SHARDED
 /// `[1, b, heads, d]` -> `[1, 1, b, num_heads d]`, WIDTH_SHARDED on `num_heads` cores.
 pub fn nlp_concat_heads_decode(x: &Tensor, num_heads: u32) -> Result<Tensor> {
+    record("nlp_concat_heads_decode", (num_heads,), &[x]);
     wrap(ffi::nlp_concat_heads_decode(&x.inner, num_heads), "nlp_concat_heads_decode")
 }
 
 /// `ttnn::slice(x, begins, ends)` with step 1: the sub-tensor `begins[i]..ends[i]` of each dim.
 pub fn slice(x: &Tensor, begins: &[u32], ends: &[u32], memory_config: &MemoryConfig) -> Result<Tensor> {
+    // The bounds are run-time values (the last real token); the trace keeps the config only.
+    record("slice", (memory_config,), &[x]);
     wrap(ffi::slice(&x.inner, begins, ends, &convert::memory_config(memory_config)), "slice")
 }
 
 /// `ttnn::reshape(x, shape)`: the same values under another logical shape of equal volume.
 pub fn reshape(x: &Tensor, shape: &[u32], memory_config: &MemoryConfig) -> Result<Tensor> {
+    record("reshape", (shape, memory_config), &[x]);
     wrap(ffi::reshape(&x.inner, shape, &convert::memory_config(memory_config)), "reshape")
 }
 
 /// `ttnn::typecast(x, dtype)`.
 pub fn typecast(x: &Tensor, dtype: DataType, memory_config: &MemoryConfig) -> Result<Tensor> {
+    record("typecast", (dtype, memory_config), &[x]);
     wrap(ffi::typecast(&x.inner, convert::data_type(dtype), &convert::memory_config(memory_config)), "typecast")
 }
 
@@ -372,6 +441,7 @@ pub fn to_layout(x: &Tensor, layout: Layout, dtype: DataType, memory_config: &Me
 /// `ttnn::to_memory_config(x, memory_config)`: interleaved <-> height / width / block sharded,
 /// L1 <-> DRAM. The shard spec is validated as TT-NN validates it.
 pub fn to_memory_config(x: &Tensor, memory_config: &MemoryConfig) -> Result<Tensor> {
+    record("to_memory_config", (memory_config,), &[x]);
     wrap(ffi::to_memory_config(&x.inner, &convert::memory_config(memory_config)), "to_memory_config")
 }
 

@@ -82,10 +82,10 @@ fn transformer_op_errors() {
         exp_approx_mode: None,
         max_cores_per_head_batch: 16,
     };
-    assert_eq!(msg(ops::sdpa(&q, &k, &v, None, true, None, &cfg, &DRAM, &hifi4(true))), "K and V num_heads must match. Got K: 3, V: 2");
+    assert_eq!(msg(ops::scaled_dot_product_attention(&q, &k, &v, None, true, None, &cfg, &DRAM, &hifi4(true))), "K and V num_heads must match. Got K: 3, V: 2");
     let bad = SDPAProgramConfig { q_chunk_size: 48, ..cfg };
-    assert_eq!(msg(ops::sdpa(&q, &v, &v, None, true, None, &bad, &DRAM, &hifi4(true))), "q_chunk_size must be divisible by 32. Got q_chunk_size: 48");
-    assert_eq!(msg(ops::sdpa_decode(&q, &v, &v, &[1, 2], None, &cfg, &DRAM, &hifi4(true))), "K batch 1 must match Q batch 2");
+    assert_eq!(msg(ops::scaled_dot_product_attention(&q, &v, &v, None, true, None, &bad, &DRAM, &hifi4(true))), "q_chunk_size must be divisible by 32. Got q_chunk_size: 48");
+    assert_eq!(msg(ops::scaled_dot_product_attention_decode(&q, &v, &v, &[1, 2], None, &cfg, &DRAM, &hifi4(true))), "K batch 1 must match Q batch 2");
     let w = up(&dev, &vec![0.1; 64 * 32], &[64, 32], DataType::Float32);
     let ids = Tensor::from_u32(&dev, &[1, 2], &[1, 2], Layout::RowMajor, &DRAM).unwrap();
     assert_eq!(msg(ops::embedding(&ids, &w, &DRAM, DataType::Bfloat16, Layout::Tile)), "Weights tensor must have BFLOAT16 dtype");

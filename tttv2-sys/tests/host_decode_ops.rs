@@ -48,7 +48,7 @@ fn in_place_cache_updates_quantize_like_the_whole_tensor() {
         let per_t = Tensor::from_f32(&dev, &r.vec((b * h * d) as usize), &[1, b, h, d], DataType::Bfloat16, Layout::Tile,
             &sharded(TensorMemoryLayout::HeightSharded, BufferType::L1, (8, 8), b, [32, d])).unwrap();
         let per = per_t.to_f32().unwrap();
-        ops::update_cache_per_user(&mut cache, &per_t, &[5, 40]).unwrap();
+        ops::paged_update_cache(&mut cache, &per_t, &[5, 40]).unwrap();
         for bi in 0..b {
             for hi in 0..h {
                 let p = [5, 40][bi as usize];

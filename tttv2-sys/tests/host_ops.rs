@@ -97,7 +97,7 @@ fn rms_norm_layer_norm_softmax() {
         }
     }
     // One output rounding; 1e-5 abs for f32 arithmetic near zero.
-    let rms = ops::rms_norm(&tx, eps, &tg, &DRAM, &cc).unwrap().to_f32().unwrap();
+    let rms = ops::rms_norm(&tx, eps, &tg, &LayerNormProgramConfig::Default(Default::default()), &DRAM, &cc).unwrap().to_f32().unwrap();
     assert_close(&rms, &want_rms, BF16_HALF_ULP, 1e-5, "rms_norm");
     let ln = ops::layer_norm(&tx, eps, Some(&tg), Some(&tbeta), &DRAM, &cc).unwrap().to_f32().unwrap();
     assert_close(&ln, &want_ln, BF16_HALF_ULP, 1e-5, "layer_norm");
@@ -224,7 +224,7 @@ fn sdpa_prefill_causal_gqa_and_decode() {
     let k = bf16v(&r.vec((nkv * s * d) as usize));
     let v = bf16v(&r.vec((nkv * s * d) as usize));
     let (tq, tk, tv) = (up(&dev, &q, &[1, nq, s, d], DataType::Bfloat16), up(&dev, &k, &[1, nkv, s, d], DataType::Bfloat16), up(&dev, &v, &[1, nkv, s, d], DataType::Bfloat16));
-    let got = ops::sdpa(&tq, &tk, &tv, None, true, None, &sdpa_cfg(64, 32), &DRAM, &hifi4(true)).unwrap().to_f32().unwrap();
+    let got = ops::scaled_dot_product_attention(&tq, &tk, &tv, None, true, None, &sdpa_cfg(64, 32), &DRAM, &hifi4(true)).unwrap().to_f32().unwrap();
     // Scores and probabilities are rounded to bf16 in the kernel's intermediate CBs and the output
     // once more: a few bf16 roundings on values bounded by max|v| <= 1 => 4 * 2^-8 absolute.
     for h in 0..nq as usize {
@@ -243,7 +243,7 @@ fn sdpa_prefill_causal_gqa_and_decode() {
     let vc = bf16v(&r.vec((users * nkv * max_s * d) as usize));
     let cur = [10u32, 70];
     let (tqd, tkc, tvc) = (up(&dev, &qd, &[1, users, nq, d], DataType::Bfloat16), up(&dev, &kc, &[users, nkv, max_s, d], DataType::Bfloat16), up(&dev, &vc, &[users, nkv, max_s, d], DataType::Bfloat16));
-    let got = ops::sdpa_decode(&tqd, &tkc, &tvc, &cur, None, &sdpa_cfg(0, 32), &DRAM, &hifi4(true)).unwrap().to_f32().unwrap();
+    let got = ops::scaled_dot_product_attention_decode(&tqd, &tkc, &tvc, &cur, None, &sdpa_cfg(0, 32), &DRAM, &hifi4(true)).unwrap().to_f32().unwrap();
     for u in 0..users as usize {
         for h in 0..nq as usize {
             let g = h / (nq / nkv) as usize;
@@ -269,7 +269,7 @@ fn kv_cache_update_fill_and_per_user() {
     let per = bf16v(&Rng(9).vec((b * h * d) as usize));
     let per_t = Tensor::from_f32(&dev, &per, &[1, b, h, d], DataType::Bfloat16, Layout::Tile,
         &sharded(TensorMemoryLayout::HeightSharded, BufferType::L1, (8, 8), b, [32, d])).unwrap();
-    ops::update_cache_per_user(&mut cache, &per_t, &[5, 20]).unwrap();
+    ops::paged_update_cache(&mut cache, &per_t, &[5, 20]).unwrap();
     let c = cache.to_f32().unwrap();
     let at = |bi: u32, hi: u32, si: u32| ((bi * h + hi) * s + si) as usize * d as usize;
     for hi in 0..h {

@@ -2,8 +2,7 @@ use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::op::LinearConfig;
-use crate::op::llama::{AttentionConfig, DecoderLayerConfig, EmbeddingConfig, LlamaPrefillConfig, MlpConfig, NormConfig};
-use crate::ttnn::SDPAProgramConfig;
+use crate::ttnn::{LayerNormDefaultProgramConfig, LayerNormProgramConfig, LayerNormShardedMultiCoreProgramConfig, SDPAProgramConfig};
 use crate::ttnn::{
     BufferType, ComputeKernelConfig, CoreCoord, CoreRange, DataType, MathFidelity,
     MatmulProgramConfig, MemoryConfig, ShardGrid, ShardOrientation, ShardSpec, TensorMemoryLayout,
@@ -314,75 +313,31 @@ macro_rules! struct_expr {
     }};
 }
 
-impl ConstExpr for NormConfig {
+impl ConstExpr for LayerNormDefaultProgramConfig {
     fn const_expr(&self) -> TokenStream {
-        struct_expr!(NormConfig { epsilon, weight_dtype, weight_memory_config, compute_kernel_config, memory_config } of self)
+        struct_expr!(LayerNormDefaultProgramConfig { legacy_reduction, legacy_rsqrt, use_welford } of self)
     }
 }
 
-impl ConstExpr for EmbeddingConfig {
+impl ConstExpr for LayerNormShardedMultiCoreProgramConfig {
     fn const_expr(&self) -> TokenStream {
-        struct_expr!(EmbeddingConfig { vocab, hidden, weight_dtype, weight_memory_config, input_memory_config, memory_config, dtype } of self)
-    }
-}
-
-impl ConstExpr for AttentionConfig {
-    fn const_expr(&self) -> TokenStream {
-        struct_expr!(AttentionConfig {
-            heads, kv_heads, head_dim, wqkv, heads_memory_config, rotary_compute_kernel_config, kv_cache_dtype,
-            kv_cache_memory_config, sdpa, sdpa_compute_kernel_config, sdpa_memory_config, sdpa_scale, concat_memory_config, wo,
+        struct_expr!(LayerNormShardedMultiCoreProgramConfig {
+            compute_with_storage_grid_size, subblock_w, block_h, block_w, inplace, legacy_reduction, legacy_rsqrt, use_welford
         } of self)
     }
 }
 
-impl ConstExpr for MlpConfig {
+impl ConstExpr for LayerNormProgramConfig {
     fn const_expr(&self) -> TokenStream {
-        struct_expr!(MlpConfig { w1, w3, multiply_memory_config, w2 } of self)
-    }
-}
-
-impl ConstExpr for DecoderLayerConfig {
-    fn const_expr(&self) -> TokenStream {
-        struct_expr!(DecoderLayerConfig { attention_norm, attention, residual_memory_config, ffn_norm, mlp } of self)
-    }
-}
-
-impl ConstExpr for LlamaPrefillConfig {
-    fn const_expr(&self) -> TokenStream {
-        struct_expr!(LlamaPrefillConfig {
-            seq_len, layers, rope_inv_freq, embedding, layer, final_norm, last_token_memory_config, lm_head,
-        } of self)
-    }
-}
-
-impl<T: ConstExpr + Clone> ConstExpr for std::borrow::Cow<'static, [T]> {
-    fn const_expr(&self) -> TokenStream {
-        let items = self.iter().map(ConstExpr::const_expr);
-        quote!(::std::borrow::Cow::Borrowed(&[#(#items),*]))
-    }
-}
-
-impl ConstExpr for crate::op::llama_decode::DecodeAttentionConfig {
-    fn const_expr(&self) -> TokenStream {
-        struct_expr!(DecodeAttentionConfig {
-            heads, kv_heads, head_dim, wqkv, heads_memory_config, rope_memory_config, trans_mat_memory_config,
-            rotary_compute_kernel_config, kv_cache_dtype, kv_cache_memory_config, sdpa, sdpa_compute_kernel_config,
-            sdpa_memory_config, sdpa_scale, concat_memory_config, wo,
-        } of self)
-    }
-}
-
-impl ConstExpr for crate::op::llama_decode::DecodeLayerConfig {
-    fn const_expr(&self) -> TokenStream {
-        struct_expr!(DecodeLayerConfig { attention_norm, attention, residual_memory_config, ffn_norm, mlp } of self)
-    }
-}
-
-impl ConstExpr for crate::op::llama_decode::LlamaDecodeConfig {
-    fn const_expr(&self) -> TokenStream {
-        struct_expr!(LlamaDecodeConfig {
-            batch, max_seq_len, layers, rope_inv_freq, embedding, hidden_memory_config, layer, final_norm,
-            lm_head,
-        } of self)
+        match self {
+            LayerNormProgramConfig::Default(c) => {
+                let c = c.const_expr();
+                quote!(LayerNormProgramConfig::Default(#c))
+            }
+            LayerNormProgramConfig::Sharded(c) => {
+                let c = c.const_expr();
+                quote!(LayerNormProgramConfig::Sharded(#c))
+            }
+        }
     }
 }

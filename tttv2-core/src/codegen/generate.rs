@@ -59,6 +59,12 @@ pub struct GeneratedCrate {
     pub cargo_toml: String,
     /// `src/lib.rs`.
     pub lib_rs: String,
+    /// `manifest.json`: the deployment manifest (`include_str!`d by `src/lib.rs`).
+    pub manifest_json: String,
+    /// `graph.json`: the compute graph.
+    pub graph_json: String,
+    /// `graph.dot`: the compute graph as Graphviz DOT.
+    pub graph_dot: String,
     /// The plan's fingerprint (also in the header of `lib_rs` and in its manifest).
     pub fingerprint: String,
 }
@@ -96,7 +102,12 @@ pub fn generate_llama(
     let fp = fingerprint(&g.name, &plan, buckets.clone());
     // What a user would write above `#[ttt_model]`: says where the model came from.
     let doc = format!(" `{}` ({}), planned for `{}` by `tttv2 generate`.", g.name, g.source, system.name);
-    let item = LlamaItem { attrs: quote!(#[doc = #doc]), vis: quote!(pub), ident, track_file: None, raw_strings: true };
+    let item = LlamaItem { attrs: quote!(#[doc = #doc]), vis: quote!(pub), ident, track_file: None, artifacts_beside: true };
+    let manifest = crate::manifest::Manifest::new(g.name.clone(), &plan, buckets.clone());
+    let graph = crate::graph::Graph::from_llama(&plan);
+    let manifest_json = manifest.to_json() + "\n";
+    let graph_json = serde_json::to_string_pretty(&graph).expect("a graph serializes") + "\n";
+    let graph_dot = graph.to_dot(&g.name);
     let tokens = llama_tokens(&item, &DevicePlan { module: None, plan: &plan, prefill_buckets_us: buckets });
     let body = format_tokens(tokens).expect("the Llama emission is a sequence of items");
     // Plain `//` comments: an inner `//!` doc or `#![…]` attribute would stop the file from being
@@ -133,7 +144,7 @@ pub fn generate_llama(
         version = env!("CARGO_PKG_VERSION"),
         package = toml_str(&g.package),
     );
-    Ok(GeneratedCrate { cargo_toml, lib_rs: header + &body, fingerprint: fp })
+    Ok(GeneratedCrate { cargo_toml, lib_rs: header + &body, manifest_json, graph_json, graph_dot, fingerprint: fp })
 }
 
 /// A TOML basic string.

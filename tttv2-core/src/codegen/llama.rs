@@ -14,15 +14,14 @@
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 
-use super::{ConstExpr, plan_module_name};
+use super::plan_module_name;
+use super::llama_program::{Runnable, runnable};
 use crate::device::SystemProfile;
 use crate::graph::Graph;
 use crate::hf::LlamaConfig;
 use crate::manifest::Manifest;
-use crate::op::llama::LlamaPrefillConfig;
-use crate::op::llama_decode::LlamaDecodeConfig;
 use crate::plan::Mode;
-use crate::plan::llama::{LlamaOptions, LlamaPlan, plan_llama, plan_llama_prefill_for};
+use crate::plan::llama::{LlamaOptions, LlamaPlan, plan_llama};
 
 /// The parts of the user's declaration the generated code keeps, and how it was declared.
 pub struct LlamaItem {
@@ -35,10 +34,10 @@ pub struct LlamaItem {
     /// A file whose changes must rebuild the model (the macro's `config.json`), emitted as an
     /// `include_bytes!`; `None` for standalone generated source, which has no such dependency.
     pub track_file: Option<String>,
-    /// Write the multi-line JSON and DOT as raw string literals, one source line per line, so a
-    /// changed plan shows up as a readable diff of committed generated source. The macro passes
-    /// `false`: nobody reads its output as text, and the value is the same either way.
-    pub raw_strings: bool,
+    /// Read the manifest, graph and DOT from files beside the crate's `src/` (`manifest.json`,
+    /// `graph.json`, `graph.dot`, written by `tttv2 generate`) with `include_str!`, so the
+    /// generated source holds only the program. The macro passes `false` and embeds them.
+    pub artifacts_beside: bool,
 }
 
 /// One device's plan, with the estimates of the prefill buckets planned alongside it.
@@ -71,32 +70,35 @@ pub fn prefill_buckets(cfg: &LlamaConfig, system: &SystemProfile, opts: &LlamaOp
     buckets
 }
 
-/// `s` as a string literal: raw (`r#"…"#`, as many `#` as needed) or escaped.
-fn str_literal(s: &str, raw: bool) -> Literal {
-    if !raw {
-        return Literal::string(s);
+/// A text artifact: `include_str!("../<file>")` when it is written beside the source, else a
+/// string literal.
+fn text(s: &str, file: Option<&str>) -> TokenStream {
+    match file {
+        Some(f) => {
+            let path = format!("../{f}");
+            quote!(include_str!(#path))
+        }
+        None => {
+            let l = Literal::string(s);
+            quote!(#l)
+        }
     }
-    let mut hashes = String::from("#");
-    while s.contains(&format!("\"{hashes}")) {
-        hashes.push('#');
-    }
-    format!("r{hashes}\"{s}\"{hashes}").parse().expect("a raw string literal")
 }
 
 /// Everything emitted about one plan, computed once.
 struct Artifacts {
-    manifest_json: Literal,
-    graph_json: Literal,
-    graph_dot: Literal,
+    manifest_json: TokenStream,
+    graph_json: TokenStream,
+    graph_dot: TokenStream,
     /// The "Hardware requirements" section of the struct's doc comment.
     requirements_doc: String,
-    /// The typed configs the runtime executes, or why it cannot execute this plan yet.
+    /// The steps generated code runs, or why it cannot run this plan yet.
     runnable: Result<Runnable, String>,
     /// `DeviceProfile::<this>` for the chip.
     chip_const: Ident,
 }
 
-fn artifacts(name: &str, d: &DevicePlan, raw: bool) -> Artifacts {
+fn artifacts(name: &str, d: &DevicePlan, beside: bool) -> Artifacts {
     let plan = d.plan;
     let manifest = Manifest::new(name.to_owned(), plan, d.prefill_buckets_us.clone());
     let graph = Graph::from_llama(plan);
@@ -127,10 +129,10 @@ fn artifacts(name: &str, d: &DevicePlan, raw: bool) -> Artifacts {
         fp = manifest.fingerprint,
     );
     Artifacts {
-        manifest_json: str_literal(&manifest.to_json(), raw),
+        manifest_json: text(&manifest.to_json(), beside.then_some("manifest.json")),
         // Compact JSON is one line: a raw literal would only save the escapes.
-        graph_json: Literal::string(&serde_json::to_string(&graph).expect("a graph serializes")),
-        graph_dot: str_literal(&graph.to_dot(name), raw),
+        graph_json: text(&serde_json::to_string(&graph).expect("a graph serializes"), beside.then_some("graph.json")),
+        graph_dot: text(&graph.to_dot(name), beside.then_some("graph.dot")),
         requirements_doc,
         runnable: runnable(plan),
         chip_const: format_ident!("{}", plan.chip.to_uppercase()),
@@ -146,7 +148,7 @@ pub fn fingerprint(name: &str, plan: &LlamaPlan, prefill_buckets_us: Vec<(u32, f
 /// Emits a Llama model planned for one device: the struct, `<model>_plan` and the impls.
 pub fn llama_tokens(item: &LlamaItem, plan: &DevicePlan) -> TokenStream {
     let name = item.ident.to_string();
-    let a = artifacts(&name, plan, item.raw_strings);
+    let a = artifacts(&name, plan, item.artifacts_beside);
     let plan_mod = format_ident!("{}", plan_module_name(&name));
     let doc = struct_doc(&[(None, &a)], &a);
     let body = plan_module_body(&a);
@@ -167,7 +169,7 @@ pub fn llama_tokens(item: &LlamaItem, plan: &DevicePlan) -> TokenStream {
 /// only the devices whose Cargo feature is enabled, in the order the user listed them.
 pub fn llama_multi_tokens(item: &LlamaItem, plans: &[DevicePlan]) -> TokenStream {
     let name = item.ident.to_string();
-    let all: Vec<(Option<&Ident>, Artifacts)> = plans.iter().map(|d| (d.module.as_ref(), artifacts(&name, d, item.raw_strings))).collect();
+    let all: Vec<(Option<&Ident>, Artifacts)> = plans.iter().map(|d| (d.module.as_ref(), artifacts(&name, d, item.artifacts_beside))).collect();
     let (Some((Some(primary), first)), true) = (all.first(), all.iter().all(|(m, _)| m.is_some())) else {
         panic!("llama_multi_tokens needs at least one plan, each with a module name");
     };
@@ -200,13 +202,27 @@ pub fn llama_multi_tokens(item: &LlamaItem, plans: &[DevicePlan]) -> TokenStream
 
 /// The struct, the plan module, the impls and the rebuild tracker, in that order.
 fn assemble(item: &LlamaItem, plan_mod: &Ident, doc: Vec<String>, primary: &Artifacts, module: TokenStream) -> TokenStream {
-    let strukt = struct_tokens(item, &doc, &primary.runnable);
-    let imp = impl_tokens(&item.ident, plan_mod, &primary.runnable);
+    let code = match &primary.runnable {
+        Ok(r) => super::llama_program::program_tokens(item, plan_mod, &doc, r),
+        Err(_) => {
+            let LlamaItem { attrs, vis, ident, .. } = item;
+            quote! {
+                #attrs
+                #[doc = ""]
+                #(#[doc = #doc])*
+                #vis struct #ident;
+            }
+        }
+    };
+    let artifacts = artifact_methods(plan_mod);
+    let ident = &item.ident;
     let track = item.track_file.as_ref().map(|path| quote!(const _: &[u8] = include_bytes!(#path);));
     quote! {
-        #strukt
+        #code
         #module
-        #imp
+        impl #ident {
+            #artifacts
+        }
         #track
     }
 }
@@ -225,49 +241,24 @@ fn struct_doc(sections: &[(Option<&Ident>, &Artifacts)], primary: &Artifacts) ->
             doc.push_str(&format!("\n* plan module: `{m}`{role}"));
         }
     }
-    let why_not = match &primary.runnable {
-        Ok(_) => String::new(),
+    let methods = match &primary.runnable {
+        Ok(r) => r.methods_doc(),
         Err(e) => format!(" No forward is generated for this plan: {e}."),
     };
-    doc.push_str(&format!("\n\n`manifest()` gives every op's configs.{why_not}"));
+    doc.push_str(&format!("\n\n`manifest()` gives every op's configs.{methods}"));
     doc.lines().map(|l| if l.is_empty() { String::new() } else { format!(" {}", l.trim_start()) }).collect()
 }
 
-/// The struct: a unit struct for plans the runtime cannot execute, else it holds the model.
-fn struct_tokens(item: &LlamaItem, doc: &[String], runnable: &Result<Runnable, String>) -> TokenStream {
-    let LlamaItem { attrs, vis, ident, .. } = item;
-    let body = match runnable {
-        Ok(_) => quote!({ model: ::tttv2::nn::llama::Llama }),
-        Err(_) => quote!(;),
-    };
-    quote! {
-        #attrs
-        #[doc = ""]
-        #(#[doc = #doc])*
-        #vis struct #ident #body
-    }
-}
-
-/// The inside of a plan module: imports and [`plan_consts`].
+/// The inside of a plan module: imports, the artifacts and the program's consts.
 fn plan_module_body(a: &Artifacts) -> TokenStream {
-    let consts = plan_consts(a);
+    let Artifacts { manifest_json, graph_json, graph_dot, chip_const, .. } = a;
+    let program = a.runnable.as_ref().ok().map(super::llama_program::plan_consts);
     quote! {
         #![allow(unused_imports)]
         use ::tttv2::device::DeviceProfile;
         use ::tttv2::op::LinearConfig;
-        use ::tttv2::op::llama::*;
-        use ::tttv2::op::llama_decode::*;
         use ::tttv2::ttnn::*;
 
-        #consts
-    }
-}
-
-/// The plan's consts: the device, the manifest, the graph, and the runtime's typed configs.
-fn plan_consts(a: &Artifacts) -> TokenStream {
-    let Artifacts { manifest_json, graph_json, graph_dot, chip_const, .. } = a;
-    let prefill = a.runnable.as_ref().ok().map(runtime_consts);
-    quote! {
         /// The device the plan was made for.
         pub const DEVICE: DeviceProfile = DeviceProfile::#chip_const;
         /// The deployment manifest: every op's TT-NN configs and the hardware requirements.
@@ -276,149 +267,7 @@ fn plan_consts(a: &Artifacts) -> TokenStream {
         pub const GRAPH_JSON: &str = #graph_json;
         /// The compute graph as Graphviz DOT (`dot -Tsvg`).
         pub const GRAPH_DOT: &str = #graph_dot;
-        #prefill
-    }
-}
-
-/// What the runtime executes of a plan: a single-user prefill plan, or a decode plan together
-/// with the prefill buckets that fill its KV cache.
-#[derive(Debug, Clone)]
-enum Runnable {
-    Prefill(LlamaPrefillConfig),
-    Decode { buckets: Vec<LlamaPrefillConfig>, decode: LlamaDecodeConfig },
-}
-
-/// Prompt lengths a decode model's prefill is planned for: powers of two from 128 up to the KV
-/// cache (or the cache length itself when it is shorter than 128).
-fn decode_prefill_lengths(seq_len: u32) -> Vec<u32> {
-    if seq_len < 128 {
-        return vec![seq_len];
-    }
-    std::iter::successors(Some(128u32), |s| s.checked_mul(2)).take_while(|&s| s <= seq_len).collect()
-}
-
-/// The typed configs of a plan the runtime can execute (single-chip single-user prefill, or
-/// single-chip decode of ≤ 32 users with its prefill buckets), or why it cannot.
-fn runnable(plan: &LlamaPlan) -> Result<Runnable, String> {
-    let opts = &plan.options;
-    match opts.mode {
-        Mode::Prefill => LlamaPrefillConfig::from_plan(plan).map(Runnable::Prefill),
-        Mode::Decode => {
-            let decode = LlamaDecodeConfig::from_plan(plan)?;
-            let system = SystemProfile::by_name(plan.system).ok_or_else(|| format!("unknown system `{}`", plan.system))?;
-            let mut buckets = Vec::new();
-            for s in decode_prefill_lengths(opts.seq_len) {
-                // Each bucket runs on the decode plan's weights (one copy on the device).
-                let p = plan_llama_prefill_for(plan, &system, s).map_err(|e| format!("the {s}-token prefill bucket cannot be planned: {e}"))?;
-                buckets.push(LlamaPrefillConfig::from_plan(&p).map_err(|e| format!("the {s}-token prefill bucket: {e}"))?);
-            }
-            Ok(Runnable::Decode { buckets, decode })
-        }
-    }
-}
-
-/// `PREFILL` (prefill plans) or `PREFILL_BUCKETS` + `DECODE` (decode plans).
-fn runtime_consts(r: &Runnable) -> TokenStream {
-    match r {
-        Runnable::Prefill(pc) => {
-            let value = pc.const_expr();
-            quote! {
-                /// Every op's configs for one prefill, as the runtime takes them.
-                pub const PREFILL: LlamaPrefillConfig = #value;
-            }
-        }
-        Runnable::Decode { buckets, decode } => {
-            let n = Literal::usize_unsuffixed(buckets.len());
-            let lens = buckets.iter().map(|b| b.seq_len.to_string()).collect::<Vec<_>>().join(", ");
-            let bucket_doc = format!(" Prefill configs for prompts of up to {lens} tokens (one user per call).");
-            let buckets = buckets.iter().map(ConstExpr::const_expr);
-            let decode = decode.const_expr();
-            quote! {
-                #[doc = #bucket_doc]
-                pub const PREFILL_BUCKETS: [LlamaPrefillConfig; #n] = [#(#buckets),*];
-                /// Every op's configs for one decode step of all users, as the runtime takes them.
-                pub const DECODE: LlamaDecodeConfig = #decode;
-            }
-        }
-    }
-}
-
-/// The impl block: the runtime methods (when the plan runs) and the artifact accessors.
-fn impl_tokens(ident: &Ident, plan_mod: &Ident, runnable: &Result<Runnable, String>) -> TokenStream {
-    let runtime = runnable.as_ref().ok().map(|r| match r {
-        Runnable::Prefill(_) => prefill_methods(plan_mod),
-        Runnable::Decode { .. } => decode_methods(plan_mod),
-    });
-    let artifacts = artifact_methods(plan_mod);
-    quote! {
-        impl #ident {
-            #runtime
-
-            #artifacts
-        }
-    }
-}
-
-/// `load` and `prefill`, for prefill plans.
-fn prefill_methods(plan_mod: &Ident) -> TokenStream {
-    quote! {
-        /// Loads every weight by its Hugging Face name and uploads it as planned.
-        pub fn load(device: &::tttv2::Device, weights: &impl ::tttv2::nn::WeightSource) -> ::tttv2::Result<Self> {
-            device.expect_profile(&#plan_mod::DEVICE)?;
-            let plans = ::tttv2::nn::llama::LlamaPlans { prefill: vec![#plan_mod::PREFILL], decode: None };
-            Ok(Self { model: ::tttv2::nn::llama::Llama::load(device, weights, plans)? })
-        }
-
-        /// The runtime model: its plans, KV cache and device weight bytes.
-        pub fn model(&self) -> &::tttv2::nn::llama::Llama {
-            &self.model
-        }
-
-        /// Runs a prompt (at most the planned `seq_len` tokens) and returns the logits of
-        /// its last token.
-        pub fn prefill(&mut self, device: &::tttv2::Device, tokens: &[u32]) -> ::tttv2::Result<Vec<f32>> {
-            self.model.prefill(device, 0, tokens)
-        }
-    }
-}
-
-/// `load`, `prefill`, `decode` and `generate`, for decode plans.
-fn decode_methods(plan_mod: &Ident) -> TokenStream {
-    quote! {
-        /// Loads every weight by its Hugging Face name and uploads it as planned.
-        pub fn load(device: &::tttv2::Device, weights: &impl ::tttv2::nn::WeightSource) -> ::tttv2::Result<Self> {
-            device.expect_profile(&#plan_mod::DEVICE)?;
-            let plans = ::tttv2::nn::llama::LlamaPlans { prefill: #plan_mod::PREFILL_BUCKETS.to_vec(), decode: Some(#plan_mod::DECODE) };
-            Ok(Self { model: ::tttv2::nn::llama::Llama::load(device, weights, plans)? })
-        }
-
-        /// The runtime model: its plans, KV cache and device weight bytes.
-        pub fn model(&self) -> &::tttv2::nn::llama::Llama {
-            &self.model
-        }
-
-        /// Runs user `user`'s prompt through the smallest bucket that holds it, fills its KV
-        /// cache rows and returns the logits of its last token.
-        pub fn prefill(&mut self, device: &::tttv2::Device, user: u32, tokens: &[u32]) -> ::tttv2::Result<Vec<f32>> {
-            self.model.prefill(device, user, tokens)
-        }
-
-        /// One decode step: user `u` feeds `tokens[u]` at position `positions[u]`; returns
-        /// each user's logits.
-        pub fn decode(&mut self, device: &::tttv2::Device, tokens: &[u32], positions: &[u32]) -> ::tttv2::Result<Vec<Vec<f32>>> {
-            self.model.decode(device, tokens, positions)
-        }
-
-        /// Prefill, then decode every user together until EOS or the token limit.
-        pub fn generate(
-            &mut self,
-            device: &::tttv2::Device,
-            prompts: &[Vec<u32>],
-            options: &::tttv2::nn::generate::GenerateOptions,
-            on_token: impl FnMut(usize, u32),
-        ) -> ::tttv2::Result<::tttv2::nn::generate::Generation> {
-            self.model.generate(device, prompts, options, on_token)
-        }
+        #program
     }
 }
 
@@ -436,4 +285,3 @@ fn artifact_methods(plan_mod: &Ident) -> TokenStream {
         }
     }
 }
-

@@ -6,7 +6,9 @@
 mod consts;
 pub mod generate;
 pub mod llama;
+mod llama_program;
 mod model;
+mod program;
 
 pub use consts::ConstExpr;
 pub use model::{ModelItem, model_multi_tokens, model_tokens, plan_module_name};

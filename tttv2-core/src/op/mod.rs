@@ -5,7 +5,7 @@
 //! configs were not chosen for.
 
 mod linear;
-pub mod llama;
-pub mod llama_decode;
+
+
 
 pub use linear::LinearConfig;

@@ -58,9 +58,16 @@ pub struct ShardGrid {
 }
 
 impl ShardGrid {
-    /// `num_cores` cores of a `grid`-sized rectangle at the origin, row-wise.
+    /// `num_cores` cores of a `grid`-sized rectangle at the origin, row-wise, described by the
+    /// bounding box of the cores taken (as TT-NN's `num_cores_to_corerangeset` describes them, and
+    /// as ops that pick their own output grid report it), so one set of cores has one description.
     pub const fn row_wise(num_cores: u32, grid: CoreCoord) -> Self {
-        ShardGrid { bounding_box: CoreRange::from_grid(grid), num_cores }
+        if num_cores == 0 || grid.x == 0 {
+            return ShardGrid { bounding_box: CoreRange::from_grid(grid), num_cores };
+        }
+        let w = if num_cores < grid.x { num_cores } else { grid.x };
+        let rows = num_cores.div_ceil(grid.x);
+        ShardGrid { bounding_box: CoreRange { start: CoreCoord::new(0, 0), end: CoreCoord::new(w - 1, rows - 1) }, num_cores }
     }
 
     /// Columns and rows the cores actually occupy (the bounding box TT-NN computes from the

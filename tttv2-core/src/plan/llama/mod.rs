@@ -14,11 +14,14 @@
 //! all-reduce after wo and w2, all-gather of the logits), the scheme tt-transformers uses on
 //! N300/T3K. Identical layers are planned once and reused.
 
+mod call;
 mod ops;
+mod step;
 mod types;
 
+pub use call::{Call, TensorArg};
 pub use types::{
-    LayerOverride, LlamaOptions, LlamaPlan, LlamaPlanError, OpKind, OpShapes, OptimizeFor,
+    LayerOverride, LayerPlan, Program, TracedCall, LlamaOptions, LlamaPlan, LlamaPlanError, OpKind, OpShapes, OptimizeFor,
     PlanTotals, PlannedOp, THROUGHPUT_SLACK, WeightGroup,
 };
 
@@ -30,6 +33,7 @@ use crate::ttnn::{DataType, MathFidelity, MatmulProgramConfig, MemoryConfig, OpP
 
 use super::{LinearPlan, LinearRequest, LinearSearch, Mode, Policy, plan_linear_with};
 use ops::{Ctx, Residency, rectangular};
+use step::Step;
 use crate::rules::Rule;
 
 /// dtype and fidelity of one weight group.
@@ -311,44 +315,60 @@ fn plan(cfg: &LlamaConfig, system: &SystemProfile, opts: &LlamaOptions, shared: 
         notes.push("weights shared with the decode plan: every matmul reads the decode plan's weight placement".into());
     }
     let planner = MatmulPlanner { device: &device, opts, res, shared: shared.as_ref() };
+    let eps = cfg.rms_norm_eps as f32;
+    let bf16 = DataType::Bfloat16;
 
-    let mut ops = Vec::new();
+    // Prologue: token ids → embedding rows → `[1, 1, m, hidden]` → where the layers keep it.
+    let mut st = Step::new(&ctx, "");
     let emb = ctx.embedding("model.embed_tokens.weight".into(), m, cfg.vocab_size, s.hidden)?;
     let emb_out = emb.memory_configs["output"];
-    ops.push(emb);
-    if let Residency::Sharded { .. } = res {
-        ops.push(ctx.to_sharded("embedding.to_sharded".into(), m, s.hidden, emb_out, res)?);
-    }
+    st.push(emb, &[("step.ids", "input"), ("self.embed_tokens", "weight")], &[("embedded", "output")])?;
+    st.push(ctx.reshape("embedding.reshape".into(), m, s.hidden, emb_out)?, &[("embedded", "input")], &[("h", "output")])?;
+    let hidden = TensorArg { name: "h".into(), shape: [1, 1, m, s.hidden], dtype: bf16, memory_config: hidden_mc };
+    let h_name = if emb_out == hidden_mc {
+        "h"
+    } else {
+        st.to_memory_config("embedding.to_memory_config", "h", hidden_mc, "h_sharded")?;
+        "h_sharded"
+    };
+    let prologue = st.finish(&[h_name]);
+    let hidden_in = TensorArg { name: h_name.into(), ..hidden.clone() };
 
-    let mut templates: Vec<([GroupCfg; 4], u32, Vec<PlannedOp>)> = Vec::new();
+    // Decoder layers: one plan per distinct dtype assignment; layers that match share it.
+    let mut layer_plans: Vec<([GroupCfg; 4], LayerPlan)> = Vec::new();
     for layer in 0..cfg.num_hidden_layers {
         let groups = a.layers[layer as usize];
-        if let Some((_, t, tops)) = templates.iter().find(|(g, _, _)| *g == groups) {
-            let (from_n, to_n) = (format!("layers.{t}."), format!("layers.{layer}."));
-            for op in tops {
-                let mut op = op.clone();
-                op.layer = Some(layer);
-                op.name = op.name.replacen(&from_n, &to_n, 1);
-                for wname in &mut op.weights {
-                    *wname = wname.replacen(&from_n, &to_n, 1);
-                }
-                ops.push(op);
-            }
+        if let Some((_, lp)) = layer_plans.iter_mut().find(|(g, _)| *g == groups) {
+            lp.layers.push(layer);
             continue;
         }
-        let lops = plan_layer(&ctx, &planner, system, &s, layer, groups, a.kv, m, hidden_mc)?;
-        ops.extend(lops.iter().cloned());
-        templates.push((groups, layer, lops));
+        let lops = plan_layer(&ctx, &planner, system, &s, layer, groups, a.kv, m, &hidden, eps)?;
+        let prefix = format!("layers.{layer}.");
+        let wprefix = format!("model.layers.{layer}.");
+        let ops = lops
+            .into_iter()
+            .map(|mut op| {
+                op.name = op.name.strip_prefix(&prefix).unwrap_or(&op.name).to_owned();
+                op.layer = None;
+                op.weights = op.weights.iter().map(|w| w.replacen(&wprefix, "model.layers.{layer}.", 1)).collect();
+                op
+            })
+            .collect();
+        layer_plans.push((groups, LayerPlan { layers: vec![layer], ops }));
     }
+    let layer_plans: Vec<LayerPlan> = layer_plans.into_iter().map(|(_, lp)| lp).collect();
 
-    ops.push(ctx.rms_norm("final_norm".into(), None, "model.norm.weight".into(), m, s.hidden, res)?);
+    // Epilogue: final norm, (prefill) the last token, the LM head pieces.
+    let mut st = Step::new(&ctx, "");
+    st.input(hidden.clone());
+    st.push(ctx.rms_norm("final_norm".into(), None, "model.norm.weight".into(), eps, m, s.hidden, res)?, &[("h", "input"), ("self.norm", "weight")], &[("x_final", "output")])?;
     let head_name = if cfg.tie_word_embeddings { "model.embed_tokens.weight" } else { "lm_head.weight" };
-    let (head_m, head_res) = match opts.mode {
+    let (head_m, head_res, head_in) = match opts.mode {
         Mode::Prefill => {
-            ops.push(ctx.slice_last(opts.batch, opts.seq_len, s.hidden)?);
-            (opts.batch, Residency::Interleaved(MemoryConfig::DRAM_INTERLEAVED))
+            st.push(ctx.slice_last(opts.batch, opts.seq_len, s.hidden)?, &[("x_final", "input")], &[("x_last", "output")])?;
+            (opts.batch, Residency::Interleaved(MemoryConfig::DRAM_INTERLEAVED), "x_last")
         }
-        Mode::Decode => (m, res),
+        Mode::Decode => (m, res, "x_final"),
     };
     let head_planner = MatmulPlanner { res: head_res, ..planner };
     let lm = a.lm_head;
@@ -407,17 +427,32 @@ fn plan(cfg: &LlamaConfig, system: &SystemProfile, opts: &LlamaOptions, shared: 
         Mode::Decode => MemoryConfig::L1_INTERLEAVED,
         Mode::Prefill => MemoryConfig::DRAM_INTERLEAVED,
     };
-    for op in head_ops {
+    let pieces = head_ops.len();
+    let mut logits = Vec::new();
+    for (i, op) in head_ops.into_iter().enumerate() {
         let (out, n, name) = (op.memory_configs["output"], op.shapes.n.unwrap_or(0), op.name.clone());
-        ops.push(op);
+        let (field, local) = if pieces == 1 { ("self.lm_head".to_string(), "logits".to_string()) } else { (format!("self.lm_head_{i}"), format!("logits_{i}")) };
+        st.push(op, &[(head_in, "input"), (&field, "weight")], &[(&local, "output")])?;
         // The all-gather works on interleaved logits: unshard each piece first.
         if s.chips > 1 && out.is_sharded() {
-            ops.push(ctx.to_interleaved(format!("{name}.to_interleaved"), head_m, n, out, gather_mc)?);
+            let gathered = format!("{local}_interleaved");
+            st.push(ctx.to_interleaved(format!("{name}.to_interleaved"), head_m, n, out, gather_mc)?, &[(&local, "input")], &[(&gathered, "output")])?;
+            logits.push(gathered);
+        } else {
+            logits.push(local);
         }
     }
     if s.chips > 1 {
-        ops.push(ctx.collective("lm_head.all_gather".into(), None, OpKind::AllGather, head_m, s.vocab, s.chips, system.eth_link_bytes_per_s, system.eth_links, gather_mc)?);
+        let op = ctx.collective("lm_head.all_gather".into(), None, OpKind::AllGather, head_m, s.vocab, s.chips, system.eth_link_bytes_per_s, system.eth_links, gather_mc)?;
+        let args: Vec<(&str, &str)> = logits.iter().map(|l| (l.as_str(), "input")).take(1).collect();
+        st.push(op, &args, &[("logits_gathered", "output")])?;
+        logits = vec!["logits_gathered".into()];
     }
+    let keep: Vec<&str> = logits.iter().map(String::as_str).collect();
+    let epilogue = st.finish(&keep);
+    let program = Program { prologue, layer_plans, epilogue };
+    let ops = program.flatten();
+    let _ = hidden_in;
 
     let estimate_us: f64 = ops.iter().map(|o| o.estimate_us).sum();
     let weight_read: u64 = ops.iter().map(|o| o.weight_bytes).sum();
@@ -454,6 +489,7 @@ fn plan(cfg: &LlamaConfig, system: &SystemProfile, opts: &LlamaOptions, shared: 
         mesh: system.mesh,
         parallelism,
         options: opts.clone(),
+        program,
         ops,
         totals,
         notes,
@@ -532,6 +568,10 @@ fn linear_op(name: String, layer: Option<u32>, weights: Vec<String>, mode: Mode,
         None => c.n,
     };
     PlannedOp {
+        call: Call::Linear(*c),
+        inputs: Vec::new(),
+        outputs: Vec::new(),
+        deallocate: Vec::new(),
         name,
         op: OpKind::Linear,
         ttnn_op: "ttnn::linear",
@@ -575,7 +615,8 @@ fn plan_layer(
     g: [GroupCfg; 4],
     kv_dtype: DataType,
     m: u32,
-    hidden_mc: MemoryConfig,
+    hidden: &TensorArg,
+    eps: f32,
 ) -> Result<Vec<PlannedOp>, LlamaPlanError> {
     let device = ctx.device;
     let policy = ctx.policy;
@@ -585,55 +626,53 @@ fn plan_layer(
         Mode::Prefill => (mm.opts.batch, mm.opts.seq_len),
     };
     let res = mm.res;
+    let hidden_mc = hidden.memory_config;
     let sharded = matches!(res, Residency::Sharded { .. });
     let hcores = match res {
         Residency::Sharded { cores } => Some(cores),
         Residency::Interleaved(_) => None,
     };
     let p = |w: &str| format!("model.layers.{layer}.{w}");
-    let mut v = Vec::new();
+    let n = |w: &str| format!("layers.{layer}.{w}");
     let ckc = |i: usize| policy_fidelity_ckc(policy, g[i], device);
+    let mut st = Step::new(ctx, n(""));
+    st.input(TensorArg { name: "h".into(), ..hidden.clone() });
 
-    v.push(ctx.rms_norm(format!("layers.{layer}.attention_norm"), Some(layer), p("input_layernorm.weight"), m, s.hidden, res)?);
+    st.push(ctx.rms_norm(n("attention_norm"), Some(layer), p("input_layernorm.weight"), eps, m, s.hidden, res)?, &[("h", "input"), ("layer.attention_norm", "weight")], &[("x", "output")])?;
     let qkv_n = (s.qh + 2 * s.kvh) * s.hd;
-    let qkv = mm.linear(
-        format!("layers.{layer}.attention.wqkv"),
-        Some(layer),
-        vec![p("self_attn.q_proj.weight"), p("self_attn.k_proj.weight"), p("self_attn.v_proj.weight")],
-        m,
-        s.hidden,
-        qkv_n,
-        g[0],
-        ckc(0),
-        Some((hcores, None)),
-    )?;
+    let qkv_w = vec![p("self_attn.q_proj.weight"), p("self_attn.k_proj.weight"), p("self_attn.v_proj.weight")];
+    let qkv = mm.linear(n("attention.wqkv"), Some(layer), qkv_w, m, s.hidden, qkv_n, g[0], ckc(0), Some((hcores, None)))?;
     let qkv_out = qkv.memory_configs["output"];
-    v.push(qkv);
+    st.push(qkv, &[("x", "input"), ("layer.wqkv", "weight")], &[("qkv", "output")])?;
     let heads = ctx.create_heads(layer, batch, seq, s.qh, s.kvh, s.hd, qkv_out)?;
     let (q_mc, k_mc) = (heads.memory_configs["q"], heads.memory_configs["k"]);
-    v.push(heads);
-    match mode {
-        Mode::Decode => v.push(ctx.rotary(layer, "qk", batch, seq, s.qh, s.kvh, s.hd)?),
-        Mode::Prefill => {
-            v.push(ctx.rotary(layer, "q", batch, seq, s.qh, s.kvh, s.hd)?);
-            v.push(ctx.rotary(layer, "k", batch, seq, s.kvh, s.kvh, s.hd)?);
-        }
+    st.push(heads, &[("qkv", "input")], &[("q", "q"), ("k", "k"), ("v", "v")])?;
+    let rope = [("rope.cos", "cos"), ("rope.sin", "sin"), ("rope.trans_mat", "trans_mat")];
+    for (which, heads) in [("q", s.qh), ("k", s.kvh)] {
+        let mut args = vec![(which, "input")];
+        args.extend(rope);
+        let out = format!("{which}_rot");
+        st.push(ctx.rotary(layer, which, batch, seq, heads, s.hd)?, &args, &[(&out, "output")])?;
     }
     let cache_len = mm.opts.seq_len;
     match mode {
-        Mode::Decode => v.push(ctx.kv_update(layer, "kv_cache_update", batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc)?),
+        Mode::Decode => {
+            st.push(ctx.kv_update(layer, "k", batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc)?, &[("layer.k_cache", "cache"), ("k_rot", "input")], &[])?;
+            st.push(ctx.kv_update(layer, "v", batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc)?, &[("layer.v_cache", "cache"), ("v", "input")], &[])?;
+        }
         Mode::Prefill => {
-            // `fill_cache` does not convert: with a bfloat8_b cache, K and V are cast first
-            // (`layers.N.attention.typecast_{k,v}`, only when the dtypes differ), in
+            // `fill_cache` does not convert: with a bfloat8_b cache, K and V are cast first, in
             // tt-transformers' order: cast K, cast V, fill K, fill V (`attention.py` @ 13adda80).
+            let (mut k_in, mut v_in) = ("k_rot", "v");
             if kv_dtype != DataType::Bfloat16 {
-                for which in ["k", "v"] {
-                    let name = format!("layers.{layer}.attention.typecast_{which}");
-                    v.push(ctx.typecast(name, Some(layer), [batch, s.kvh, seq, s.hd], k_mc, DataType::Bfloat16, kv_dtype)?);
+                for (which, from, to) in [("k", "k_rot", "k_cast"), ("v", "v", "v_cast")] {
+                    let op = ctx.typecast(n(&format!("attention.typecast_{which}")), Some(layer), [batch, s.kvh, seq, s.hd], k_mc, DataType::Bfloat16, kv_dtype)?;
+                    st.push(op, &[(from, "input")], &[(to, "output")])?;
                 }
+                (k_in, v_in) = ("k_cast", "v_cast");
             }
-            v.push(ctx.kv_update(layer, "fill_cache_k", batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc)?);
-            v.push(ctx.kv_update(layer, "fill_cache_v", batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc)?);
+            st.push(ctx.kv_update(layer, "k", batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc)?, &[("layer.k_cache", "cache"), (k_in, "input")], &[])?;
+            st.push(ctx.kv_update(layer, "v", batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc)?, &[("layer.v_cache", "cache"), (v_in, "input")], &[])?;
         }
     }
     // SDPA fidelity: HiFi4 under accuracy (tt-transformers' accuracy mode sets SDPA_* HIFI4),
@@ -643,33 +682,75 @@ fn plan_layer(
         Mode::Decode => cache_len,
         Mode::Prefill => seq,
     };
-    let sdpa = ctx.sdpa(layer, batch, attn_len, s.qh, s.kvh, s.hd, kv_dtype, q_mc, sdpa_fid)?;
-    let sdpa_out = sdpa.memory_configs["output"];
-    v.push(sdpa);
-    let concat = ctx.concat_heads(layer, batch, seq, s.qh, s.hd, sdpa_out)?;
+    let scale = sdpa_scale(s.hd);
+    let sdpa = ctx.sdpa(layer, batch, attn_len, s.qh, s.kvh, s.hd, kv_dtype, q_mc, sdpa_fid, scale)?;
+    match mode {
+        Mode::Decode => st.push(sdpa, &[("q_rot", "q"), ("layer.k_cache", "k_cache"), ("layer.v_cache", "v_cache")], &[("attn", "output")])?,
+        Mode::Prefill => st.push(sdpa, &[("q_rot", "q"), ("k_rot", "k"), ("v", "v")], &[("attn", "output")])?,
+    }
+    let concat = ctx.concat_heads(layer, batch, seq, s.qh, s.hd)?;
     let concat_out = concat.memory_configs["output"];
-    v.push(concat);
+    st.push(concat, &[("attn", "input")], &[("attn_concat", "output")])?;
     let wo_in = concat_out.shard_spec.filter(|_| sharded).map(|sp| sp.grid.num_cores);
-    let wo = mm.linear(format!("layers.{layer}.attention.wo"), Some(layer), vec![p("self_attn.o_proj.weight")], m, s.qh * s.hd, s.hidden, g[1], ckc(1), Some((wo_in, hcores)))?;
-    v.push(wo);
+    let wo = mm.linear(n("attention.wo"), Some(layer), vec![p("self_attn.o_proj.weight")], m, s.qh * s.hd, s.hidden, g[1], ckc(1), Some((wo_in, hcores)))?;
+    st.push(wo, &[("attn_concat", "input"), ("layer.wo", "weight")], &[("attn_out", "output")])?;
+    let mut attn_out = "attn_out";
     if s.chips > 1 {
-        v.push(ctx.collective(format!("layers.{layer}.attention.all_reduce"), Some(layer), OpKind::AllReduce, m, s.hidden, s.chips, system.eth_link_bytes_per_s, system.eth_links, hidden_mc)?);
+        let op = ctx.collective(n("attention.all_reduce"), Some(layer), OpKind::AllReduce, m, s.hidden, s.chips, system.eth_link_bytes_per_s, system.eth_links, hidden_mc)?;
+        st.push(op, &[("attn_out", "input")], &[("attn_out_reduced", "output")])?;
+        attn_out = "attn_out_reduced";
     }
-    v.push(ctx.binary(format!("layers.{layer}.attention.residual_add"), Some(layer), OpKind::Add, m, s.hidden, hidden_mc, DataType::Bfloat16, DataType::Bfloat16)?);
-    v.push(ctx.rms_norm(format!("layers.{layer}.ffn_norm"), Some(layer), p("post_attention_layernorm.weight"), m, s.hidden, res)?);
+    let add = ctx.binary(n("attention.residual_add"), Some(layer), OpKind::Add, m, s.hidden, hidden_mc, DataType::Bfloat16, DataType::Bfloat16)?;
+    st.push(add, &[("h", "a"), (attn_out, "b")], &[("h_attn", "output")])?;
+    st.push(ctx.rms_norm(n("ffn_norm"), Some(layer), p("post_attention_layernorm.weight"), eps, m, s.hidden, res)?, &[("h_attn", "input"), ("layer.ffn_norm", "weight")], &[("x_ffn", "output")])?;
     let mid_cores = sharded.then(|| even_cores(s.inter, device));
-    let w1 = mm.linear(format!("layers.{layer}.mlp.w1"), Some(layer), vec![p("mlp.gate_proj.weight")], m, s.hidden, s.inter, g[2], ckc(2), Some((hcores, mid_cores)))?;
+    let w1 = mm.linear(n("mlp.w1"), Some(layer), vec![p("mlp.gate_proj.weight")], m, s.hidden, s.inter, g[2], ckc(2), Some((hcores, mid_cores)))?;
     let mid_mc = w1.memory_configs["output"];
-    v.push(w1);
-    v.push(mm.linear(format!("layers.{layer}.mlp.w3"), Some(layer), vec![p("mlp.up_proj.weight")], m, s.hidden, s.inter, g[2], ckc(2), Some((hcores, mid_cores)))?);
-    v.push(ctx.binary(format!("layers.{layer}.mlp.silu_mul"), Some(layer), OpKind::Multiply, m, s.inter, mid_mc, DataType::Bfloat16, DataType::Bfloat16)?);
-    v.push(mm.linear(format!("layers.{layer}.mlp.w2"), Some(layer), vec![p("mlp.down_proj.weight")], m, s.inter, s.hidden, g[3], ckc(3), Some((mid_cores, hcores)))?);
+    st.push(w1, &[("x_ffn", "input"), ("layer.w1", "weight")], &[("gate", "output")])?;
+    let w3 = mm.linear(n("mlp.w3"), Some(layer), vec![p("mlp.up_proj.weight")], m, s.hidden, s.inter, g[2], ckc(2), Some((hcores, mid_cores)))?;
+    st.push(w3, &[("x_ffn", "input"), ("layer.w3", "weight")], &[("up", "output")])?;
+    let mul = ctx.binary(n("mlp.silu_mul"), Some(layer), OpKind::Multiply, m, s.inter, mid_mc, DataType::Bfloat16, DataType::Bfloat16)?;
+    st.push(mul, &[("gate", "a"), ("up", "b")], &[("gate_up", "output")])?;
+    let w2 = mm.linear(n("mlp.w2"), Some(layer), vec![p("mlp.down_proj.weight")], m, s.inter, s.hidden, g[3], ckc(3), Some((mid_cores, hcores)))?;
+    st.push(w2, &[("gate_up", "input"), ("layer.w2", "weight")], &[("ffn_out", "output")])?;
+    let mut ffn_out = "ffn_out";
     if s.chips > 1 {
-        v.push(ctx.collective(format!("layers.{layer}.mlp.all_reduce"), Some(layer), OpKind::AllReduce, m, s.hidden, s.chips, system.eth_link_bytes_per_s, system.eth_links, hidden_mc)?);
+        let op = ctx.collective(n("mlp.all_reduce"), Some(layer), OpKind::AllReduce, m, s.hidden, s.chips, system.eth_link_bytes_per_s, system.eth_links, hidden_mc)?;
+        st.push(op, &[("ffn_out", "input")], &[("ffn_out_reduced", "output")])?;
+        ffn_out = "ffn_out_reduced";
     }
-    v.push(ctx.binary(format!("layers.{layer}.mlp.residual_add"), Some(layer), OpKind::Add, m, s.hidden, hidden_mc, DataType::Bfloat16, DataType::Bfloat16)?);
-    Ok(v)
+    let add = ctx.binary(n("mlp.residual_add"), Some(layer), OpKind::Add, m, s.hidden, hidden_mc, DataType::Bfloat16, DataType::Bfloat16)?;
+    st.push(add, &[("h_attn", "a"), (ffn_out, "b")], &[("h_out", "output")])?;
+    Ok(st.finish(&["h_out"]))
+}
+
+/// `1 / sqrt(head_dim)`, SDPA's scale, folded at build time.
+pub fn sdpa_scale(head_dim: u32) -> f32 {
+    (1.0 / (head_dim as f64).sqrt()) as f32
 }
 
 #[cfg(test)]
 mod tests;
+
+/// RoPE inverse frequencies `θ_i = theta^(-2i/d)` for `i < d/2`, with Llama 3's
+/// frequency-dependent scaling when the model has it (transformers
+/// `_compute_llama3_parameters`: long wavelengths divided by `factor`, short ones kept, a smooth
+/// blend between). Computed in f64, stored in f32 as Hugging Face stores `inv_freq`.
+pub fn rope_inv_freq(model: &LlamaConfig) -> Vec<f32> {
+    let d = model.head_dim as usize;
+    let mut inv_freq: Vec<f64> = (0..d / 2).map(|i| model.rope_theta.powf(-(2.0 * i as f64) / d as f64)).collect();
+    if let Some(r) = model.rope_scaling {
+        let (factor, low, high, original) = (r.factor, r.low_freq_factor, r.high_freq_factor, r.original_max_position_embeddings as f64);
+        let (low_wavelen, high_wavelen) = (original / low, original / high);
+        for f in &mut inv_freq {
+            let wavelen = 2.0 * std::f64::consts::PI / *f;
+            if wavelen > low_wavelen {
+                *f /= factor;
+            } else if wavelen >= high_wavelen {
+                let smooth = (original / wavelen - low) / (high - low);
+                *f = (1.0 - smooth) * *f / factor + smooth * *f;
+            }
+        }
+    }
+    inv_freq.into_iter().map(|f| f as f32).collect()
+}

@@ -20,6 +20,7 @@ use crate::ttnn::{
     TensorMemoryLayout,
 };
 
+use super::call::{Call, TensorArg};
 use super::types::{LlamaPlanError, OpKind, OpShapes, PlannedOp};
 
 /// bf16 tile bytes (hardware.md tile table).
@@ -111,8 +112,12 @@ impl Ctx<'_> {
         Ok(op)
     }
 
-    fn base(&self, name: String, op: OpKind, ttnn_op: &'static str, layer: Option<u32>) -> PlannedOp {
+    fn base(&self, name: String, op: OpKind, ttnn_op: &'static str, layer: Option<u32>, call: Call) -> PlannedOp {
         PlannedOp {
+            call,
+            inputs: Vec::new(),
+            outputs: Vec::new(),
+            deallocate: Vec::new(),
             name,
             op,
             ttnn_op,
@@ -158,7 +163,7 @@ impl Ctx<'_> {
             Mode::Decode => MemoryConfig::L1_INTERLEAVED,
             Mode::Prefill => MemoryConfig::DRAM_INTERLEAVED,
         };
-        let mut op = self.base("embedding".into(), OpKind::Embedding, "ttnn::embedding", None);
+        let mut op = self.base("embedding".into(), OpKind::Embedding, "ttnn::embedding", None, Call::Embedding { memory_config: out_mc, dtype: DataType::Bfloat16 });
         op.weights = vec![weight];
         op.shapes.tensors = BTreeMap::from([("input", [1, 1, 1, m]), ("weight", [1, 1, vocab, hidden]), ("output", [1, 1, m, hidden])]);
         op.memory_configs = BTreeMap::from([("input", MemoryConfig::L1_INTERLEAVED), ("weight", MemoryConfig::DRAM_INTERLEAVED), ("output", out_mc)]);
@@ -173,22 +178,9 @@ impl Ctx<'_> {
         self.finish(op, work, l1)
     }
 
-    /// `ttnn::interleaved_to_sharded` of the hidden state.
-    pub fn to_sharded(&self, name: String, m: u32, hidden: u32, from: MemoryConfig, res: Residency) -> Result<PlannedOp, LlamaPlanError> {
-        let out = self.hidden_mc(res, m, hidden);
-        let mut op = self.base(name, OpKind::InterleavedToSharded, "ttnn::interleaved_to_sharded", None);
-        op.shapes.tensors = BTreeMap::from([("input", [1, 1, m, hidden]), ("output", [1, 1, m, hidden])]);
-        op.memory_configs = BTreeMap::from([("input", from), ("output", out)]);
-        op.dtypes = BTreeMap::from([("input", DataType::Bfloat16), ("output", DataType::Bfloat16)]);
-        let shard = l1_shard_bytes(&out, DataType::Bfloat16);
-        let cores = out.shard_spec.map_or(1, |s| s.grid.num_cores);
-        let work = OpWork { cores, noc_bytes_per_core: shard, ..OpWork::default() };
-        self.finish(op, work, shard)
-    }
-
     /// `ttnn::sharded_to_interleaved` of an `m × width` tensor into `to`.
     pub fn to_interleaved(&self, name: String, m: u32, width: u32, from: MemoryConfig, to: MemoryConfig) -> Result<PlannedOp, LlamaPlanError> {
-        let mut op = self.base(name, OpKind::ShardedToInterleaved, "ttnn::sharded_to_interleaved", None);
+        let mut op = self.base(name, OpKind::ShardedToInterleaved, "ttnn::to_memory_config", None, Call::ToMemoryConfig { memory_config: to });
         op.shapes.tensors = BTreeMap::from([("input", [1, 1, m, width]), ("output", [1, 1, m, width])]);
         op.memory_configs = BTreeMap::from([("input", from), ("output", to)]);
         op.dtypes = BTreeMap::from([("input", DataType::Bfloat16), ("output", DataType::Bfloat16)]);
@@ -211,12 +203,14 @@ impl Ctx<'_> {
     ///
     /// Interleaved: `LayerNormDefaultProgramConfig`; L1 counted: double-buffered in/out blocks of up
     /// to 8 tiles, x², gamma and statistics.
-    pub fn rms_norm(&self, name: String, layer: Option<u32>, weight: String, m: u32, hidden: u32, res: Residency) -> Result<PlannedOp, LlamaPlanError> {
+    #[allow(clippy::too_many_arguments)]
+    pub fn rms_norm(&self, name: String, layer: Option<u32>, weight: String, epsilon: f32, m: u32, hidden: u32, res: Residency) -> Result<PlannedOp, LlamaPlanError> {
         let (mt, kt) = (m.div_ceil(32), hidden.div_ceil(32));
         let ckc = self.sfpu_config(true);
         let dest = ckc.dest_reg_tiles();
         let mc = self.hidden_mc(res, m, hidden);
-        let mut op = self.base(name, OpKind::RmsNorm, "ttnn::rms_norm", layer);
+        let call = |pc| Call::RmsNorm { epsilon, program_config: pc, memory_config: mc, compute_kernel_config: ckc };
+        let mut op = self.base(name, OpKind::RmsNorm, "ttnn::rms_norm", layer, call(LayerNormProgramConfig::Default(LayerNormDefaultProgramConfig::default())));
         op.weights = vec![weight];
         op.shapes.tensors = BTreeMap::from([("input", [1, 1, m, hidden]), ("weight", [1, 1, kt, 32]), ("output", [1, 1, m, hidden])]);
         // tt-transformers stores gamma as [1, 1, dim/32, 32] ROW_MAJOR bf16 in DRAM.
@@ -246,6 +240,7 @@ impl Ctx<'_> {
                     return Err(violation(&op.name, Rule::OpConstraint, format!("block_w ({block_w}) must equal K (in tiles) / num_cores ({kt}/{cores}) and block_h must equal Mt ({mt})"), "shard K evenly"));
                 }
                 op.program_config = Some(OpProgramConfig::LayerNorm(LayerNormProgramConfig::Sharded(pc)));
+                op.call = call(LayerNormProgramConfig::Sharded(pc));
                 let shard = l1_shard_bytes(&mc, DataType::Bfloat16);
                 let l1 = 2 * shard + (block_w as u64 + (mt * block_w) as u64 + 4) * BF16_TILE;
                 // Each core reads its gamma slice from DRAM and sends one partial-statistics tile
@@ -277,8 +272,8 @@ impl Ctx<'_> {
         let width = (qh + 2 * kvh) * hd;
         let grid = self.device.compute_grid;
         let mut op = match self.mode {
-            Mode::Decode => self.base(name, OpKind::CreateQkvHeads, "ttnn::experimental::nlp_create_qkv_heads_decode", Some(layer)),
-            Mode::Prefill => self.base(name, OpKind::CreateQkvHeads, "ttnn::experimental::nlp_create_qkv_heads", Some(layer)),
+            Mode::Decode => self.base(name, OpKind::CreateQkvHeads, "ttnn::experimental::nlp_create_qkv_heads_decode", Some(layer), Call::NlpCreateQkvHeadsDecode { num_q_heads: qh, num_kv_heads: kvh }),
+            Mode::Prefill => self.base(name, OpKind::CreateQkvHeads, "ttnn::experimental::nlp_create_qkv_heads", Some(layer), Call::NlpCreateQkvHeads { num_q_heads: qh, num_kv_heads: kvh, memory_config: MemoryConfig::DRAM_INTERLEAVED }),
         };
         let m = batch * seq;
         op.shapes.tensors = BTreeMap::from([
@@ -310,45 +305,49 @@ impl Ctx<'_> {
         self.finish(op, work, l1)
     }
 
-    /// Rotary embedding (`rotary_embedding_llama`; decode uses the fused-QK variant). Rules
+    /// Rotary embedding of q or k (`rotary_embedding_llama`), one call per tensor. Rules
     /// (ttnn-api.md §5, `rotary_embedding_llama_device_operation.cpp`): bf16 inputs, head_dim <= 256
     /// and a multiple of 32, head_dim > 128 needs fp32_dest_acc_en = false; decode: HEIGHT_SHARDED
-    /// inputs, batch <= cores, cos/sin shard height 32 (n_heads <= 32).
+    /// inputs, batch <= cores, cos/sin shard height 32 (n_heads <= 32). The fused-QK variant would
+    /// save a launch, but TT-NN requires q and k on disjoint cores with cos/sin repeated for both
+    /// (`rotary_embedding_llama_fused_qk_device_operation.cpp`), which the one-user-per-core head
+    /// split does not give.
     #[allow(clippy::too_many_arguments)]
-    pub fn rotary(&self, layer: u32, which: &'static str, batch: u32, seq: u32, heads: u32, kvh: u32, hd: u32) -> Result<PlannedOp, LlamaPlanError> {
+    pub fn rotary(&self, layer: u32, which: &'static str, batch: u32, seq: u32, heads: u32, hd: u32) -> Result<PlannedOp, LlamaPlanError> {
         let grid = self.device.compute_grid;
         let name = format!("layers.{layer}.attention.rotary_{which}");
-        let mut op = match self.mode {
-            Mode::Decode => self.base(name, OpKind::RotaryEmbedding, "ttnn::experimental::rotary_embedding_llama_fused_qk", Some(layer)),
-            Mode::Prefill => self.base(name, OpKind::RotaryEmbedding, "ttnn::experimental::rotary_embedding_llama", Some(layer)),
-        };
         if hd > 256 || hd % 32 != 0 {
-            return Err(violation(&op.name, Rule::OpConstraint, format!("rotary_embedding_llama needs head_dim <= 256 and a multiple of 32, got {hd}"), "use a supported head_dim"));
+            return Err(violation(&name, Rule::OpConstraint, format!("rotary_embedding_llama needs head_dim <= 256 and a multiple of 32, got {hd}"), "use a supported head_dim"));
         }
         let ckc = ComputeKernelConfig { fp32_dest_acc_en: hd <= 128 && self.policy == Policy::Accuracy, ..self.sfpu_config(true) };
-        op.compute_kernel_config = Some(ckc);
-        let (work, l1) = match self.mode {
+        let is_decode_mode = self.mode == Mode::Decode;
+        let (shape, x_mc, cs_shape, cs_mc, tm_shape, tm_mc) = match self.mode {
             Mode::Decode => {
-                if batch > grid.area() || heads > 32 || kvh > 32 {
-                    return Err(violation(&op.name, Rule::OpConstraint, format!("decode rotary_embedding_llama needs batch <= {} cores and at most 32 heads per user (cos/sin shard height 32), got batch {batch}, {heads} q heads, {kvh} kv heads", grid.area()), "split the heads over more chips or lower the batch"));
+                if batch > grid.area() || heads > 32 {
+                    return Err(violation(&name, Rule::OpConstraint, format!("decode rotary_embedding_llama needs batch <= {} cores and at most 32 heads per user (cos/sin shard height 32), got batch {batch}, {heads} heads", grid.area()), "split the heads over more chips or lower the batch"));
                 }
-                let q = height_sharded(batch, grid, heads, hd);
-                let k = height_sharded(batch, grid, kvh, hd);
-                let cs = height_sharded(batch, grid, 32, hd);
-                let tm = height_sharded(batch, grid, 32, 32);
-                op.shapes.tensors = BTreeMap::from([("q", [1, batch, heads, hd]), ("k", [1, batch, kvh, hd]), ("cos", [1, batch, 32, hd]), ("sin", [1, batch, 32, hd]), ("trans_mat", [1, 1, batch * 32, 32])]);
-                op.memory_configs = BTreeMap::from([("q", q), ("k", k), ("cos", cs), ("sin", cs), ("trans_mat", tm)]);
-                op.dtypes = BTreeMap::from([("q", DataType::Bfloat16), ("k", DataType::Bfloat16), ("cos", DataType::Bfloat16), ("sin", DataType::Bfloat16), ("trans_mat", DataType::Bfloat16)]);
-                let b = |mc: &MemoryConfig| l1_shard_bytes(mc, DataType::Bfloat16);
-                // Inputs are rotated in place into new shards of the same size.
-                let l1 = 2 * (b(&q) + b(&k)) + 2 * b(&cs) + b(&tm);
-                (OpWork { cores: batch, noc_bytes_per_core: b(&q) + b(&k), ..OpWork::default() }, l1)
+                let x = height_sharded(batch, grid, heads, hd);
+                ([1, batch, heads, hd], x, [1, batch, 32, hd], height_sharded(batch, grid, 32, hd), [1, 1, batch * 32, 32], height_sharded(batch, grid, 32, 32))
             }
             Mode::Prefill => {
-                op.shapes.tensors = BTreeMap::from([("input", [batch, heads, seq, hd]), ("cos", [1, 1, seq, hd]), ("sin", [1, 1, seq, hd]), ("trans_mat", [1, 1, 32, 32]), ("output", [batch, heads, seq, hd])]);
                 let d = MemoryConfig::DRAM_INTERLEAVED;
-                op.memory_configs = BTreeMap::from([("input", d), ("cos", d), ("sin", d), ("trans_mat", d), ("output", d)]);
-                op.dtypes = BTreeMap::from([("input", DataType::Bfloat16), ("cos", DataType::Bfloat16), ("sin", DataType::Bfloat16), ("trans_mat", DataType::Bfloat16), ("output", DataType::Bfloat16)]);
+                ([batch, heads, seq, hd], d, [1, 1, seq, hd], d, [1, 1, 32, 32], d)
+            }
+        };
+        let call = Call::RotaryEmbeddingLlama { is_decode_mode, memory_config: x_mc, compute_kernel_config: ckc };
+        let mut op = self.base(name, OpKind::RotaryEmbedding, "ttnn::experimental::rotary_embedding_llama", Some(layer), call);
+        op.compute_kernel_config = Some(ckc);
+        op.shapes.tensors = BTreeMap::from([("input", shape), ("cos", cs_shape), ("sin", cs_shape), ("trans_mat", tm_shape), ("output", shape)]);
+        op.memory_configs = BTreeMap::from([("input", x_mc), ("cos", cs_mc), ("sin", cs_mc), ("trans_mat", tm_mc), ("output", x_mc)]);
+        op.dtypes = ["input", "cos", "sin", "trans_mat", "output"].into_iter().map(|r| (r, DataType::Bfloat16)).collect();
+        let (work, l1) = match self.mode {
+            Mode::Decode => {
+                let b = |mc: &MemoryConfig| l1_shard_bytes(mc, DataType::Bfloat16);
+                // The input is rotated into a new shard of the same size.
+                let l1 = 2 * b(&x_mc) + 2 * b(&cs_mc) + b(&tm_mc);
+                (OpWork { cores: batch, noc_bytes_per_core: b(&x_mc), ..OpWork::default() }, l1)
+            }
+            Mode::Prefill => {
                 let x = batch as u64 * heads as u64 * seq as u64 * hd as u64 * 2;
                 let cs = 2 * seq as u64 * hd as u64 * 2;
                 let cores = (batch * heads * seq.div_ceil(32)).min(grid.area()).max(1);
@@ -359,29 +358,31 @@ impl Ctx<'_> {
         self.finish(op, work, l1)
     }
 
-    /// KV-cache write. Decode: `paged_fused_update_cache` (one row per user into a tile of the
-    /// cache: read-modify-write of that tile row). Prefill: `fill_cache` of K or V.
+    /// KV-cache write of K or V (`which` is `k` or `v`). Decode: `paged_update_cache` (one row per
+    /// user into a tile of the cache: read-modify-write of that tile row), one call per cache (the
+    /// fused K+V variant needs the two inputs on disjoint cores,
+    /// `paged_fused_update_cache_device_operation.cpp`). Prefill: `fill_cache` of one user.
     #[allow(clippy::too_many_arguments)]
     pub fn kv_update(&self, layer: u32, which: &'static str, batch: u32, seq: u32, cache_len: u32, kvh: u32, hd: u32, kv_dtype: DataType, input: MemoryConfig) -> Result<PlannedOp, LlamaPlanError> {
-        let name = format!("layers.{layer}.attention.{which}");
         let d = MemoryConfig::DRAM_INTERLEAVED;
         let cache_shape = [batch, kvh, cache_len.div_ceil(32) * 32, hd];
-        let weights = vec![];
         let (mut op, work, l1) = match self.mode {
             Mode::Decode => {
-                let mut op = self.base(name, OpKind::KvCacheUpdate, "ttnn::experimental::paged_fused_update_cache", Some(layer));
-                op.shapes.tensors = BTreeMap::from([("k_cache", cache_shape), ("v_cache", cache_shape), ("k", [1, batch, kvh, hd]), ("v", [1, batch, kvh, hd])]);
-                op.memory_configs = BTreeMap::from([("k_cache", d), ("v_cache", d), ("k", input), ("v", input)]);
-                op.dtypes = BTreeMap::from([("k_cache", kv_dtype), ("v_cache", kv_dtype), ("k", DataType::Bfloat16), ("v", DataType::Bfloat16)]);
+                let name = format!("layers.{layer}.attention.update_{which}_cache");
+                let mut op = self.base(name, OpKind::KvCacheUpdate, "ttnn::experimental::paged_update_cache", Some(layer), Call::PagedUpdateCache);
+                op.shapes.tensors = BTreeMap::from([("cache", cache_shape), ("input", [1, batch, kvh, hd])]);
+                op.memory_configs = BTreeMap::from([("cache", d), ("input", input)]);
+                op.dtypes = BTreeMap::from([("cache", kv_dtype), ("input", DataType::Bfloat16)]);
                 let tiles = batch as u64 * kvh as u64 * (hd as u64 / 32);
-                // K and V: read and write back one tile per (user, head, head_dim tile).
-                let bytes = 2 * 2 * tiles * kv_dtype.tile_bytes();
+                // Read and write back one tile per (user, head, head_dim tile).
+                let bytes = 2 * tiles * kv_dtype.tile_bytes();
                 let shard = l1_shard_bytes(&input, DataType::Bfloat16);
-                let l1 = 2 * shard + 2 * 2 * (hd as u64 / 32) * kv_dtype.tile_bytes().max(BF16_TILE);
+                let l1 = shard + 2 * (hd as u64 / 32) * kv_dtype.tile_bytes().max(BF16_TILE);
                 (op, OpWork { cores: batch, dram_bytes: bytes, noc_bytes_per_core: bytes.div_ceil(batch as u64), ..OpWork::default() }, l1)
             }
             Mode::Prefill => {
-                let mut op = self.base(name, OpKind::KvCacheUpdate, "ttnn::fill_cache", Some(layer));
+                let name = format!("layers.{layer}.attention.fill_{which}_cache");
+                let mut op = self.base(name, OpKind::KvCacheUpdate, "ttnn::fill_cache", Some(layer), Call::FillCache);
                 op.shapes.tensors = BTreeMap::from([("cache", cache_shape), ("input", [batch, kvh, seq, hd])]);
                 op.memory_configs = BTreeMap::from([("cache", d), ("input", d)]);
                 // `fill_cache` copies tiles without converting them, so its input is already in the
@@ -393,8 +394,8 @@ impl Ctx<'_> {
                 (op, OpWork { cores, dram_bytes: bytes, noc_bytes_per_core: bytes.div_ceil(cores as u64), ..OpWork::default() }, 4 * BF16_TILE)
             }
         };
-        op.weights = weights;
-        op.compute_kernel_config = Some(self.sfpu_config(true));
+        // The cache ops take no compute-kernel config in our calls (TT-NN's default).
+        op.compute_kernel_config = None;
         self.finish(op, work, l1)
     }
 
@@ -405,7 +406,7 @@ impl Ctx<'_> {
     /// must be divisible by TILE_SIZE") that divide the padded sequence; K and V are re-read once per
     /// q chunk, so larger chunks move less DRAM but need more L1.
     #[allow(clippy::too_many_arguments)]
-    pub fn sdpa(&self, layer: u32, batch: u32, seq: u32, qh: u32, kvh: u32, hd: u32, kv_dtype: DataType, q_mc: MemoryConfig, fidelity: MathFidelity) -> Result<PlannedOp, LlamaPlanError> {
+    pub fn sdpa(&self, layer: u32, batch: u32, seq: u32, qh: u32, kvh: u32, hd: u32, kv_dtype: DataType, q_mc: MemoryConfig, fidelity: MathFidelity, scale: f32) -> Result<PlannedOp, LlamaPlanError> {
         let grid = self.device.compute_grid;
         let name = format!("layers.{layer}.attention.sdpa");
         let ckc = ComputeKernelConfig { math_fidelity: fidelity, math_approx_mode: false, fp32_dest_acc_en: false, packer_l1_acc: false, dst_full_sync_en: false };
@@ -415,11 +416,14 @@ impl Ctx<'_> {
         let wt = hd as u64 / 32;
         match self.mode {
             Mode::Decode => {
-                let mut op = self.base(name, OpKind::Sdpa, "ttnn::transformer::scaled_dot_product_attention_decode", Some(layer));
                 let pc = SDPAProgramConfig { compute_with_storage_grid_size: grid, q_chunk_size: 0, k_chunk_size: 0, exp_approx_mode: Some(false), max_cores_per_head_batch: 16 };
+                // DRAM output, resharded for the head merge as tt-transformers does
+                // (`attention.py::forward_decode`): TT-NN refuses a sharded output for GQA.
+                let out = d;
+                let call = Call::ScaledDotProductAttentionDecode { scale, program_config: pc, memory_config: out, compute_kernel_config: ckc };
+                let mut op = self.base(name, OpKind::Sdpa, "ttnn::transformer::scaled_dot_product_attention_decode", Some(layer), call);
                 op.program_config = Some(OpProgramConfig::Sdpa(TaggedSdpa::Config(pc)));
                 op.compute_kernel_config = Some(ckc);
-                let out = height_sharded(batch, grid, qh, hd);
                 op.shapes.tensors = BTreeMap::from([("q", [1, batch, qh, hd]), ("k_cache", [batch, kvh, s_pad, hd]), ("v_cache", [batch, kvh, s_pad, hd]), ("output", [1, batch, qh, hd])]);
                 op.memory_configs = BTreeMap::from([("q", q_mc), ("k_cache", d), ("v_cache", d), ("output", out)]);
                 op.dtypes = BTreeMap::from([("q", DataType::Bfloat16), ("k_cache", kv_dtype), ("v_cache", kv_dtype), ("output", DataType::Bfloat16)]);
@@ -427,9 +431,9 @@ impl Ctx<'_> {
                 let flops = 2.0 * 2.0 * batch as f64 * kvh as f64 * 32.0 * s_pad as f64 * hd as f64;
                 let cores = (batch * kvh * 16).min(grid.area()).max(1);
                 let kc = s_pad.min(256) as u64 / 32;
-                let l1 = l1_shard_bytes(&q_mc, DataType::Bfloat16) + l1_shard_bytes(&out, DataType::Bfloat16)
-                    + 2 * 2 * kc * wt * kv_dtype.tile_bytes() + (2 * kc + 2 * wt + 4) * BF16_TILE;
-                let work = OpWork { cores, dram_bytes: kv_bytes_once, noc_bytes_per_core: kv_bytes_once.div_ceil(cores as u64), fpu_flops: flops, fidelity: Some(fidelity), eth: None };
+                let l1 = l1_shard_bytes(&q_mc, DataType::Bfloat16) + 2 * 2 * kc * wt * kv_dtype.tile_bytes() + (2 * kc + 2 * wt + 4) * BF16_TILE;
+                let out_bytes = batch as u64 * 32 * qh as u64 * hd as u64 * 2;
+                let work = OpWork { cores, dram_bytes: kv_bytes_once + out_bytes, noc_bytes_per_core: kv_bytes_once.div_ceil(cores as u64), fpu_flops: flops, fidelity: Some(fidelity), eth: None };
                 self.finish(op, work, l1)
             }
             Mode::Prefill => {
@@ -440,8 +444,9 @@ impl Ctx<'_> {
                         if s_pad % q_chunk != 0 || s_pad % k_chunk != 0 || q_chunk % 32 != 0 || k_chunk % 32 != 0 {
                             continue;
                         }
-                        let mut op = self.base(name.clone(), OpKind::Sdpa, "ttnn::transformer::scaled_dot_product_attention", Some(layer));
                         let pc = SDPAProgramConfig { compute_with_storage_grid_size: grid, q_chunk_size: q_chunk, k_chunk_size: k_chunk, exp_approx_mode: Some(false), max_cores_per_head_batch: 16 };
+                        let call = Call::ScaledDotProductAttention { is_causal: true, scale, program_config: pc, memory_config: d, compute_kernel_config: ckc };
+                        let mut op = self.base(name.clone(), OpKind::Sdpa, "ttnn::transformer::scaled_dot_product_attention", Some(layer), call);
                         op.program_config = Some(OpProgramConfig::Sdpa(TaggedSdpa::Config(pc)));
                         op.compute_kernel_config = Some(ckc);
                         op.shapes.tensors = BTreeMap::from([("q", [batch, qh, s_pad, hd]), ("k", [batch, kvh, s_pad, hd]), ("v", [batch, kvh, s_pad, hd]), ("output", [batch, qh, s_pad, hd])]);
@@ -476,13 +481,13 @@ impl Ctx<'_> {
 
     /// Head merge. Decode: `nlp_concat_heads_decode`, output WIDTH_SHARDED on `qh` cores with shard
     /// `{32, head_dim}` (ttnn-api.md §8). Prefill: `nlp_concat_heads` into DRAM.
-    pub fn concat_heads(&self, layer: u32, batch: u32, seq: u32, qh: u32, hd: u32, input: MemoryConfig) -> Result<PlannedOp, LlamaPlanError> {
+    pub fn concat_heads(&self, layer: u32, batch: u32, seq: u32, qh: u32, hd: u32) -> Result<PlannedOp, LlamaPlanError> {
         let grid = self.device.compute_grid;
         let name = format!("layers.{layer}.attention.concat_heads");
         let m = batch * seq;
         let mut op = match self.mode {
-            Mode::Decode => self.base(name, OpKind::ConcatHeads, "ttnn::experimental::nlp_concat_heads_decode", Some(layer)),
-            Mode::Prefill => self.base(name, OpKind::ConcatHeads, "ttnn::experimental::nlp_concat_heads", Some(layer)),
+            Mode::Decode => self.base(name, OpKind::ConcatHeads, "ttnn::experimental::nlp_concat_heads_decode", Some(layer), Call::NlpConcatHeadsDecode { num_heads: qh }),
+            Mode::Prefill => self.base(name, OpKind::ConcatHeads, "ttnn::experimental::nlp_concat_heads", Some(layer), Call::NlpConcatHeads { memory_config: MemoryConfig::DRAM_INTERLEAVED }),
         };
         op.dtypes = BTreeMap::from([("input", DataType::Bfloat16), ("output", DataType::Bfloat16)]);
         let bytes = m as u64 * qh as u64 * hd as u64 * 2;
@@ -491,6 +496,8 @@ impl Ctx<'_> {
                 if qh > grid.area() {
                     return Err(violation(&op.name, Rule::OpConstraint, format!("nlp_concat_heads_decode puts one head per core: {qh} heads exceed {} cores", grid.area()), "split the heads over more chips"));
                 }
+                // Reads the heads HEIGHT_SHARDED one user per core (`nlp_concat_heads_decode`).
+                let input = height_sharded(batch, grid, qh, hd);
                 let out = width_sharded(qh, grid, m, hd);
                 op.shapes.tensors = BTreeMap::from([("input", [1, batch, qh, hd]), ("output", [1, 1, m, qh * hd])]);
                 op.memory_configs = BTreeMap::from([("input", input), ("output", out)]);
@@ -511,8 +518,12 @@ impl Ctx<'_> {
     /// left operand for SwiGLU, ttnn-api.md §3) over `m × width`, all three tensors in `mc`.
     #[allow(clippy::too_many_arguments)]
     pub fn binary(&self, name: String, layer: Option<u32>, kind: OpKind, m: u32, width: u32, mc: MemoryConfig, in_dtype: DataType, out_dtype: DataType) -> Result<PlannedOp, LlamaPlanError> {
-        let ttnn_op = if kind == OpKind::Add { "ttnn::add" } else { "ttnn::multiply" };
-        let mut op = self.base(name, kind, ttnn_op, layer);
+        let (ttnn_op, call) = if kind == OpKind::Add {
+            ("ttnn::add", Call::Add { memory_config: mc, dtype: out_dtype })
+        } else {
+            ("ttnn::multiply", Call::Multiply { memory_config: mc, dtype: out_dtype, lhs_activation: Some(crate::ttnn::UnaryOpType::Silu) })
+        };
+        let mut op = self.base(name, kind, ttnn_op, layer, call);
         op.shapes.tensors = BTreeMap::from([("a", [1, 1, m, width]), ("b", [1, 1, m, width]), ("output", [1, 1, m, width])]);
         op.memory_configs = BTreeMap::from([("a", mc), ("b", mc), ("output", mc)]);
         op.dtypes = BTreeMap::from([("a", in_dtype), ("b", in_dtype), ("output", out_dtype)]);
@@ -536,7 +547,7 @@ impl Ctx<'_> {
     /// the tiles it reads and writes; L1: double-buffered input and output tiles.
     #[allow(clippy::too_many_arguments)]
     pub fn typecast(&self, name: String, layer: Option<u32>, shape: [u32; 4], mc: MemoryConfig, from: DataType, to: DataType) -> Result<PlannedOp, LlamaPlanError> {
-        let mut op = self.base(name, OpKind::Typecast, "ttnn::typecast", layer);
+        let mut op = self.base(name, OpKind::Typecast, "ttnn::typecast", layer, Call::Typecast { dtype: to, memory_config: mc });
         op.shapes.tensors = BTreeMap::from([("input", shape), ("output", shape)]);
         op.memory_configs = BTreeMap::from([("input", mc), ("output", mc)]);
         op.dtypes = BTreeMap::from([("input", from), ("output", to)]);
@@ -548,10 +559,39 @@ impl Ctx<'_> {
         self.finish(op, work, 2 * (from.tile_bytes() + to.tile_bytes()))
     }
 
+    /// `ttnn::reshape` of the embedding's `[1, rows, width]` output to `[1, 1, rows, width]`: a
+    /// view, costed as one op launch.
+    pub fn reshape(&self, name: String, rows: u32, width: u32, mc: MemoryConfig) -> Result<PlannedOp, LlamaPlanError> {
+        let shape = [1, 1, rows, width];
+        let mut op = self.base(name, OpKind::Reshape, "ttnn::reshape", None, Call::Reshape { shape, memory_config: mc });
+        op.shapes.tensors = BTreeMap::from([("input", [1, 1, rows, width]), ("output", shape)]);
+        op.memory_configs = BTreeMap::from([("input", mc), ("output", mc)]);
+        op.dtypes = BTreeMap::from([("input", DataType::Bfloat16), ("output", DataType::Bfloat16)]);
+        self.finish(op, OpWork { cores: 1, ..OpWork::default() }, 0)
+    }
+
+    /// `ttnn::to_memory_config` of `from` into `to`: every byte crosses the NoC once (twice
+    /// through DRAM when either side is in DRAM); L1: the L1-sharded sides' shards plus a
+    /// double-buffered tile.
+    pub fn reshard(&self, name: String, from: &TensorArg, to: MemoryConfig) -> Result<PlannedOp, LlamaPlanError> {
+        let mut op = self.base(name, OpKind::ToMemoryConfig, "ttnn::to_memory_config", None, Call::ToMemoryConfig { memory_config: to });
+        op.shapes.tensors = BTreeMap::from([("input", from.shape), ("output", from.shape)]);
+        op.memory_configs = BTreeMap::from([("input", from.memory_config), ("output", to)]);
+        op.dtypes = BTreeMap::from([("input", from.dtype), ("output", from.dtype)]);
+        let s = from.shape;
+        let rows = s[0] as u64 * s[1] as u64 * s[2].div_ceil(32) as u64 * 32;
+        let bytes = rows * s[3].div_ceil(32) as u64 * 32 * from.dtype.tile_bytes() / 1024;
+        let cores = [from.memory_config, to].iter().filter_map(|m| m.shard_spec.map(|s| s.grid.num_cores)).max().unwrap_or(1);
+        let dram = [from.memory_config, to].iter().filter(|m| m.buffer_type == BufferType::Dram).count() as u64 * bytes;
+        let l1 = l1_shard_bytes(&from.memory_config, from.dtype) + l1_shard_bytes(&to, from.dtype) + 2 * BF16_TILE;
+        self.finish(op, OpWork { cores, dram_bytes: dram, noc_bytes_per_core: bytes.div_ceil(cores as u64), ..OpWork::default() }, l1)
+    }
+
     /// `ttnn::slice` of the last token of each prompt (prefill, before the LM head).
     pub fn slice_last(&self, batch: u32, seq: u32, hidden: u32) -> Result<PlannedOp, LlamaPlanError> {
-        let mut op = self.base("slice_last_token".into(), OpKind::Slice, "ttnn::slice", None);
-        op.shapes.tensors = BTreeMap::from([("input", [1, batch, seq, hidden]), ("output", [1, 1, batch, hidden])]);
+        let call = Call::SliceLastToken { memory_config: MemoryConfig::DRAM_INTERLEAVED };
+        let mut op = self.base("slice_last_token".into(), OpKind::Slice, "ttnn::slice", None, call);
+        op.shapes.tensors = BTreeMap::from([("input", [1, 1, batch * seq, hidden]), ("output", [1, 1, batch, hidden])]);
         op.memory_configs = BTreeMap::from([("input", MemoryConfig::DRAM_INTERLEAVED), ("output", MemoryConfig::DRAM_INTERLEAVED)]);
         op.dtypes = BTreeMap::from([("input", DataType::Bfloat16), ("output", DataType::Bfloat16)]);
         // Reads one tile row (32 positions) per user, writes one row each.
@@ -565,8 +605,8 @@ impl Ctx<'_> {
     /// bytes/s each (hardware.md: 12.5 GB/s per direction per link).
     #[allow(clippy::too_many_arguments)]
     pub fn collective(&self, name: String, layer: Option<u32>, kind: OpKind, m: u32, width: u32, chips: u32, link_bw: f64, links: u32, mc: MemoryConfig) -> Result<PlannedOp, LlamaPlanError> {
-        let ttnn_op = if kind == OpKind::AllReduce { "ttnn::all_reduce" } else { "ttnn::all_gather" };
-        let mut op = self.base(name, kind, ttnn_op, layer);
+        let (ttnn_op, call) = if kind == OpKind::AllReduce { ("ttnn::all_reduce", Call::AllReduce) } else { ("ttnn::all_gather", Call::AllGather) };
+        let mut op = self.base(name, kind, ttnn_op, layer, call);
         let out_w = if kind == OpKind::AllGather { width * chips } else { width };
         op.shapes.tensors = BTreeMap::from([("input", [1, 1, m, width]), ("output", [1, 1, m, out_w])]);
         op.memory_configs = BTreeMap::from([("input", mc), ("output", mc)]);

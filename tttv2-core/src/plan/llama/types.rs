@@ -7,6 +7,8 @@ use crate::plan::{Mode, PlanError, Policy};
 use crate::rules::Rule;
 use crate::ttnn::{ComputeKernelConfig, DataType, MathFidelity, MemoryConfig, OpProgramConfig};
 
+use super::call::{Call, TensorArg};
+
 /// What the plan should favour when candidates tie on time or nearly so.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -154,6 +156,10 @@ pub enum OpKind {
     Multiply,
     /// Slice (last token of each prompt before the LM head).
     Slice,
+    /// A view under another shape.
+    Reshape,
+    /// A move between memory configs (reshard, shard, interleave).
+    ToMemoryConfig,
     /// dtype conversion (K/V to the cache's dtype before `fill_cache` in prefill).
     Typecast,
     /// Sum partial results across chips.
@@ -177,6 +183,10 @@ pub struct OpShapes {
     pub n: Option<u32>,
     /// 4D shapes by tensor role (`input`, `weight`, `output`, `cache`…).
     pub tensors: BTreeMap<&'static str, [u32; 4]>,
+}
+
+fn tensor_names<S: serde::Serializer>(args: &[TensorArg], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(args.iter().map(|a| a.name.as_str()))
 }
 
 /// One op of a plan, with every config TT-NN needs.
@@ -216,6 +226,71 @@ pub struct PlannedOp {
     /// Weight bytes the op reads per call (per chip; stored size for matmul weights, gathered
     /// rows for the embedding).
     pub weight_bytes: u64,
+    /// The TT-NN call with its typed configs (the manifest shows them by role above).
+    #[serde(skip)]
+    pub call: Call,
+    /// Tensor arguments, in call order (the manifest lists their names).
+    #[serde(serialize_with = "tensor_names")]
+    pub inputs: Vec<TensorArg>,
+    /// Tensors the op returns, in order (none for in-place cache writes).
+    #[serde(serialize_with = "tensor_names")]
+    pub outputs: Vec<TensorArg>,
+    /// Locals whose last use is this op: generated code deallocates them right after it.
+    pub deallocate: Vec<String>,
+}
+
+/// The distinct plan of some decoder layers: layers whose ops are planned alike share one, so
+/// generated code has one function per distinct plan. Op names are relative to the layer
+/// (`attention.wqkv`); the flattened [`LlamaPlan::ops`] prefixes `layers.{i}.`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LayerPlan {
+    /// The layers that run this plan, ascending.
+    pub layers: Vec<u32>,
+    /// Its ops, in order. The layer's input is the local `h`; its output is `h_out`.
+    pub ops: Vec<PlannedOp>,
+}
+
+/// The program of one forward call, as generated code runs it: the ops before the decoder
+/// layers (input `step.ids`, output `h`), the distinct layer plans, the ops after them (input `h`,
+/// outputs the logits pieces).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Program {
+    /// Embedding and the moves that put the hidden state where the layers want it.
+    pub prologue: Vec<PlannedOp>,
+    /// Distinct decoder-layer plans, each with the layers that run it.
+    pub layer_plans: Vec<LayerPlan>,
+    /// Final norm, last-token slice (prefill) and the LM head pieces.
+    pub epilogue: Vec<PlannedOp>,
+}
+
+impl Program {
+    /// The plan index of every layer, in layer order.
+    pub fn layer_plan_of(&self) -> Vec<usize> {
+        let n = self.layer_plans.iter().map(|p| p.layers.len()).sum();
+        let mut of = vec![0; n];
+        for (i, p) in self.layer_plans.iter().enumerate() {
+            for &l in &p.layers {
+                of[l as usize] = i;
+            }
+        }
+        of
+    }
+
+    /// Every op in execution order, layer ops named `layers.{i}.{name}` with their layer set.
+    pub fn flatten(&self) -> Vec<PlannedOp> {
+        let mut ops = self.prologue.clone();
+        for (l, &p) in self.layer_plan_of().iter().enumerate() {
+            for op in &self.layer_plans[p].ops {
+                let mut op = op.clone();
+                op.layer = Some(l as u32);
+                op.name = format!("layers.{l}.{}", op.name);
+                op.weights = op.weights.iter().map(|w| w.replace("{layer}", &l.to_string())).collect();
+                ops.push(op);
+            }
+        }
+        ops.extend(self.epilogue.iter().cloned());
+        ops
+    }
 }
 
 /// Totals of a plan.
@@ -261,7 +336,10 @@ pub struct LlamaPlan {
     pub parallelism: String,
     /// The options.
     pub options: LlamaOptions,
-    /// Ops in execution order (per chip).
+    /// The program of one call: what generated code runs, op for op.
+    #[serde(skip)]
+    pub program: Program,
+    /// Every op in execution order (per chip): [`Program::flatten`] of `program`.
     pub ops: Vec<PlannedOp>,
     /// Totals.
     pub totals: PlanTotals,
@@ -330,3 +408,15 @@ impl fmt::Display for LlamaPlanError {
 }
 
 impl std::error::Error for LlamaPlanError {}
+
+/// One op call as the op trace records it: the `tttv2::ops` function, the `Debug` text of its
+/// configs ([`Call::trace_config`]) and the dtype and memory config of each tensor argument.
+pub type TracedCall = (&'static str, String, Vec<(DataType, MemoryConfig)>);
+
+impl LlamaPlan {
+    /// The calls one run of this plan makes, in order: what a recorded op trace of the generated
+    /// program must equal.
+    pub fn op_trace(&self) -> Vec<TracedCall> {
+        self.ops.iter().map(|o| (o.call.op_fn(), o.call.trace_config(), o.inputs.iter().map(|t| (t.dtype, t.memory_config)).collect())).collect()
+    }
+}
