@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "../common/shard_grid.h"
 #include "host_impl.h"
 
 namespace tttv2::ffi {
@@ -112,20 +113,11 @@ void physical_2d(const std::vector<uint32_t>& shape, Layout layout, uint32_t& he
 
 namespace {
 
-// The cores of a shard grid in shard order: num_cores_to_corerangeset(num_cores, bbox,
-// row_wise = ROW_MAJOR) for height/width sharding, the bounding box for block sharding.
+// The cores of a shard grid in shard order (the first num_cores cores of the bounding box in
+// orientation order), for height/width sharding; the TT-NN backend builds its CoreRangeSet from
+// the same helper (cpp/common/shard_grid.h).
 std::vector<std::pair<uint32_t, uint32_t>> shard_cores(const ShardSpecDesc& s) {
-  std::vector<std::pair<uint32_t, uint32_t>> cores;
-  const bool row_wise = s.orientation == ShardOrientation::RowMajor;
-  if (row_wise) {
-    for (uint32_t y = s.start_y; y <= s.end_y; ++y)
-      for (uint32_t x = s.start_x; x <= s.end_x; ++x) cores.emplace_back(x, y);
-  } else {
-    for (uint32_t x = s.start_x; x <= s.end_x; ++x)
-      for (uint32_t y = s.start_y; y <= s.end_y; ++y) cores.emplace_back(x, y);
-  }
-  if (s.num_cores < cores.size()) cores.resize(s.num_cores);
-  return cores;
+  return grid::shard_grid_cores(s.start_x, s.start_y, s.end_x, s.end_y, s.num_cores, s.orientation == ShardOrientation::RowMajor);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "../host/gemm.h"
+#include "../common/shard_grid.h"
 #include "../host/numerics.h"
 #include "ttnn_impl.h"
 
@@ -66,12 +67,17 @@ tm::MemoryConfig to_tt(const MemConfig& m) {
   if (!m.has_shard) return tm::MemoryConfig(lay, buf);
   const ShardSpecDesc& s = m.shard;
   const bool row = s.orientation == ShardOrientation::RowMajor;
-  const CoreCoord start(s.start_x, s.start_y);
-  const CoreCoord size(s.end_x - s.start_x + 1, s.end_y - s.start_y + 1);
-  // ShardSpecDesc's grid is num_cores_to_corerangeset(num_cores, bbox, row_wise) (bridge.rs).
-  const CoreRangeSet grid = tm::num_cores_to_corerangeset(start, s.num_cores, size, row);
+  // The same cores, in the same shard order, as the host backend: the first num_cores cores of the
+  // bounding box in orientation order (cpp/common/shard_grid.h). Not num_cores_to_corerangeset:
+  // it reads its size as a grid from the origin (tt_metal/common/work_split.cpp @ 13adda80).
+  std::vector<CoreRange> ranges;
+  for (const grid::CoreRect& r : grid::shard_grid_ranges(s.start_x, s.start_y, s.end_x, s.end_y, s.num_cores, row))
+    ranges.emplace_back(CoreCoord(r.x0, r.y0), CoreCoord(r.x1, r.y1));
+  // CoreRangeSet(std::vector<CoreRange>&&) keeps the ranges' order (tt_metal/common/core_coord.cpp
+  // @ 13adda80), which corerange_to_cores walks for the shard order.
+  const CoreRangeSet cores(std::move(ranges));
   return tm::MemoryConfig(lay, buf,
-                          tm::ShardSpec(grid, {s.shape_h, s.shape_w}, row ? tm::ShardOrientation::ROW_MAJOR : tm::ShardOrientation::COL_MAJOR));
+                          tm::ShardSpec(cores, {s.shape_h, s.shape_w}, row ? tm::ShardOrientation::ROW_MAJOR : tm::ShardOrientation::COL_MAJOR));
 }
 
 MemConfig from_tt(const tm::MemoryConfig& m) {

@@ -106,10 +106,12 @@ std::unique_ptr<Tensor> layer_norm(const Tensor& x, float epsilon, const Tensor*
 
 std::unique_ptr<Tensor> softmax(const Tensor& x, float scale, const Tensor* mask, bool causal, const MemConfig& mem,
                                 const ComputeConfig& compute) {
-  std::optional<const ttnn::Tensor> m = opt(mask);
-  if (causal && !mask) {
-    // scale_mask_softmax's causal mode takes the mask as a tensor: build [1, 1, H, W] with -inf
-    // above the (right-aligned) diagonal, as the host backend's causal rule.
+  // scale_mask_softmax(input, scale, const std::optional<const Tensor>& mask, memory_config,
+  // is_causal_mask, compute_kernel_config, numeric_stable) (normalization/softmax/softmax.hpp
+  // @ 13adda80). An optional<const Tensor> cannot be assigned to, so the mask is built whole.
+  auto causal_mask = [&]() -> ttnn::Tensor {
+    // The causal mode takes the mask as a tensor: build [1, 1, H, W] with -inf above the
+    // (right-aligned) diagonal, as the host backend's causal rule.
     const auto& s = tt(x).logical_shape();
     const uint32_t W = s[-1], H = s.rank() >= 2 ? s[-2] : 1;
     std::vector<float> v(size_t(H) * W, 0.0f);
@@ -118,8 +120,9 @@ std::unique_ptr<Tensor> softmax(const Tensor& x, float scale, const Tensor* mask
         if (j > i + (W - std::min(W, H))) v[size_t(i) * W + j] = -std::numeric_limits<float>::infinity();
     const tm::MemoryConfig mc = tt(x).memory_config().is_sharded() ? ttnn::DRAM_MEMORY_CONFIG : tt(x).memory_config();
     const tm::TensorSpec spec(ttnn::Shape({1, 1, H, W}), tm::TensorLayout(tm::DataType::BFLOAT16, tm::PageConfig(tm::Layout::TILE), mc));
-    m = ttnn::Tensor::from_vector(std::move(v), spec).to_device(x.impl().mesh.get(), mc);
-  }
+    return ttnn::Tensor::from_vector(std::move(v), spec).to_device(x.impl().mesh.get(), mc);
+  };
+  const std::optional<const ttnn::Tensor> m = causal && !mask ? std::optional<const ttnn::Tensor>(causal_mask()) : opt(mask);
   return wrap(ttnn::scale_mask_softmax(tt(x), scale, m, to_tt(mem), causal, to_tt(compute)), x.impl());
 }
 
