@@ -464,6 +464,7 @@ def kind(spec: OpSpec) -> str:
 
 EXPECTED_ARCH = {"n150": "WORMHOLE_B0", "n300": "WORMHOLE_B0", "t3k": "WORMHOLE_B0", "galaxy": "WORMHOLE_B0",
                  "p150": "BLACKHOLE", "p100": "BLACKHOLE"}
+EXPECTED_GRID = {"n150": (8, 8), "p150": (13, 10)}  # tttv2-core/src/device/profile.rs
 
 
 def main(argv=None) -> int:
@@ -493,6 +494,9 @@ def main(argv=None) -> int:
         return 2
     grid = dev.compute_with_storage_grid_size()
     print(f"# {plan.label}: {len(plan.ops)} ops on mock {arch} {grid.x}x{grid.y}")
+    if EXPECTED_GRID.get(plan.device, (grid.x, grid.y)) != (grid.x, grid.y):
+        print(f"WARNING: tttv2's {plan.device} profile has a {EXPECTED_GRID[plan.device]} compute grid, "
+              f"the mock device {grid.x}x{grid.y} (MOCK_DESC={os.environ.get('MOCK_DESC')})")
 
     results, cache, t_all = [], {}, time.perf_counter()
     for spec in plan.ops:

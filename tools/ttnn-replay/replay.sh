@@ -15,7 +15,8 @@ MANIFEST=${1:?usage: replay.sh MANIFEST.json [options]}
 if [ -z "${MOCK_DESC:-}" ]; then
   dev=$("$VENV/bin/python" -c 'import json,sys; m=json.load(open(sys.argv[1])); c=m.get("chip"); print((c.get("name") if isinstance(c,dict) else c) or "")' "$MANIFEST" 2>/dev/null || true)
   case "$dev" in
-    p150|p100|*blackhole*|*Blackhole*) MOCK_DESC=blackhole_P150 ;;
+    p150|p150a|*blackhole*) MOCK_DESC=blackhole_P150a ;;   # tttv2 p150 = unharvested p150a (install.sh)
+    p100) MOCK_DESC=blackhole_P150 ;;
     *) MOCK_DESC=wormhole_N150 ;;
   esac
 fi
