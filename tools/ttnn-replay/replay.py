@@ -349,9 +349,12 @@ def run_binary(c: Ctx):
 def run_slice(c: Ctx):
     x = c.tensor("input")
     s = c.spec.shapes["input"]
-    # The last position of each prompt: [0, 0, seq-1, 0] .. [d0, d1, seq, hidden]. The plan
-    # states the output as [1, 1, batch, hidden] (a reshape TT-NN makes separately).
-    return ttnn.slice(x, [0, 0, s[2] - 1, 0], [s[0], s[1], s[2], s[3]], memory_config=c.mc("output"))
+    # The last position of each prompt, as tt-transformers slices it: the whole tile row that holds
+    # it, [0, 0, r, 0] .. [d0, d1, r + 32, hidden] with r = (seq-1) rounded down to a tile (a
+    # one-row slice of a TILE tensor is a different, unaligned TT-NN path). The plan states the
+    # output as [1, 1, batch, hidden]: the row pick and reshape that follow are not replayed.
+    r = (s[2] - 1) // 32 * 32
+    return ttnn.slice(x, [0, 0, r, 0], [s[0], s[1], min(r + 32, s[2]), s[3]], memory_config=c.mc("output"))
 
 
 def run_to_sharded(c: Ctx):
@@ -435,6 +438,8 @@ def replay_op(dev, spec: OpSpec) -> Result:
     try:
         u = ttnn.graph.extract_resource_usage_per_core(g)
         r.l1 = int(u.peak_total)
+        # circular buffers: the legacy CBs plus Metal 2.0 dataflow buffers (most ops' CBs are the
+        # latter in this wheel); each is its own peak, so the sum can exceed peak_total slightly
         r.cb = int(u.peak_cb) + int(getattr(u, "peak_dataflow_buffer", 0))
         r.l1_buffers = int(u.peak_l1)
     except Exception as e:  # noqa: BLE001
