@@ -92,8 +92,8 @@ mm("mm_sharded_out_subblock", r"out_subblock_w.*per_core_N|out_subblock_h.*1", 6
 mm("mm_1d_blocks_over_cores", r"cores|num_blocks", 209, mc1d(pn=1, obw=1), a=t([1, 1, 32, 256]), b=t([1, 1, 256, 1024]))
 mm("mm_1d_mcast_in0_m_split", r"per_core_M|Mt", 211, mc1d(pm=1, pn=2, obw=2), a=t([1, 1, 64, 256]))
 mm("mm_1d_sharded_out_wrong_layout", r"WIDTH_SHARDED|HEIGHT_SHARDED|width sharded|height sharded", 216,
-   mc1d(pn=2, obw=2, sw=2), a=t([1, 1, 32, 256]),
-   out=sharded("HEIGHT_SHARDED", "L1", 0, 0, 3, 3, 16, 32, 16))
+   mc1d(pn=2, obw=2, sw=2), a=t([1, 1, 32, 256]), b=t([1, 1, 256, 64]),
+   out=sharded("HEIGHT_SHARDED", "L1", 0, 0, 0, 0, 1, 32, 64))
 mm("mm_reuse_per_core_n_not_nt", r"per_core_N", 173, reuse(pm=1, pn=4, sw=4))
 mm("mm_reuse_mt_not_div_per_core_m", r"per_core_M|Mt", 176, reuse(pm=3, pn=8, sw=4))
 mm("mm_reuse_blocks_over_cores", r"cores|blocks", 179, reuse(gx=2, gy=2, pm=1, pn=8, sw=4))
@@ -102,7 +102,7 @@ mm("mm_multicore_sharded_in", r"interleaved|sharded", 165, {"type": "MatmulMulti
 # DRAM-sharded: M = 32, K = 256, N = 384 (12 DRAM banks x 32), in0 on 8 cores of 32 columns.
 DA = t([1, 1, 32, 256], mem=sharded("WIDTH_SHARDED", "L1", 0, 0, 7, 0, 8, 32, 32))
 DB = t([1, 1, 256, 384], mem=sharded("WIDTH_SHARDED", "DRAM", 0, 0, 11, 0, 12, 256, 32))
-DO = sharded("WIDTH_SHARDED", "L1", 0, 0, 11, 0, 12, 32, 32)
+DO = sharded("WIDTH_SHARDED", "L1", 0, 0, 7, 1, 12, 32, 32)  # 12 worker cores, row-wise on an 8-wide box
 mm("mm_dram_sharded_per_core_m", r"in0 tensor height|per_core_M|tile height", 225, dram_sharded(bw=1, pm=2), a=DA, b=DB, out=DO)
 mm("mm_dram_sharded_in0_interleaved", r"sharded|in0|WIDTH_SHARDED", 227, dram_sharded(bw=1), a=t([1, 1, 32, 256], mem=L1), b=DB, out=DO)
 mm("mm_dram_sharded_in1_l1", r"DRAM|in1|sharded", 229, dram_sharded(bw=1), a=DA, b=t([1, 1, 256, 384], mem=L1), out=DO)
@@ -113,9 +113,10 @@ mm("mm_k_mismatch", r"width of the first tensor must be equal to the height of t
    b=t([1, 1, 288, 256]))
 mm("mm_uint32_input", r"data format|UINT32|dtype|floating", 612, mc2d(), a=t([1, 1, 256, 256], dtype=U32))
 mm("mm_row_major_input", r"tilized|TILE", 611, mc2d(), a=t([1, 1, 256, 256], layout="ROW_MAJOR"))
-mm("mm_in1_width_sharded_l1_in0_width", r"non-DRAM width sharded input B|interleaved or height sharded|Operand B", 110, mc1d(bw=1, pn=2, obw=2, sw=2),
+mm("mm_in1_width_sharded_l1_in0_width", r"non-DRAM width sharded input B|interleaved or height sharded|Operand B|input A", 110,
+   reuse(gx=1, gy=1, bw=1, pm=1, pn=8, sw=4),
    a=t([1, 1, 32, 256], mem=sharded("WIDTH_SHARDED", "L1", 0, 0, 7, 0, 8, 32, 32)),
-   b=t([1, 1, 256, 256], mem=sharded("WIDTH_SHARDED", "L1", 0, 0, 3, 0, 4, 256, 64)))
+   b=t([1, 1, 256, 256], mem=sharded("WIDTH_SHARDED", "L1", 0, 0, 0, 0, 1, 256, 256)))
 
 TS = "tttv2-sys/cpp/host/ops_tensor.cc"
 
