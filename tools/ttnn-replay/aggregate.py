@@ -15,6 +15,8 @@ def main(paths):
         for o in d["ops"]:
             tot[1] += 1
             short = re.sub(r"^layers\.\d+\.", "", o["name"])
+            if o["status"] == "unsupported":
+                continue
             if o["status"] != "ok":
                 tot[2] += 1
                 text = re.sub(r"^TT_FATAL @ /project/", "", o["text"]).replace("|", "/")

@@ -532,10 +532,12 @@ def main(argv=None) -> int:
 
     # Summary
     n = len(results)
-    rej = [(s, r) for s, r, _ in results if r.status != "ok"]
+    rej = [(s, r) for s, r, _ in results if r.status == "rejected"]
+    unsup = sorted({s.ttnn_op for s, r, _ in results if r.status == "unsupported"})
     over = [(s, r) for s, r, _ in results if r.status == "ok" and r.l1 is not None and s.l1_plan and r.l1 > s.l1_plan]
     print(f"\n## {plan.label}: {n} ops replayed ({len(cache)} distinct) in {elapsed:.1f} s; "
-          f"{len(rej)} rejected; {len(over)} with TT-NN L1 above the plan's estimate")
+          f"{len(rej)} rejected; {len(over)} with TT-NN L1 above the plan's estimate"
+          + (f"; not replayed (no single-chip TT-NN call): {', '.join(unsup)}" if unsup else ""))
     if rej:
         print("\n| rejected op | ttnn op | count | TT-NN's error |\n|---|---|---|---|")
         seen = {}
