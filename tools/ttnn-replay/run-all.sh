@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Plans the model set of issue 13 with `tttv2 plan --json` and replays every plan through TT-NN on
+# its mock device (replay.sh). Exits non-zero when TT-NN rejects any op of any plan; TT-NN L1 above
+# the plan's estimate is reported and only fails the run with L1_STRICT=1.
+#
+# usage: tools/ttnn-replay/run-all.sh [OUT_DIR]     (run install.sh once before)
+# env: MODELS ("Llama-3.2-1B Llama-3.2-3B Llama-3.1-8B")  DEVICES ("n150 p150")
+#      CARGO_TARGET_DIR  TTTV2 (a prebuilt tttv2 binary; else `cargo build --bin tttv2`)
+#      L1_STRICT=1       fail on L1 above the plan's estimate too
+set -uo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+OUT=${1:-${TMPDIR:-/tmp}/ttnn-replay-out}
+MODELS=${MODELS:-"Llama-3.2-1B Llama-3.2-3B Llama-3.1-8B"}
+DEVICES=${DEVICES:-"n150 p150"}
+mkdir -p "$OUT"
+if [ -z "${TTTV2:-}" ]; then
+  (cd "$ROOT" && cargo build -q --bin tttv2) || exit 2
+  TTTV2=${CARGO_TARGET_DIR:-$ROOT/target}/debug/tttv2
+fi
+L1FLAG=--l1-warn
+[ "${L1_STRICT:-0}" = 1 ] && L1FLAG=
+# decode batch 1 and 32 (--seq-len default), prefill 128 and 2048 with batch 1; and prefill batch 32
+# on n150 (the only plans with MatmulMultiCoreReuseProgramConfig matmuls)
+MODES=("decode --batch 1" "decode --batch 32" "prefill --batch 1 --seq-len 128" "prefill --batch 1 --seq-len 2048")
+fail=0; t0=$(date +%s)
+printf '%-44s %6s %6s %9s %6s %s\n' plan ops reject "L1>plan" secs result > "$OUT/summary.txt"
+for model in $MODELS; do
+  cfg="$ROOT/models/$model/config.json"
+  [ -f "$cfg" ] || { echo "skip $model: no $cfg"; continue; }
+  for dev in $DEVICES; do
+    modes=("${MODES[@]}")
+    [ "$dev" = n150 ] && modes+=("prefill --batch 32 --seq-len 128")
+    for mode in "${modes[@]}"; do
+      tag="$model-$dev-$(echo "$mode" | sed 's/--batch /b/;s/ --seq-len /-s/;s/ /-/g')"
+      if ! "$TTTV2" plan --config "$cfg" --device "$dev" --mode $mode --json > "$OUT/$tag.plan.json" 2> "$OUT/$tag.plan.err"; then
+        echo "PLAN FAILED $tag: $(head -1 "$OUT/$tag.plan.err")"; fail=1; continue
+      fi
+      s=$(date +%s)
+      "$HERE/replay.sh" "$OUT/$tag.plan.json" --quiet $L1FLAG --json-out "$OUT/$tag.replay.json" > "$OUT/$tag.replay.txt" 2>&1
+      rc=$?
+      secs=$(( $(date +%s) - s ))
+      line=$(grep '^## ' "$OUT/$tag.replay.txt" | head -1)
+      ops=$(echo "$line" | sed -n 's/.*: \([0-9]*\) ops replayed.*/\1/p')
+      rej=$(echo "$line" | sed -n 's/.*; \([0-9]*\) rejected.*/\1/p')
+      over=$(echo "$line" | sed -n 's/.*rejected; \([0-9]*\) with.*/\1/p')
+      res=ok; [ $rc -ne 0 ] && { res="FAIL(rc=$rc)"; fail=1; }
+      printf '%-44s %6s %6s %9s %6s %s\n' "$tag" "${ops:-?}" "${rej:-?}" "${over:-?}" "$secs" "$res" | tee -a "$OUT/summary.txt"
+    done
+  done
+done
+echo "total $(( $(date +%s) - t0 )) s; per-plan reports in $OUT/*.replay.txt" | tee -a "$OUT/summary.txt"
+exit $fail
