@@ -24,6 +24,9 @@ fn tiny() -> LlamaConfig {
         tie_word_embeddings: false,
         max_position_embeddings: 2048,
         torch_dtype: None,
+        bos_token_id: Vec::new(),
+        eos_token_id: Vec::new(),
+        sliding_window: None,
     }
 }
 
