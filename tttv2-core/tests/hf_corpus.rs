@@ -43,8 +43,10 @@ struct Expect {
     fits_n150: bool,
 }
 
-const LLAMA31: RopeScaling = RopeScaling::Llama3 { factor: 8.0, low_freq_factor: 1.0, high_freq_factor: 4.0, original_max_position_embeddings: 8192 };
-const LLAMA32: RopeScaling = RopeScaling::Llama3 { factor: 32.0, low_freq_factor: 1.0, high_freq_factor: 4.0, original_max_position_embeddings: 8192 };
+const LLAMA31: RopeScaling =
+    RopeScaling::Llama3 { factor: 8.0, low_freq_factor: 1.0, high_freq_factor: 4.0, original_max_position_embeddings: 8192 };
+const LLAMA32: RopeScaling =
+    RopeScaling::Llama3 { factor: 32.0, low_freq_factor: 1.0, high_freq_factor: 4.0, original_max_position_embeddings: 8192 };
 
 #[rustfmt::skip]
 const PLANNED: &[Expect] = &[
@@ -203,7 +205,8 @@ fn linear_inv_freq_divides_by_the_factor() {
     // transformers 4.x's pre-4.42 spelling `type` and 5.x's rope_parameters both read.
     let old = tiny_with(serde_json::json!({"rope_scaling": {"type": "linear", "factor": 4.0}})).unwrap();
     let new = tiny_with(serde_json::json!({"rope_theta": null, "rope_scaling": null,
-        "rope_parameters": {"rope_type": "linear", "factor": 4.0, "rope_theta": 10000.0}})).unwrap();
+        "rope_parameters": {"rope_type": "linear", "factor": 4.0, "rope_theta": 10000.0}}))
+    .unwrap();
     assert_eq!(old.rope_scaling, Some(RopeScaling::Linear { factor: 4.0 }));
     assert_eq!(old, new);
     let want: Vec<f32> = torch_default(10_000.0, 64).into_iter().map(|f| f / 4.0).collect();
@@ -224,7 +227,9 @@ fn dynamic_inv_freq_is_the_default_within_max_position_embeddings() {
     close(&d.rope_inv_freq(), &torch_default(10_000.0, 64), 4.0, "dynamic vs torch f32");
     // A dynamic threshold below max_position_embeddings would change frequencies inside the
     // plannable context: refused.
-    let e = tiny_with(serde_json::json!({"rope_scaling": {"rope_type": "dynamic", "factor": 2.0, "original_max_position_embeddings": 1024}})).unwrap_err();
+    let e =
+        tiny_with(serde_json::json!({"rope_scaling": {"rope_type": "dynamic", "factor": 2.0, "original_max_position_embeddings": 1024}}))
+            .unwrap_err();
     assert_eq!(e.field(), Some("rope_scaling.original_max_position_embeddings"), "{e}");
 }
 
@@ -234,16 +239,28 @@ fn fields_that_change_numerics_are_refused_naming_the_field() {
         (serde_json::json!({"attention_bias": true}), "attention_bias"),
         (serde_json::json!({"mlp_bias": true}), "mlp_bias"),
         (serde_json::json!({"hidden_act": "gelu"}), "hidden_act"),
-        (serde_json::json!({"rope_scaling": {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 2048}}), "rope_scaling.rope_type"),
-        (serde_json::json!({"rope_scaling": null, "rope_parameters": {"rope_type": "yarn", "factor": 4.0, "rope_theta": 10000.0}}), "rope_parameters.rope_type"),
+        (
+            serde_json::json!({"rope_scaling": {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 2048}}),
+            "rope_scaling.rope_type",
+        ),
+        (
+            serde_json::json!({"rope_scaling": null, "rope_parameters": {"rope_type": "yarn", "factor": 4.0, "rope_theta": 10000.0}}),
+            "rope_parameters.rope_type",
+        ),
         (serde_json::json!({"rope_scaling": {"type": "longrope", "short_factor": [1.0], "long_factor": [1.0]}}), "rope_scaling.type"),
         (serde_json::json!({"partial_rotary_factor": 0.5}), "partial_rotary_factor"),
         (serde_json::json!({"quantization_config": {"quant_method": "gptq", "bits": 4}}), "quantization_config"),
         (serde_json::json!({"layer_types": ["full_attention", "sliding_attention"]}), "layer_types"),
         // transformers 4 and 5 forms that disagree: never pick one silently.
         (serde_json::json!({"rope_parameters": {"rope_type": "default", "rope_theta": 20000.0}}), "rope_parameters.rope_theta"),
-        (serde_json::json!({"rope_scaling": {"rope_type": "linear", "factor": 2.0}, "rope_parameters": {"rope_type": "default"}}), "rope_scaling"),
-        (serde_json::json!({"rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 4.0, "high_freq_factor": 1.0, "original_max_position_embeddings": 8192}}), "rope_scaling.high_freq_factor"),
+        (
+            serde_json::json!({"rope_scaling": {"rope_type": "linear", "factor": 2.0}, "rope_parameters": {"rope_type": "default"}}),
+            "rope_scaling",
+        ),
+        (
+            serde_json::json!({"rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 4.0, "high_freq_factor": 1.0, "original_max_position_embeddings": 8192}}),
+            "rope_scaling.high_freq_factor",
+        ),
         (serde_json::json!({"rope_scaling": {"rope_type": "llama3", "factor": 8.0}}), "rope_scaling.low_freq_factor"),
         (serde_json::json!({"hidden_size": "2048"}), "hidden_size"),
         (serde_json::json!({"eos_token_id": "2"}), "eos_token_id"),

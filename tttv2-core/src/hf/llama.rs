@@ -209,8 +209,7 @@ impl LlamaConfig {
     /// Reads and parses `path`.
     pub fn from_file(path: impl AsRef<Path>) -> Result<LlamaConfig, HfError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| HfError { path: path.to_path_buf(), kind: HfErrorKind::Io(e.to_string()) })?;
+        let text = std::fs::read_to_string(path).map_err(|e| HfError { path: path.to_path_buf(), kind: HfErrorKind::Io(e.to_string()) })?;
         Self::parse(&text, path)
     }
 
@@ -257,7 +256,8 @@ impl LlamaConfig {
             return Err(invalid("num_key_value_heads", "a divisor of num_attention_heads", num_key_value_heads));
         }
         let max_position_embeddings = required_u32("max_position_embeddings", hf.max_position_embeddings)?;
-        let rms_norm_eps = positive_f64("rms_norm_eps", hf.rms_norm_eps)?.ok_or_else(|| HfErrorKind::MissingField("rms_norm_eps".into()))?;
+        let rms_norm_eps =
+            positive_f64("rms_norm_eps", hf.rms_norm_eps)?.ok_or_else(|| HfErrorKind::MissingField("rms_norm_eps".into()))?;
         let (rope_theta, rope_scaling) = rope(hf, max_position_embeddings)?;
 
         // Fields that change numerics and the planner does not implement.
@@ -305,15 +305,13 @@ impl LlamaConfig {
                 "use the unquantized (bf16/f16/f32) checkpoint; the planner chooses device dtypes itself",
             ));
         }
-        if let Some(types) = &hf.layer_types {
-            if let Some(t) = types.iter().find(|t| t.as_str() != "full_attention") {
-                return Err(unsupported(
-                    "layer_types",
-                    format!("[.., {t:?}, ..]"),
-                    "some layers use another attention kind than full causal attention, which is all tttv2 plans",
-                    "use a checkpoint whose layers are all \"full_attention\"",
-                ));
-            }
+        if let Some(t) = hf.layer_types.iter().flatten().find(|t| t.as_str() != "full_attention") {
+            return Err(unsupported(
+                "layer_types",
+                format!("[.., {t:?}, ..]"),
+                "some layers use another attention kind than full causal attention, which is all tttv2 plans",
+                "use a checkpoint whose layers are all \"full_attention\"",
+            ));
         }
         // Mistral: `MistralConfig(sliding_window=4096)` is the default when the field is absent;
         // Qwen2 uses its window only with `use_sliding_window: true`; Llama has none.
@@ -354,7 +352,9 @@ impl LlamaConfig {
             Some(w) if w < context => Err(unsupported(
                 "sliding_window",
                 w,
-                format!("attention is limited to the last {w} positions, but the plan covers {context}, and tttv2's attention is not windowed"),
+                format!(
+                    "attention is limited to the last {w} positions, but the plan covers {context}, and tttv2's attention is not windowed"
+                ),
                 format!("plan at most seq_len = {w}"),
             )),
             _ => Ok(()),
@@ -377,9 +377,8 @@ impl HfConfig {
     /// errors name the field's path.
     pub fn parse(text: &str, path: &Path) -> Result<HfConfig, HfError> {
         let err = |kind| HfError { path: path.to_path_buf(), kind };
-        let v: Value = serde_json::from_str(text).map_err(|e| {
-            err(HfErrorKind::InvalidJson { line: e.line(), column: e.column(), message: e.to_string() })
-        })?;
+        let v: Value = serde_json::from_str(text)
+            .map_err(|e| err(HfErrorKind::InvalidJson { line: e.line(), column: e.column(), message: e.to_string() }))?;
         if !v.is_object() {
             return Err(err(HfErrorKind::NotAnObject));
         }
@@ -454,17 +453,28 @@ fn scaling(r: &HfRope, at: &str, max_position_embeddings: u32) -> Result<Option<
         "default" => None,
         "linear" => Some(RopeScaling::Linear { factor: factor()? }),
         "llama3" => {
-            let low = positive_f64(&f("low_freq_factor"), r.low_freq_factor)?.ok_or_else(|| HfErrorKind::MissingField(f("low_freq_factor")))?;
-            let high = positive_f64(&f("high_freq_factor"), r.high_freq_factor)?.ok_or_else(|| HfErrorKind::MissingField(f("high_freq_factor")))?;
+            let low =
+                positive_f64(&f("low_freq_factor"), r.low_freq_factor)?.ok_or_else(|| HfErrorKind::MissingField(f("low_freq_factor")))?;
+            let high = positive_f64(&f("high_freq_factor"), r.high_freq_factor)?
+                .ok_or_else(|| HfErrorKind::MissingField(f("high_freq_factor")))?;
             if high <= low {
-                return Err(invalid(f("high_freq_factor"), format!("a value above low_freq_factor ({low}); Llama 3 scaling divides by their difference"), high));
+                return Err(invalid(
+                    f("high_freq_factor"),
+                    format!("a value above low_freq_factor ({low}); Llama 3 scaling divides by their difference"),
+                    high,
+                ));
             }
             let original = match r.original_max_position_embeddings {
                 Some(0) => return Err(invalid(f("original_max_position_embeddings"), "a positive integer", 0)),
                 Some(o) => o,
                 None => return Err(HfErrorKind::MissingField(f("original_max_position_embeddings"))),
             };
-            Some(RopeScaling::Llama3 { factor: factor()?, low_freq_factor: low, high_freq_factor: high, original_max_position_embeddings: original })
+            Some(RopeScaling::Llama3 {
+                factor: factor()?,
+                low_freq_factor: low,
+                high_freq_factor: high,
+                original_max_position_embeddings: original,
+            })
         }
         "dynamic" => {
             // transformers ≥ 4.46 switches to the NTK-scaled base past
@@ -472,15 +482,15 @@ fn scaling(r: &HfRope, at: &str, max_position_embeddings: u32) -> Result<Option<
             // always in earlier versions, which use max_position_embeddings) the frequencies are
             // the default ones. Refuse the case where the two thresholds differ inside the
             // plannable context.
-            if let Some(o) = r.original_max_position_embeddings {
-                if o < max_position_embeddings {
-                    return Err(unsupported(
-                        f("original_max_position_embeddings"),
-                        o,
-                        format!("dynamic NTK RoPE changes its frequencies with the sequence length past {o} positions, below max_position_embeddings ({max_position_embeddings}); tttv2 fixes RoPE frequencies at compile time"),
-                        format!("set max_position_embeddings to {o} (the context within which dynamic RoPE equals the default)"),
-                    ));
-                }
+            if let Some(o) = r.original_max_position_embeddings.filter(|&o| o < max_position_embeddings) {
+                return Err(unsupported(
+                    f("original_max_position_embeddings"),
+                    o,
+                    format!(
+                        "dynamic NTK RoPE changes its frequencies with the sequence length past {o} positions, below max_position_embeddings ({max_position_embeddings}); tttv2 fixes RoPE frequencies at compile time"
+                    ),
+                    format!("set max_position_embeddings to {o} (the context within which dynamic RoPE equals the default)"),
+                ));
             }
             Some(RopeScaling::Dynamic { factor: factor()? })
         }
