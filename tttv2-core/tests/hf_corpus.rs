@@ -147,6 +147,8 @@ fn torch_llama3(theta: f64, dim: usize, factor: f32, low: f32, high: f32, origin
             let wavelen = 2.0 * std::f32::consts::PI / f;
             let scaled = if wavelen > low_wavelen { f / factor } else { f };
             let smooth = (original / wavelen - low) / (high - low);
+            // Written as transformers writes it: `~(wavelen < high_freq_wavelen) * ~(wavelen > low_freq_wavelen)`.
+            #[allow(clippy::neg_cmp_op_on_partial_ord)]
             let medium = !(wavelen < high_wavelen) && !(wavelen > low_wavelen);
             if medium { (1.0 - smooth) * scaled / factor + smooth * scaled } else { scaled }
         })
