@@ -82,7 +82,13 @@ pub fn lower(cx: &Ctxt, model: &Model, attrs: &ModelAttrs, device: DeviceProfile
                     // Name the file as the user wrote it: the resolved path depends on where the
                     // build runs.
                     let shown = tttv2_core::hf::HfError { path: c.value.0.clone().into(), kind: e.kind };
-                    cx.error_at(c.span, format!("[config-json] {shown}; fix: point `config` at a Hugging Face LlamaForCausalLM config.json (paths are relative to CARGO_MANIFEST_DIR, or to this source file)"));
+                    // An unsupported field carries its own fix (in its message); anything else
+                    // is a file that is not a usable config.
+                    let msg = match shown.fix() {
+                        Some(_) => format!("[config-json] {shown}"),
+                        None => format!("[config-json] {shown}; fix: point `config` at a Hugging Face config.json of a Llama-family model (LlamaForCausalLM, MistralForCausalLM) (paths are relative to CARGO_MANIFEST_DIR, or to this source file)"),
+                    };
+                    cx.error_at(c.span, msg);
                     return None;
                 }
             },
@@ -139,6 +145,13 @@ fn options(cx: &Ctxt, attrs: &ModelAttrs, cfg: &LlamaConfig) -> Option<LlamaOpti
             return None;
         }
         o.seq_len = hi;
+    }
+    // A field whose numerics depend on the planned context (a sliding window narrower than it).
+    if let Err(kind) = cfg.check_context(o.seq_len) {
+        let span = attrs.spans.get("seq_len").copied().or(attrs.config.as_ref().map(|c| c.span)).unwrap_or_else(Span::call_site);
+        let file = attrs.config.as_ref().map_or_else(|| "the model".to_owned(), |c| c.value.0.clone());
+        cx.error_at(span, format!("[config-json] {file}: {kind}"));
+        return None;
     }
     Some(o)
 }
@@ -229,7 +242,7 @@ fn llama_from_fields(cx: &Ctxt, model: &Model) -> Option<LlamaConfig> {
         vocab_size: vocab.value,
         rms_norm_eps: eps,
         rope_theta: d.rope_theta.map(|r| r.value).unwrap_or(10_000.0),
-        rope_scaling: d.rope_scaling.map(|r| RopeScaling {
+        rope_scaling: d.rope_scaling.map(|r| RopeScaling::Llama3 {
             factor: r.value.factor,
             low_freq_factor: r.value.low_freq_factor,
             high_freq_factor: r.value.high_freq_factor,
@@ -238,5 +251,8 @@ fn llama_from_fields(cx: &Ctxt, model: &Model) -> Option<LlamaConfig> {
         tie_word_embeddings: *tied,
         max_position_embeddings: 131_072,
         torch_dtype: None,
+        bos_token_id: Vec::new(),
+        eos_token_id: Vec::new(),
+        sliding_window: None,
     })
 }

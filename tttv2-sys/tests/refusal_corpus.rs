@@ -66,11 +66,11 @@ fn run(dev: &Device, c: &Case) -> Result<(), String> {
         }
         "embedding" => e(ops::embedding(&t["ids"], &t["weight"], &out, dt, Layout::Tile)),
         "rotary_prefill" => e(ops::rotary_embedding_llama(&t["x"], &t["cos"], &t["sin"], &t["trans_mat"], false, &out, &ckc)),
-        "sdpa" => e(ops::sdpa(&t["q"], &t["k"], &t["v"], None, true, None, &sdpa_pc(), &out, &ckc)),
+        "sdpa" => e(ops::scaled_dot_product_attention(&t["q"], &t["k"], &t["v"], None, true, None, &sdpa_pc(), &out, &ckc)),
         "sdpa_decode" => {
             let b = c.tensors["q"].shape[1] as usize;
             let s = c.tensors["k"].shape[2];
-            e(ops::sdpa_decode(&t["q"], &t["k"], &t["v"], &vec![s - 1; b], None, &sdpa_pc(), &out, &ckc))
+            e(ops::scaled_dot_product_attention_decode(&t["q"], &t["k"], &t["v"], &vec![s - 1; b], None, &sdpa_pc(), &out, &ckc))
         }
         "fill_cache" => {
             let input = t.remove("input").unwrap();

@@ -1,27 +1,50 @@
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-/// `rope_scaling` of a Llama-3.x config (`rope_type: "llama3"`, transformers
-/// `modeling_rope_utils.py::_compute_llama3_parameters`).
+use super::schema::{HfConfig, HfRope};
+
+/// RoPE scaling of the planned model, as transformers computes it
+/// (`modeling_rope_utils.py`, `ROPE_INIT_FUNCTIONS`). `rope_type: "default"` is `None`.
 ///
-/// Serializes with its `rope_type`, so a manifest's `model` section parses back as a config.
+/// Serializes with its `rope_type` in transformers 4.x's `rope_scaling` form, so a manifest's
+/// `model` section parses back as a config.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-#[serde(tag = "rope_type", rename = "llama3")]
-pub struct RopeScaling {
-    /// Context-extension factor.
-    pub factor: f64,
-    /// Wavelength band below which frequencies are kept.
-    pub low_freq_factor: f64,
-    /// Wavelength band above which frequencies are divided by `factor`.
-    pub high_freq_factor: f64,
-    /// Context the base model was trained for.
-    pub original_max_position_embeddings: u32,
+#[serde(tag = "rope_type", rename_all = "lowercase")]
+pub enum RopeScaling {
+    /// Llama 3.x (`_compute_llama3_parameters`): long wavelengths divided by `factor`, short ones
+    /// kept, a smooth blend between.
+    Llama3 {
+        /// Context-extension factor.
+        factor: f64,
+        /// Wavelength band below which frequencies are kept.
+        low_freq_factor: f64,
+        /// Wavelength band above which frequencies are divided by `factor`.
+        high_freq_factor: f64,
+        /// Context the base model was trained for.
+        original_max_position_embeddings: u32,
+    },
+    /// Position interpolation (`_compute_linear_scaling_rope_parameters`): every inverse
+    /// frequency divided by `factor`.
+    Linear {
+        /// Interpolation factor.
+        factor: f64,
+    },
+    /// Dynamic NTK (`_compute_dynamic_ntk_parameters`): the base grows with the sequence length,
+    /// but only past `max_position_embeddings`; at or below it transformers uses the default
+    /// frequencies (`seq_len = max(seq_len, max_position_embeddings)` makes the base factor 1).
+    /// The planner never plans past `max_position_embeddings`, so these are the default
+    /// frequencies.
+    Dynamic {
+        /// NTK factor (applies only beyond `max_position_embeddings`).
+        factor: f64,
+    },
 }
 
-/// The fields of a `LlamaForCausalLM` `config.json` the planner needs.
+/// The fields of a Llama-family `config.json` the planner needs, with transformers' defaults
+/// applied and every value that changes numerics either understood here or rejected by
+/// [`LlamaConfig::parse`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LlamaConfig {
     /// Model width.
@@ -40,20 +63,33 @@ pub struct LlamaConfig {
     pub vocab_size: u32,
     /// RMSNorm epsilon.
     pub rms_norm_eps: f64,
-    /// RoPE base; HF's default is 10000.
+    /// RoPE base (`rope_theta`, or `rope_parameters.rope_theta` from transformers 5); HF's
+    /// default is 10000.
     pub rope_theta: f64,
-    /// Llama-3 RoPE scaling, if any.
+    /// RoPE scaling (`rope_scaling`, or `rope_parameters` from transformers 5), if any.
     pub rope_scaling: Option<RopeScaling>,
-    /// Whether `lm_head` reuses `model.embed_tokens.weight`.
+    /// Whether `lm_head` reuses `model.embed_tokens.weight` (HF default `false`).
     pub tie_word_embeddings: bool,
     /// Longest context the model supports.
     pub max_position_embeddings: u32,
-    /// dtype the checkpoint is stored in (`bfloat16`), if given.
+    /// dtype the checkpoint is stored in (`torch_dtype`, or `dtype` from transformers 5).
     pub torch_dtype: Option<String>,
+    /// BOS token id(s) (`bos_token_id`, an integer or a list); empty when absent.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub bos_token_id: Vec<u32>,
+    /// EOS token id(s) (`eos_token_id`, an integer or a list); empty when absent.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub eos_token_id: Vec<u32>,
+    /// Sliding-window attention width in effect (Mistral; Qwen2 with `use_sliding_window`), if
+    /// any. Exact only while the planned context fits in it: see [`LlamaConfig::check_context`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sliding_window: Option<u32>,
 }
 
-/// Why a `config.json` could not be read.
-#[derive(Debug, Clone, PartialEq)]
+/// Why a `config.json` could not be read, or is read but asks for numerics tttv2 does not
+/// implement.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{}{}{kind}", path.display(), if matches!(kind, HfErrorKind::InvalidJson { .. }) { ":" } else { ": " })]
 pub struct HfError {
     /// The file (or `<memory>` for [`LlamaConfig::from_json_str`] without a path).
     pub path: PathBuf,
@@ -62,11 +98,13 @@ pub struct HfError {
 }
 
 /// The kinds of [`HfError`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum HfErrorKind {
     /// The file could not be read.
+    #[error("cannot read: {0}")]
     Io(String),
     /// The file is not JSON (serde_json's message, with line and column).
+    #[error("{line}:{column}: invalid JSON: {message}")]
     InvalidJson {
         /// Line, 1-based.
         line: usize,
@@ -76,54 +114,102 @@ pub enum HfErrorKind {
         message: String,
     },
     /// The top level is not a JSON object.
+    #[error("expected a JSON object at the top level")]
     NotAnObject,
     /// A required field is absent.
-    MissingField(&'static str),
+    #[error("missing field `{0}`")]
+    MissingField(String),
     /// A field has the wrong type or an invalid value.
+    #[error("field `{field}`: expected {expected}, found {found}")]
     InvalidField {
-        /// The field.
-        field: &'static str,
+        /// The field (a dotted path for nested fields: `rope_scaling.factor`).
+        field: String,
         /// What was expected.
-        expected: &'static str,
+        expected: String,
         /// What the file holds.
         found: String,
     },
-    /// `architectures` names no architecture tttv2 supports.
+    /// `architectures` names no architecture tttv2 reads.
+    #[error("field `architectures`: unsupported architecture {0:?}; supported: {SUPPORTED_ARCHITECTURES:?}")]
     UnsupportedArchitecture(Vec<String>),
+    /// A field asks for numerics tttv2 does not implement: running the model anyway would give
+    /// different results from transformers, so it is refused.
+    #[error("field `{field}` = {found}: {reason}; fix: {fix}")]
+    Unsupported {
+        /// The field (dotted for nested fields).
+        field: String,
+        /// Its value in the file.
+        found: String,
+        /// What it would change and why tttv2 cannot do it.
+        reason: String,
+        /// What the user can do.
+        fix: String,
+    },
 }
 
-impl fmt::Display for HfError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let p = self.path.display();
+impl HfError {
+    /// The field the error is about, if it is about one.
+    pub fn field(&self) -> Option<&str> {
         match &self.kind {
-            HfErrorKind::Io(e) => write!(f, "{p}: cannot read: {e}"),
-            HfErrorKind::InvalidJson { line, column, message } => {
-                write!(f, "{p}:{line}:{column}: invalid JSON: {message}")
-            }
-            HfErrorKind::NotAnObject => write!(f, "{p}: expected a JSON object at the top level"),
-            HfErrorKind::MissingField(k) => write!(f, "{p}: missing field `{k}`"),
-            HfErrorKind::InvalidField { field, expected, found } => {
-                write!(f, "{p}: field `{field}`: expected {expected}, found {found}")
-            }
-            HfErrorKind::UnsupportedArchitecture(a) => write!(
-                f,
-                "{p}: field `architectures`: unsupported architecture {a:?}; supported: [\"LlamaForCausalLM\"]"
-            ),
+            HfErrorKind::MissingField(f) => Some(f),
+            HfErrorKind::InvalidField { field, .. } | HfErrorKind::Unsupported { field, .. } => Some(field),
+            HfErrorKind::UnsupportedArchitecture(_) => Some("architectures"),
+            _ => None,
+        }
+    }
+
+    /// The error's own fix, when it has one (otherwise: point at a valid config).
+    pub fn fix(&self) -> Option<&str> {
+        match &self.kind {
+            HfErrorKind::Unsupported { fix, .. } => Some(fix),
+            _ => None,
         }
     }
 }
 
-impl std::error::Error for HfError {}
+/// The architectures [`LlamaConfig`] reads (Qwen2 is read, then refused for its q/k/v bias
+/// until the planner implements it).
+pub const SUPPORTED_ARCHITECTURES: &[&str] = &["LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM"];
 
-/// The architectures [`LlamaConfig`] accepts.
-pub const SUPPORTED_ARCHITECTURES: &[&str] = &["LlamaForCausalLM"];
+/// Which family's defaults apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Family {
+    Llama,
+    Mistral,
+    Qwen2,
+}
+
+fn invalid(field: impl Into<String>, expected: impl Into<String>, found: impl ToString) -> HfErrorKind {
+    HfErrorKind::InvalidField { field: field.into(), expected: expected.into(), found: found.to_string() }
+}
+
+fn unsupported(field: impl Into<String>, found: impl ToString, reason: impl Into<String>, fix: impl Into<String>) -> HfErrorKind {
+    HfErrorKind::Unsupported { field: field.into(), found: found.to_string(), reason: reason.into(), fix: fix.into() }
+}
+
+fn positive_u32(field: &'static str, v: Option<u32>) -> Result<Option<u32>, HfErrorKind> {
+    match v {
+        Some(0) => Err(invalid(field, "a positive integer", 0)),
+        v => Ok(v),
+    }
+}
+
+fn required_u32(field: &'static str, v: Option<u32>) -> Result<u32, HfErrorKind> {
+    positive_u32(field, v)?.ok_or_else(|| HfErrorKind::MissingField(field.into()))
+}
+
+fn positive_f64(field: &str, v: Option<f64>) -> Result<Option<f64>, HfErrorKind> {
+    match v {
+        Some(x) if !(x.is_finite() && x > 0.0) => Err(invalid(field, "a positive number", x)),
+        v => Ok(v),
+    }
+}
 
 impl LlamaConfig {
     /// Reads and parses `path`.
     pub fn from_file(path: impl AsRef<Path>) -> Result<LlamaConfig, HfError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| HfError { path: path.to_path_buf(), kind: HfErrorKind::Io(e.to_string()) })?;
+        let text = std::fs::read_to_string(path).map_err(|e| HfError { path: path.to_path_buf(), kind: HfErrorKind::Io(e.to_string()) })?;
         Self::parse(&text, path)
     }
 
@@ -134,110 +220,145 @@ impl LlamaConfig {
 
     /// Parses `text`, naming `path` in errors.
     pub fn parse(text: &str, path: &Path) -> Result<LlamaConfig, HfError> {
-        let err = |kind| HfError { path: path.to_path_buf(), kind };
-        let v: Value = serde_json::from_str(text).map_err(|e| {
-            err(HfErrorKind::InvalidJson { line: e.line(), column: e.column(), message: e.to_string() })
-        })?;
-        let obj = v.as_object().ok_or_else(|| err(HfErrorKind::NotAnObject))?;
-        let f = Fields { obj };
+        let hf = HfConfig::parse(text, path)?;
+        Self::from_hf(&hf).map_err(|kind| HfError { path: path.to_path_buf(), kind })
+    }
+
+    /// Applies transformers' defaults to a read config and checks every field that changes
+    /// numerics: implemented, or an [`HfErrorKind::Unsupported`] naming it.
+    pub fn from_hf(hf: &HfConfig) -> Result<LlamaConfig, HfErrorKind> {
         // Architecture first: a config of another family fails with that reason, not with a
         // missing Llama field.
-        match obj.get("architectures") {
-            None => return Err(err(HfErrorKind::MissingField("architectures"))),
-            Some(Value::Array(a)) => {
-                let names: Vec<String> =
-                    a.iter().map(|x| x.as_str().map(str::to_owned).unwrap_or_else(|| x.to_string())).collect();
-                if !names.iter().any(|n| SUPPORTED_ARCHITECTURES.contains(&n.as_str())) {
-                    return Err(err(HfErrorKind::UnsupportedArchitecture(names)));
-                }
-            }
-            Some(other) => {
-                return Err(err(HfErrorKind::InvalidField {
-                    field: "architectures",
-                    expected: "an array of strings",
-                    found: other.to_string(),
-                }));
-            }
-        }
-        let hidden_size = at(path, f.u32("hidden_size"))?;
-        let num_attention_heads = at(path, f.u32("num_attention_heads"))?;
-        let num_key_value_heads = at(path, f.opt_u32("num_key_value_heads"))?.unwrap_or(num_attention_heads);
-        let head_dim = match at(path, f.opt_u32("head_dim"))? {
+        let names = hf.architectures.as_ref().ok_or_else(|| HfErrorKind::MissingField("architectures".into()))?;
+        let family = if names.iter().any(|n| n == "LlamaForCausalLM") {
+            Family::Llama
+        } else if names.iter().any(|n| n == "MistralForCausalLM") {
+            Family::Mistral
+        } else if names.iter().any(|n| n == "Qwen2ForCausalLM") {
+            Family::Qwen2
+        } else {
+            return Err(HfErrorKind::UnsupportedArchitecture(names.clone()));
+        };
+
+        let hidden_size = required_u32("hidden_size", hf.hidden_size)?;
+        let num_attention_heads = required_u32("num_attention_heads", hf.num_attention_heads)?;
+        let num_key_value_heads = positive_u32("num_key_value_heads", hf.num_key_value_heads)?.unwrap_or(num_attention_heads);
+        let head_dim = match positive_u32("head_dim", hf.head_dim)? {
             Some(h) => h,
             None => {
                 if hidden_size % num_attention_heads != 0 {
-                    return Err(err(HfErrorKind::InvalidField {
-                        field: "num_attention_heads",
-                        expected: "a divisor of hidden_size when head_dim is absent",
-                        found: num_attention_heads.to_string(),
-                    }));
+                    return Err(invalid("num_attention_heads", "a divisor of hidden_size when head_dim is absent", num_attention_heads));
                 }
                 hidden_size / num_attention_heads
             }
         };
         if num_attention_heads % num_key_value_heads != 0 {
-            return Err(err(HfErrorKind::InvalidField {
-                field: "num_key_value_heads",
-                expected: "a divisor of num_attention_heads",
-                found: num_key_value_heads.to_string(),
-            }));
+            return Err(invalid("num_key_value_heads", "a divisor of num_attention_heads", num_key_value_heads));
         }
-        let rope_scaling = match obj.get("rope_scaling") {
-            None | Some(Value::Null) => None,
-            Some(Value::Object(rs)) => {
-                let t = rs.get("rope_type").or_else(|| rs.get("type")).and_then(Value::as_str);
-                if t != Some("llama3") {
-                    return Err(err(HfErrorKind::InvalidField {
-                        field: "rope_scaling",
-                        expected: "null or an object with rope_type \"llama3\"",
-                        found: Value::Object(rs.clone()).to_string(),
-                    }));
-                }
-                let rf = Fields { obj: rs };
-                Some(RopeScaling {
-                    factor: at(path, rf.f64_named("factor", "rope_scaling.factor"))?,
-                    low_freq_factor: at(path, rf.f64_named("low_freq_factor", "rope_scaling.low_freq_factor"))?,
-                    high_freq_factor: at(path, rf.f64_named("high_freq_factor", "rope_scaling.high_freq_factor"))?,
-                    original_max_position_embeddings: at(path, rf.u32_named(
-                        "original_max_position_embeddings",
-                        "rope_scaling.original_max_position_embeddings",
-                    ))?,
-                })
+        let max_position_embeddings = required_u32("max_position_embeddings", hf.max_position_embeddings)?;
+        let rms_norm_eps =
+            positive_f64("rms_norm_eps", hf.rms_norm_eps)?.ok_or_else(|| HfErrorKind::MissingField("rms_norm_eps".into()))?;
+        let (rope_theta, rope_scaling) = rope(hf, max_position_embeddings)?;
+
+        // Fields that change numerics and the planner does not implement.
+        if family == Family::Qwen2 {
+            return Err(unsupported(
+                "attention_bias",
+                "true (implied by Qwen2ForCausalLM)",
+                "Qwen2 adds a bias to the q, k and v projections (transformers `Qwen2Attention`: `nn.Linear(..., bias=True)`), which tttv2's planned attention does not apply",
+                "none yet: Qwen2 needs QKV-bias support in the planner (issue 12, deliverable 2); use a Llama-family checkpoint without biases",
+            ));
+        }
+        if hf.attention_bias == Some(true) {
+            return Err(unsupported(
+                "attention_bias",
+                true,
+                "a bias on the q/k/v/o projections, which tttv2's planned attention does not apply",
+                "none yet: the planner has no attention bias; use a checkpoint with `attention_bias: false`",
+            ));
+        }
+        if hf.mlp_bias == Some(true) {
+            return Err(unsupported(
+                "mlp_bias",
+                true,
+                "a bias on the gate/up/down projections, which tttv2's planned MLP does not apply",
+                "none yet: the planner has no MLP bias; use a checkpoint with `mlp_bias: false`",
+            ));
+        }
+        if let Some(act) = &hf.hidden_act {
+            // transformers' ACT2FN maps both names to SiLU.
+            if act != "silu" && act != "swish" {
+                return Err(unsupported(
+                    "hidden_act",
+                    format!("{act:?}"),
+                    "the planned MLP fuses SiLU into the gate·up multiply; another activation would be computed as SiLU",
+                    "use a checkpoint with `hidden_act: \"silu\"`",
+                ));
             }
-            Some(other) => {
-                return Err(err(HfErrorKind::InvalidField {
-                    field: "rope_scaling",
-                    expected: "null or an object",
-                    found: other.to_string(),
-                }));
-            }
+        }
+        if let Some(q) = &hf.quantization_config {
+            let method = q.get("quant_method").and_then(Value::as_str).unwrap_or("?");
+            return Err(unsupported(
+                "quantization_config",
+                format!("{{\"quant_method\": {method:?}, ...}}"),
+                "the checkpoint's weights are quantized, and tttv2 reads unquantized weights",
+                "use the unquantized (bf16/f16/f32) checkpoint; the planner chooses device dtypes itself",
+            ));
+        }
+        if let Some(t) = hf.layer_types.iter().flatten().find(|t| t.as_str() != "full_attention") {
+            return Err(unsupported(
+                "layer_types",
+                format!("[.., {t:?}, ..]"),
+                "some layers use another attention kind than full causal attention, which is all tttv2 plans",
+                "use a checkpoint whose layers are all \"full_attention\"",
+            ));
+        }
+        // Mistral: `MistralConfig(sliding_window=4096)` is the default when the field is absent;
+        // Qwen2 uses its window only with `use_sliding_window: true`; Llama has none.
+        let sliding_window = match family {
+            Family::Mistral => match hf.sliding_window {
+                None => Some(4096),
+                Some(w) => positive_u32("sliding_window", w)?,
+            },
+            Family::Qwen2 if hf.use_sliding_window == Some(true) => hf.sliding_window.flatten(),
+            _ => None,
         };
-        let torch_dtype = match obj.get("torch_dtype").or_else(|| obj.get("dtype")) {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(other) => {
-                return Err(err(HfErrorKind::InvalidField {
-                    field: "torch_dtype",
-                    expected: "a string",
-                    found: other.to_string(),
-                }));
-            }
-        };
+
         Ok(LlamaConfig {
             hidden_size,
-            intermediate_size: at(path, f.u32("intermediate_size"))?,
+            intermediate_size: required_u32("intermediate_size", hf.intermediate_size)?,
             num_attention_heads,
             num_key_value_heads,
             head_dim,
-            num_hidden_layers: at(path, f.u32("num_hidden_layers"))?,
-            vocab_size: at(path, f.u32("vocab_size"))?,
-            rms_norm_eps: at(path, f.f64_named("rms_norm_eps", "rms_norm_eps"))?,
-            rope_theta: at(path, f.opt_f64("rope_theta"))?.unwrap_or(10000.0),
+            num_hidden_layers: required_u32("num_hidden_layers", hf.num_hidden_layers)?,
+            vocab_size: required_u32("vocab_size", hf.vocab_size)?,
+            rms_norm_eps,
+            rope_theta,
             rope_scaling,
-            tie_word_embeddings: at(path, f.opt_bool("tie_word_embeddings"))?.unwrap_or(false),
-            max_position_embeddings: at(path, f.u32("max_position_embeddings"))?,
-            torch_dtype,
+            tie_word_embeddings: hf.tie_word_embeddings.unwrap_or(false),
+            max_position_embeddings,
+            torch_dtype: hf.dtype.clone().or_else(|| hf.torch_dtype.clone()),
+            bos_token_id: hf.bos_token_id.as_ref().map(|t| t.to_vec()).unwrap_or_default(),
+            eos_token_id: hf.eos_token_id.as_ref().map(|t| t.to_vec()).unwrap_or_default(),
+            sliding_window,
         })
+    }
+
+    /// Checks that planning `context` positions gives transformers' numerics: a sliding window
+    /// narrower than the context (Mistral v0.1's 4096) would need windowed attention, which the
+    /// planner does not implement.
+    pub fn check_context(&self, context: u32) -> Result<(), HfErrorKind> {
+        match self.sliding_window {
+            Some(w) if w < context => Err(unsupported(
+                "sliding_window",
+                w,
+                format!(
+                    "attention is limited to the last {w} positions, but the plan covers {context}, and tttv2's attention is not windowed"
+                ),
+                format!("plan at most seq_len = {w}"),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// Parameters in the checkpoint (embedding, layers, final norm and an untied `lm_head`).
@@ -251,59 +372,145 @@ impl LlamaConfig {
     }
 }
 
-fn at<T>(path: &Path, r: Result<T, HfErrorKind>) -> Result<T, HfError> {
-    r.map_err(|kind| HfError { path: path.to_path_buf(), kind })
+impl HfConfig {
+    /// Reads `text` as a config.json: JSON syntax errors keep their line and column, type
+    /// errors name the field's path.
+    pub fn parse(text: &str, path: &Path) -> Result<HfConfig, HfError> {
+        let err = |kind| HfError { path: path.to_path_buf(), kind };
+        let v: Value = serde_json::from_str(text)
+            .map_err(|e| err(HfErrorKind::InvalidJson { line: e.line(), column: e.column(), message: e.to_string() }))?;
+        if !v.is_object() {
+            return Err(err(HfErrorKind::NotAnObject));
+        }
+        serde_path_to_error::deserialize(v).map_err(|e| {
+            let field = e.path().to_string();
+            let inner = e.into_inner().to_string();
+            err(HfErrorKind::InvalidField { field, expected: "the type transformers writes".into(), found: inner })
+        })
+    }
 }
 
-struct Fields<'a> {
-    obj: &'a Map<String, Value>,
+/// The RoPE base and scaling, from transformers 5's `rope_parameters` or 4.x's `rope_theta` +
+/// `rope_scaling`. When both forms are present they must agree: tttv2 never picks one silently.
+fn rope(hf: &HfConfig, max_position_embeddings: u32) -> Result<(f64, Option<RopeScaling>), HfErrorKind> {
+    let top_theta = positive_f64("rope_theta", hf.rope_theta)?;
+    if let Some(f) = positive_f64("partial_rotary_factor", hf.partial_rotary_factor)? {
+        partial(f, "partial_rotary_factor")?;
+    }
+    let legacy = match &hf.rope_scaling {
+        Some(r) => scaling(r, "rope_scaling", max_position_embeddings)?,
+        None => None,
+    };
+    let Some(p) = &hf.rope_parameters else {
+        return Ok((top_theta.unwrap_or(10_000.0), legacy));
+    };
+    let inner_theta = positive_f64("rope_parameters.rope_theta", p.rope_theta)?;
+    let theta = match (inner_theta, top_theta) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(invalid("rope_parameters.rope_theta", format!("the top-level rope_theta ({b}) when both are given"), a));
+        }
+        (Some(a), _) | (None, Some(a)) => a,
+        (None, None) => 10_000.0,
+    };
+    let params = scaling(p, "rope_parameters", max_position_embeddings)?;
+    if hf.rope_scaling.is_some() && legacy != params {
+        return Err(invalid(
+            "rope_scaling",
+            format!("the same scaling as rope_parameters ({params:?}) when both are given"),
+            format!("{legacy:?}"),
+        ));
+    }
+    Ok((theta, params))
 }
 
-impl Fields<'_> {
-    fn opt_u32(&self, k: &'static str) -> Result<Option<u32>, HfErrorKind> {
-        self.opt_u32_named(k, k)
+fn partial(f: f64, field: &str) -> Result<(), HfErrorKind> {
+    if f != 1.0 {
+        return Err(unsupported(
+            field,
+            f,
+            "only part of each head would be rotated, and tttv2's RoPE rotates the whole head_dim",
+            "use a checkpoint with partial_rotary_factor 1.0",
+        ));
     }
-    fn opt_u32_named(&self, k: &str, field: &'static str) -> Result<Option<u32>, HfErrorKind> {
-        match self.obj.get(k) {
-            None | Some(Value::Null) => Ok(None),
-            Some(v) => match v.as_u64() {
-                Some(n) if n > 0 && n <= u32::MAX as u64 => Ok(Some(n as u32)),
-                _ => Err(HfErrorKind::InvalidField {
-                    field,
-                    expected: "a positive integer below 2^32",
-                    found: v.to_string(),
-                }),
-            },
+    Ok(())
+}
+
+/// One `rope_scaling` / `rope_parameters` object: implemented types, or an error naming it.
+fn scaling(r: &HfRope, at: &str, max_position_embeddings: u32) -> Result<Option<RopeScaling>, HfErrorKind> {
+    let f = |k: &str| format!("{at}.{k}");
+    if let Some(p) = positive_f64(&f("partial_rotary_factor"), r.partial_rotary_factor)? {
+        partial(p, &f("partial_rotary_factor"))?;
+    }
+    let (key, ty) = match (&r.rope_type, &r.legacy_type) {
+        (Some(t), _) => ("rope_type", t.as_str()),
+        (None, Some(t)) => ("type", t.as_str()),
+        // transformers 5 writes `{"rope_theta": ..., "rope_type": "default"}`; an object with
+        // neither key is the default too.
+        (None, None) => ("rope_type", "default"),
+    };
+    let factor = || positive_f64(&f("factor"), r.factor)?.ok_or_else(|| HfErrorKind::MissingField(f("factor")));
+    Ok(match ty {
+        "default" => None,
+        "linear" => Some(RopeScaling::Linear { factor: factor()? }),
+        "llama3" => {
+            let low =
+                positive_f64(&f("low_freq_factor"), r.low_freq_factor)?.ok_or_else(|| HfErrorKind::MissingField(f("low_freq_factor")))?;
+            let high = positive_f64(&f("high_freq_factor"), r.high_freq_factor)?
+                .ok_or_else(|| HfErrorKind::MissingField(f("high_freq_factor")))?;
+            if high <= low {
+                return Err(invalid(
+                    f("high_freq_factor"),
+                    format!("a value above low_freq_factor ({low}); Llama 3 scaling divides by their difference"),
+                    high,
+                ));
+            }
+            let original = match r.original_max_position_embeddings {
+                Some(0) => return Err(invalid(f("original_max_position_embeddings"), "a positive integer", 0)),
+                Some(o) => o,
+                None => return Err(HfErrorKind::MissingField(f("original_max_position_embeddings"))),
+            };
+            Some(RopeScaling::Llama3 {
+                factor: factor()?,
+                low_freq_factor: low,
+                high_freq_factor: high,
+                original_max_position_embeddings: original,
+            })
         }
-    }
-    fn u32(&self, k: &'static str) -> Result<u32, HfErrorKind> {
-        self.u32_named(k, k)
-    }
-    fn u32_named(&self, k: &str, field: &'static str) -> Result<u32, HfErrorKind> {
-        self.opt_u32_named(k, field)?.ok_or(HfErrorKind::MissingField(field))
-    }
-    fn opt_f64(&self, k: &'static str) -> Result<Option<f64>, HfErrorKind> {
-        self.opt_f64_named(k, k)
-    }
-    fn opt_f64_named(&self, k: &str, field: &'static str) -> Result<Option<f64>, HfErrorKind> {
-        match self.obj.get(k) {
-            None | Some(Value::Null) => Ok(None),
-            Some(v) => match v.as_f64() {
-                Some(x) if x.is_finite() && x > 0.0 => Ok(Some(x)),
-                _ => Err(HfErrorKind::InvalidField { field, expected: "a positive number", found: v.to_string() }),
-            },
+        "dynamic" => {
+            // transformers ≥ 4.46 switches to the NTK-scaled base past
+            // `original_max_position_embeddings` when the scaling names one; below it (and
+            // always in earlier versions, which use max_position_embeddings) the frequencies are
+            // the default ones. Refuse the case where the two thresholds differ inside the
+            // plannable context.
+            if let Some(o) = r.original_max_position_embeddings.filter(|&o| o < max_position_embeddings) {
+                return Err(unsupported(
+                    f("original_max_position_embeddings"),
+                    o,
+                    format!(
+                        "dynamic NTK RoPE changes its frequencies with the sequence length past {o} positions, below max_position_embeddings ({max_position_embeddings}); tttv2 fixes RoPE frequencies at compile time"
+                    ),
+                    format!("set max_position_embeddings to {o} (the context within which dynamic RoPE equals the default)"),
+                ));
+            }
+            Some(RopeScaling::Dynamic { factor: factor()? })
         }
-    }
-    fn f64_named(&self, k: &str, field: &'static str) -> Result<f64, HfErrorKind> {
-        self.opt_f64_named(k, field)?.ok_or(HfErrorKind::MissingField(field))
-    }
-    fn opt_bool(&self, k: &'static str) -> Result<Option<bool>, HfErrorKind> {
-        match self.obj.get(k) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(v) => Err(HfErrorKind::InvalidField { field: k, expected: "true or false", found: v.to_string() }),
+        "yarn" => {
+            return Err(unsupported(
+                f(key),
+                "\"yarn\"",
+                "YaRN also multiplies cos/sin by an attention factor (0.1·ln(factor) + 1 unless `attention_factor` is given; transformers `_compute_yarn_parameters`), which tttv2's RoPE does not apply",
+                "none yet: YaRN needs cos/sin scaling in the planned RoPE; use a checkpoint with default, linear, dynamic or llama3 RoPE",
+            ));
         }
-    }
+        other => {
+            return Err(unsupported(
+                f(key),
+                format!("{other:?}"),
+                "a RoPE scaling tttv2 does not implement (implemented: default, linear, dynamic, llama3)",
+                "use a checkpoint with default, linear, dynamic or llama3 RoPE",
+            ));
+        }
+    })
 }
 
 #[cfg(test)]
@@ -330,7 +537,7 @@ mod tests {
         let c = LlamaConfig::from_file(fixture("Llama-3.1-8B")).unwrap();
         assert_eq!((c.hidden_size, c.intermediate_size, c.num_hidden_layers), (4096, 14336, 32));
         assert_eq!((c.num_attention_heads, c.num_key_value_heads, c.head_dim), (32, 8, 128));
-        assert_eq!(c.rope_scaling.unwrap().factor, 8.0);
+        assert!(matches!(c.rope_scaling, Some(RopeScaling::Llama3 { factor: 8.0, .. })), "{:?}", c.rope_scaling);
         assert!(!c.tie_word_embeddings);
         // ~8.03 B parameters.
         assert!((8_000_000_000..8_100_000_000).contains(&c.num_parameters()), "{}", c.num_parameters());
@@ -351,19 +558,20 @@ mod tests {
         let mut v: Value = serde_json::from_str(&text).unwrap();
         v.as_object_mut().unwrap().remove("vocab_size");
         let e = LlamaConfig::parse(&v.to_string(), Path::new("x/config.json")).unwrap_err();
-        assert_eq!(e.kind, HfErrorKind::MissingField("vocab_size"));
+        assert_eq!(e.kind, HfErrorKind::MissingField("vocab_size".into()));
         assert_eq!(e.to_string(), "x/config.json: missing field `vocab_size`");
 
         let e = LlamaConfig::parse("{\"architectures\": [", Path::new("y.json")).unwrap_err();
         assert!(matches!(e.kind, HfErrorKind::InvalidJson { line: 1, .. }), "{e:?}");
         assert!(e.to_string().starts_with("y.json:1:"));
 
-        let e = LlamaConfig::from_json_str(r#"{"architectures": ["MistralForCausalLM"]}"#).unwrap_err();
-        assert_eq!(e.kind, HfErrorKind::UnsupportedArchitecture(vec!["MistralForCausalLM".into()]));
+        let e = LlamaConfig::from_json_str(r#"{"architectures": ["GPT2LMHeadModel"]}"#).unwrap_err();
+        assert_eq!(e.kind, HfErrorKind::UnsupportedArchitecture(vec!["GPT2LMHeadModel".into()]));
 
         v["hidden_size"] = Value::from("4096");
         let e = LlamaConfig::from_json_str(&v.to_string()).unwrap_err();
-        assert!(matches!(e.kind, HfErrorKind::InvalidField { field: "hidden_size", .. }), "{e:?}");
+        assert_eq!(e.field(), Some("hidden_size"), "{e:?}");
+        assert!(matches!(e.kind, HfErrorKind::InvalidField { .. }), "{e:?}");
 
         let e = LlamaConfig::from_file("/nonexistent/config.json").unwrap_err();
         assert!(matches!(e.kind, HfErrorKind::Io(_)));

@@ -1,8 +1,15 @@
-//! Reading Hugging Face `config.json` files.
+//! Reading Hugging Face `config.json` files as transformers 4.x and 5.x write them.
 //!
-//! Only the Llama architecture (`LlamaForCausalLM`) is understood today; every other
-//! architecture is a typed [`HfErrorKind::UnsupportedArchitecture`] error.
+//! [`HfConfig`] is the file as written (serde derive, every field optional, unknown fields
+//! accepted); [`LlamaConfig`] is what the planner uses, with transformers' defaults applied. A
+//! field that changes numerics is either implemented (RoPE default / linear / dynamic / llama3,
+//! GQA, `head_dim`, tied embeddings, ...) or an [`HfErrorKind::Unsupported`] error naming the
+//! field and the fix — never ignored. `LlamaForCausalLM` and `MistralForCausalLM` are planned;
+//! `Qwen2ForCausalLM` is read and refused for its q/k/v bias.
 
 mod llama;
+mod rope;
+mod schema;
 
-pub use llama::{HfError, HfErrorKind, LlamaConfig, RopeScaling};
+pub use llama::{HfError, HfErrorKind, LlamaConfig, RopeScaling, SUPPORTED_ARCHITECTURES};
+pub use schema::{HfConfig, HfRope, TokenIds};

@@ -732,25 +732,8 @@ pub fn sdpa_scale(head_dim: u32) -> f32 {
 #[cfg(test)]
 mod tests;
 
-/// RoPE inverse frequencies `θ_i = theta^(-2i/d)` for `i < d/2`, with Llama 3's
-/// frequency-dependent scaling when the model has it (transformers
-/// `_compute_llama3_parameters`: long wavelengths divided by `factor`, short ones kept, a smooth
-/// blend between). Computed in f64, stored in f32 as Hugging Face stores `inv_freq`.
+/// RoPE inverse frequencies of the planned model, folded at build time
+/// ([`LlamaConfig::rope_inv_freq`]: every rope type the config reader accepts).
 pub fn rope_inv_freq(model: &LlamaConfig) -> Vec<f32> {
-    let d = model.head_dim as usize;
-    let mut inv_freq: Vec<f64> = (0..d / 2).map(|i| model.rope_theta.powf(-(2.0 * i as f64) / d as f64)).collect();
-    if let Some(r) = model.rope_scaling {
-        let (factor, low, high, original) = (r.factor, r.low_freq_factor, r.high_freq_factor, r.original_max_position_embeddings as f64);
-        let (low_wavelen, high_wavelen) = (original / low, original / high);
-        for f in &mut inv_freq {
-            let wavelen = 2.0 * std::f64::consts::PI / *f;
-            if wavelen > low_wavelen {
-                *f /= factor;
-            } else if wavelen >= high_wavelen {
-                let smooth = (original / wavelen - low) / (high - low);
-                *f = (1.0 - smooth) * *f / factor + smooth * *f;
-            }
-        }
-    }
-    inv_freq.into_iter().map(|f| f as f32).collect()
+    model.rope_inv_freq()
 }
