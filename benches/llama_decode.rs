@@ -1,14 +1,17 @@
 //! Llama-3.2-1B shapes on the host backend against candle-transformers' Llama (CPU, F32), on the
 //! same deterministic random checkpoint, in one run: prefill and decode tokens/s.
 //!
-//! `cargo bench --bench llama_decode` (env: `TTTV2_BENCH_LAYERS` — decoder layers, default 16 as
-//! in Llama-3.2-1B; `TTTV2_BENCH_POLICY` — `performance` (default) or `accuracy`).
+//! `cargo bench --bench llama_decode` (env: `TTTV2_BENCH_POLICY` — `performance` (default) or
+//! `accuracy`).
+//!
+//! The model is declared with `#[ttt_model]` from `benches/models/llama-3.2-1b-shapes/config.json`
+//! (`TinyLlamaSpec::llama_3_2_1b()`'s config: Llama-3.2-1B's shapes, 16 layers, plain RoPE), decode
+//! batch 1 with a 256-position cache and prefill buckets of 128 and 256 tokens: the generated
+//! program, one weight copy.
 //!
 //! Protocol: both sides load the same safetensors file. Prefill: a 128-token prompt, 2 runs each,
-//! median. Decode: a 16-token prompt (candle: one forward; tttv2: 16 decode steps, the decode-only model has no prefill plan),
-//! then 16 single-token steps at positions 16..32 with the KV cache, median step time. Our model
-//! is loaded twice (prefill plan only, then decode plan only) so that only one copy of the weights
-//! is in memory at a time.
+//! median. Decode: a 16-token prompt (one prefill on each side), then 16 single-token steps at
+//! positions 16..32 with the KV cache, median step time.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -16,15 +19,14 @@ mod support;
 use std::time::Instant;
 
 use support::llama_ref::{CandleLlama, TempDir, TinyLlamaSpec, write_checkpoint};
-use tttv2::Device;
-use tttv2::device::{DeviceProfile, SystemProfile};
-use tttv2::hf::LlamaConfig;
-use tttv2::nn::SafetensorsWeights;
-use tttv2::nn::llama::{Llama, LlamaPlans};
-use tttv2::op::llama::LlamaPrefillConfig;
-use tttv2::op::llama_decode::LlamaDecodeConfig;
-use tttv2::plan::llama::{LlamaOptions, plan_llama};
-use tttv2::plan::{Mode, Policy};
+use tttv2::nn::{CausalLm, SafetensorsWeights};
+use tttv2::{Device, ttt_model};
+
+#[ttt_model(device = "wormhole_b0", config = "benches/models/llama-3.2-1b-shapes/config.json", mode = "decode", batch = 1, seq_len = 256, policy = "performance")]
+pub struct Llama1BPerformance;
+
+#[ttt_model(device = "wormhole_b0", config = "benches/models/llama-3.2-1b-shapes/config.json", mode = "decode", batch = 1, seq_len = 256, policy = "accuracy")]
+pub struct Llama1BAccuracy;
 
 const PREFILL: usize = 128;
 const PROMPT: usize = 16;
@@ -41,47 +43,32 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if std::env::args().skip(1).any(|a| !a.starts_with("--") && a != "llama_decode") {
         return Ok(());
     }
-    let layers: usize = std::env::var("TTTV2_BENCH_LAYERS").ok().and_then(|v| v.parse().ok()).unwrap_or(16);
-    let policy = match std::env::var("TTTV2_BENCH_POLICY").as_deref() {
-        Ok("accuracy") => Policy::Accuracy,
-        _ => Policy::Performance,
-    };
-    let spec = TinyLlamaSpec { layers, ..TinyLlamaSpec::llama_3_2_1b() };
+    let policy = std::env::var("TTTV2_BENCH_POLICY").unwrap_or_else(|_| "performance".into());
+    let spec = TinyLlamaSpec::llama_3_2_1b();
+    let layers = spec.layers;
+    let declared: serde_json::Value = serde_json::from_str(&std::fs::read_to_string("benches/models/llama-3.2-1b-shapes/config.json")?)?;
+    assert_eq!(declared, spec.config_json(), "the declared config is the checkpoint's");
     let dir = TempDir::new("bench-1b")?;
     let t = Instant::now();
     write_checkpoint(dir.path(), &spec, 1)?;
     eprintln!("checkpoint (Llama-3.2-1B shapes, {layers} layers, F32) written in {:.1?}", t.elapsed());
     let vocab = spec.vocab as u32;
     let tokens: Vec<u32> = (0..PREFILL as u32).map(|t| (t * 7919 + 13) % vocab).collect();
-    let cfg = LlamaConfig::from_file(dir.path().join("config.json"))?;
-    let sys = SystemProfile::N150;
-    let device = Device::open(&DeviceProfile::N150)?;
+    let device = Device::open(&llama1_b_performance_plan::DEVICE)?;
     let weights = SafetensorsWeights::open(dir.path())?;
 
-    // tttv2 prefill.
-    let opts = LlamaOptions { seq_len: PREFILL as u32, policy, ..LlamaOptions::new(Mode::Prefill, 1) };
-    let pre = LlamaPrefillConfig::from_plan(&plan_llama(&cfg, &sys, &opts)?)?;
     let t = Instant::now();
-    let mut ours = Llama::load(&device, &weights, LlamaPlans { prefill: vec![pre], decode: None })?;
-    eprintln!("tttv2 prefill model loaded in {:.1?}", t.elapsed());
+    let mut ours: Box<dyn CausalLm> = match policy.as_str() {
+        "accuracy" => Box::new(Llama1BAccuracy::load(&device, &weights)?),
+        _ => Box::new(Llama1BPerformance::load(&device, &weights)?),
+    };
+    eprintln!("tttv2 model loaded in {:.1?}", t.elapsed());
     let ours_prefill = median((0..2).map(|_| {
         let t = Instant::now();
         ours.prefill(&device, 0, &tokens).expect("prefill");
         t.elapsed().as_secs_f64()
     }).collect());
-    drop(ours);
-
-    // tttv2 decode.
-    let opts = LlamaOptions { seq_len: 256, policy, ..LlamaOptions::new(Mode::Decode, 1) };
-    let dec = LlamaDecodeConfig::from_plan(&plan_llama(&cfg, &sys, &opts)?)?;
-    let t = Instant::now();
-    let mut ours = Llama::load(&device, &weights, LlamaPlans { prefill: vec![], decode: Some(dec) })?;
-    eprintln!("tttv2 decode model loaded in {:.1?}", t.elapsed());
-    // The prompt goes through decode steps (this model has no prefill plan), then the timed steps.
-    let mut next = 0;
-    for (p, &tok) in tokens[..PROMPT].iter().enumerate() {
-        next = argmax(&ours.decode(&device, &[tok], &[p as u32])?[0]);
-    }
+    let mut next = argmax(&ours.prefill(&device, 0, &tokens[..PROMPT])?);
     let mut ours_steps = Vec::new();
     for k in 0..STEPS {
         let t = Instant::now();
@@ -110,7 +97,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let (od, cd) = (median(ours_steps), median(candle_steps));
-    println!("Llama-3.2-1B shapes ({layers} layers), policy {policy:?}, {} threads", std::thread::available_parallelism().map_or(1, |n| n.get()));
+    println!("Llama-3.2-1B shapes ({layers} layers), policy {policy}, {} threads", std::thread::available_parallelism().map_or(1, |n| n.get()));
     println!("| | tttv2 host | candle CPU F32 | tttv2 / candle |");
     println!("|---|---|---|---|");
     println!(

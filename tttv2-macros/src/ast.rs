@@ -31,6 +31,14 @@ pub struct Layer {
     pub kind: LayerAttr,
 }
 
+impl Model {
+    /// Whether the declaration is a Llama-family decoder (its layers carry the Llama attributes;
+    /// a `config = ...` model has no fields at all).
+    pub fn is_llama(&self) -> bool {
+        self.layers.is_empty() || self.layers.iter().any(|l| matches!(l.kind, LayerAttr::Llama(..)))
+    }
+}
+
 /// A field's layer attribute.
 pub enum LayerAttr {
     /// `#[linear(...)]`.

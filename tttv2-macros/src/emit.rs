@@ -141,6 +141,9 @@ pub fn expand_with(
             })
             .collect(),
     };
+    if let Err(errors) = cx.check() {
+        return errors;
+    }
     let errors = feature_error.into_compile_errors();
     let plans: Vec<_> = plans.iter().map(|(m, d, p)| (m.clone(), d, p)).collect();
     let code = model_multi_tokens(&plans, &item);
@@ -153,6 +156,9 @@ pub(crate) fn with_stub(cx: Ctxt, feature_error: Ctxt, model: &Model) -> TokenSt
     let errors = cx.into_compile_errors();
     let feature_errors = feature_error.into_compile_errors();
     let Model { attrs, vis, ident, layers } = model;
+    if model.is_llama() {
+        return llama_stub(quote!(#errors #feature_errors), model);
+    }
     let fields = layers.iter().map(|l| {
         let (v, i) = (&l.vis, &l.ident);
         quote!(#v #i: ::tttv2::nn::Linear)
@@ -176,6 +182,60 @@ pub(crate) fn with_stub(cx: Ctxt, feature_error: Ctxt, model: &Model) -> TokenSt
             }
             #[allow(unused_variables)]
             pub fn forward(&self, x: &::tttv2::Tensor) -> ::tttv2::Result<::tttv2::Tensor> {
+                ::core::unreachable!(#why)
+            }
+        }
+    }
+}
+
+/// The faithful fallback of a Llama with errors: the struct, its plan module's names and the
+/// signatures of `load` / `prefill` / `decode` / `generate` / `manifest` / `graph`, so uses of the
+/// model type-check and the user sees only the real errors.
+fn llama_stub(errors: TokenStream, model: &Model) -> TokenStream {
+    let Model { attrs, vis, ident, .. } = model;
+    let plan_mod = format_ident!("{}", tttv2_core::codegen::plan_module_name(&ident.to_string()));
+    let why = "the #[ttt_model] declaration has errors";
+    quote! {
+        #errors
+        #(#attrs)*
+        #vis struct #ident;
+        #[allow(dead_code)]
+        #vis mod #plan_mod {
+            pub const DEVICE: ::tttv2::device::DeviceProfile = ::tttv2::device::DeviceProfile::N150;
+            pub const BATCH: u32 = 0;
+            pub const MAX_SEQ_LEN: u32 = 0;
+            pub const PREFILL_BUCKETS: [u32; 0] = [];
+            pub const MANIFEST_JSON: &str = "{}";
+            pub const GRAPH_JSON: &str = "{}";
+            pub const GRAPH_DOT: &str = "";
+        }
+        #[allow(unused_variables)]
+        impl #ident {
+            pub fn load(device: &::tttv2::Device, weights: &impl ::tttv2::nn::WeightSource) -> ::tttv2::Result<Self> {
+                ::core::unreachable!(#why)
+            }
+            pub fn prefill(&mut self, device: &::tttv2::Device, user: u32, tokens: &[u32]) -> ::tttv2::Result<Vec<f32>> {
+                ::core::unreachable!(#why)
+            }
+            pub fn decode(&mut self, device: &::tttv2::Device, tokens: &[u32], positions: &[u32]) -> ::tttv2::Result<Vec<Vec<f32>>> {
+                ::core::unreachable!(#why)
+            }
+            pub fn generate(
+                &mut self,
+                device: &::tttv2::Device,
+                prompts: &[Vec<u32>],
+                options: &::tttv2::nn::generate::GenerateOptions,
+                on_token: impl FnMut(usize, u32),
+            ) -> ::tttv2::Result<::tttv2::nn::generate::Generation> {
+                ::core::unreachable!(#why)
+            }
+            pub fn weight_bytes(&self) -> u64 {
+                ::core::unreachable!(#why)
+            }
+            pub fn manifest() -> ::tttv2::serde_json::Value {
+                ::core::unreachable!(#why)
+            }
+            pub fn graph() -> ::tttv2::serde_json::Value {
                 ::core::unreachable!(#why)
             }
         }

@@ -7,6 +7,7 @@ use quote::quote;
 use tttv2_core::codegen::llama::{DevicePlan, LlamaItem, llama_multi_tokens, llama_tokens, prefill_buckets};
 use tttv2_core::device::SystemProfile;
 use tttv2_core::hf::LlamaConfig;
+use tttv2_core::plan::Mode;
 use tttv2_core::plan::llama::{LlamaOptions, LlamaPlanError, plan_llama};
 
 use crate::ast::Model;
@@ -24,6 +25,22 @@ pub fn expand_llama(
     cfg: LlamaConfig,
     opts: LlamaOptions,
 ) -> TokenStream {
+    // What the generated program cannot run is an error here, not a struct without methods.
+    let batch_span = attrs.spans.get("batch").copied().unwrap_or(model.span());
+    match opts.mode {
+        Mode::Decode if opts.batch > 32 => cx.error_at(
+            batch_span,
+            format!("[decode-batch] the generated decode step runs at most 32 users (the hidden state is one 32-row tile, as in tt-transformers' decode), got batch = {}; fix: batch <= 32 (plan larger batches with `tttv2 plan`)", opts.batch),
+        ),
+        Mode::Prefill if opts.batch > 1 => cx.error_at(
+            batch_span,
+            format!("[prefill-batch] generated prefill runs one user's prompt per call, got batch = {}; fix: batch = 1, or mode = \"decode\" (its prefill fills each user's cache in turn)", opts.batch),
+        ),
+        _ => {}
+    }
+    if cx.has_errors() {
+        return with_stub(cx, feature_error, model);
+    }
     let mut plans = Vec::new();
     for t in targets {
         let device = t.device;
@@ -41,6 +58,9 @@ pub fn expand_llama(
     }
     if cx.has_errors() {
         return with_stub(cx, feature_error, model);
+    }
+    if let Err(errors) = cx.check() {
+        return errors;
     }
     let errors = feature_error.into_compile_errors();
     let item = item(model, attrs);
