@@ -51,7 +51,6 @@ impl SmallLlama {
         use ::tttv2::Tensor;
         use small_llama_plan::*;
         device.expect_profile(&DEVICE)?;
-        let lm_head_t = llama::lm_head_weight(weights, TIE_WORD_EMBEDDINGS, 2048, 512)?;
         let embed_tokens = Tensor::from_f32(
             device,
             &llama::embedding_table(weights, 2048, 512)?,
@@ -68,11 +67,13 @@ impl SmallLlama {
             Layout::RowMajor,
             &MemoryConfig::DRAM_INTERLEAVED,
         )?;
+        let lm_head_t = llama::lm_head_weight(weights, TIE_WORD_EMBEDDINGS, 2048, 512)?;
         let lm_head = llama::upload_linear(
             device,
             &llama::columns(&lm_head_t, 512, 0, 2048),
             &decode::LM_HEAD,
         )?;
+        drop(lm_head_t);
         let mut layers = Vec::new();
         for i in 0..4 {
             layers.push(Self::load_layer(device, weights, i)?);

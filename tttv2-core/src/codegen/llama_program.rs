@@ -280,25 +280,33 @@ pub fn program_tokens(item: &LlamaItem, plan_mod: &Ident, doc: &[String], r: &Ru
     let layer_doc = format!(" One decoder layer of [`{ident}`] on the device: its weights and KV cache.");
 
     // load: the model's tensors by the main step's configs, one `load_layer` per layer plan.
+    // The LM head is transposed once, cut into its pieces and freed before the layers load (a
+    // vocabulary-wide f32 copy is a gigabyte for Llama-3).
     let mut self_loads = Vec::new();
     let mut lm_col = 0u32;
-    let mut needs_head = false;
+    let pieces = self_fields.iter().filter(|t| t.name.starts_with("self.lm_head")).count();
+    let mut seen = 0;
     for t in &self_fields {
         let (op, _) = reader(all_ops(&main.plan), &t.name).expect("a reader");
         let e = load_expr(t, op, &consts, "", &names, (1, 1), lm_col);
+        let f = field(&t.name);
         if t.name.starts_with("self.lm_head") {
-            needs_head = true;
+            if seen == 0 {
+                let (v, h) = (lit(main.plan.model.vocab_size), lit(main.plan.model.hidden_size));
+                self_loads.push(quote!(let lm_head_t = llama::lm_head_weight(weights, TIE_WORD_EMBEDDINGS, #v, #h)?;));
+            }
+            seen += 1;
             if let Call::Linear(c) = &op.call {
                 lm_col += c.n;
             }
+            self_loads.push(quote!(let #f = #e;));
+            if seen == pieces {
+                self_loads.push(quote!(drop(lm_head_t);));
+            }
+        } else {
+            self_loads.push(quote!(let #f = #e;));
         }
-        let f = field(&t.name);
-        self_loads.push(quote!(let #f = #e;));
     }
-    let head_t = needs_head.then(|| {
-        let (v, h) = (lit(main.plan.model.vocab_size), lit(main.plan.model.hidden_size));
-        quote!(let lm_head_t = llama::lm_head_weight(weights, TIE_WORD_EMBEDDINGS, #v, #h)?;)
-    });
     let load_layers = program.layer_plans.iter().enumerate().map(|(p, lp)| {
         let name = format_ident!("load_{}layer", layer_prefix(main, p));
         let prefix = layer_prefix(main, p).to_uppercase();
@@ -523,7 +531,6 @@ pub fn program_tokens(item: &LlamaItem, plan_mod: &Ident, doc: &[String], r: &Ru
                 use ::tttv2::Tensor;
                 use #plan_mod::*;
                 device.expect_profile(&DEVICE)?;
-                #head_t
                 #(#self_loads)*
                 let mut layers = Vec::new();
                 #(#layer_loads)*
