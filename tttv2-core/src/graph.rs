@@ -5,7 +5,9 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::plan::llama::{LlamaPlan, OpKind, PlannedOp};
+use std::collections::HashMap;
+
+use crate::plan::llama::{Call, LlamaPlan, OpKind, PlannedOp};
 
 /// One op.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -82,39 +84,34 @@ fn node(id: usize, op: &PlannedOp) -> Node {
 }
 
 impl Graph {
-    /// The graph of a Llama plan. Ops run in order, each consuming its predecessor's output;
-    /// sibling projections (w1, w3) both read the op before them; each residual `add` also
-    /// consumes the residual stream (the previous residual add, or the embedding); the SwiGLU
-    /// `multiply` consumes both the gate and the up projection.
+    /// The graph of a Llama plan, from its data flow: an edge from the op that last wrote a
+    /// tensor to each op that reads it (a decoder layer's input `h` is the previous layer's
+    /// `h_out`, or the prologue's output; a KV-cache write feeds the attention that reads the
+    /// cache). Edges into a residual `add` from the residual stream (`h`, `h_attn`) are marked.
     pub fn from_llama(plan: &LlamaPlan) -> Graph {
         let nodes: Vec<Node> = plan.ops.iter().enumerate().map(|(i, op)| node(i, op)).collect();
         let mut edges = Vec::new();
-        let mut residual: Option<usize> = None;
+        let mut producer: HashMap<&str, usize> = HashMap::new();
+        let mut hidden: Option<usize> = None;
         for (i, op) in plan.ops.iter().enumerate() {
-            if i > 0 {
-                // Sibling projections (w1 and w3) read the same input as the matmul before them.
-                let prev = &plan.ops[i - 1];
-                let sibling = i >= 2
-                    && op.op == OpKind::Linear
-                    && prev.op == OpKind::Linear
-                    && prev.layer == op.layer
-                    && prev.shapes.k == op.shapes.k;
-                edges.push(Edge { from: if sibling { i - 2 } else { i - 1 }, to: i, kind: EdgeKind::Data });
+            let starts_part = i > 0 && plan.ops[i - 1].layer != op.layer;
+            if starts_part && let Some(h) = hidden {
+                producer.insert("h", h);
             }
-            match op.op {
-                OpKind::Embedding => residual = Some(i),
-                // The embedding's output moved into L1 shards is the residual stream.
-                OpKind::InterleavedToSharded if residual == Some(i.wrapping_sub(1)) => residual = Some(i),
-                OpKind::Add => {
-                    if let Some(r) = residual.filter(|&r| r + 1 != i) {
-                        edges.push(Edge { from: r, to: i, kind: EdgeKind::Residual });
-                    }
-                    residual = Some(i);
+            for t in &op.inputs {
+                if let Some(&p) = producer.get(t.name.as_str()) {
+                    let residual = op.op == OpKind::Add && (t.name == "h" || t.name == "h_attn");
+                    edges.push(Edge { from: p, to: i, kind: if residual { EdgeKind::Residual } else { EdgeKind::Data } });
                 }
-                OpKind::Multiply if i >= 2 && plan.ops[i - 2].op == OpKind::Linear => {
-                    edges.push(Edge { from: i - 2, to: i, kind: EdgeKind::Data });
+            }
+            for t in &op.outputs {
+                producer.insert(&t.name, i);
+                if matches!(t.name.as_str(), "h" | "h_sharded" | "h_out") {
+                    hidden = Some(i);
                 }
-                _ => {}
+            }
+            if matches!(op.call, Call::FillCache | Call::PagedUpdateCache) {
+                producer.insert(&op.inputs[0].name, i);
             }
         }
         Graph { nodes, edges }
