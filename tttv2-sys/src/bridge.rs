@@ -167,6 +167,22 @@ pub(crate) mod ffi {
         fused_activation: Activation,
     }
 
+    /// `ttnn::prim::LayerNormProgramConfig`: the default or the sharded multi-core variant.
+    #[derive(Debug, Clone, Copy)]
+    struct NormConfig {
+        /// `LayerNormShardedMultiCoreProgramConfig` (else `LayerNormDefaultProgramConfig`).
+        sharded: bool,
+        grid_x: u32,
+        grid_y: u32,
+        subblock_w: u32,
+        block_h: u32,
+        block_w: u32,
+        inplace: bool,
+        legacy_reduction: bool,
+        legacy_rsqrt: bool,
+        use_welford: bool,
+    }
+
     /// `ttnn::operations::transformer::SDPAProgramConfig` (q/k chunk sizes in rows).
     #[derive(Debug, Clone, Copy)]
     struct SdpaConfig {
@@ -263,11 +279,12 @@ pub(crate) mod ffi {
         fn add(a: &Tensor, b: &Tensor, mem: &MemConfig, dtype: DataType) -> Result<UniquePtr<Tensor>>;
         /// `ttnn::silu(a)`.
         fn silu(a: &Tensor, mem: &MemConfig) -> Result<UniquePtr<Tensor>>;
-        /// `ttnn::rms_norm(x, epsilon, weight)`.
+        /// `ttnn::rms_norm(x, epsilon, weight, .., mem, program_config, compute)`.
         fn rms_norm(
             x: &Tensor,
             epsilon: f32,
             weight: &Tensor,
+            program_config: &NormConfig,
             mem: &MemConfig,
             compute: &ComputeConfig,
         ) -> Result<UniquePtr<Tensor>>;

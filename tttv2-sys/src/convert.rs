@@ -220,6 +220,36 @@ pub(crate) fn device_desc(p: &DeviceProfile) -> ffi::DeviceDesc {
     }
 }
 
+pub(crate) fn norm_config(p: &tttv2_core::ttnn::LayerNormProgramConfig) -> ffi::NormConfig {
+    use tttv2_core::ttnn::LayerNormProgramConfig as P;
+    match p {
+        P::Default(d) => ffi::NormConfig {
+            sharded: false,
+            grid_x: 0,
+            grid_y: 0,
+            subblock_w: 0,
+            block_h: 0,
+            block_w: 0,
+            inplace: false,
+            legacy_reduction: d.legacy_reduction,
+            legacy_rsqrt: d.legacy_rsqrt,
+            use_welford: d.use_welford,
+        },
+        P::Sharded(s) => ffi::NormConfig {
+            sharded: true,
+            grid_x: s.compute_with_storage_grid_size.x,
+            grid_y: s.compute_with_storage_grid_size.y,
+            subblock_w: s.subblock_w,
+            block_h: s.block_h,
+            block_w: s.block_w,
+            inplace: s.inplace,
+            legacy_reduction: s.legacy_reduction,
+            legacy_rsqrt: s.legacy_rsqrt,
+            use_welford: s.use_welford,
+        },
+    }
+}
+
 pub(crate) fn sdpa_config(p: &tttv2_core::ttnn::SDPAProgramConfig) -> ffi::SdpaConfig {
     ffi::SdpaConfig {
         grid_x: p.compute_with_storage_grid_size.x,

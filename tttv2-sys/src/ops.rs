@@ -104,6 +104,7 @@ pub fn rms_norm(
         &x.inner,
         epsilon,
         &weight.inner,
+        &convert::norm_config(program_config),
         &convert::memory_config(memory_config),
         &convert::compute_config(compute_kernel_config),
     )

@@ -421,3 +421,44 @@ fn zeros_creates_a_tensor_without_an_upload() {
     let e = Tensor::zeros(&dev, &[32, 32], DataType::Bfloat4B, Layout::RowMajor, &DRAM).unwrap_err().to_string();
     assert!(e.contains("must be in TILE layout"), "{e}");
 }
+
+/// `rms_norm`'s program config is checked against its input as TT-NN checks it, and the variants
+/// whose numerics the host does not model are refused rather than ignored.
+#[test]
+fn rms_norm_program_config_is_checked() {
+    let dev = device();
+    let mut r = Rng(5);
+    let (h, w) = (32u32, 128u32);
+    let tx = up(&dev, &bf16v(&r.vec((h * w) as usize)), &[h, w], DataType::Bfloat16);
+    let tg = up(&dev, &bf16v(&r.vec(w as usize)), &[1, w], DataType::Bfloat16);
+    let cc = hifi4(true);
+    let default = LayerNormProgramConfig::Default(LayerNormDefaultProgramConfig::default());
+    assert!(ops::rms_norm(&tx, 1e-5, &tg, &default, &DRAM, &cc).is_ok());
+    let welford = LayerNormProgramConfig::Default(LayerNormDefaultProgramConfig { use_welford: true, ..Default::default() });
+    let e = ops::rms_norm(&tx, 1e-5, &tg, &welford, &DRAM, &cc).unwrap_err().to_string();
+    assert!(e.contains("Welford"), "{e}");
+    let sharded = LayerNormProgramConfig::Sharded(LayerNormShardedMultiCoreProgramConfig {
+        compute_with_storage_grid_size: CoreCoord::new(8, 8),
+        subblock_w: 1,
+        block_h: 1,
+        block_w: 1,
+        inplace: false,
+        legacy_reduction: false,
+        legacy_rsqrt: false,
+        use_welford: false,
+    });
+    let e = ops::rms_norm(&tx, 1e-5, &tg, &sharded, &DRAM, &cc).unwrap_err().to_string();
+    assert!(e.contains("L1-sharded input"), "{e}");
+    // Sharded over 4 cores (K = 4 tiles): block_w must be 1; 2 is refused.
+    let mc = MemoryConfig::sharded(
+        TensorMemoryLayout::WidthSharded,
+        BufferType::L1,
+        ShardSpec { grid: ShardGrid::row_wise(4, CoreCoord::new(8, 8)), shape: [32, 32], orientation: ShardOrientation::RowMajor },
+    );
+    let xs = ops::to_memory_config(&tx, &mc).unwrap();
+    assert!(ops::rms_norm(&xs, 1e-5, &tg, &sharded, &mc, &cc).is_ok());
+    let LayerNormProgramConfig::Sharded(s) = sharded else { unreachable!() };
+    let wide = LayerNormProgramConfig::Sharded(LayerNormShardedMultiCoreProgramConfig { block_w: 2, subblock_w: 2, ..s });
+    let e = ops::rms_norm(&xs, 1e-5, &tg, &wide, &mc, &cc).unwrap_err().to_string();
+    assert!(e.contains("block_w (2)"), "{e}");
+}

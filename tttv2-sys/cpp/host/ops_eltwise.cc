@@ -133,8 +133,12 @@ std::unique_ptr<Tensor> gelu(const Tensor& a, bool fast_and_approximate, const M
   return unary(a, mem, UnaryOp::Gelu, true, fast_and_approximate ? 1.0f : 0.0f, "gelu");
 }
 
-std::unique_ptr<Tensor> rms_norm(const Tensor& x, float epsilon, const Tensor& weight, const MemConfig& mem,
-                                 const ComputeConfig& compute) {
+std::unique_ptr<Tensor> rms_norm(const Tensor& x, float epsilon, const Tensor& weight, const NormConfig& program_config,
+                                 const MemConfig& mem, const ComputeConfig& compute) {
+  // The program config decides how TT-NN splits the rows over cores, not the arithmetic; the
+  // Rust API (`tttv2::ops::rms_norm`) checks it against the input as TT-NN does and refuses the
+  // variants with other numerics (legacy reduction / rsqrt, Welford).
+  (void)program_config;
   (void)compute;
   return norm(x, epsilon, &weight, nullptr, mem, true, "rms_norm");
 }

@@ -92,10 +92,23 @@ std::unique_ptr<Tensor> gelu(const Tensor& a, bool fast_and_approximate, const M
   return wrap(ttnn::gelu(tt(a), fast_and_approximate, to_tt(mem)), a.impl());
 }
 
-std::unique_ptr<Tensor> rms_norm(const Tensor& x, float epsilon, const Tensor& weight, const MemConfig& mem,
-                                 const ComputeConfig& compute) {
+std::unique_ptr<Tensor> rms_norm(const Tensor& x, float epsilon, const Tensor& weight, const NormConfig& pc,
+                                 const MemConfig& mem, const ComputeConfig& compute) {
   const std::optional<const ttnn::Tensor> w = tt(weight);
-  return wrap(ttnn::rms_norm(tt(x), epsilon, w, std::nullopt, std::nullopt, to_tt(mem), std::nullopt, to_tt(compute)), x.impl());
+  // ttnn::prim::LayerNormProgramConfig (normalization/layernorm/device/layernorm_types.hpp @ 13adda80).
+  const std::optional<const ttnn::prim::LayerNormProgramConfig> program_config =
+      pc.sharded ? ttnn::prim::LayerNormProgramConfig{ttnn::prim::LayerNormShardedMultiCoreProgramConfig{
+                       .compute_with_storage_grid_size = CoreCoord(pc.grid_x, pc.grid_y),
+                       .subblock_w = pc.subblock_w,
+                       .block_h = pc.block_h,
+                       .block_w = pc.block_w,
+                       .inplace = pc.inplace,
+                       .legacy_reduction = pc.legacy_reduction,
+                       .legacy_rsqrt = pc.legacy_rsqrt,
+                       .use_welford = pc.use_welford}}
+                 : ttnn::prim::LayerNormProgramConfig{ttnn::prim::LayerNormDefaultProgramConfig{
+                       .legacy_reduction = pc.legacy_reduction, .legacy_rsqrt = pc.legacy_rsqrt, .use_welford = pc.use_welford}};
+  return wrap(ttnn::rms_norm(tt(x), epsilon, w, std::nullopt, std::nullopt, to_tt(mem), program_config, to_tt(compute)), x.impl());
 }
 
 std::unique_ptr<Tensor> layer_norm(const Tensor& x, float epsilon, const Tensor* weight, const Tensor* bias, const MemConfig& mem,

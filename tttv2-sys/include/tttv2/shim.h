@@ -19,6 +19,7 @@ struct MemConfig;
 struct ComputeConfig;
 struct MatmulConfig;
 struct SdpaConfig;
+struct NormConfig;
 struct ShardPlacement;
 struct QkvHeads;
 enum class DataType : std::uint8_t;
@@ -71,7 +72,7 @@ std::unique_ptr<Tensor> linear(const Tensor& a, const Tensor& b, const Tensor& b
 std::unique_ptr<Tensor> add(const Tensor& a, const Tensor& b, const MemConfig& mem,
                             DataType dtype);
 std::unique_ptr<Tensor> silu(const Tensor& a, const MemConfig& mem);
-std::unique_ptr<Tensor> rms_norm(const Tensor& x, float epsilon, const Tensor& weight,
+std::unique_ptr<Tensor> rms_norm(const Tensor& x, float epsilon, const Tensor& weight, const NormConfig& program_config,
                                  const MemConfig& mem, const ComputeConfig& compute);
 
 std::unique_ptr<Tensor> multiply(const Tensor& a, const Tensor& b, const MemConfig& mem, DataType dtype,
