@@ -191,6 +191,7 @@ pub(crate) mod ffi {
         q_chunk_size: u32,
         k_chunk_size: u32,
         exp_approx_mode: bool,
+        max_cores_per_head_batch: u32,
     }
 
     /// Where one shard of a sharded tensor lives: its core and the rows / columns of the

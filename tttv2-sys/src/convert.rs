@@ -257,6 +257,7 @@ pub(crate) fn sdpa_config(p: &tttv2_core::ttnn::SDPAProgramConfig) -> ffi::SdpaC
         q_chunk_size: p.q_chunk_size,
         k_chunk_size: p.k_chunk_size,
         exp_approx_mode: p.exp_approx_mode.unwrap_or(false),
+        max_cores_per_head_batch: p.max_cores_per_head_batch,
     }
 }
 

@@ -50,6 +50,7 @@ ttnn::operations::transformer::SDPAProgramConfig sdpa_pc(const SdpaConfig& c) {
       .q_chunk_size = c.q_chunk_size,
       .k_chunk_size = c.k_chunk_size,
       .exp_approx_mode = c.exp_approx_mode,
+      .max_cores_per_head_batch = c.max_cores_per_head_batch,
   };
   return p;
 }
