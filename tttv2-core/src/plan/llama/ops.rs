@@ -290,6 +290,12 @@ impl Ctx<'_> {
                 op.program_config = Some(OpProgramConfig::LayerNorm(LayerNormProgramConfig::Default(LayerNormDefaultProgramConfig::default())));
                 let cores = mt.min(self.device.num_cores()).max(1);
                 let l1 = cb::rms_norm_default(hidden, ckc.fp32_dest_acc_en);
+                if l1 > self.device.l1_budget_bytes() {
+                    // FINDINGS.md fix 5: a TILE gamma [1, 1, 32, hidden] would let TT-NN pick its
+                    // capped large-tensor kernel (layernorm_op_multi_core.cpp:269-311 @ 13adda80);
+                    // the planner and the generated code do not store gamma that way yet.
+                    return Err(violation(&op.name, Rule::L1Fits, format!("rms_norm (LayerNormDefault, ROW_MAJOR gamma) keeps the whole {hidden}-wide row in its circular buffers: {l1} B per core, over the {} B {} allows", self.device.l1_budget_bytes(), self.device.name), "store gamma as a TILE [1, 1, 32, hidden] tensor (not planned yet) or shard the hidden state"));
+                }
                 let bytes = m as u64 * hidden as u64 * 2;
                 let dram = if mc.buffer_type == BufferType::Dram { 2 * bytes } else { 0 } + hidden as u64 * 2;
                 // Two passes over the row (sum of squares, then scale).
