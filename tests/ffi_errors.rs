@@ -113,7 +113,7 @@ fn circular_buffers_beyond_l1_are_rejected_with_the_byte_count() {
         msg.starts_with("Statically allocated circular buffers on core range [(x=0,y=0) - (x=7,y=7)] grow to "),
         "{msg}"
     );
-    assert!(msg.ends_with("B which is beyond max L1 size of 1466368 B"), "{msg}");
+    assert!(msg.ends_with("B which is beyond max L1 size of 1499136 B"), "{msg}");
 }
 
 #[test]

@@ -13,6 +13,14 @@ export VENV=${VENV:-/tmp/ttnn-replay-venv}
 export MOCK_DIR=${MOCK_DIR:-/tmp/ttnn-replay-mock}
 TTNN_MOCK=${TTNN_MOCK:-$(cd "$HERE/../../.." && pwd)/shared/tools/ttnn-mock}
 [ -x "$TTNN_MOCK/setup.sh" ] || { echo "the shared ttnn-mock tool is not at $TTNN_MOCK: set TTNN_MOCK" >&2; exit 2; }
+# The wheel is cp310. setup.sh asks `pyenv root`, which a fresh non-login root shell may not have on
+# PATH: look in pyenv's default root too.
+if [ -z "${PYTHON:-}" ]; then
+  PYTHON=$(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.10*/bin/python3.10 2>/dev/null | tail -1 || true)
+  [ -n "$PYTHON" ] || PYTHON=$(command -v python3.10 || true)
+  [ -n "$PYTHON" ] || { echo "no Python 3.10 (pyenv or PATH): set PYTHON" >&2; exit 2; }
+  export PYTHON
+fi
 "$TTNN_MOCK/setup.sh"
 sed 's/^\(    harvest_mask:\) 192$/\1 0/' "$MOCK_DIR/cluster_descs/blackhole_P150.yaml" > "$MOCK_DIR/cluster_descs/blackhole_P150a.yaml"
 grep -q 'harvest_mask: 0' "$MOCK_DIR/cluster_descs/blackhole_P150a.yaml" || { echo "could not derive blackhole_P150a.yaml" >&2; exit 1; }

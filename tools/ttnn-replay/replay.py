@@ -365,7 +365,19 @@ def run_to_interleaved(c: Ctx):
     return ttnn.sharded_to_interleaved(c.tensor("input"), c.mc("output"))
 
 
+def run_to_memory_config(c: Ctx):
+    # The planner's reshards (`<consumer>.to_memory_config`, `embedding.to_memory_config`).
+    return ttnn.to_memory_config(c.tensor("input"), c.mc("output"), dtype=c.dt("output"))
+
+
+def run_reshape(c: Ctx):
+    # `embedding.reshape`: [1, rows, width] -> [1, 1, rows, width], a view.
+    return ttnn.reshape(c.tensor("input"), list(c.spec.shapes["output"]), memory_config=c.mc("output"))
+
+
 RUNNERS = {
+    "ttnn::to_memory_config": run_to_memory_config,
+    "ttnn::reshape": run_reshape,
     "ttnn::linear": run_linear,
     "ttnn::matmul": run_linear,
     "ttnn::embedding": run_embedding,

@@ -82,3 +82,26 @@ fn matmul_after_an_in_place_update_sees_the_new_values() {
     same_bits(&after, &fresh, "after update");
     assert_ne!(before, after);
 }
+
+/// TT-NN refuses a sharded SDPA-decode output whenever K has more than one head ("GQA",
+/// tt-metal 13adda80 `sdpa_decode_device_operation.cpp:403-405`); the host backend does too, with
+/// TT-NN's text, and accepts the same call with an interleaved output.
+#[test]
+fn sdpa_decode_refuses_a_sharded_output_for_gqa() {
+    let dev = device();
+    let (b, qh, kvh, s, d) = (4u32, 8u32, 2u32, 64u32, 64u32);
+    let mut r = Rng(5);
+    let q = up(&dev, &r.vec((b * qh * d) as usize), &[1, b, qh, d], DataType::Bfloat16);
+    let k = up(&dev, &r.vec((b * kvh * s * d) as usize), &[b, kvh, s, d], DataType::Bfloat16);
+    let v = up(&dev, &r.vec((b * kvh * s * d) as usize), &[b, kvh, s, d], DataType::Bfloat16);
+    let pc = SDPAProgramConfig { compute_with_storage_grid_size: CoreCoord::new(8, 8), q_chunk_size: 0, k_chunk_size: 0, exp_approx_mode: Some(false), max_cores_per_head_batch: 16 };
+    let sharded = MemoryConfig::sharded(
+        TensorMemoryLayout::HeightSharded,
+        BufferType::L1,
+        ShardSpec { grid: ShardGrid::row_wise(b, CoreCoord::new(8, 8)), shape: [32, d], orientation: ShardOrientation::RowMajor },
+    );
+    let pos = vec![s - 1; b as usize];
+    let err = ops::scaled_dot_product_attention_decode(&q, &k, &v, &pos, None, &pc, &sharded, &hifi4(false)).err().expect("a sharded GQA output must be refused");
+    assert!(err.to_string().contains("Sharded output not supported for GQA"), "{err}");
+    ops::scaled_dot_product_attention_decode(&q, &k, &v, &pos, None, &pc, &MemoryConfig::DRAM_INTERLEAVED, &hifi4(false)).unwrap();
+}

@@ -176,7 +176,7 @@ case("fill_cache_batch_32", r"batch size must be 1|input must be \[1,", f"{TR}:4
      {"cache": t([32, 8, 128, 64]), "input": t([32, 8, 128, 64])})
 case("fill_cache_batch_idx", r"[Bb]atch ?idx|batch index|Batch index", f"{TR}:409", "fill_cache",
      {"cache": t([4, 8, 128, 64]), "input": t([1, 8, 128, 64])}, batch_idx=4)
-case("sdpa_decode_gqa_sharded_out", r"Sharded output|GQA", "(no host rule)", "sdpa_decode",
+case("sdpa_decode_gqa_sharded_out", r"Sharded output|GQA", f"{TR}:308", "sdpa_decode",
      {"q": t([1, 32, 32, 64], mem=sharded("HEIGHT_SHARDED", "L1", 0, 0, 7, 3, 32, 32, 64)),
       "k": t([32, 8, 128, 64]), "v": t([32, 8, 128, 64])},
      program_config=dict(SDPA_PC, q_chunk_size=0, k_chunk_size=0), compute_kernel_config=ckc("HiFi2"),

@@ -67,6 +67,12 @@ pub struct DeviceProfile {
 }
 
 const KIB: u64 = 1024;
+/// Where TT-NN's circular buffers start in a Wormhole Tensix core's L1 (bytes): firmware, mailboxes
+/// and the kernel-config ring lie below it. tools/ttnn-replay/FINDINGS.md (fix 3): a 1x1-grid matmul
+/// with a known CB sum on TT-NN 0.81.1's mock N150 overflows exactly at `105,824 + sum > 1,499,136`.
+pub const WH_L1_CB_BASE: u64 = 105_824;
+/// The same base on Blackhole (measured on the mock P150a: 111,744 B; L1 ends at 1,572,864 B).
+pub const BH_L1_CB_BASE: u64 = 111_744;
 const GIB: u64 = 1024 * 1024 * 1024;
 
 impl DeviceProfile {
@@ -77,10 +83,13 @@ impl DeviceProfile {
         // hardware.md: 8x8 = 64 cores (core descriptor wormhole_b0_80_arch.yaml, nebula_x1,
         // WORKER dispatch on the ROW axis).
         compute_grid: CoreCoord::new(8, 8),
-        // hardware.md: MEM_L1_SIZE 1464 KiB (dev_mem_map.h), ~32 KiB system-reserved
-        // ("1432 KB = 1464 KB - 32 KB").
+        // hardware.md: MEM_L1_SIZE 1464 KiB (dev_mem_map.h). Reserved: TT-NN places circular
+        // buffers from the allocator's L1 base, `roundup(MEM_MAP_END + kernel-config ring)`
+        // (tt-metal 13adda80 `tt_metal/impl/dataflow_buffer/dataflow_buffer.cpp:1496,1571-1578`,
+        // `tt_metal/llrt/hal/tt-1xx/wormhole/wh_hal_tensix.cpp:42,67-68`), measured at 105,824 B on
+        // TT-NN 0.81.1's mock Wormhole (tools/ttnn-replay/FINDINGS.md, fix 3).
         l1_bytes_per_core: 1464 * KIB,
-        l1_reserved_bytes: 32 * KIB,
+        l1_reserved_bytes: WH_L1_CB_BASE,
         // hardware.md: dram_grid_size 12x1 (tt-transformers: "WH has 12 dram cores"); 12 GB GDDR6
         // exposed as 12 banks x 1 GiB.
         dram_banks: 12,
@@ -114,9 +123,9 @@ impl DeviceProfile {
         arch: Arch::WormholeB0,
         // hardware.md: 8x8 per chip only with ETH dispatch (see above).
         compute_grid: CoreCoord::new(8, 8),
-        // hardware.md: same L1 as n150 (1464 KiB, ~32 KiB reserved).
+        // hardware.md: same L1 as n150 (1464 KiB); CBs start at the same base.
         l1_bytes_per_core: 1464 * KIB,
-        l1_reserved_bytes: 32 * KIB,
+        l1_reserved_bytes: WH_L1_CB_BASE,
         // hardware.md: 12x1 DRAM banks per chip; 24 GB per card = 12 GB per chip.
         dram_banks: 12,
         dram_bytes: 12 * GIB,
@@ -139,7 +148,8 @@ impl DeviceProfile {
         arch: Arch::WormholeB0,
         compute_grid: CoreCoord::new(8, 10),
         l1_bytes_per_core: 1464 * KIB,
-        l1_reserved_bytes: 32 * KIB,
+        // The Wormhole CB base (see n150).
+        l1_reserved_bytes: WH_L1_CB_BASE,
         // hardware.md: Galaxy 32 x 12 GB = 384 GB; 12 banks per WH chip.
         dram_banks: 12,
         dram_bytes: 12 * GIB,
@@ -159,10 +169,11 @@ impl DeviceProfile {
         arch: Arch::Blackhole,
         // hardware.md: 13x10 for an unharvested chip with WORKER dispatch on the COL axis.
         compute_grid: CoreCoord::new(13, 10),
-        // hardware.md: MEM_L1_SIZE 1536 KiB (blackhole dev_mem_map.h). The reserved share is not
-        // documented for BH; we budget the same 32 KiB as on Wormhole.
+        // hardware.md: MEM_L1_SIZE 1536 KiB (blackhole dev_mem_map.h). Reserved: the L1 base TT-NN
+        // places circular buffers from (13adda80 `tt_metal/llrt/hal/tt-1xx/blackhole/bh_hal_tensix.cpp:43,68`),
+        // measured at 111,744 B on TT-NN 0.81.1's mock P150 (tools/ttnn-replay/FINDINGS.md, fix 3).
         l1_bytes_per_core: 1536 * KIB,
-        l1_reserved_bytes: 32 * KIB,
+        l1_reserved_bytes: BH_L1_CB_BASE,
         // hardware.md: dram_grid_size 8x1 on p150; 32 GB GDDR6 (8 banks x ~3.98 GiB in the SD).
         dram_banks: 8,
         dram_bytes: 32 * 1_000_000_000,
@@ -188,9 +199,9 @@ impl DeviceProfile {
         name: "p100",
         arch: Arch::Blackhole,
         compute_grid: CoreCoord::new(11, 10),
-        // hardware.md: MEM_L1_SIZE 1536 KiB (BH dev_mem_map.h); 32 KiB reserved as on P150.
+        // hardware.md: MEM_L1_SIZE 1536 KiB (BH dev_mem_map.h); CBs start at the same base as on P150.
         l1_bytes_per_core: 1536 * KIB,
-        l1_reserved_bytes: 32 * KIB,
+        l1_reserved_bytes: BH_L1_CB_BASE,
         // hardware.md: dram_grid_size 7x1 on p100 (tt-transformers: "P100 DRAM grid is 7x1");
         // 28 GB GDDR6 (docs spec).
         dram_banks: 7,

@@ -236,10 +236,14 @@ void validate_program_config(const DeviceDesc& dev, const MatmulDims& d, const M
       break;
     }
   }
-  const uint64_t max_l1 = dev.l1_bytes_per_core - dev.l1_reserved_bytes;
-  if (cb_bytes > max_l1)
+  // CBs are placed from the L1 base (`l1_reserved_bytes`: the planner's base, TT-NN's allocator base
+  // measured in tools/ttnn-replay/FINDINGS.md fix 3) and must end within L1; the text states the end
+  // address against the whole L1, as TT-NN does (13adda80 dataflow_buffer.cpp:1571-1578).
+  const uint64_t cb_end = dev.l1_reserved_bytes + cb_bytes;
+  if (cb_end > dev.l1_bytes_per_core)
     fatal(cat("Statically allocated circular buffers on core range [(x=0,y=0) - (x=", pc.grid_x ? pc.grid_x - 1 : 0,
-              ",y=", pc.grid_y ? pc.grid_y - 1 : 0, ")] grow to ", cb_bytes, " B which is beyond max L1 size of ", max_l1, " B"));
+              ",y=", pc.grid_y ? pc.grid_y - 1 : 0, ")] grow to ", cb_end, " B which is beyond max L1 size of ",
+              dev.l1_bytes_per_core, " B"));
 }
 
 // One rectangle of the output (in elements, clipped to M x N) that one core computes as one

@@ -302,6 +302,12 @@ std::unique_ptr<Tensor> sdpa_decode(const Tensor& tq, const Tensor& tk, const Te
   if (k.shape[0] != B) fatal(cat("K batch ", k.shape[0], " must match Q batch ", B));
   if (k.shape[3] != D) fatal(cat("Q and K head_dim must match. Got Q: ", D, ", K: ", k.shape[3]));
   if (NQ % NKV) fatal(cat("Q num_heads ", NQ, " must be a multiple of K num_heads ", NKV));
+  // GQA (K with more than one head): TT-NN writes the output interleaved only and needs bf16 Q
+  // (tt-metal 13adda80 sdpa_decode_device_operation.cpp:403-409).
+  if (NKV > 1) {
+    if (mem.layout != TensorMemoryLayout::Interleaved) fatal("Sharded output not supported for GQA");
+    if (q.dtype != DataType::Bfloat16) fatal("GQA expects BFLOAT16 input tensor");
+  }
   if (cur_pos.size() != B) fatal(cat("cur_pos must have one entry per user: batch ", B, ", got ", cur_pos.size()));
   for (uint32_t b = 0; b < B; ++b)
     if (cur_pos[b] >= SMAX) fatal(cat("cur_pos ", cur_pos[b], " of user ", b, " is past the cache length ", SMAX));

@@ -15,6 +15,7 @@
 //! N300/T3K. Identical layers are planned once and reused.
 
 mod call;
+mod cb;
 mod ops;
 mod step;
 mod types;
@@ -657,8 +658,8 @@ fn plan_layer(
     let cache_len = mm.opts.seq_len;
     match mode {
         Mode::Decode => {
-            st.push(ctx.kv_update(layer, "k", batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc)?, &[("layer.k_cache", "cache"), ("k_rot", "input")], &[])?;
-            st.push(ctx.kv_update(layer, "v", batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc)?, &[("layer.v_cache", "cache"), ("v", "input")], &[])?;
+            st.push(ctx.kv_update(layer, "k", batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc, None)?, &[("layer.k_cache", "cache"), ("k_rot", "input")], &[])?;
+            st.push(ctx.kv_update(layer, "v", batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc, None)?, &[("layer.v_cache", "cache"), ("v", "input")], &[])?;
         }
         Mode::Prefill => {
             // `fill_cache` does not convert: with a bfloat8_b cache, K and V are cast first, in
@@ -671,8 +672,21 @@ fn plan_layer(
                 }
                 (k_in, v_in) = ("k_cast", "v_cast");
             }
-            st.push(ctx.kv_update(layer, "k", batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc)?, &[("layer.k_cache", "cache"), (k_in, "input")], &[])?;
-            st.push(ctx.kv_update(layer, "v", batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc)?, &[("layer.v_cache", "cache"), (v_in, "input")], &[])?;
+            if batch == 1 {
+                st.push(ctx.kv_update(layer, "k", batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc, None)?, &[("layer.k_cache", "cache"), (k_in, "input")], &[])?;
+                st.push(ctx.kv_update(layer, "v", batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc, None)?, &[("layer.v_cache", "cache"), (v_in, "input")], &[])?;
+            } else {
+                // `fill_cache` takes one user per call (TT-NN: "Input tensor batch size must be 1"):
+                // user `u`'s `[1, kv_heads, seq, head_dim]` rows of K and V (`k_rot.user{u}`, a
+                // per-user view; the generated code prefills one user at a time, so it never
+                // emits these), filled into cache row `u`.
+                for u in 0..batch {
+                    for (which, from, cache) in [("k", k_in, "layer.k_cache"), ("v", v_in, "layer.v_cache")] {
+                        let view = format!("{from}.user{u}");
+                        st.push(ctx.kv_update(layer, which, batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc, Some(u))?, &[(cache, "cache"), (&view, "input")], &[])?;
+                    }
+                }
+            }
         }
     }
     // SDPA fidelity: HiFi4 under accuracy (tt-transformers' accuracy mode sets SDPA_* HIFI4),

@@ -3,9 +3,9 @@
 //!
 //! Rules come from `../shared/reference/ttnn-api.md` (§2 norms, §5 rotary, §6 SDPA, §7 KV cache,
 //! §8 heads) and from the TT-NN validation sources named where used (tt-metal @ 13adda80). L1
-//! figures for these ops are estimates of their circular buffers plus the L1-sharded tensors they
-//! read and write; the CB sizes of their program factories were not transcribed, so each function
-//! states what it counts.
+//! figures for these ops are their circular buffers (the program factories' CB sizes, transcribed
+//! in [`cb`] with their 13adda80 sources) plus the L1 tensors they read and write on the busiest
+//! core (shards, and L1-interleaved pages spread over the cores, counted in `finish`).
 
 use std::collections::BTreeMap;
 
@@ -21,6 +21,7 @@ use crate::ttnn::{
 };
 
 use super::call::{Call, TensorArg};
+use super::cb;
 use super::types::{LlamaPlanError, OpKind, OpShapes, PlannedOp};
 
 /// bf16 tile bytes (hardware.md tile table).
@@ -49,6 +50,20 @@ pub(super) fn height_sharded(cores: u32, grid: CoreCoord, shard_h: u32, width: u
         BufferType::L1,
         ShardSpec { grid: ShardGrid::row_wise(cores, grid), shape: [shard_h.div_ceil(32) * 32, width], orientation: ShardOrientation::RowMajor },
     )
+}
+
+/// `n` cores as a rectangle at the origin: the row-wise grid when that is already rectangular,
+/// else the widest `w × n/w` rectangle that fits (32 users on a 13x10 p150: 8x4), else (no
+/// rectangle fits, `n` prime above the grid width) the row-wise grid.
+pub(super) fn rect_grid(n: u32, grid: CoreCoord) -> ShardGrid {
+    let rw = ShardGrid::row_wise(n, grid);
+    if rw.is_rectangular() {
+        return rw;
+    }
+    match (1..=grid.x.min(n)).rev().find(|w| n % w == 0 && n / w <= grid.y) {
+        Some(w) => ShardGrid::row_wise(n, CoreCoord::new(w, grid.y)),
+        None => rw,
+    }
 }
 
 /// Bytes one core holds of an L1-sharded tensor (0 for DRAM or interleaved).
@@ -95,6 +110,26 @@ impl Ctx<'_> {
             check_shard_spec(role, mc, rows, shape[3], self.device)
                 .map_err(|v| LlamaPlanError::Op { op: op.name.clone(), error: crate::plan::PlanError::NoValidConfig { op: op.name.clone(), violation: v } })?;
         }
+        // L1-interleaved tensors the op reads or writes: their pages are spread over the cores' L1
+        // banks, so the busiest core holds `ceil(pages / cores)` of each (tools/ttnn-replay/FINDINGS.md
+        // fix 12: TT-NN counts them on the core).
+        let cores = self.device.num_cores().max(1) as u64;
+        let l1 = l1
+            + op.memory_configs
+                .iter()
+                .filter(|(_, mc)| !mc.is_sharded() && mc.buffer_type == BufferType::L1)
+                .map(|(role, _)| {
+                    let s = op.shapes.tensors.get(role).copied().unwrap_or([1, 1, 32, 32]);
+                    if op.op == OpKind::Embedding && *role == "input" {
+                        // ROW_MAJOR uint32 token ids: one page per row (rounded up to 64 B).
+                        let rows = s[0] as u64 * s[1] as u64 * s[2] as u64;
+                        return rows.div_ceil(cores) * (s[3] as u64 * 4).div_ceil(64) * 64;
+                    }
+                    let tiles = s[0] as u64 * s[1] as u64 * s[2].div_ceil(32) as u64 * s[3].div_ceil(32) as u64;
+                    let dt = op.dtypes.get(role).copied().unwrap_or(DataType::Bfloat16);
+                    tiles.div_ceil(cores) * dt.tile_bytes()
+                })
+                .sum::<u64>();
         let budget = self.device.l1_budget_bytes();
         if l1 > budget {
             return Err(violation(
@@ -172,8 +207,9 @@ impl Ctx<'_> {
         let cores = m.div_ceil(32).min(self.device.num_cores()).max(1);
         let out_dram = if out_mc.buffer_type == BufferType::Dram { m as u64 * row } else { 0 };
         let work = OpWork { cores, dram_bytes: m as u64 * row + out_dram, noc_bytes_per_core: (m as u64 * row).div_ceil(cores as u64) * 2, ..OpWork::default() };
-        // Row-major gather: double-buffered rows in, one tile row of output being tilized.
-        let l1 = 2 * row + (hidden as u64).div_ceil(32) * BF16_TILE;
+        // Row-major gather into tiles: the factory's CBs ([`cb::embedding`]); the L1 output pages are
+        // added by `finish`.
+        let l1 = cb::embedding(hidden, DataType::Bfloat16.tile_bytes(), DataType::Bfloat16.tile_bytes());
         op.weight_bytes = m as u64 * row;
         self.finish(op, work, l1)
     }
@@ -197,12 +233,12 @@ impl Ctx<'_> {
     /// Sharded: `LayerNormShardedMultiCoreProgramConfig` with the rules of
     /// `layernorm_device_operation.cpp` @ 13adda80: input and output share layout and buffer, not
     /// HEIGHT_SHARDED, rectangular grid, `block_w == ceil(Kt / num_cores)`, `block_h == Mt`
-    /// (M == block_h for the 1D width-sharded case), `block_w % subblock_w == 0`. L1 counted: the
-    /// input and output shards, gamma (`block_w` tiles), x² (`block_h*block_w` tiles) and 4
-    /// statistics tiles.
+    /// (M == block_h for the 1D width-sharded case), `block_w % subblock_w == 0`. L1: the input and
+    /// output shards plus the factory's CBs ([`cb::rms_norm_sharded`]: gamma, x, x², statistics and
+    /// the partial statistics gathered from the other cores).
     ///
-    /// Interleaved: `LayerNormDefaultProgramConfig`; L1 counted: double-buffered in/out blocks of up
-    /// to 8 tiles, x², gamma and statistics.
+    /// Interleaved: `LayerNormDefaultProgramConfig`; L1: [`cb::rms_norm_default`] (with the ROW_MAJOR
+    /// gamma every row-sized CB holds the whole row).
     #[allow(clippy::too_many_arguments)]
     pub fn rms_norm(&self, name: String, layer: Option<u32>, weight: String, epsilon: f32, m: u32, hidden: u32, res: Residency) -> Result<PlannedOp, LlamaPlanError> {
         let (mt, kt) = (m.div_ceil(32), hidden.div_ceil(32));
@@ -242,7 +278,8 @@ impl Ctx<'_> {
                 op.program_config = Some(OpProgramConfig::LayerNorm(LayerNormProgramConfig::Sharded(pc)));
                 op.call = call(LayerNormProgramConfig::Sharded(pc));
                 let shard = l1_shard_bytes(&mc, DataType::Bfloat16);
-                let l1 = 2 * shard + (block_w as u64 + (mt * block_w) as u64 + 4) * BF16_TILE;
+                let ext = mc.shard_spec.map_or(CoreCoord::new(cores, 1), |s| s.grid.extent());
+                let l1 = 2 * shard + cb::rms_norm_sharded(hidden, m, cores, ext.x, ext.y, block_w, ckc.fp32_dest_acc_en);
                 // Each core reads its gamma slice from DRAM and sends one partial-statistics tile
                 // per tile row to the reducing core, which multicasts the result back: the
                 // reducer's port carries (cores + 1) tiles per tile row.
@@ -252,8 +289,13 @@ impl Ctx<'_> {
             Residency::Interleaved(_) => {
                 op.program_config = Some(OpProgramConfig::LayerNorm(LayerNormProgramConfig::Default(LayerNormDefaultProgramConfig::default())));
                 let cores = mt.min(self.device.num_cores()).max(1);
-                let blk = (1..=8.min(kt)).rev().find(|b| kt % b == 0).unwrap_or(1) as u64;
-                let l1 = (2 * blk + 2 * blk + blk + blk + 4) * BF16_TILE;
+                let l1 = cb::rms_norm_default(hidden, ckc.fp32_dest_acc_en);
+                if l1 > self.device.l1_budget_bytes() {
+                    // FINDINGS.md fix 5: a TILE gamma [1, 1, 32, hidden] would let TT-NN pick its
+                    // capped large-tensor kernel (layernorm_op_multi_core.cpp:269-311 @ 13adda80);
+                    // the planner and the generated code do not store gamma that way yet.
+                    return Err(violation(&op.name, Rule::L1Fits, format!("rms_norm (LayerNormDefault, ROW_MAJOR gamma) keeps the whole {hidden}-wide row in its circular buffers: {l1} B per core, over the {} B {} allows", self.device.l1_budget_bytes(), self.device.name), "store gamma as a TILE [1, 1, 32, hidden] tensor (not planned yet) or shard the hidden state"));
+                }
                 let bytes = m as u64 * hidden as u64 * 2;
                 let dram = if mc.buffer_type == BufferType::Dram { 2 * bytes } else { 0 } + hidden as u64 * 2;
                 // Two passes over the row (sum of squares, then scale).
@@ -343,16 +385,17 @@ impl Ctx<'_> {
         let (work, l1) = match self.mode {
             Mode::Decode => {
                 let b = |mc: &MemoryConfig| l1_shard_bytes(mc, DataType::Bfloat16);
-                // The input is rotated into a new shard of the same size.
-                let l1 = 2 * b(&x_mc) + 2 * b(&cs_mc) + b(&tm_mc);
+                // Input, cos, sin, trans_mat and output CBs live in their shards; three
+                // intermediates of Wt tiles each (`rotary_embedding_llama_sharded_program_factory.cpp`
+                // @ 13adda80, CBs c_24..c_26).
+                let l1 = 2 * b(&x_mc) + 2 * b(&cs_mc) + b(&tm_mc) + 3 * (hd as u64 / 32) * BF16_TILE;
                 (OpWork { cores: batch, noc_bytes_per_core: b(&x_mc), ..OpWork::default() }, l1)
             }
             Mode::Prefill => {
                 let x = batch as u64 * heads as u64 * seq as u64 * hd as u64 * 2;
                 let cs = 2 * seq as u64 * hd as u64 * 2;
                 let cores = (batch * heads * seq.div_ceil(32)).min(grid.area()).max(1);
-                let wt = hd as u64 / 32;
-                (OpWork { cores, dram_bytes: 2 * x + cs, noc_bytes_per_core: (2 * x + cs).div_ceil(cores as u64), ..OpWork::default() }, (2 * 4 * wt + 1 + 2 * wt) * BF16_TILE)
+                (OpWork { cores, dram_bytes: 2 * x + cs, noc_bytes_per_core: (2 * x + cs).div_ceil(cores as u64), ..OpWork::default() }, cb::rotary_prefill(hd))
             }
         };
         self.finish(op, work, l1)
@@ -361,9 +404,9 @@ impl Ctx<'_> {
     /// KV-cache write of K or V (`which` is `k` or `v`). Decode: `paged_update_cache` (one row per
     /// user into a tile of the cache: read-modify-write of that tile row), one call per cache (the
     /// fused K+V variant needs the two inputs on disjoint cores,
-    /// `paged_fused_update_cache_device_operation.cpp`). Prefill: `fill_cache` of one user.
+    /// `paged_fused_update_cache_device_operation.cpp`). Prefill: `fill_cache` of one user (`user`; one op per user when the batch is > 1).
     #[allow(clippy::too_many_arguments)]
-    pub fn kv_update(&self, layer: u32, which: &'static str, batch: u32, seq: u32, cache_len: u32, kvh: u32, hd: u32, kv_dtype: DataType, input: MemoryConfig) -> Result<PlannedOp, LlamaPlanError> {
+    pub fn kv_update(&self, layer: u32, which: &'static str, batch: u32, seq: u32, cache_len: u32, kvh: u32, hd: u32, kv_dtype: DataType, input: MemoryConfig, user: Option<u32>) -> Result<PlannedOp, LlamaPlanError> {
         let d = MemoryConfig::DRAM_INTERLEAVED;
         let cache_shape = [batch, kvh, cache_len.div_ceil(32) * 32, hd];
         let (mut op, work, l1) = match self.mode {
@@ -377,18 +420,26 @@ impl Ctx<'_> {
                 // Read and write back one tile per (user, head, head_dim tile).
                 let bytes = 2 * tiles * kv_dtype.tile_bytes();
                 let shard = l1_shard_bytes(&input, DataType::Bfloat16);
-                let l1 = shard + 2 * (hd as u64 / 32) * kv_dtype.tile_bytes().max(BF16_TILE);
+                let l1 = shard + cb::paged_update_cache(batch, hd, kv_dtype.tile_bytes());
                 (op, OpWork { cores: batch, dram_bytes: bytes, noc_bytes_per_core: bytes.div_ceil(batch as u64), ..OpWork::default() }, l1)
             }
             Mode::Prefill => {
-                let name = format!("layers.{layer}.attention.fill_{which}_cache");
+                // One user per call: TT-NN requires `input.padded_shape()[0] == 1`
+                // (`ttnn/cpp/ttnn/operations/kv_cache/device/update_cache_device_operation.cpp:50-53`
+                // @ 13adda80, "Input tensor batch size must be 1"), so a batch-`b` prefill plans
+                // `b` fills, one per user (`user`), each reading that user's `[1, kv_heads, seq,
+                // head_dim]`; with batch 1 the op keeps its plain name.
+                let name = match user {
+                    Some(u) if batch > 1 => format!("layers.{layer}.attention.fill_{which}_cache.user{u}"),
+                    _ => format!("layers.{layer}.attention.fill_{which}_cache"),
+                };
                 let mut op = self.base(name, OpKind::KvCacheUpdate, "ttnn::fill_cache", Some(layer), Call::FillCache);
-                op.shapes.tensors = BTreeMap::from([("cache", cache_shape), ("input", [batch, kvh, seq, hd])]);
+                op.shapes.tensors = BTreeMap::from([("cache", cache_shape), ("input", [1, kvh, seq, hd])]);
                 op.memory_configs = BTreeMap::from([("cache", d), ("input", d)]);
                 // `fill_cache` copies tiles without converting them, so its input is already in the
                 // cache's dtype (the planner puts a `typecast` before it when they differ).
                 op.dtypes = BTreeMap::from([("cache", kv_dtype), ("input", kv_dtype)]);
-                let tiles = batch as u64 * kvh as u64 * seq.div_ceil(32) as u64 * (hd as u64 / 32);
+                let tiles = kvh as u64 * seq.div_ceil(32) as u64 * (hd as u64 / 32);
                 let bytes = tiles * 2 * kv_dtype.tile_bytes();
                 let cores = (tiles.min(self.device.num_cores() as u64)).max(1) as u32;
                 (op, OpWork { cores, dram_bytes: bytes, noc_bytes_per_core: bytes.div_ceil(cores as u64), ..OpWork::default() }, 4 * BF16_TILE)
@@ -413,7 +464,6 @@ impl Ctx<'_> {
         let s_pad = seq.div_ceil(32) * 32;
         let kv_bytes_once = 2 * batch as u64 * kvh as u64 * (s_pad as u64 / 32) * (hd as u64 / 32) * kv_dtype.tile_bytes();
         let d = MemoryConfig::DRAM_INTERLEAVED;
-        let wt = hd as u64 / 32;
         match self.mode {
             Mode::Decode => {
                 let pc = SDPAProgramConfig { compute_with_storage_grid_size: grid, q_chunk_size: 0, k_chunk_size: 0, exp_approx_mode: Some(false), max_cores_per_head_batch: 16 };
@@ -430,8 +480,8 @@ impl Ctx<'_> {
                 // Each (user, kv head) pair's q rows are padded to one 32-row tile: QKᵀ and PV.
                 let flops = 2.0 * 2.0 * batch as f64 * kvh as f64 * 32.0 * s_pad as f64 * hd as f64;
                 let cores = (batch * kvh * 16).min(grid.area()).max(1);
-                let kc = s_pad.min(256) as u64 / 32;
-                let l1 = l1_shard_bytes(&q_mc, DataType::Bfloat16) + 2 * 2 * kc * wt * kv_dtype.tile_bytes() + (2 * kc + 2 * wt + 4) * BF16_TILE;
+                let l1 = l1_shard_bytes(&q_mc, DataType::Bfloat16)
+                    + cb::sdpa_decode(batch, qh, kvh, hd, grid.area(), pc.max_cores_per_head_batch, ckc.fp32_dest_acc_en, kv_dtype.tile_bytes());
                 let out_bytes = batch as u64 * 32 * qh as u64 * hd as u64 * 2;
                 let work = OpWork { cores, dram_bytes: kv_bytes_once + out_bytes, noc_bytes_per_core: kv_bytes_once.div_ceil(cores as u64), fpu_flops: flops, fidelity: Some(fidelity), eth: None };
                 self.finish(op, work, l1)
@@ -452,10 +502,8 @@ impl Ctx<'_> {
                         op.shapes.tensors = BTreeMap::from([("q", [batch, qh, s_pad, hd]), ("k", [batch, kvh, s_pad, hd]), ("v", [batch, kvh, s_pad, hd]), ("output", [batch, qh, s_pad, hd])]);
                         op.memory_configs = BTreeMap::from([("q", d), ("k", d), ("v", d), ("output", d)]);
                         op.dtypes = BTreeMap::from([("q", DataType::Bfloat16), ("k", DataType::Bfloat16), ("v", DataType::Bfloat16), ("output", DataType::Bfloat16)]);
-                        let (qc, kc) = (q_chunk as u64 / 32, k_chunk as u64 / 32);
-                        // CBs: q chunk (x2), k and v chunks (x2 each), QKᵀ scores, output and
-                        // running max/sum statistics.
-                        let l1 = (2 * qc * wt + 2 * 2 * kc * wt + qc * kc + 2 * qc * wt + 4 * qc) * BF16_TILE;
+                        // CBs of the chunked causal SDPA ([`cb::sdpa_prefill`]).
+                        let l1 = cb::sdpa_prefill(batch, qh, s_pad, hd, q_chunk, k_chunk, grid.area(), DataType::Bfloat16.tile_bytes());
                         let q_chunks = (batch as u64) * (qh as u64) * (s_pad / q_chunk) as u64;
                         let q_bytes = batch as u64 * qh as u64 * s_pad as u64 * hd as u64 * 2;
                         // Causal: each q chunk reads on average half of K and V.
@@ -496,8 +544,20 @@ impl Ctx<'_> {
                 if qh > grid.area() {
                     return Err(violation(&op.name, Rule::OpConstraint, format!("nlp_concat_heads_decode puts one head per core: {qh} heads exceed {} cores", grid.area()), "split the heads over more chips"));
                 }
-                // Reads the heads HEIGHT_SHARDED one user per core (`nlp_concat_heads_decode`).
-                let input = height_sharded(batch, grid, qh, hd);
+                // Reads the heads HEIGHT_SHARDED one user per core (`nlp_concat_heads_decode`), on a
+                // rectangle at the origin: with more than one CoreRange or a grid not starting at
+                // (0,0) the op takes its sub-core-grid path and dereferences the absent
+                // `sub_core_grids` (`nlp_concat_heads_decode_device_operation.cpp:93-99,133-139`
+                // @ 13adda80; TT-NN 0.81.1 throws `bad optional access`, FINDINGS.md fix 8).
+                let users = rect_grid(batch, grid);
+                if !users.is_rectangular() {
+                    return Err(violation(&op.name, Rule::OpConstraint, format!("nlp_concat_heads_decode needs its input on a rectangle of cores at (0,0); {batch} users fit none on {}x{}", grid.x, grid.y), "use a batch that factors into the grid"));
+                }
+                let input = MemoryConfig::sharded(
+                    TensorMemoryLayout::HeightSharded,
+                    BufferType::L1,
+                    ShardSpec { grid: users, shape: [qh.div_ceil(32) * 32, hd], orientation: ShardOrientation::RowMajor },
+                );
                 let out = width_sharded(qh, grid, m, hd);
                 op.shapes.tensors = BTreeMap::from([("input", [1, batch, qh, hd]), ("output", [1, 1, m, qh * hd])]);
                 op.memory_configs = BTreeMap::from([("input", input), ("output", out)]);
@@ -508,7 +568,7 @@ impl Ctx<'_> {
                 op.shapes.tensors = BTreeMap::from([("input", [batch, qh, seq, hd]), ("output", [1, 1, m, qh * hd])]);
                 op.memory_configs = BTreeMap::from([("input", MemoryConfig::DRAM_INTERLEAVED), ("output", MemoryConfig::DRAM_INTERLEAVED)]);
                 let cores = m.div_ceil(32).min(grid.area()).max(1);
-                (OpWork { cores, dram_bytes: 2 * bytes, noc_bytes_per_core: 2 * bytes.div_ceil(cores as u64), ..OpWork::default() }, 4 * BF16_TILE * (hd as u64 / 32))
+                (OpWork { cores, dram_bytes: 2 * bytes, noc_bytes_per_core: 2 * bytes.div_ceil(cores as u64), ..OpWork::default() }, cb::concat_heads_prefill(qh, hd))
             }
         };
         self.finish(op, work, l1)
@@ -528,14 +588,18 @@ impl Ctx<'_> {
         op.memory_configs = BTreeMap::from([("a", mc), ("b", mc), ("output", mc)]);
         op.dtypes = BTreeMap::from([("a", in_dtype), ("b", in_dtype), ("output", out_dtype)]);
         let bytes = m as u64 * width as u64 * 2;
+        // A fused activation on `a` adds an intermediate CB c_3 of `num_tiles_per_cycle` tiles
+        // (`ttnn/cpp/ttnn/operations/eltwise/binary_ng/device/binary_ng_program_factory.cpp:575-585`
+        // @ 13adda80; measured 2 tiles sharded, 1 interleaved): counted as 2.
+        let act = if kind == OpKind::Multiply { 2 * BF16_TILE } else { 0 };
         let (work, l1) = if mc.is_sharded() {
             let cores = mc.shard_spec.map_or(1, |s| s.grid.num_cores);
             let s = l1_shard_bytes(&mc, in_dtype);
-            (OpWork { cores, ..OpWork::default() }, 2 * s + l1_shard_bytes(&mc, out_dtype))
+            (OpWork { cores, ..OpWork::default() }, 2 * s + l1_shard_bytes(&mc, out_dtype) + act)
         } else {
             let cores = (m.div_ceil(32) * width.div_ceil(32)).min(self.device.num_cores()).max(1);
             let dram = if mc.buffer_type == BufferType::Dram { 3 * bytes } else { 0 };
-            (OpWork { cores, dram_bytes: dram, noc_bytes_per_core: (3 * bytes).div_ceil(cores as u64), ..OpWork::default() }, 3 * 2 * BF16_TILE)
+            (OpWork { cores, dram_bytes: dram, noc_bytes_per_core: (3 * bytes).div_ceil(cores as u64), ..OpWork::default() }, 3 * 2 * BF16_TILE + act)
         };
         self.finish(op, work, l1)
     }
