@@ -2,18 +2,18 @@
 //
 //     tttv2 generate --config models/small-llama/config.json --device n150 --mode decode --batch 4 --seq-len 256 --tttv2-path ../.. --out <this directory>
 //
-// Plan fingerprint: 246a772ac5197a0e (equal fingerprints mean equal plans; `SmallLlama::manifest()` has the
+// Plan fingerprint: a45f1d6ed9cd5dc6 (equal fingerprints mean equal plans; `SmallLlama::manifest()` has the
 // full plan). These are the items `#[ttt_model]` emits for the same model and options.
 
 /// `SmallLlama` (models/small-llama/config.json), planned for `n150` by `tttv2 generate`.
 ///
 /// # Hardware requirements (planned by tttv2 for `n150`, Decode, batch 4, seq_len 256)
 ///
-/// * ops per call: 78; cores: 64; peak L1 per core: 129536 B
+/// * ops per call: 78; cores: 64; peak L1 per core: 223232 B
 /// * DRAM per chip: weights 15254528 B, KV cache 1114112 B (budget 12884901888 B)
 /// * estimated time per call: 288.1 µs (13882.4 tokens/s), 13% of the DRAM-bandwidth roofline
 /// * trace region: at least 1048576 B
-/// * fingerprint: `246a772ac5197a0e`
+/// * fingerprint: `a45f1d6ed9cd5dc6`
 ///
 /// `manifest()` gives every op's configs. `load` uploads the weights; `prefill(device, user, tokens)` runs a prompt through the smallest bucket of 128, 256 tokens that holds it; `decode(device, tokens, positions)` runs one step of up to 4 users; `generate` drives both ([`tttv2::nn::CausalLm`]).
 pub struct SmallLlama {
