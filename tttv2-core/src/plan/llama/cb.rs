@@ -73,10 +73,17 @@ pub(super) fn concat_heads_prefill(heads: u32, head_dim: u32) -> u64 {
 /// Prefill rotary_embedding_llama, interleaved
 /// (`ttnn/cpp/ttnn/operations/experimental/transformer/rotary_embedding_llama/device/rotary_embedding_llama_multi_core_program_factory.cpp:80-116, 240-340`):
 /// input 2·Wt, cos and sin 2·Wt each, trans_mat 1, three intermediates Wt each, output 2·Wt and a
-/// zero tile row Wt.
-pub(super) fn rotary_prefill(head_dim: u32) -> u64 {
+/// zero tile row Wt; input, cos and sin hold every sequence tile row a core handles (`r`) unless
+/// the core's rows times heads exceed 8 ("reload" implementation, `:88-104`). Rows per core: the
+/// batch is split over the cores first, the sequence tiles over what is left.
+pub(super) fn rotary_prefill(head_dim: u32, batch: u32, heads: u32, seq: u32, grid_cores: u32) -> u64 {
     let wt = ceil(head_dim as u64, 32);
-    (12 * wt + 1) * T16
+    let (batch, seq_t, cores) = (batch.max(1) as u64, ceil(seq as u64, 32).max(1), grid_cores.max(1) as u64);
+    let batch_par = batch.min(cores);
+    let seq_par = (cores / batch_par).min(seq_t).max(1);
+    let rows = ceil(seq_t, seq_par);
+    let r = if rows * heads as u64 > 8 { 1 } else { rows };
+    (6 * wt * r + 6 * wt + 1) * T16
 }
 
 /// Causal prefill `scaled_dot_product_attention`, no mask tensor, bf16 q and output,
@@ -101,7 +108,10 @@ pub(super) fn sdpa_prefill(batch: u32, q_heads: u32, seq: u32, head_dim: u32, q_
         + 2 * sq * d // output accumulators A/B
         + 5 * sq // max A/B, sum A/B, exp(max diff)
         + 2 * qktv_h * d; // output ping-pong
-    tiles * T16 + 2 * (2 * sk * d) * kv_tile // K and V chunks, double-buffered
+    // + 1 KiB: on a mock P150 TT-NN 0.81.1 allocates 96 B more than this count for a 4-head,
+    // head_dim 64, 128-token prefill (not traced to its source); the margin keeps the plan an upper
+    // bound (tools/ttnn-replay checks it).
+    tiles * T16 + 2 * (2 * sk * d) * kv_tile + 1024 // K and V chunks, double-buffered
 }
 
 /// `scaled_dot_product_attention_decode` with dynamic chunks (`k_chunk_size` 0), DRAM output, no

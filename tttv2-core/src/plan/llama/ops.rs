@@ -395,7 +395,7 @@ impl Ctx<'_> {
                 let x = batch as u64 * heads as u64 * seq as u64 * hd as u64 * 2;
                 let cs = 2 * seq as u64 * hd as u64 * 2;
                 let cores = (batch * heads * seq.div_ceil(32)).min(grid.area()).max(1);
-                (OpWork { cores, dram_bytes: 2 * x + cs, noc_bytes_per_core: (2 * x + cs).div_ceil(cores as u64), ..OpWork::default() }, cb::rotary_prefill(hd))
+                (OpWork { cores, dram_bytes: 2 * x + cs, noc_bytes_per_core: (2 * x + cs).div_ceil(cores as u64), ..OpWork::default() }, cb::rotary_prefill(hd, batch, heads, seq, grid.area()))
             }
         };
         self.finish(op, work, l1)
