@@ -43,7 +43,7 @@
 
 pub mod nn;
 
-pub use tttv2_core::{codegen, cost, device, graph, hf, ir, manifest, op, plan, rules, ttnn};
+pub use tttv2_core::{cost, device, graph, hf, ir, manifest, op, plan, rules, ttnn};
 pub use tttv2_macros::ttt_model;
 #[doc(hidden)]
 pub use serde_json;

@@ -5,7 +5,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::{Ident, ItemStruct};
-use tttv2_core::codegen::{ModelItem, model_multi_tokens};
+use tttv2_codegen::{ModelItem, model_multi_tokens};
 use tttv2_core::device::{Arch, DeviceProfile};
 use tttv2_core::ir::ModelDecl;
 use tttv2_core::plan::plan_model;

@@ -1,10 +1,10 @@
 //! The expansion of a Llama-family decoder: plan every op of the model at compile time, report
 //! planning errors at the token that caused them, and emit the plan's artifacts with
-//! [`tttv2_core::codegen::llama`] (the code `tttv2 generate` writes out, too).
+//! [`tttv2_codegen::llama`] (the code `tttv2 generate` writes out, too).
 
 use proc_macro2::TokenStream;
 use quote::quote;
-use tttv2_core::codegen::llama::{DevicePlan, LlamaItem, llama_multi_tokens, llama_tokens, prefill_buckets};
+use tttv2_codegen::llama::{DevicePlan, LlamaItem, llama_multi_tokens, llama_tokens, prefill_buckets};
 use tttv2_core::device::SystemProfile;
 use tttv2_core::hf::LlamaConfig;
 use tttv2_core::plan::Mode;

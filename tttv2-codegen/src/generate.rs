@@ -14,9 +14,9 @@ use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
 use super::llama::{DevicePlan, LlamaItem, fingerprint, llama_tokens, prefill_buckets};
-use crate::device::SystemProfile;
-use crate::hf::LlamaConfig;
-use crate::plan::llama::{LlamaOptions, LlamaPlanError, plan_llama};
+use tttv2_core::device::SystemProfile;
+use tttv2_core::hf::LlamaConfig;
+use tttv2_core::plan::llama::{LlamaOptions, LlamaPlanError, plan_llama};
 
 /// Formats a token stream as a Rust source file (prettyplease). Fails only if the tokens are not
 /// a sequence of items, which would be a bug in the emission.
@@ -103,8 +103,8 @@ pub fn generate_llama(
     // What a user would write above `#[ttt_model]`: says where the model came from.
     let doc = format!(" `{}` ({}), planned for `{}` by `tttv2 generate`.", g.name, g.source, system.name);
     let item = LlamaItem { attrs: quote!(#[doc = #doc]), vis: quote!(pub), ident, track_file: None, artifacts_beside: true };
-    let manifest = crate::manifest::Manifest::new(g.name.clone(), &plan, buckets.clone());
-    let graph = crate::graph::Graph::from_llama(&plan);
+    let manifest = tttv2_core::manifest::Manifest::new(g.name.clone(), &plan, buckets.clone());
+    let graph = tttv2_core::graph::Graph::from_llama(&plan);
     let manifest_json = manifest.to_json() + "\n";
     let graph_json = serde_json::to_string_pretty(&graph).expect("a graph serializes") + "\n";
     let graph_dot = graph.to_dot(&g.name);

@@ -344,7 +344,7 @@ fn run(argv: Vec<String>) -> (u8, String, String) {
     }
     match plan_llama(&cfg, &system, &args.opts) {
         Ok(plan) if args.graph => {
-            let g = tttv2::graph::Graph::from_llama(&plan);
+            let g = tttv2_core::graph::Graph::from_llama(&plan);
             if args.dot {
                 (0, g.to_dot(&name), String::new())
             } else {
@@ -354,7 +354,7 @@ fn run(argv: Vec<String>) -> (u8, String, String) {
                 }
             }
         }
-        Ok(plan) if args.json => (0, tttv2::manifest::Manifest::new(name, &plan, Vec::new()).to_json() + "\n", String::new()),
+        Ok(plan) if args.json => (0, tttv2_core::manifest::Manifest::new(name, &plan, Vec::new()).to_json() + "\n", String::new()),
         Ok(plan) => (0, table(&plan, args.layers), String::new()),
         Err(e) => (1, String::new(), format!("error: {e}\n")),
     }
@@ -371,7 +371,7 @@ fn shell_word(w: &str) -> String {
 
 /// `tttv2 generate`: plans, then writes `Cargo.toml` and `src/lib.rs` under `--out`.
 fn generate(args: &Args, cfg: &LlamaConfig, system: &SystemProfile, model: &str) -> (u8, String, String) {
-    use tttv2::codegen::generate::{GenerateOptions, Tttv2Dependency, generate_llama, package_name, struct_name};
+    use tttv2_codegen::generate::{GenerateOptions, Tttv2Dependency, generate_llama, package_name, struct_name};
     let out = std::path::Path::new(args.out.as_deref().expect("--out is required for generate"));
     let dir_name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| model.to_owned());
     let g = GenerateOptions {
@@ -387,7 +387,7 @@ fn generate(args: &Args, cfg: &LlamaConfig, system: &SystemProfile, model: &str)
     };
     let generated = match generate_llama(cfg, system, &args.opts, &g) {
         Ok(c) => c,
-        Err(e @ tttv2::codegen::generate::GenerateError::Name(_)) => return (2, String::new(), bad(e) + "\n"),
+        Err(e @ tttv2_codegen::generate::GenerateError::Name(_)) => return (2, String::new(), bad(e) + "\n"),
         Err(e) => return (1, String::new(), format!("error: {e}\n")),
     };
     let write = || -> std::io::Result<()> {
@@ -440,14 +440,14 @@ mod tests {
         assert_eq!(code, 0);
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(v["name"], "Llama-3.2-1B");
-        assert_eq!(v["tt_metal_commit"], tttv2::ttnn::TT_METAL_COMMIT);
+        assert_eq!(v["tt_metal_commit"], tttv2_core::ttnn::TT_METAL_COMMIT);
         assert!(v["requirements"]["dram"]["weights"].as_u64().unwrap() > 0);
         assert_eq!(v["fingerprint"].as_str().unwrap().len(), 16);
         assert!(v["ops"].as_array().unwrap().len() > 100);
     }
 
     fn cfg(name: &str) -> String {
-        format!("{}/models/{name}/config.json", env!("CARGO_MANIFEST_DIR"))
+        format!("{}/../models/{name}/config.json", env!("CARGO_MANIFEST_DIR"))
     }
 
     #[test]

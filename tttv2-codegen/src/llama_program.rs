@@ -8,9 +8,9 @@ use quote::{format_ident, quote};
 use super::ConstExpr;
 use super::llama::LlamaItem;
 use super::program::{Names, linear_const, linear_consts, statements};
-use crate::device::SystemProfile;
-use crate::plan::Mode;
-use crate::plan::llama::{Call, LayerPlan, LlamaPlan, PlannedOp, TensorArg, plan_llama_prefill_for, rope_inv_freq};
+use tttv2_core::device::SystemProfile;
+use tttv2_core::plan::Mode;
+use tttv2_core::plan::llama::{Call, LayerPlan, LlamaPlan, PlannedOp, TensorArg, plan_llama_prefill_for, rope_inv_freq};
 
 /// One forward function's plan: `decode`, or a prefill bucket.
 #[derive(Debug, Clone)]

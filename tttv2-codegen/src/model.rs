@@ -1,8 +1,8 @@
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 
-use crate::ir::{LayerKind, ModelDecl};
-use crate::plan::{LayerPlan, ModelPlan};
+use tttv2_core::ir::{LayerKind, ModelDecl};
+use tttv2_core::plan::{LayerPlan, ModelPlan};
 
 use super::ConstExpr;
 

@@ -1,9 +1,9 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
-use crate::op::LinearConfig;
-use crate::ttnn::{LayerNormDefaultProgramConfig, LayerNormProgramConfig, LayerNormShardedMultiCoreProgramConfig, SDPAProgramConfig};
-use crate::ttnn::{
+use tttv2_core::op::LinearConfig;
+use tttv2_core::ttnn::{LayerNormDefaultProgramConfig, LayerNormProgramConfig, LayerNormShardedMultiCoreProgramConfig, SDPAProgramConfig};
+use tttv2_core::ttnn::{
     BufferType, ComputeKernelConfig, CoreCoord, CoreRange, DataType, MathFidelity,
     MatmulProgramConfig, MemoryConfig, ShardGrid, ShardOrientation, ShardSpec, TensorMemoryLayout,
     UnaryOpType, UnaryWithParam,

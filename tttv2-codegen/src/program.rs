@@ -9,9 +9,9 @@ use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 
 use super::ConstExpr;
-use crate::op::LinearConfig;
-use crate::plan::llama::{Call, PlannedOp, TensorArg};
-use crate::ttnn::{
+use tttv2_core::op::LinearConfig;
+use tttv2_core::plan::llama::{Call, PlannedOp, TensorArg};
+use tttv2_core::ttnn::{
     BufferType, ComputeKernelConfig, LayerNormProgramConfig, MemoryConfig, SDPAProgramConfig, TensorMemoryLayout,
 };
 

@@ -16,12 +16,12 @@ use quote::{format_ident, quote};
 
 use super::plan_module_name;
 use super::llama_program::{Runnable, runnable};
-use crate::device::SystemProfile;
-use crate::graph::Graph;
-use crate::hf::LlamaConfig;
-use crate::manifest::Manifest;
-use crate::plan::Mode;
-use crate::plan::llama::{LlamaOptions, LlamaPlan, plan_llama};
+use tttv2_core::device::SystemProfile;
+use tttv2_core::graph::Graph;
+use tttv2_core::hf::LlamaConfig;
+use tttv2_core::manifest::Manifest;
+use tttv2_core::plan::Mode;
+use tttv2_core::plan::llama::{LlamaOptions, LlamaPlan, plan_llama};
 
 /// The parts of the user's declaration the generated code keeps, and how it was declared.
 pub struct LlamaItem {
