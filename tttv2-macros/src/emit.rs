@@ -193,7 +193,7 @@ pub(crate) fn with_stub(cx: Ctxt, feature_error: Ctxt, model: &Model) -> TokenSt
 /// model type-check and the user sees only the real errors.
 fn llama_stub(errors: TokenStream, model: &Model) -> TokenStream {
     let Model { attrs, vis, ident, .. } = model;
-    let plan_mod = format_ident!("{}", tttv2_core::codegen::plan_module_name(&ident.to_string()));
+    let plan_mod = format_ident!("{}", tttv2_codegen::plan_module_name(&ident.to_string()));
     let why = "the #[ttt_model] declaration has errors";
     quote! {
         #errors
