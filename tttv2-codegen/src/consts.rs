@@ -248,30 +248,8 @@ impl ConstExpr for MatmulProgramConfig {
 
 impl ConstExpr for LinearConfig {
     fn const_expr(&self) -> TokenStream {
-        let [m, k, n] = [self.m, self.k, self.n].map(u);
-        let bias = self.bias;
-        let idt = self.input_dtype.const_expr();
-        let imc = self.input_memory_config.const_expr();
-        let wdt = self.weight_dtype.const_expr();
-        let wmc = self.weight_memory_config.const_expr();
-        let pc = self.program_config.const_expr();
-        let ckc = self.compute_kernel_config.const_expr();
-        let mc = self.memory_config.const_expr();
-        let dt = self.dtype.const_expr();
-        quote!(LinearConfig {
-            m: #m,
-            k: #k,
-            n: #n,
-            bias: #bias,
-            input_dtype: #idt,
-            input_memory_config: #imc,
-            weight_dtype: #wdt,
-            weight_memory_config: #wmc,
-            program_config: #pc,
-            compute_kernel_config: #ckc,
-            memory_config: #mc,
-            dtype: #dt,
-        })
+        // With no hoisted names, every field is written out.
+        super::program::Names::default().linear(self)
     }
 }
 

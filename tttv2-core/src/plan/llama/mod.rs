@@ -329,7 +329,7 @@ fn plan(cfg: &LlamaConfig, system: &SystemProfile, opts: &LlamaOptions, shared: 
     let h_name = if emb_out == hidden_mc {
         "h"
     } else {
-        st.to_memory_config("embedding.to_memory_config", "h", hidden_mc, "h_sharded")?;
+        st.move_to("embedding.to_memory_config", "h", hidden_mc, "h_sharded")?;
         "h_sharded"
     };
     let prologue = st.finish(&[h_name]);

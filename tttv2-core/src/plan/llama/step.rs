@@ -73,7 +73,7 @@ impl<'a> Step<'a> {
     }
 
     /// Moves the local `tensor` into `to` under the name `out` (an op named `name`).
-    pub fn to_memory_config(&mut self, name: &str, tensor: &str, to: crate::ttnn::MemoryConfig, out: &str) -> Result<(), LlamaPlanError> {
+    pub fn move_to(&mut self, name: &str, tensor: &str, to: crate::ttnn::MemoryConfig, out: &str) -> Result<(), LlamaPlanError> {
         let have = self.locals[tensor].clone();
         let mut op = self.ctx.reshard(name.to_owned(), &have, to)?;
         op.inputs.push(have.clone());
