@@ -374,6 +374,14 @@ impl CandleLlama {
         let text = std::fs::read_to_string(&config_path).map_err(|e| RefError::Io(config_path.clone(), e))?;
         let raw: serde_json::Value =
             serde_json::from_str(&text).map_err(|e| RefError::Config(config_path.clone(), e.to_string()))?;
+        Self::load_with_config(dir, raw)
+    }
+
+    /// Loads `dir/model.safetensors` with a `config.json`-shaped value given by the caller (in
+    /// candle's own field names: candle reads `rope_theta` only at the top level, so a caller
+    /// with a transformers-5 config passes the value from elsewhere).
+    pub fn load_with_config(dir: &Path, raw: serde_json::Value) -> Result<Self, RefError> {
+        let config_path = dir.join("config.json");
         let explicit_head_dim = raw.get("head_dim").and_then(|v| v.as_u64());
         let llama_config: LlamaConfig =
             serde_json::from_value(raw).map_err(|e| RefError::Config(config_path.clone(), e.to_string()))?;
