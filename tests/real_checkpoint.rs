@@ -101,6 +101,9 @@ struct Report {
     mean_pcc: f64,
     free_tokens: Vec<u32>,
     first_divergence: Option<usize>,
+    /// At the first divergence: the reference's margin between its two best logits, and tttv2's
+    /// logits for those two tokens (teacher-forced, so on the same history).
+    divergence_detail: Option<(f32, f32, f32)>,
     ties: usize,
 }
 
@@ -108,6 +111,7 @@ fn measure(policy: &'static str, model: &mut dyn CausalLm, device: &Device, prom
     // Teacher forcing: logits after the prompt, then after each reference token.
     let mut logits = model.prefill(device, 0, prompt).unwrap();
     let (mut top1, mut top5, mut pccs, mut ties) = (0, 0, Vec::new(), 0);
+    let mut forced = Vec::new();
     for k in 0..STEPS {
         let best = top_k(&logits, 5);
         top1 += usize::from(best[0] == want[k]);
@@ -116,7 +120,10 @@ fn measure(policy: &'static str, model: &mut dyn CausalLm, device: &Device, prom
         pccs.push(pcc(&logits, &want_logits[k]));
         if k + 1 < STEPS {
             let pos = (prompt.len() + k) as u32;
-            logits = model.decode(device, &[want[k]], &[pos]).unwrap().remove(0);
+            let next = model.decode(device, &[want[k]], &[pos]).unwrap().remove(0);
+            forced.push(std::mem::replace(&mut logits, next));
+        } else {
+            forced.push(std::mem::take(&mut logits));
         }
     }
     // Free-running greedy from a fresh prefill (it rewrites the user's KV rows from position 0).
@@ -130,9 +137,14 @@ fn measure(policy: &'static str, model: &mut dyn CausalLm, device: &Device, prom
         }
     }
     let first_divergence = free.iter().zip(want).position(|(a, b)| a != b);
+    let divergence_detail = first_divergence.map(|k| {
+        let best = top_k(&want_logits[k], 2);
+        let (a, b) = (best[0] as usize, best[1] as usize);
+        (want_logits[k][a] - want_logits[k][b], forced[k][a], forced[k][b])
+    });
     let min_pcc = pccs.iter().copied().fold(f64::INFINITY, f64::min);
     let mean_pcc = pccs.iter().sum::<f64>() / pccs.len() as f64;
-    Report { policy, top1, top5, min_pcc, mean_pcc, free_tokens: free, first_divergence, ties }
+    Report { policy, top1, top5, min_pcc, mean_pcc, free_tokens: free, first_divergence, divergence_detail, ties }
 }
 
 #[test]
@@ -188,7 +200,13 @@ fn smollm2_matches_the_f32_reference() {
             r.ties,
             match r.first_divergence {
                 None => format!("identical for {STEPS} tokens"),
-                Some(k) => format!("diverges at token {k}"),
+                Some(k) => {
+                    let (margin, ours_a, ours_b) = r.divergence_detail.unwrap();
+                    format!(
+                        "diverges at token {k} (reference's top-2 margin there {margin:.4}; tttv2's logits for those two, \
+                         teacher-forced: {ours_a:.4} / {ours_b:.4})"
+                    )
+                }
             }
         );
         println!("{:<11} text: {:?}", r.policy, decode(&r.free_tokens));
