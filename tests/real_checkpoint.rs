@@ -31,8 +31,11 @@ pub struct SmolAccuracy;
 #[ttt_model(device = "wormhole_b0", config = "tests/models/SmolLM2-135M-Instruct/config.json", mode = "decode", batch = 1, seq_len = 256, policy = "performance")]
 pub struct SmolPerformance;
 
-/// New tokens compared per run.
+/// Free-running tokens compared (the issue's bar).
 const STEPS: usize = 32;
+/// Teacher-forced positions measured: more than the free-running run, so that a percentage
+/// means something.
+const FORCED: usize = 128;
 
 fn checkpoint() -> PathBuf {
     let dir = std::env::var_os("TTTV2_SMOLLM2_DIR")
@@ -112,13 +115,13 @@ fn measure(policy: &'static str, model: &mut dyn CausalLm, device: &Device, prom
     let mut logits = model.prefill(device, 0, prompt).unwrap();
     let (mut top1, mut top5, mut pccs, mut ties) = (0, 0, Vec::new(), 0);
     let mut forced = Vec::new();
-    for k in 0..STEPS {
+    for k in 0..FORCED {
         let best = top_k(&logits, 5);
         top1 += usize::from(best[0] == want[k]);
         top5 += usize::from(best.contains(&want[k]));
         ties += usize::from(tied_at_top(&logits).len() > 1);
         pccs.push(pcc(&logits, &want_logits[k]));
-        if k + 1 < STEPS {
+        if k + 1 < FORCED {
             let pos = (prompt.len() + k) as u32;
             let next = model.decode(device, &[want[k]], &[pos]).unwrap().remove(0);
             forced.push(std::mem::replace(&mut logits, next));
@@ -161,10 +164,10 @@ fn smollm2_matches_the_f32_reference() {
     let mut cache = candle.new_cache().unwrap();
     let mut logits = candle.forward(&prompt, 0, &mut cache).unwrap();
     let (mut want, mut want_logits) = (Vec::new(), Vec::new());
-    for k in 0..STEPS {
+    for k in 0..FORCED {
         let next = argmax(&logits).unwrap();
         want.push(next);
-        if k + 1 < STEPS {
+        if k + 1 < FORCED {
             let step = candle.forward(&[next], prompt.len() + k, &mut cache).unwrap();
             want_logits.push(std::mem::replace(&mut logits, step));
         } else {
@@ -174,7 +177,7 @@ fn smollm2_matches_the_f32_reference() {
     drop(candle);
     let decode = |ids: &[u32]| tokenizer.decode(ids, false).unwrap();
     println!("prompt: {} tokens", prompt.len());
-    println!("f32 reference (candle): {:?}", decode(&want));
+    println!("f32 reference (candle): {:?}", decode(&want[..STEPS]));
 
     let device = Device::open(&smol_accuracy_plan::DEVICE).unwrap();
     let weights = SafetensorsWeights::open(&dir).unwrap();
@@ -189,11 +192,11 @@ fn smollm2_matches_the_f32_reference() {
     }
     for r in &reports {
         println!(
-            "{:<11} teacher-forced top-1 {}/{STEPS} ({:.1} %), top-5 {}/{STEPS}, logits PCC min {:.6} mean {:.6}, \
+            "{:<11} teacher-forced top-1 {}/{FORCED} ({:.1} %), top-5 {}/{FORCED}, logits PCC min {:.6} mean {:.6}, \
              greedy ties {}; free-running {}",
             r.policy,
             r.top1,
-            100.0 * r.top1 as f64 / STEPS as f64,
+            100.0 * r.top1 as f64 / FORCED as f64,
             r.top5,
             r.min_pcc,
             r.mean_pcc,
@@ -215,6 +218,6 @@ fn smollm2_matches_the_f32_reference() {
     let accuracy = &reports[0];
     assert_eq!(accuracy.first_divergence, None, "accuracy: free-running text identical to the f32 reference for {STEPS} tokens");
     let performance = &reports[1];
-    assert!(performance.top1 * 10 >= STEPS * 9, "performance: teacher-forced top-1 ≥ 90 % ({}/{STEPS})", performance.top1);
-    assert_eq!(performance.top5, STEPS, "performance: teacher-forced top-5 100 %");
+    assert!(performance.top1 * 10 >= FORCED * 9, "performance: teacher-forced top-1 ≥ 90 % ({}/{FORCED})", performance.top1);
+    assert_eq!(performance.top5, FORCED, "performance: teacher-forced top-5 100 %");
 }
