@@ -314,7 +314,9 @@ impl DecodeInputs {
     }
 }
 
-/// The logits of the first `users` rows, each the LM-head pieces side by side.
+/// The logits of the first `users` rows, each the LM-head pieces side by side, read back in the
+/// dtype the plan gave the LM head (float32 under `accuracy`: no rounding to bfloat16 on the way
+/// out; bfloat16 under `performance`).
 pub fn user_logits(pieces: &[&Tensor], users: usize) -> Result<Vec<Vec<f32>>> {
     let mut out = vec![Vec::new(); users];
     for p in pieces {

@@ -517,9 +517,19 @@ fn policy_fidelity_ckc(policy: Policy, g: GroupCfg, device: &DeviceProfile) -> c
     c
 }
 
-/// The LM head's output dtype: bfloat16, as tt-transformers' LM head writes it.
-pub fn lm_head_output_dtype(_policy: Policy) -> DataType {
-    DataType::Bfloat16
+/// The LM head's output dtype, a policy decision: float32 under `accuracy`, so the logits leave
+/// the fp32 accumulator without being rounded to bfloat16's 8 mantissa bits (TT-NN's matmul takes
+/// `FLOAT32` as its output dtype, and then defaults to fp32 accumulation: `is_float_32 =
+/// output_dtype == DataType::FLOAT32` before `init_device_compute_kernel_config` in
+/// `matmul_device_operation.cpp` @ 13adda80; its factories pack any output format, e.g.
+/// `output_data_format = datatype_to_dataformat_converter(output.dtype())` in
+/// `matmul_multicore_reuse_mcast_dram_sharded_program_factory.cpp`). bfloat16 under
+/// `performance`, as tt-transformers' LM head writes it: half the output CB and write traffic.
+pub fn lm_head_output_dtype(policy: Policy) -> DataType {
+    match policy {
+        Policy::Accuracy => DataType::Float32,
+        Policy::Performance => DataType::Bfloat16,
+    }
 }
 
 #[derive(Clone, Copy)]
