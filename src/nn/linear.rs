@@ -56,7 +56,7 @@ impl Linear {
                 &[1, cfg.n],
                 cfg.weight_dtype,
                 Layout::Tile,
-                &cfg.weight_memory_config,
+                &cfg.bias_memory_config(),
             )?)
         } else {
             None

@@ -85,6 +85,35 @@ pub fn qkv_weight(weights: &impl WeightSource, names: [&str; 3], hidden: u32, he
     Ok(transpose(&qkv, n, h))
 }
 
+/// Reorders a `[heads · d]` bias from rotate-half to adjacent-pair order, as
+/// [`interleave_rope_rows`] does the rows of its projection.
+fn interleave_rope_bias(data: &[f32], heads: usize, d: usize) -> Vec<f32> {
+    interleave_rope_rows(data, heads, d, 1)
+}
+
+/// The fused q/k/v bias `[(q + 2 kv) · d]` from the `.bias` tensors of `[q_proj, k_proj, v_proj]`,
+/// in the column order of [`qkv_weight`] (q and k entries in TT-NN's RoPE pair order: the bias is
+/// added before the rotation, so it is permuted with its rows).
+pub fn qkv_bias(weights: &impl WeightSource, names: [&str; 3], heads: u32, kv_heads: u32) -> Result<Vec<f32>> {
+    let q = weights.weight(names[0])?;
+    let d = q.shape.first().copied().unwrap_or(0) / heads.max(1) as usize;
+    expect_shape(names[0], &q, &[heads as usize * d])?;
+    let mut bias = interleave_rope_bias(&q.data, heads as usize, d);
+    let k = get(weights, names[1], &[kv_heads as usize * d])?;
+    bias.extend_from_slice(&interleave_rope_bias(&k.data, kv_heads as usize, d));
+    bias.extend_from_slice(&get(weights, names[2], &[kv_heads as usize * d])?.data);
+    Ok(bias)
+}
+
+/// Uploads the bias `[n]` of the linear `cfg` as TT-NN's `linear` takes it: `[1, n]` in the
+/// weight's dtype, placed as [`LinearConfig::bias_memory_config`] says.
+pub fn upload_bias(device: &Device, data: &[f32], cfg: &LinearConfig) -> Result<Tensor> {
+    if data.len() != cfg.n as usize {
+        return Err(Error::Shape { op: "load", message: format!("a bias of {} values for a linear of {} columns", data.len(), cfg.n) });
+    }
+    Tensor::from_f32(device, data, &[1, cfg.n], cfg.weight_dtype, Layout::Tile, &cfg.bias_memory_config())
+}
+
 /// An RMSNorm weight `[hidden]`.
 pub fn norm_weight(weights: &impl WeightSource, name: &str, hidden: u32) -> Result<Vec<f32>> {
     Ok(get(weights, name, &[hidden as usize])?.data.into_owned())
@@ -285,7 +314,9 @@ impl DecodeInputs {
     }
 }
 
-/// The logits of the first `users` rows, each the LM-head pieces side by side.
+/// The logits of the first `users` rows, each the LM-head pieces side by side, read back in the
+/// dtype the plan gave the LM head (float32 under `accuracy`: no rounding to bfloat16 on the way
+/// out; bfloat16 under `performance`).
 pub fn user_logits(pieces: &[&Tensor], users: usize) -> Result<Vec<Vec<f32>>> {
     let mut out = vec![Vec::new(); users];
     for p in pieces {

@@ -3,4 +3,5 @@
 //! Not every test binary uses every helper, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod family_ref;
 pub mod llama_ref;

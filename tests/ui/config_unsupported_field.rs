@@ -1,6 +1,6 @@
 use tttv2::ttt_model;
 
-#[ttt_model(device = "wormhole_b0", config = "configs/qwen2.json")]
-struct Qwen;
+#[ttt_model(device = "wormhole_b0", config = "configs/llama_o_proj_bias.json")]
+struct BiasedLlama;
 
 fn main() {}

@@ -207,6 +207,13 @@ fn load_expr(t: &TensorArg, op: &PlannedOp, consts: &TokenStream, prefix: &str, 
         Call::Linear(c) => {
             let cfg = linear_const(op, prefix);
             let (k, n) = (lit(c.k), lit(c.n));
+            if t.name.ends_with("_bias") {
+                // The fused q/k/v bias, from the `.bias` tensors of the three projections.
+                let b = |w: &String| hf(&w.replace(".weight", ".bias"));
+                let (q, kk, v) = (b(&op.weights[0]), b(&op.weights[1]), b(&op.weights[2]));
+                let (nq, nkv) = (lit(heads.0), lit(heads.1));
+                return quote!(llama::upload_bias(device, &llama::qkv_bias(weights, [#q, #kk, #v], #nq, #nkv)?, &#consts::#cfg)?);
+            }
             let data = if t.name.starts_with("self.lm_head") {
                 let col = lit(lm_col);
                 quote!(llama::columns(&lm_head_t, #k, #col, #n))

@@ -240,9 +240,10 @@ pub fn statements(ops: &[PlannedOp], names: &Names, consts: &TokenStream, prefix
                 let (eps, pc, mc, ckc) = (epsilon.const_expr(), names.norm(program_config), names.mc(memory_config), names.ckc(compute_kernel_config));
                 quote!(#bind ops::rms_norm(#x, #eps, #w, &#pc, &#mc, &#ckc)?;)
             }
-            Call::Linear(_) => {
-                let (x, w, c) = (a(0), a(1), linear_const(op, prefix));
-                quote!(#bind ops::linear(#x, #w, None, &#consts::#c)?;)
+            Call::Linear(c) => {
+                let (x, w, k) = (a(0), a(1), linear_const(op, prefix));
+                let bias = if c.bias { let b = a(2); quote!(Some(#b)) } else { quote!(None) };
+                quote!(#bind ops::linear(#x, #w, #bias, &#consts::#k)?;)
             }
             Call::NlpCreateQkvHeads { num_q_heads, num_kv_heads, memory_config } => {
                 let (x, mc) = (a(0), names.mc(memory_config));

@@ -38,6 +38,8 @@ struct Expect {
     bos: &'static [u32],
     eos: &'static [u32],
     sliding_window: Option<u32>,
+    /// q/k/v bias (Qwen2).
+    qkv_bias: bool,
     dtype: &'static str,
     /// Whether the weights fit one n150 (12 GB) at decode batch 1, seq_len 128.
     fits_n150: bool,
@@ -50,21 +52,20 @@ const LLAMA32: RopeScaling =
 
 #[rustfmt::skip]
 const PLANNED: &[Expect] = &[
-    Expect { name: "Llama-3.2-1B", hidden: 2048, intermediate: 8192, heads: 32, kv_heads: 8, head_dim: 64, layers: 16, vocab: 128256, eps: 1e-5, theta: 500000.0, scaling: Some(LLAMA32), tie: true, max_pos: 131072, bos: &[128000], eos: &[128001], sliding_window: None, dtype: "bfloat16", fits_n150: true },
-    Expect { name: "Llama-3.2-3B", hidden: 3072, intermediate: 8192, heads: 24, kv_heads: 8, head_dim: 128, layers: 28, vocab: 128256, eps: 1e-5, theta: 500000.0, scaling: Some(LLAMA32), tie: true, max_pos: 131072, bos: &[128000], eos: &[128001], sliding_window: None, dtype: "bfloat16", fits_n150: true },
-    Expect { name: "Llama-3.1-8B", hidden: 4096, intermediate: 14336, heads: 32, kv_heads: 8, head_dim: 128, layers: 32, vocab: 128256, eps: 1e-5, theta: 500000.0, scaling: Some(LLAMA31), tie: false, max_pos: 131072, bos: &[128000], eos: &[128001], sliding_window: None, dtype: "bfloat16", fits_n150: true },
-    Expect { name: "Llama-3.1-70B", hidden: 8192, intermediate: 28672, heads: 64, kv_heads: 8, head_dim: 128, layers: 80, vocab: 128256, eps: 1e-5, theta: 500000.0, scaling: Some(LLAMA31), tie: false, max_pos: 131072, bos: &[128000], eos: &[128001], sliding_window: None, dtype: "bfloat16", fits_n150: false },
-    Expect { name: "DeepSeek-R1-Distill-Llama-8B", hidden: 4096, intermediate: 14336, heads: 32, kv_heads: 8, head_dim: 128, layers: 32, vocab: 128256, eps: 1e-5, theta: 500000.0, scaling: Some(LLAMA31), tie: false, max_pos: 131072, bos: &[128000], eos: &[128001], sliding_window: None, dtype: "bfloat16", fits_n150: true },
-    Expect { name: "SmolLM2-135M", hidden: 576, intermediate: 1536, heads: 9, kv_heads: 3, head_dim: 64, layers: 30, vocab: 49152, eps: 1e-5, theta: 100000.0, scaling: None, tie: true, max_pos: 8192, bos: &[0], eos: &[0], sliding_window: None, dtype: "bfloat16", fits_n150: true },
-    Expect { name: "SmolLM2-135M-transformers5", hidden: 576, intermediate: 1536, heads: 9, kv_heads: 3, head_dim: 64, layers: 30, vocab: 49152, eps: 1e-5, theta: 100000.0, scaling: None, tie: true, max_pos: 8192, bos: &[0], eos: &[0], sliding_window: None, dtype: "bfloat16", fits_n150: true },
-    Expect { name: "SmolLM2-360M", hidden: 960, intermediate: 2560, heads: 15, kv_heads: 5, head_dim: 64, layers: 32, vocab: 49152, eps: 1e-5, theta: 100000.0, scaling: None, tie: true, max_pos: 8192, bos: &[0], eos: &[0], sliding_window: None, dtype: "bfloat16", fits_n150: true },
-    Expect { name: "SmolLM2-1.7B-Instruct", hidden: 2048, intermediate: 8192, heads: 32, kv_heads: 32, head_dim: 64, layers: 24, vocab: 49152, eps: 1e-5, theta: 130000.0, scaling: None, tie: true, max_pos: 8192, bos: &[1], eos: &[2], sliding_window: None, dtype: "bfloat16", fits_n150: true },
-    Expect { name: "TinyLlama-1.1B-Chat-v1.0", hidden: 2048, intermediate: 5632, heads: 32, kv_heads: 4, head_dim: 64, layers: 22, vocab: 32000, eps: 1e-5, theta: 10000.0, scaling: None, tie: false, max_pos: 2048, bos: &[1], eos: &[2], sliding_window: None, dtype: "bfloat16", fits_n150: true },
-    Expect { name: "Mistral-7B-v0.3", hidden: 4096, intermediate: 14336, heads: 32, kv_heads: 8, head_dim: 128, layers: 32, vocab: 32768, eps: 1e-5, theta: 1000000.0, scaling: None, tie: false, max_pos: 32768, bos: &[1], eos: &[2], sliding_window: None, dtype: "bfloat16", fits_n150: true },
+    Expect { name: "Llama-3.2-1B", hidden: 2048, intermediate: 8192, heads: 32, kv_heads: 8, head_dim: 64, layers: 16, vocab: 128256, eps: 1e-5, theta: 500000.0, scaling: Some(LLAMA32), tie: true, max_pos: 131072, bos: &[128000], eos: &[128001], sliding_window: None, qkv_bias: false, dtype: "bfloat16", fits_n150: true },
+    Expect { name: "Llama-3.2-3B", hidden: 3072, intermediate: 8192, heads: 24, kv_heads: 8, head_dim: 128, layers: 28, vocab: 128256, eps: 1e-5, theta: 500000.0, scaling: Some(LLAMA32), tie: true, max_pos: 131072, bos: &[128000], eos: &[128001], sliding_window: None, qkv_bias: false, dtype: "bfloat16", fits_n150: true },
+    Expect { name: "Llama-3.1-8B", hidden: 4096, intermediate: 14336, heads: 32, kv_heads: 8, head_dim: 128, layers: 32, vocab: 128256, eps: 1e-5, theta: 500000.0, scaling: Some(LLAMA31), tie: false, max_pos: 131072, bos: &[128000], eos: &[128001], sliding_window: None, qkv_bias: false, dtype: "bfloat16", fits_n150: true },
+    Expect { name: "Llama-3.1-70B", hidden: 8192, intermediate: 28672, heads: 64, kv_heads: 8, head_dim: 128, layers: 80, vocab: 128256, eps: 1e-5, theta: 500000.0, scaling: Some(LLAMA31), tie: false, max_pos: 131072, bos: &[128000], eos: &[128001], sliding_window: None, qkv_bias: false, dtype: "bfloat16", fits_n150: false },
+    Expect { name: "DeepSeek-R1-Distill-Llama-8B", hidden: 4096, intermediate: 14336, heads: 32, kv_heads: 8, head_dim: 128, layers: 32, vocab: 128256, eps: 1e-5, theta: 500000.0, scaling: Some(LLAMA31), tie: false, max_pos: 131072, bos: &[128000], eos: &[128001], sliding_window: None, qkv_bias: false, dtype: "bfloat16", fits_n150: true },
+    Expect { name: "SmolLM2-135M", hidden: 576, intermediate: 1536, heads: 9, kv_heads: 3, head_dim: 64, layers: 30, vocab: 49152, eps: 1e-5, theta: 100000.0, scaling: None, tie: true, max_pos: 8192, bos: &[0], eos: &[0], sliding_window: None, qkv_bias: false, dtype: "bfloat16", fits_n150: true },
+    Expect { name: "SmolLM2-135M-transformers5", hidden: 576, intermediate: 1536, heads: 9, kv_heads: 3, head_dim: 64, layers: 30, vocab: 49152, eps: 1e-5, theta: 100000.0, scaling: None, tie: true, max_pos: 8192, bos: &[0], eos: &[0], sliding_window: None, qkv_bias: false, dtype: "bfloat16", fits_n150: true },
+    Expect { name: "SmolLM2-360M", hidden: 960, intermediate: 2560, heads: 15, kv_heads: 5, head_dim: 64, layers: 32, vocab: 49152, eps: 1e-5, theta: 100000.0, scaling: None, tie: true, max_pos: 8192, bos: &[0], eos: &[0], sliding_window: None, qkv_bias: false, dtype: "bfloat16", fits_n150: true },
+    Expect { name: "SmolLM2-1.7B-Instruct", hidden: 2048, intermediate: 8192, heads: 32, kv_heads: 32, head_dim: 64, layers: 24, vocab: 49152, eps: 1e-5, theta: 130000.0, scaling: None, tie: true, max_pos: 8192, bos: &[1], eos: &[2], sliding_window: None, qkv_bias: false, dtype: "bfloat16", fits_n150: true },
+    Expect { name: "TinyLlama-1.1B-Chat-v1.0", hidden: 2048, intermediate: 5632, heads: 32, kv_heads: 4, head_dim: 64, layers: 22, vocab: 32000, eps: 1e-5, theta: 10000.0, scaling: None, tie: false, max_pos: 2048, bos: &[1], eos: &[2], sliding_window: None, qkv_bias: false, dtype: "bfloat16", fits_n150: true },
+    Expect { name: "Mistral-7B-v0.3", hidden: 4096, intermediate: 14336, heads: 32, kv_heads: 8, head_dim: 128, layers: 32, vocab: 32768, eps: 1e-5, theta: 1000000.0, scaling: None, tie: false, max_pos: 32768, bos: &[1], eos: &[2], sliding_window: None, qkv_bias: false, dtype: "bfloat16", fits_n150: true },
+    Expect { name: "Qwen2.5-0.5B", hidden: 896, intermediate: 4864, heads: 14, kv_heads: 2, head_dim: 64, layers: 24, vocab: 151936, eps: 1e-6, theta: 1000000.0, scaling: None, tie: true, max_pos: 32768, bos: &[151643], eos: &[151643], sliding_window: None, qkv_bias: true, dtype: "bfloat16", fits_n150: true },
+    Expect { name: "Qwen2.5-7B", hidden: 3584, intermediate: 18944, heads: 28, kv_heads: 4, head_dim: 128, layers: 28, vocab: 152064, eps: 1e-6, theta: 1000000.0, scaling: None, tie: false, max_pos: 131072, bos: &[151643], eos: &[151643], sliding_window: None, qkv_bias: true, dtype: "bfloat16", fits_n150: true },
 ];
-
-/// Configs refused, with the field named.
-const REFUSED: &[(&str, &str)] = &[("Qwen2.5-0.5B", "attention_bias"), ("Qwen2.5-7B", "attention_bias")];
 
 #[test]
 fn every_corpus_config_is_read_as_transformers_reads_it_and_planned_for_n150() {
@@ -87,6 +88,7 @@ fn every_corpus_config_is_read_as_transformers_reads_it_and_planned_for_n150() {
         assert_eq!(c.bos_token_id, e.bos, "{n}: bos_token_id");
         assert_eq!(c.eos_token_id, e.eos, "{n}: eos_token_id");
         assert_eq!(c.sliding_window, e.sliding_window, "{n}: sliding_window");
+        assert_eq!(c.qkv_bias, e.qkv_bias, "{n}: q/k/v bias (Qwen2ForCausalLM)");
         assert_eq!(c.torch_dtype.as_deref(), Some(e.dtype), "{n}: torch_dtype / dtype");
         assert_eq!(c.rope_inv_freq().len(), e.head_dim as usize / 2, "{n}: one inverse frequency per rotated pair");
 
@@ -97,6 +99,9 @@ fn every_corpus_config_is_read_as_transformers_reads_it_and_planned_for_n150() {
                 Ok(p) => {
                     assert!(e.fits_n150, "{n}: planned on n150 but expected not to fit");
                     assert_eq!(p.model, c, "{n}: the plan records the config it was made for");
+                    let biased = p.ops.iter().filter(|o| matches!(o.call, tttv2_core::plan::llama::Call::Linear(l) if l.bias)).count();
+                    let want = if e.qkv_bias { e.layers as usize } else { 0 };
+                    assert_eq!(biased, want, "{n}: one fused-bias QKV matmul per layer");
                 }
                 Err(err) => assert!(!e.fits_n150, "{n} batch {batch}: {err}"),
             }
@@ -105,21 +110,30 @@ fn every_corpus_config_is_read_as_transformers_reads_it_and_planned_for_n150() {
 }
 
 #[test]
-fn qwen2_configs_are_read_then_refused_naming_the_attention_bias() {
-    for (name, field) in REFUSED {
+fn qwen2_configs_are_read_with_their_qkv_bias_and_window_rules() {
+    for name in ["Qwen2.5-0.5B", "Qwen2.5-7B"] {
         let text = std::fs::read_to_string(corpus(name)).unwrap();
         // Read: the schema takes every field of the file.
         let hf = HfConfig::parse(&text, &corpus(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(hf.architectures.as_deref(), Some(&["Qwen2ForCausalLM".to_owned()][..]));
         assert_eq!(hf.use_sliding_window, Some(false), "{name}");
+        assert!(hf.max_window_layers.is_some(), "{name}");
         assert_eq!(hf.rope_theta, Some(1_000_000.0), "{name}");
-        // Refused: the q/k/v bias changes numerics and the planner does not implement it.
-        let e = LlamaConfig::from_file(corpus(name)).unwrap_err();
-        assert_eq!(e.field(), Some(*field), "{name}: {e}");
-        assert!(matches!(e.kind, HfErrorKind::Unsupported { .. }), "{name}: {e:?}");
-        let msg = e.to_string();
-        assert!(msg.contains("config.json") && msg.contains("Qwen2") && msg.contains("fix:"), "{msg}");
     }
+    // transformers' Qwen2Config: the window applies only with use_sliding_window, and only to
+    // layers max_window_layers.. (none when max_window_layers >= num_hidden_layers).
+    let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(corpus("Qwen2.5-0.5B")).unwrap()).unwrap();
+    v["use_sliding_window"] = true.into();
+    v["sliding_window"] = 4096.into();
+    assert_eq!(LlamaConfig::from_json_str(&v.to_string()).unwrap().sliding_window, None, "max_window_layers = 24 = num_hidden_layers");
+    v["max_window_layers"] = 20.into();
+    let c = LlamaConfig::from_json_str(&v.to_string()).unwrap();
+    assert_eq!(c.sliding_window, Some(4096));
+    let e = c.check_context(8192).unwrap_err();
+    assert!(matches!(&e, HfErrorKind::Unsupported { field, .. } if field == "sliding_window"), "{e}");
+    // A Llama o_proj bias stays refused, and says what is planned instead.
+    let e = tiny_with(serde_json::json!({"attention_bias": true})).unwrap_err();
+    assert!(e.to_string().contains("o_proj") && e.to_string().contains("fix:"), "{e}");
 }
 
 #[test]

@@ -74,9 +74,11 @@ pub fn estimate_linear(cfg: &LinearConfig, device: &DeviceProfile) -> LinearCost
         DRAM_INTERLEAVED_EFFICIENCY
     };
     let bw = device.dram_bandwidth_bytes_per_s;
+    // A fused bias is one tile row of the weight's width, stored (and read) like the weight.
+    let bias_bytes = if cfg.bias { stored_nt * cfg.weight_dtype.tile_bytes() } else { 0 };
     if cfg.weight_memory_config.buffer_type == BufferType::Dram {
-        dram_bytes += weight_bytes;
-        dram_s += weight_bytes as f64 / (bw * weight_eff);
+        dram_bytes += weight_bytes + bias_bytes;
+        dram_s += (weight_bytes + bias_bytes) as f64 / (bw * weight_eff);
     }
     for (bytes, mc) in [(in_bytes, cfg.input_memory_config), (out_bytes, cfg.memory_config)] {
         if mc.buffer_type == BufferType::Dram {

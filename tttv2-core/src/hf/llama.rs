@@ -84,6 +84,11 @@ pub struct LlamaConfig {
     /// any. Exact only while the planned context fits in it: see [`LlamaConfig::check_context`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sliding_window: Option<u32>,
+    /// Whether the q, k and v projections add a bias (Qwen2: transformers `Qwen2Attention`
+    /// builds them with `nn.Linear(..., bias=True)` and `o_proj` without). The planner fuses it
+    /// into the QKV matmul.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub qkv_bias: bool,
 }
 
 /// Why a `config.json` could not be read, or is read but asks for numerics tttv2 does not
@@ -167,8 +172,8 @@ impl HfError {
     }
 }
 
-/// The architectures [`LlamaConfig`] reads (Qwen2 is read, then refused for its q/k/v bias
-/// until the planner implements it).
+/// The architectures [`LlamaConfig`] reads: Llama, Mistral (Llama numerics, optional sliding
+/// window) and Qwen2 (Llama numerics plus a q/k/v bias).
 pub const SUPPORTED_ARCHITECTURES: &[&str] = &["LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM"];
 
 /// Which family's defaults apply.
@@ -261,20 +266,12 @@ impl LlamaConfig {
         let (rope_theta, rope_scaling) = rope(hf, max_position_embeddings)?;
 
         // Fields that change numerics and the planner does not implement.
-        if family == Family::Qwen2 {
-            return Err(unsupported(
-                "attention_bias",
-                "true (implied by Qwen2ForCausalLM)",
-                "Qwen2 adds a bias to the q, k and v projections (transformers `Qwen2Attention`: `nn.Linear(..., bias=True)`), which tttv2's planned attention does not apply",
-                "none yet: Qwen2 needs QKV-bias support in the planner (issue 12, deliverable 2); use a Llama-family checkpoint without biases",
-            ));
-        }
         if hf.attention_bias == Some(true) {
             return Err(unsupported(
                 "attention_bias",
                 true,
-                "a bias on the q/k/v/o projections, which tttv2's planned attention does not apply",
-                "none yet: the planner has no attention bias; use a checkpoint with `attention_bias: false`",
+                "a bias on the q/k/v and o projections; tttv2 plans the q/k/v bias (Qwen2) but not the o_proj bias",
+                "none yet: the planner has no o_proj bias; use a checkpoint with `attention_bias: false` (a q/k/v-only bias is the Qwen2ForCausalLM architecture)",
             ));
         }
         if hf.mlp_bias == Some(true) {
@@ -282,7 +279,7 @@ impl LlamaConfig {
                 "mlp_bias",
                 true,
                 "a bias on the gate/up/down projections, which tttv2's planned MLP does not apply",
-                "none yet: the planner has no MLP bias; use a checkpoint with `mlp_bias: false`",
+                "none yet: the planner has no bias on the gate/up/down matmuls; use a checkpoint with `mlp_bias: false`",
             ));
         }
         if let Some(act) = &hf.hidden_act {
@@ -314,13 +311,23 @@ impl LlamaConfig {
             ));
         }
         // Mistral: `MistralConfig(sliding_window=4096)` is the default when the field is absent;
-        // Qwen2 uses its window only with `use_sliding_window: true`; Llama has none.
+        // Qwen2 uses its window only with `use_sliding_window: true`, and then only in layers
+        // `max_window_layers..` (transformers `Qwen2Config`: `sliding_window` is set to None
+        // unless `use_sliding_window`, and `layer_types[i]` is "sliding_attention" only for
+        // `i >= max_window_layers`, default 28); Llama has none.
+        let num_hidden_layers = required_u32("num_hidden_layers", hf.num_hidden_layers)?;
         let sliding_window = match family {
             Family::Mistral => match hf.sliding_window {
                 None => Some(4096),
                 Some(w) => positive_u32("sliding_window", w)?,
             },
-            Family::Qwen2 if hf.use_sliding_window == Some(true) => hf.sliding_window.flatten(),
+            Family::Qwen2 if hf.use_sliding_window == Some(true) && hf.max_window_layers.unwrap_or(28) < num_hidden_layers => {
+                match hf.sliding_window {
+                    // Qwen2Config's default window.
+                    None => Some(4096),
+                    Some(w) => positive_u32("sliding_window", w)?,
+                }
+            }
             _ => None,
         };
 
@@ -330,7 +337,7 @@ impl LlamaConfig {
             num_attention_heads,
             num_key_value_heads,
             head_dim,
-            num_hidden_layers: required_u32("num_hidden_layers", hf.num_hidden_layers)?,
+            num_hidden_layers,
             vocab_size: required_u32("vocab_size", hf.vocab_size)?,
             rms_norm_eps,
             rope_theta,
@@ -341,6 +348,8 @@ impl LlamaConfig {
             bos_token_id: hf.bos_token_id.as_ref().map(|t| t.to_vec()).unwrap_or_default(),
             eos_token_id: hf.eos_token_id.as_ref().map(|t| t.to_vec()).unwrap_or_default(),
             sliding_window,
+            // Qwen2 always has the q/k/v bias (the architecture, not a config field).
+            qkv_bias: family == Family::Qwen2,
         })
     }
 
@@ -366,7 +375,8 @@ impl LlamaConfig {
         let (h, i, v) = (self.hidden_size as u64, self.intermediate_size as u64, self.vocab_size as u64);
         let q = self.num_attention_heads as u64 * self.head_dim as u64;
         let kv = self.num_key_value_heads as u64 * self.head_dim as u64;
-        let layer = h * (q + 2 * kv) + q * h + 3 * h * i + 2 * h;
+        let bias = if self.qkv_bias { q + 2 * kv } else { 0 };
+        let layer = h * (q + 2 * kv) + bias + q * h + 3 * h * i + 2 * h;
         let lm_head = if self.tie_word_embeddings { 0 } else { v * h };
         v * h + self.num_hidden_layers as u64 * layer + h + lm_head
     }

@@ -4,8 +4,8 @@
 //! accepted); [`LlamaConfig`] is what the planner uses, with transformers' defaults applied. A
 //! field that changes numerics is either implemented (RoPE default / linear / dynamic / llama3,
 //! GQA, `head_dim`, tied embeddings, ...) or an [`HfErrorKind::Unsupported`] error naming the
-//! field and the fix — never ignored. `LlamaForCausalLM` and `MistralForCausalLM` are planned;
-//! `Qwen2ForCausalLM` is read and refused for its q/k/v bias.
+//! field and the fix — never ignored. `LlamaForCausalLM`, `MistralForCausalLM` and `Qwen2ForCausalLM`
+//! (with its q/k/v bias) are planned.
 
 mod llama;
 mod rope;

@@ -118,6 +118,8 @@ pub struct HfConfig {
     pub sliding_window: Option<Option<u32>>,
     /// Qwen2: whether `sliding_window` is used at all.
     pub use_sliding_window: Option<bool>,
+    /// Qwen2: layers `max_window_layers..` use the window (when `use_sliding_window`).
+    pub max_window_layers: Option<u32>,
     /// transformers ≥ 4.53 / 5: per-layer attention kind (`full_attention`, `sliding_attention`).
     pub layer_types: Option<Vec<String>>,
     /// Quantized checkpoints (GPTQ, AWQ, bitsandbytes, fp8, ...).

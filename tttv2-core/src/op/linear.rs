@@ -46,4 +46,16 @@ impl LinearConfig {
     pub const fn nt(&self) -> u32 {
         self.n.div_ceil(TILE_WIDTH)
     }
+
+    /// Where the bias `[1, n]` lives: where the weight does, its shards one tile row high (a
+    /// DRAM-sharded matmul reads the bias through the weight's bank sharding, one tile row per
+    /// bank: `matmul_multicore_reuse_mcast_dram_sharded_program_factory.cpp` @ 13adda80, "in1/bias
+    /// are DRAM sharded with one tile per page").
+    pub fn bias_memory_config(&self) -> MemoryConfig {
+        let mut mc = self.weight_memory_config;
+        if let Some(spec) = mc.shard_spec.as_mut() {
+            spec.shape[0] = TILE_HEIGHT;
+        }
+        mc
+    }
 }

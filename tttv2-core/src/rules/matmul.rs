@@ -15,7 +15,15 @@ pub fn check_linear(cfg: &LinearConfig, device: &DeviceProfile) -> Result<L1Usag
     let dest = cfg.compute_kernel_config.dest_reg_tiles();
     match &cfg.program_config {
         MatmulProgramConfig::MultiCore(_) => {
-            // §5: everything interleaved, no fused bias.
+            // §5: everything interleaved, no fused bias (`matmul_multicore_program_factory.cpp:33`
+            // @ 13adda80: "Bias is not supported for matmul multi core").
+            if cfg.bias {
+                return Err(RuleViolation::new(
+                    Rule::OpConstraint,
+                    "MatmulMultiCoreProgramConfig cannot fuse a bias",
+                    "use a reuse, multicast or DRAM-sharded program config, or add the bias with a separate add",
+                ));
+            }
             if cfg.input_memory_config.is_sharded()
                 || cfg.weight_memory_config.is_sharded()
                 || cfg.memory_config.is_sharded()

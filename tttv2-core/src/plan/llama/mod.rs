@@ -1,5 +1,7 @@
-//! Whole-model planning of Llama-architecture models (`LlamaForCausalLM`) from a Hugging Face
-//! config: every op of a prefill or decode step, in order, with every TT-NN config chosen.
+//! Whole-model planning of Llama-architecture models (`LlamaForCausalLM`, and the families with
+//! Llama's numerics: `MistralForCausalLM` within its sliding window, `Qwen2ForCausalLM` with its
+//! q/k/v bias fused into the QKV matmul) from a Hugging Face config: every op of a prefill or
+//! decode step, in order, with every TT-NN config chosen.
 //!
 //! The op sequence follows tt-transformers' Llama (`models/tt_transformers/tt/{attention,mlp,
 //! decoder,model}.py`): embedding; per layer rms_norm → fused QKV matmul → head split → rotary →
@@ -156,6 +158,10 @@ fn memory_needed(cfg: &LlamaConfig, s: &Split, a: &Assignment, opts: &LlamaOptio
     let mut w = cfg.vocab_size as u64 * s.hidden as u64 * 2; // embedding table, bf16 row-major
     for g in &a.layers {
         w += weight_bytes(s.hidden, (s.qh + 2 * s.kvh) * s.hd, g[0].dtype, pad);
+        if cfg.qkv_bias {
+            // The fused bias: one tile row of the QKV width, stored like the weight.
+            w += weight_bytes(32, (s.qh + 2 * s.kvh) * s.hd, g[0].dtype, pad);
+        }
         w += weight_bytes(s.qh * s.hd, s.hidden, g[1].dtype, pad);
         w += 2 * weight_bytes(s.hidden, s.inter, g[2].dtype, pad);
         w += weight_bytes(s.inter, s.hidden, g[3].dtype, pad);
@@ -240,6 +246,10 @@ fn plan(cfg: &LlamaConfig, system: &SystemProfile, opts: &LlamaOptions, shared: 
             message: format!("seq_len {} exceeds the model's max_position_embeddings {}", opts.seq_len, cfg.max_position_embeddings),
         });
     }
+    // A sliding window narrower than the planned context would need windowed attention.
+    if let Err(kind) = cfg.check_context(opts.seq_len) {
+        return Err(LlamaPlanError::Unsupported { rule: Rule::ShapeMismatch, message: format!("the model's {kind}") });
+    }
     let s = split(cfg, system.num_chips())?;
     let budget = opts.memory_budget.unwrap_or(device.dram_bytes);
 
@@ -315,7 +325,7 @@ fn plan(cfg: &LlamaConfig, system: &SystemProfile, opts: &LlamaOptions, shared: 
     if shared.is_some() {
         notes.push("weights shared with the decode plan: every matmul reads the decode plan's weight placement".into());
     }
-    let planner = MatmulPlanner { device: &device, opts, res, shared: shared.as_ref() };
+    let planner = MatmulPlanner { device: &device, opts, res, shared: shared.as_ref(), output_dtype: DataType::Bfloat16, qkv_bias: cfg.qkv_bias };
     let eps = cfg.rms_norm_eps as f32;
     let bf16 = DataType::Bfloat16;
 
@@ -371,7 +381,7 @@ fn plan(cfg: &LlamaConfig, system: &SystemProfile, opts: &LlamaOptions, shared: 
         }
         Mode::Decode => (m, res, "x_final"),
     };
-    let head_planner = MatmulPlanner { res: head_res, ..planner };
+    let head_planner = MatmulPlanner { res: head_res, output_dtype: lm_head_output_dtype(opts.policy), ..planner };
     let lm = a.lm_head;
     let mut head_ops: Option<Vec<PlannedOp>> = None;
     let mut last_err = None;
@@ -407,7 +417,7 @@ fn plan(cfg: &LlamaConfig, system: &SystemProfile, opts: &LlamaOptions, shared: 
         let mut v = Vec::new();
         let mut failed = false;
         for (name, n) in split {
-            match head_planner.linear(name, None, vec![head_name.to_string()], head_m, s.hidden, n, lm, policy_fidelity_ckc(opts.policy, lm, &device), None) {
+            match head_planner.linear(name, None, vec![head_name.to_string()], head_m, s.hidden, n, lm, policy_fidelity_ckc(opts.policy, lm, &device), None, false) {
                 Ok(op) => v.push(op),
                 Err(e) => {
                     last_err = Some(e);
@@ -437,14 +447,14 @@ fn plan(cfg: &LlamaConfig, system: &SystemProfile, opts: &LlamaOptions, shared: 
         // The all-gather works on interleaved logits: unshard each piece first.
         if s.chips > 1 && out.is_sharded() {
             let gathered = format!("{local}_interleaved");
-            st.push(ctx.to_interleaved(format!("{name}.to_interleaved"), head_m, n, out, gather_mc)?, &[(&local, "input")], &[(&gathered, "output")])?;
+            st.push(ctx.to_interleaved(format!("{name}.to_interleaved"), head_m, n, out, gather_mc, head_planner.output_dtype)?, &[(&local, "input")], &[(&gathered, "output")])?;
             logits.push(gathered);
         } else {
             logits.push(local);
         }
     }
     if s.chips > 1 {
-        let op = ctx.collective("lm_head.all_gather".into(), None, OpKind::AllGather, head_m, s.vocab, s.chips, system.eth_link_bytes_per_s, system.eth_links, gather_mc)?;
+        let op = ctx.collective("lm_head.all_gather".into(), None, OpKind::AllGather, head_m, s.vocab, s.chips, system.eth_link_bytes_per_s, system.eth_links, gather_mc, head_planner.output_dtype)?;
         let args: Vec<(&str, &str)> = logits.iter().map(|l| (l.as_str(), "input")).take(1).collect();
         st.push(op, &args, &[("logits_gathered", "output")])?;
         logits = vec!["logits_gathered".into()];
@@ -507,6 +517,21 @@ fn policy_fidelity_ckc(policy: Policy, g: GroupCfg, device: &DeviceProfile) -> c
     c
 }
 
+/// The LM head's output dtype, a policy decision: float32 under `accuracy`, so the logits leave
+/// the fp32 accumulator without being rounded to bfloat16's 8 mantissa bits (TT-NN's matmul takes
+/// `FLOAT32` as its output dtype, and then defaults to fp32 accumulation: `is_float_32 =
+/// output_dtype == DataType::FLOAT32` before `init_device_compute_kernel_config` in
+/// `matmul_device_operation.cpp` @ 13adda80; its factories pack any output format, e.g.
+/// `output_data_format = datatype_to_dataformat_converter(output.dtype())` in
+/// `matmul_multicore_reuse_mcast_dram_sharded_program_factory.cpp`). bfloat16 under
+/// `performance`, as tt-transformers' LM head writes it: half the output CB and write traffic.
+pub fn lm_head_output_dtype(policy: Policy) -> DataType {
+    match policy {
+        Policy::Accuracy => DataType::Float32,
+        Policy::Performance => DataType::Bfloat16,
+    }
+}
+
 #[derive(Clone, Copy)]
 struct MatmulPlanner<'a> {
     device: &'a DeviceProfile,
@@ -514,6 +539,10 @@ struct MatmulPlanner<'a> {
     res: Residency,
     /// Weights placed by another plan, reused as they are.
     shared: Option<&'a SharedWeights<'a>>,
+    /// dtype of the matmuls' outputs.
+    output_dtype: DataType,
+    /// Whether the QKV matmul adds the model's q/k/v bias.
+    qkv_bias: bool,
 }
 
 impl MatmulPlanner<'_> {
@@ -531,8 +560,10 @@ impl MatmulPlanner<'_> {
         g: GroupCfg,
         ckc: crate::ttnn::ComputeKernelConfig,
         cores: Option<(Option<u32>, Option<u32>)>,
+        bias: bool,
     ) -> Result<PlannedOp, LlamaPlanError> {
         let mut req = LinearRequest::new(name.clone(), m, k, n, self.opts.policy);
+        req.bias = bias;
         req.weight_dtype = Some(g.dtype);
         let placed = match self.shared {
             Some(sh) => {
@@ -547,7 +578,7 @@ impl MatmulPlanner<'_> {
         let (in_cores, out_cores) = cores.unwrap_or((None, None));
         let search = LinearSearch {
             input_dtype: DataType::Bfloat16,
-            output_dtype: DataType::Bfloat16,
+            output_dtype: self.output_dtype,
             allow_dram_sharded: sharded,
             activations_in_l1: self.opts.mode == Mode::Decode,
             dram_sharded_only: sharded,
@@ -568,6 +599,16 @@ fn linear_op(name: String, layer: Option<u32>, weights: Vec<String>, mode: Mode,
         Some(b) => c.n.div_ceil(32 * b) * 32 * b,
         None => c.n,
     };
+    let mut tensors = BTreeMap::from([("input", [1, 1, c.m, c.k]), ("weight", [1, 1, c.k, padded_n]), ("output", [1, 1, c.m, c.n])]);
+    let mut memory_configs = BTreeMap::from([("input", c.input_memory_config), ("weight", c.weight_memory_config), ("output", c.memory_config)]);
+    let mut dtypes = BTreeMap::from([("input", c.input_dtype), ("weight", c.weight_dtype), ("output", c.dtype)]);
+    if c.bias {
+        // The fused bias `[1, n]`: stored like the weight (TT-NN reads it through the same
+        // sharding in the DRAM-sharded factory, one tile row per bank), in its dtype.
+        tensors.insert("bias", [1, 1, 1, padded_n]);
+        memory_configs.insert("bias", c.bias_memory_config());
+        dtypes.insert("bias", c.weight_dtype);
+    }
     PlannedOp {
         call: Call::Linear(*c),
         inputs: Vec::new(),
@@ -583,19 +624,19 @@ fn linear_op(name: String, layer: Option<u32>, weights: Vec<String>, mode: Mode,
             m: Some(c.m),
             k: Some(c.k),
             n: Some(c.n),
-            tensors: BTreeMap::from([("input", [1, 1, c.m, c.k]), ("weight", [1, 1, c.k, padded_n]), ("output", [1, 1, c.m, c.n])]),
+            tensors,
         },
         program_config: Some(OpProgramConfig::Matmul(c.program_config)),
         compute_kernel_config: Some(c.compute_kernel_config),
-        memory_configs: BTreeMap::from([("input", c.input_memory_config), ("weight", c.weight_memory_config), ("output", c.memory_config)]),
-        dtypes: BTreeMap::from([("input", c.input_dtype), ("weight", c.weight_dtype), ("output", c.dtype)]),
+        memory_configs,
+        dtypes,
         l1_peak_bytes_per_core: p.l1.total(),
         estimate_us: p.cost.total_us,
         cores: p.cost.cores,
         dram_bytes: p.cost.dram_bytes,
         // The model's weight bytes in this dtype (DRAM-sharding pads N further; the padding is
         // counted in the memory budget and the DRAM time, not here).
-        weight_bytes: weight_bytes(c.k, c.n, c.weight_dtype, None),
+        weight_bytes: weight_bytes(c.k, c.n, c.weight_dtype, None) + if c.bias { weight_bytes(32, c.n, c.weight_dtype, None) } else { 0 },
     }
 }
 
@@ -642,9 +683,21 @@ fn plan_layer(
     st.push(ctx.rms_norm(n("attention_norm"), Some(layer), p("input_layernorm.weight"), eps, m, s.hidden, res)?, &[("h", "input"), ("layer.attention_norm", "weight")], &[("x", "output")])?;
     let qkv_n = (s.qh + 2 * s.kvh) * s.hd;
     let qkv_w = vec![p("self_attn.q_proj.weight"), p("self_attn.k_proj.weight"), p("self_attn.v_proj.weight")];
-    let qkv = mm.linear(n("attention.wqkv"), Some(layer), qkv_w, m, s.hidden, qkv_n, g[0], ckc(0), Some((hcores, None)))?;
+    // Qwen2's q/k/v bias is fused into the QKV matmul (`ttnn::linear(x, wqkv, bias)`): TT-NN's
+    // matmul validates a `[1, n]` bias padded to one tile row and as wide as the weight
+    // (`matmul_device_operation.cpp` @ 13adda80, the `optional_bias` checks), and every program
+    // config the planner uses here fuses it (`FUSE_BIAS` in the 1D / 2D multicast and the
+    // DRAM-sharded factories; the simple MultiCore factory does not, and the rule checker refuses
+    // it). tt-transformers adds the bias with a separate `ttnn.add` instead, citing an unfiled
+    // suspicion of a DRAM-sharded bias bug (`attention.py` @ 13adda80: "FIXME: File bug against
+    // dram-sharded matmuls with bias"); the fused form is one op and one read fewer.
+    let qkv = mm.linear(n("attention.wqkv"), Some(layer), qkv_w, m, s.hidden, qkv_n, g[0], ckc(0), Some((hcores, None)), mm.qkv_bias)?;
     let qkv_out = qkv.memory_configs["output"];
-    st.push(qkv, &[("x", "input"), ("layer.wqkv", "weight")], &[("qkv", "output")])?;
+    let mut qkv_args = vec![("x", "input"), ("layer.wqkv", "weight")];
+    if mm.qkv_bias {
+        qkv_args.push(("layer.wqkv_bias", "bias"));
+    }
+    st.push(qkv, &qkv_args, &[("qkv", "output")])?;
     let heads = ctx.create_heads(layer, batch, seq, s.qh, s.kvh, s.hd, qkv_out)?;
     let (q_mc, k_mc) = (heads.memory_configs["q"], heads.memory_configs["k"]);
     st.push(heads, &[("qkv", "input")], &[("q", "q"), ("k", "k"), ("v", "v")])?;
@@ -706,11 +759,11 @@ fn plan_layer(
     let concat_out = concat.memory_configs["output"];
     st.push(concat, &[("attn", "input")], &[("attn_concat", "output")])?;
     let wo_in = concat_out.shard_spec.filter(|_| sharded).map(|sp| sp.grid.num_cores);
-    let wo = mm.linear(n("attention.wo"), Some(layer), vec![p("self_attn.o_proj.weight")], m, s.qh * s.hd, s.hidden, g[1], ckc(1), Some((wo_in, hcores)))?;
+    let wo = mm.linear(n("attention.wo"), Some(layer), vec![p("self_attn.o_proj.weight")], m, s.qh * s.hd, s.hidden, g[1], ckc(1), Some((wo_in, hcores)), false)?;
     st.push(wo, &[("attn_concat", "input"), ("layer.wo", "weight")], &[("attn_out", "output")])?;
     let mut attn_out = "attn_out";
     if s.chips > 1 {
-        let op = ctx.collective(n("attention.all_reduce"), Some(layer), OpKind::AllReduce, m, s.hidden, s.chips, system.eth_link_bytes_per_s, system.eth_links, hidden_mc)?;
+        let op = ctx.collective(n("attention.all_reduce"), Some(layer), OpKind::AllReduce, m, s.hidden, s.chips, system.eth_link_bytes_per_s, system.eth_links, hidden_mc, DataType::Bfloat16)?;
         st.push(op, &[("attn_out", "input")], &[("attn_out_reduced", "output")])?;
         attn_out = "attn_out_reduced";
     }
@@ -718,18 +771,18 @@ fn plan_layer(
     st.push(add, &[("h", "a"), (attn_out, "b")], &[("h_attn", "output")])?;
     st.push(ctx.rms_norm(n("ffn_norm"), Some(layer), p("post_attention_layernorm.weight"), eps, m, s.hidden, res)?, &[("h_attn", "input"), ("layer.ffn_norm", "weight")], &[("x_ffn", "output")])?;
     let mid_cores = sharded.then(|| even_cores(s.inter, device));
-    let w1 = mm.linear(n("mlp.w1"), Some(layer), vec![p("mlp.gate_proj.weight")], m, s.hidden, s.inter, g[2], ckc(2), Some((hcores, mid_cores)))?;
+    let w1 = mm.linear(n("mlp.w1"), Some(layer), vec![p("mlp.gate_proj.weight")], m, s.hidden, s.inter, g[2], ckc(2), Some((hcores, mid_cores)), false)?;
     let mid_mc = w1.memory_configs["output"];
     st.push(w1, &[("x_ffn", "input"), ("layer.w1", "weight")], &[("gate", "output")])?;
-    let w3 = mm.linear(n("mlp.w3"), Some(layer), vec![p("mlp.up_proj.weight")], m, s.hidden, s.inter, g[2], ckc(2), Some((hcores, mid_cores)))?;
+    let w3 = mm.linear(n("mlp.w3"), Some(layer), vec![p("mlp.up_proj.weight")], m, s.hidden, s.inter, g[2], ckc(2), Some((hcores, mid_cores)), false)?;
     st.push(w3, &[("x_ffn", "input"), ("layer.w3", "weight")], &[("up", "output")])?;
     let mul = ctx.binary(n("mlp.silu_mul"), Some(layer), OpKind::Multiply, m, s.inter, mid_mc, DataType::Bfloat16, DataType::Bfloat16)?;
     st.push(mul, &[("gate", "a"), ("up", "b")], &[("gate_up", "output")])?;
-    let w2 = mm.linear(n("mlp.w2"), Some(layer), vec![p("mlp.down_proj.weight")], m, s.inter, s.hidden, g[3], ckc(3), Some((mid_cores, hcores)))?;
+    let w2 = mm.linear(n("mlp.w2"), Some(layer), vec![p("mlp.down_proj.weight")], m, s.inter, s.hidden, g[3], ckc(3), Some((mid_cores, hcores)), false)?;
     st.push(w2, &[("gate_up", "input"), ("layer.w2", "weight")], &[("ffn_out", "output")])?;
     let mut ffn_out = "ffn_out";
     if s.chips > 1 {
-        let op = ctx.collective(n("mlp.all_reduce"), Some(layer), OpKind::AllReduce, m, s.hidden, s.chips, system.eth_link_bytes_per_s, system.eth_links, hidden_mc)?;
+        let op = ctx.collective(n("mlp.all_reduce"), Some(layer), OpKind::AllReduce, m, s.hidden, s.chips, system.eth_link_bytes_per_s, system.eth_links, hidden_mc, DataType::Bfloat16)?;
         st.push(op, &[("ffn_out", "input")], &[("ffn_out_reduced", "output")])?;
         ffn_out = "ffn_out_reduced";
     }

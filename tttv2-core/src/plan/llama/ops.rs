@@ -215,14 +215,14 @@ impl Ctx<'_> {
     }
 
     /// `ttnn::sharded_to_interleaved` of an `m × width` tensor into `to`.
-    pub fn to_interleaved(&self, name: String, m: u32, width: u32, from: MemoryConfig, to: MemoryConfig) -> Result<PlannedOp, LlamaPlanError> {
+    pub fn to_interleaved(&self, name: String, m: u32, width: u32, from: MemoryConfig, to: MemoryConfig, dtype: DataType) -> Result<PlannedOp, LlamaPlanError> {
         let mut op = self.base(name, OpKind::ShardedToInterleaved, "ttnn::to_memory_config", None, Call::ToMemoryConfig { memory_config: to });
         op.shapes.tensors = BTreeMap::from([("input", [1, 1, m, width]), ("output", [1, 1, m, width])]);
         op.memory_configs = BTreeMap::from([("input", from), ("output", to)]);
-        op.dtypes = BTreeMap::from([("input", DataType::Bfloat16), ("output", DataType::Bfloat16)]);
-        let shard = l1_shard_bytes(&from, DataType::Bfloat16);
+        op.dtypes = BTreeMap::from([("input", dtype), ("output", dtype)]);
+        let shard = l1_shard_bytes(&from, dtype);
         let cores = from.shard_spec.map_or(1, |s| s.grid.num_cores);
-        let bytes = m.div_ceil(32) as u64 * 32 * width as u64 * 2;
+        let bytes = m.div_ceil(32) as u64 * 32 * width as u64 * dtype.tile_bytes() / 1024;
         let dram = if to.buffer_type == BufferType::Dram { bytes } else { 0 };
         let work = OpWork { cores, dram_bytes: dram, noc_bytes_per_core: shard.max(bytes.div_ceil(cores as u64)), ..OpWork::default() };
         self.finish(op, work, shard + 2 * BF16_TILE)
@@ -668,21 +668,21 @@ impl Ctx<'_> {
     /// all-gather `(D-1)/D` of the gathered tensor, over `links` Ethernet links of `link_bw`
     /// bytes/s each (hardware.md: 12.5 GB/s per direction per link).
     #[allow(clippy::too_many_arguments)]
-    pub fn collective(&self, name: String, layer: Option<u32>, kind: OpKind, m: u32, width: u32, chips: u32, link_bw: f64, links: u32, mc: MemoryConfig) -> Result<PlannedOp, LlamaPlanError> {
+    pub fn collective(&self, name: String, layer: Option<u32>, kind: OpKind, m: u32, width: u32, chips: u32, link_bw: f64, links: u32, mc: MemoryConfig, dtype: DataType) -> Result<PlannedOp, LlamaPlanError> {
         let (ttnn_op, call) = if kind == OpKind::AllReduce { ("ttnn::all_reduce", Call::AllReduce) } else { ("ttnn::all_gather", Call::AllGather) };
         let mut op = self.base(name, kind, ttnn_op, layer, call);
         let out_w = if kind == OpKind::AllGather { width * chips } else { width };
         op.shapes.tensors = BTreeMap::from([("input", [1, 1, m, width]), ("output", [1, 1, m, out_w])]);
         op.memory_configs = BTreeMap::from([("input", mc), ("output", mc)]);
-        op.dtypes = BTreeMap::from([("input", DataType::Bfloat16), ("output", DataType::Bfloat16)]);
-        let bytes = m.div_ceil(32) as u64 * 32 * width as u64 * 2;
+        op.dtypes = BTreeMap::from([("input", dtype), ("output", dtype)]);
+        let bytes = m.div_ceil(32) as u64 * 32 * width as u64 * dtype.tile_bytes() / 1024;
         let d = chips as u64;
         let sent = match kind {
             OpKind::AllReduce => 2 * (d - 1) * bytes / d,
             _ => (d - 1) * bytes,
         };
         let work = OpWork { cores: 1, eth: Some((sent, link_bw * links.max(1) as f64)), ..OpWork::default() };
-        let l1 = 2 * l1_shard_bytes(&mc, DataType::Bfloat16) + 8 * BF16_TILE;
+        let l1 = 2 * l1_shard_bytes(&mc, dtype) + 8 * dtype.tile_bytes();
         self.finish(op, work, l1)
     }
 }

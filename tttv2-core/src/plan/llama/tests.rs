@@ -354,3 +354,38 @@ fn a_tall_1d_matmul_rejects_a_sharded_weight() {
     let v = check_linear(&LinearConfig { weight_memory_config: shared, ..tall }, &sys.chip).unwrap_err();
     assert_eq!(v.rule, Rule::ShardedWeightLayout, "{v}");
 }
+
+/// The LM head's output dtype is the policy's: float32 under accuracy (its output CB sized for
+/// 4-byte values, and the logits' DRAM write costed at 4 bytes), bfloat16 under performance. The
+/// re-check of the planned config with the rule checker accounts the wider output.
+#[test]
+fn lm_head_outputs_float32_under_accuracy_only() {
+    for (mode, batch) in [(Mode::Decode, 1), (Mode::Decode, 32), (Mode::Prefill, 1)] {
+        let heads = |policy| {
+            let opts = LlamaOptions { policy, seq_len: 128, ..LlamaOptions::new(mode, batch) };
+            let p = plan("Llama-3.2-1B", &SystemProfile::N150, &opts);
+            p.ops.iter().filter(|o| o.op == OpKind::Linear && o.name.starts_with("lm_head")).cloned().collect::<Vec<_>>()
+        };
+        for (policy, want) in [(Policy::Accuracy, DataType::Float32), (Policy::Performance, DataType::Bfloat16)] {
+            for op in heads(policy) {
+                assert_eq!(op.dtypes["output"], want, "{mode:?} {batch} {policy:?} {}", op.name);
+                let Call::Linear(c) = op.call else { panic!("{} is not a linear", op.name) };
+                assert_eq!(c.dtype, want);
+                let l1 = check_linear(&c, &SystemProfile::N150.chip).unwrap();
+                assert!(op.l1_peak_bytes_per_core >= l1.total(), "{}", op.name);
+                if want == DataType::Float32 {
+                    // The same config with a bfloat16 output: the output CB is half as big.
+                    let narrow = LinearConfig { dtype: DataType::Bfloat16, ..c };
+                    let l1_narrow = check_linear(&narrow, &SystemProfile::N150.chip).unwrap();
+                    assert_eq!(l1.out_cb, 2 * l1_narrow.out_cb, "{}", op.name);
+                    let cost = crate::cost::estimate_linear(&narrow, &SystemProfile::N150.chip);
+                    assert!(op.dram_bytes >= cost.dram_bytes, "{}", op.name);
+                }
+            }
+        }
+        // Every other matmul keeps bfloat16 outputs under accuracy.
+        let opts = LlamaOptions { policy: Policy::Accuracy, seq_len: 128, ..LlamaOptions::new(mode, batch) };
+        let p = plan("Llama-3.2-1B", &SystemProfile::N150, &opts);
+        assert!(p.ops.iter().filter(|o| o.op == OpKind::Linear && !o.name.starts_with("lm_head")).all(|o| o.dtypes["output"] == DataType::Bfloat16));
+    }
+}
