@@ -83,6 +83,14 @@ fn file_err(path: &Path, message: impl Into<String>) -> Error {
     }
 }
 
+/// candle's message without the backtrace it attaches when `RUST_BACKTRACE` is set.
+fn candle_msg(e: candle_core::Error) -> String {
+    match e {
+        candle_core::Error::WithBacktrace { inner, .. } => candle_msg(*inner),
+        other => other.to_string(),
+    }
+}
+
 /// The file's ggml type name as llama.cpp spells it.
 fn dtype_name(t: GgmlDType) -> String {
     format!("{t:?}").replace("K", "_K")
@@ -220,8 +228,12 @@ impl GgufWeights {
                 "corrupt GGUF: metadata `general.alignment` is 0; expected a positive alignment",
             ));
         }
-        let content = Content::read(&mut Cursor::new(&mmap[..]))
-            .map_err(|e| file_err(&path, format!("corrupt or truncated GGUF: {e}")))?;
+        let content = Content::read(&mut Cursor::new(&mmap[..])).map_err(|e| {
+            file_err(
+                &path,
+                format!("corrupt or truncated GGUF: {}", candle_msg(e)),
+            )
+        })?;
         if content.magic == VersionedMagic::GgufV1 {
             return Err(file_err(
                 &path,
@@ -653,7 +665,7 @@ impl GgufWeights {
                 self.content.tensor_data_offset,
                 &CpuDevice::Cpu,
             )
-            .map_err(|e| err(format!("cannot read: {e}")))?;
+            .map_err(|e| err(format!("cannot read: {}", candle_msg(e))))?;
         let data = q
             .dequantize(&CpuDevice::Cpu)
             .and_then(|t| t.flatten_all())
