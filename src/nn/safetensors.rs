@@ -24,10 +24,7 @@ pub struct SafetensorsWeights {
 }
 
 fn weight_err(name: &str, message: String) -> Error {
-    Error::Weight {
-        name: name.to_owned(),
-        message,
-    }
+    Error::Weight { name: name.to_owned(), message }
 }
 
 impl SafetensorsWeights {
@@ -39,21 +36,13 @@ impl SafetensorsWeights {
             let index = path.join("model.safetensors.index.json");
             let single = path.join("model.safetensors");
             if index.is_file() {
-                let text = std::fs::read_to_string(&index).map_err(|e| {
-                    weight_err(&index.display().to_string(), format!("cannot read: {e}"))
+                let text = std::fs::read_to_string(&index)
+                    .map_err(|e| weight_err(&index.display().to_string(), format!("cannot read: {e}")))?;
+                let json: serde_json::Value = serde_json::from_str(&text)
+                    .map_err(|e| weight_err(&index.display().to_string(), format!("invalid JSON: {e}")))?;
+                let map = json.get("weight_map").and_then(|m| m.as_object()).ok_or_else(|| {
+                    weight_err(&index.display().to_string(), "has no `weight_map` object".to_owned())
                 })?;
-                let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-                    weight_err(&index.display().to_string(), format!("invalid JSON: {e}"))
-                })?;
-                let map = json
-                    .get("weight_map")
-                    .and_then(|m| m.as_object())
-                    .ok_or_else(|| {
-                        weight_err(
-                            &index.display().to_string(),
-                            "has no `weight_map` object".to_owned(),
-                        )
-                    })?;
                 let mut shards: Vec<PathBuf> = map
                     .values()
                     .filter_map(|v| v.as_str())
@@ -73,19 +62,13 @@ impl SafetensorsWeights {
         } else {
             vec![path.to_path_buf()]
         };
-        let mut out = SafetensorsWeights {
-            files: Vec::new(),
-            index: BTreeMap::new(),
-            allow_non_finite: false,
-        };
+        let mut out = SafetensorsWeights { files: Vec::new(), index: BTreeMap::new(), allow_non_finite: false };
         for (i, file) in files.into_iter().enumerate() {
             let fname = file.display().to_string();
-            let f =
-                File::open(&file).map_err(|e| weight_err(&fname, format!("cannot open: {e}")))?;
+            let f = File::open(&file).map_err(|e| weight_err(&fname, format!("cannot open: {e}")))?;
             // SAFETY: the map is read-only; a checkpoint modified while mapped is the caller's
             // problem, as with every memory-mapped loader.
-            let mmap = unsafe { Mmap::map(&f) }
-                .map_err(|e| weight_err(&fname, format!("cannot map: {e}")))?;
+            let mmap = unsafe { Mmap::map(&f) }.map_err(|e| weight_err(&fname, format!("cannot map: {e}")))?;
             let (header, meta) = SafeTensors::read_metadata(&mmap).map_err(|e| {
                 let why = diagnose(&mmap).unwrap_or_else(|| e.to_string());
                 weight_err(&fname, format!("not a valid safetensors file: {why}"))
@@ -95,17 +78,9 @@ impl SafetensorsWeights {
                 let (a, b) = info.data_offsets;
                 if let Some((other, ..)) = out.index.get(&name) {
                     let other = out.files[*other].0.display().to_string();
-                    return Err(weight_err(
-                        &name,
-                        format!(
-                            "found in both {other} and {fname}; expected each tensor in one shard"
-                        ),
-                    ));
+                    return Err(weight_err(&name, format!("found in both {other} and {fname}; expected each tensor in one shard")));
                 }
-                out.index.insert(
-                    name,
-                    (i, info.dtype, info.shape.clone(), (base + a, base + b)),
-                );
+                out.index.insert(name, (i, info.dtype, info.shape.clone(), (base + a, base + b)));
             }
             out.files.push((file, mmap));
         }
@@ -132,28 +107,14 @@ impl SafetensorsWeights {
 impl WeightSource for SafetensorsWeights {
     fn weight(&self, name: &str) -> Result<Weight<'_>, Error> {
         let (file, dtype, shape, (a, b)) = self.index.get(name).ok_or_else(|| {
-            let files: Vec<String> = self
-                .files
-                .iter()
-                .map(|(p, _)| p.display().to_string())
-                .collect();
-            weight_err(
-                name,
-                format!(
-                    "not found in the checkpoint {} ({} tensors)",
-                    files.join(", "),
-                    self.index.len()
-                ),
-            )
+            let files: Vec<String> = self.files.iter().map(|(p, _)| p.display().to_string()).collect();
+            weight_err(name, format!("not found in the checkpoint {} ({} tensors)", files.join(", "), self.index.len()))
         })?;
         let (path, mmap) = &self.files[*file];
         let bytes = &mmap[*a..*b];
         let volume: usize = shape.iter().product();
         let data: Vec<f32> = match dtype {
-            Dtype::F32 => bytes
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect(),
+            Dtype::F32 => bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
             Dtype::BF16 => bytes
                 .chunks_exact(2)
                 .map(|c| f32::from_bits((u16::from_le_bytes([c[0], c[1]]) as u32) << 16))
@@ -163,32 +124,16 @@ impl WeightSource for SafetensorsWeights {
                 .map(|c| half::f16::from_bits(u16::from_le_bytes([c[0], c[1]])).to_f32())
                 .collect(),
             other => {
-                return Err(weight_err(
-                    name,
-                    format!(
-                        "{}: has dtype {other:?}; expected F32, F16 or BF16",
-                        path.display()
-                    ),
-                ));
+                return Err(weight_err(name, format!("{}: has dtype {other:?}; expected F32, F16 or BF16", path.display())));
             }
         };
         if data.len() != volume {
-            return Err(weight_err(
-                name,
-                format!(
-                    "{}: shape {shape:?} needs {volume} values but the file holds {}",
-                    path.display(),
-                    data.len()
-                ),
-            ));
+            return Err(weight_err(name, format!("{}: shape {shape:?} needs {volume} values but the file holds {}", path.display(), data.len())));
         }
         if !self.allow_non_finite {
             check_finite(name, path, &data)?;
         }
-        Ok(Weight {
-            shape: shape.clone(),
-            data: Cow::Owned(data),
-        })
+        Ok(Weight { shape: shape.clone(), data: Cow::Owned(data) })
     }
 }
 
