@@ -86,6 +86,22 @@ fn metadata_is_checked_against_the_compiled_config() {
     let gguf = GgufWeights::open(fixture("tiny_llama.gguf")).unwrap();
     gguf.check_config(&tiny_config("LlamaForCausalLM")).unwrap();
     let path = fixture("tiny_llama.gguf").display().to_string();
+    // The same check from a manifest's `model` section, the planned config as `MANIFEST_JSON`
+    // holds it.
+    let manifest =
+        |cfg: &LlamaConfig| serde_json::json!({ "name": "Tiny", "model": cfg }).to_string();
+    gguf.check_manifest(&manifest(&tiny_config("LlamaForCausalLM")))
+        .unwrap();
+    let mut cfg = tiny_config("LlamaForCausalLM");
+    cfg.num_hidden_layers = 3;
+    assert!(
+        gguf.check_manifest(&manifest(&cfg))
+            .unwrap_err()
+            .to_string()
+            .contains(
+                "`llama.block_count` = 1 but the model was compiled with num_hidden_layers = 3"
+            )
+    );
     let mut cfg = tiny_config("LlamaForCausalLM");
     cfg.hidden_size = 64;
     assert_eq!(
