@@ -2,6 +2,8 @@
 
 mod linear;
 pub mod generate;
+#[cfg(feature = "gguf")]
+mod gguf;
 pub mod llama;
 mod safetensors;
 mod synthetic;
@@ -9,6 +11,8 @@ pub mod trace;
 mod weights;
 
 pub use generate::CausalLm;
+#[cfg(feature = "gguf")]
+pub use gguf::GgufWeights;
 pub use linear::Linear;
 pub use safetensors::SafetensorsWeights;
 pub use synthetic::synthetic;

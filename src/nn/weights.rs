@@ -59,3 +59,23 @@ impl WeightSource for Weights {
         Ok(Weight { shape: shape.clone(), data: Cow::Borrowed(data) })
     }
 }
+
+/// Checks that a tensor read from `file` holds only finite values. A NaN or infinity in a
+/// checkpoint is corruption or a broken conversion: uploaded, it would poison every activation it
+/// touches, far from the tensor that caused it. The error counts both kinds and names the tensor
+/// and the file; readers let a caller opt out (`allow_non_finite`).
+pub(crate) fn check_finite(name: &str, file: &std::path::Path, data: &[f32]) -> Result<(), Error> {
+    let (nan, inf) = data.iter().fold((0usize, 0usize), |(n, i), v| (n + v.is_nan() as usize, i + v.is_infinite() as usize));
+    if nan + inf == 0 {
+        return Ok(());
+    }
+    let first = data.iter().position(|v| !v.is_finite()).unwrap_or(0);
+    Err(Error::Weight {
+        name: name.to_owned(),
+        message: format!(
+            "{}: {nan} NaN and {inf} infinite values of {} (first at index {first}); expected finite weights (allow_non_finite(true) loads them anyway)",
+            file.display(),
+            data.len()
+        ),
+    })
+}
