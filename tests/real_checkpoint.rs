@@ -16,8 +16,11 @@
 //! `performance` teacher-forced top-1 ≥ 90 % and top-5 100 %. The test prints whether each is
 //! met and asserts the floors measured when it was written (see the asserts).
 //!
+//! The GGUF itself is also loaded through tttv2's own reader (`GgufWeights`, feature `gguf`):
+//! its logits must equal those from the independently converted safetensors.
+//!
 //! Needs the converted checkpoint, so it is ignored by default; `.ci/run` runs it in release:
-//! `bash tools/real-checkpoint/setup.sh && cargo test --release --test real_checkpoint -- --ignored --nocapture`.
+//! `bash tools/real-checkpoint/setup.sh && cargo test --release --features gguf --test real_checkpoint -- --ignored --nocapture`.
 
 mod support;
 
@@ -191,6 +194,21 @@ fn smollm2_matches_the_f32_reference() {
         let mut model = SmolPerformance::load(&device, &weights).unwrap();
         reports.push(measure("performance", &mut model, &device, &prompt, &want, &want_logits));
     }
+    // The same checkpoint straight from the GGUF through tttv2's reader: same weights, so the
+    // same logits as the independently converted safetensors, bit for bit.
+    #[cfg(feature = "gguf")]
+    {
+        let gguf = tttv2::nn::GgufWeights::open(dir.join("SmolLM2-135M-Instruct.Q4_1.gguf")).unwrap();
+        gguf.check_manifest(smol_accuracy_plan::MANIFEST_JSON).unwrap();
+        let from_safetensors = SmolAccuracy::load(&device, &weights).unwrap().prefill(&device, 0, &prompt).unwrap();
+        let from_gguf = SmolAccuracy::load(&device, &gguf).unwrap().prefill(&device, 0, &prompt).unwrap();
+        let differing = from_gguf.iter().zip(&from_safetensors).filter(|(a, b)| a != b).count();
+        println!("GGUF through tttv2's reader: prefill logits differ from the safetensors path at {differing} of {} positions", from_gguf.len());
+        assert_eq!(differing, 0, "tttv2's GGUF reader gives the weights ggml-org's gguf gives");
+    }
+    #[cfg(not(feature = "gguf"))]
+    println!("GGUF through tttv2's reader: not checked (build with --features gguf)");
+
     for r in &reports {
         println!(
             "{:<11} teacher-forced top-1 {}/{FORCED} ({:.1} %), top-5 {}/{FORCED}, logits PCC min {:.6} mean {:.6}, \

@@ -10,7 +10,7 @@ root="$(cd "$here/../.." && pwd)"
 out="${1:-$root/target/checkpoints/SmolLM2-135M-Instruct}"
 work="$root/target/checkpoints/.work"
 venv="${TTTV2_CHECKPOINT_VENV:-$work/venv}"
-if [ -f "$out/model.safetensors" ] && [ -f "$out/.done" ]; then
+if [ -f "$out/.done" ] && [ -f "$out/SmolLM2-135M-Instruct.Q4_1.gguf" ]; then
   echo "checkpoint ready: $out"
   exit 0
 fi
@@ -29,6 +29,8 @@ if ! cmp -s "$out/config.json" "$root/tests/models/SmolLM2-135M-Instruct/config.
   diff "$out/config.json" "$root/tests/models/SmolLM2-135M-Instruct/config.json" >&2 || true
   exit 1
 fi
+# Keep the GGUF too: the test also loads it directly through tttv2's own reader (feature gguf).
+mv "$gguf" "$out/"
 rm -rf "$work/pkg"
 touch "$out/.done"
 echo "checkpoint ready: $out"
