@@ -247,8 +247,10 @@ def run_linear(c: Ctx):
         c.notes.append(f"weight N {w[-1]} -> {n_out} (padding kept in the shard spec)")
         w[-1] = n_out
     b = c.tensor("weight", shape=w)
+    # A fused bias (Qwen2's q/k/v): `[1, 1, 1, N]`, the weight's logical width, placed as planned.
+    bias = c.tensor("bias", shape=[1, 1, 1, n_out]) if c.has("bias") else None
     return ttnn.linear(
-        a, b, program_config=c.pc, compute_kernel_config=c.ckc,
+        a, b, bias=bias, program_config=c.pc, compute_kernel_config=c.ckc,
         memory_config=c.mc("output"), dtype=c.dt("output"),
     )
 

@@ -4,7 +4,8 @@
 # L1 per core exceeds the plan's estimate for any op (L1_WARN=1: report L1 excess without failing).
 #
 # usage: tools/ttnn-replay/run-all.sh [OUT_DIR]     (run install.sh once before)
-# env: MODELS ("Llama-3.2-1B Llama-3.2-3B Llama-3.1-8B small-llama tests/models/tiny-accuracy": a name
+# env: MODELS ("Llama-3.2-1B Llama-3.2-3B Llama-3.1-8B small-llama tests/models/tiny-accuracy
+#      tests/models/tiny-qwen2": a name
 #      under models/, or a directory relative to the repository)  DEVICES ("n150 p150")
 #      CARGO_TARGET_DIR  TTTV2 (a prebuilt tttv2 binary; else `cargo build --bin tttv2`)
 #      L1_WARN=1         TT-NN L1 above the plan's estimate is reported, not a failure
@@ -12,8 +13,9 @@ set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 OUT=${1:-${TMPDIR:-/tmp}/ttnn-replay-out}
-# The issue's model set, plus the configs the tests and examples declare models from.
-MODELS=${MODELS:-"Llama-3.2-1B Llama-3.2-3B Llama-3.1-8B small-llama tests/models/tiny-accuracy"}
+# The issue's model set, plus the configs the tests and examples declare models from (tiny-qwen2:
+# the fused q/k/v bias on every matmul family the planner gives it).
+MODELS=${MODELS:-"Llama-3.2-1B Llama-3.2-3B Llama-3.1-8B small-llama tests/models/tiny-accuracy tests/models/tiny-qwen2"}
 DEVICES=${DEVICES:-"n150 p150"}
 mkdir -p "$OUT"
 if [ -z "${TTTV2:-}" ]; then

@@ -389,3 +389,32 @@ fn lm_head_outputs_float32_under_accuracy_only() {
         assert!(p.ops.iter().filter(|o| o.op == OpKind::Linear && !o.name.starts_with("lm_head")).all(|o| o.dtypes["output"] == DataType::Bfloat16));
     }
 }
+
+/// Qwen2's q/k/v bias is planned as part of the QKV matmul in every mode: a `bias` tensor placed
+/// like the weight (one tile row high), its CB in the L1 check and its read in the cost.
+#[test]
+fn qwen2_plans_the_qkv_bias_fused_into_the_qkv_matmul() {
+    let cfg = model("corpus/Qwen2.5-0.5B");
+    assert!(cfg.qkv_bias);
+    for opts in [LlamaOptions::new(Mode::Decode, 1), LlamaOptions::new(Mode::Decode, 32), LlamaOptions { seq_len: 128, ..LlamaOptions::new(Mode::Prefill, 1) }] {
+        let p = plan_llama(&cfg, &SystemProfile::N150, &opts).unwrap();
+        for op in linears(&p) {
+            let Call::Linear(c) = op.call else { unreachable!() };
+            assert_eq!(c.bias, op.name.ends_with("attention.wqkv"), "{}", op.name);
+            assert_eq!(op.inputs.len(), if c.bias { 3 } else { 2 }, "{}", op.name);
+            if !c.bias {
+                continue;
+            }
+            let bias = &op.inputs[2];
+            assert_eq!((bias.name.as_str(), bias.dtype, bias.memory_config), ("layer.wqkv_bias", c.weight_dtype, c.bias_memory_config()));
+            if let Some(spec) = bias.memory_config.shard_spec {
+                assert_eq!(spec.shape[0], 32, "{}: one tile row per shard", op.name);
+            }
+            let with = check_linear(&c, &SystemProfile::N150.chip).unwrap();
+            let without = check_linear(&LinearConfig { bias: false, ..c }, &SystemProfile::N150.chip).unwrap();
+            assert!(with.bias_cb > 0 && without.bias_cb == 0, "{}", op.name);
+            let cost = |c: &LinearConfig| crate::cost::estimate_linear(c, &SystemProfile::N150.chip).dram_bytes;
+            assert!(cost(&c) > cost(&LinearConfig { bias: false, ..c }), "{}: the bias read is costed", op.name);
+        }
+    }
+}
