@@ -523,7 +523,7 @@ mod tests {
             render(
                 "{{ '  a b '.strip() }}|{{ 'abc'.startswith('ab') }}|{{ messages[0].content.upper() }}"
             ),
-            "a b|true|HI"
+            "a b|True|HI"
         );
     }
 
