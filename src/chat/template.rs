@@ -450,10 +450,8 @@ impl JsonStyle {
 
 /// A number as Python's `repr` writes it (`1`, `1.0`, `0.1`, `1e+20`).
 fn python_number(v: &Value) -> String {
-    if let Ok(i) = i64::try_from(v.clone()) {
-        if v.as_i64().is_some() || !v.to_string().contains('.') {
-            return i.to_string();
-        }
+    if v.is_integer() {
+        return v.to_string();
     }
     let f = f64::try_from(v.clone()).unwrap_or(f64::NAN);
     if f.is_nan() {
@@ -495,8 +493,8 @@ mod tests {
     #[test]
     fn tojson_is_pythons_json_dumps() {
         assert_eq!(
-            render(r#"{{ {"a": [1, 2.5, "x<y>&'"], "b": none, "c": true} | tojson }}"#),
-            r#"{"a": [1, 2.5, "x<y>&'"], "b": null, "c": true}"#
+            render(r#"{{ {"a": [1, 2.5, 2.0, "x<y>&'"], "b": none, "c": true} | tojson }}"#),
+            r#"{"a": [1, 2.5, 2.0, "x<y>&'"], "b": null, "c": true}"#
         );
         assert_eq!(
             render(r#"{{ {"a": [1, {}], "b": []} | tojson(indent=2) }}"#),

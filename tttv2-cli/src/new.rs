@@ -45,13 +45,17 @@ pub fn run(a: &NewArgs) -> (u8, String, String) {
 }
 
 fn write(a: &NewArgs) -> Result<String, (u8, String)> {
-    let package = package_name(&a.name);
-    if package != a.name {
+    let valid = a.name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && a.name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !valid {
         return Err((
             2,
             bad(format!(
-                "`{}` is not a crate name; fix: use lowercase letters, digits and `_`, e.g. `{package}`",
-                a.name
+                "`{}` is not a crate name; fix: use letters, digits, `-` and `_`, starting with a letter, e.g. `{}`",
+                a.name,
+                package_name(&a.name)
             )),
         ));
     }
@@ -93,12 +97,12 @@ fn write(a: &NewArgs) -> Result<String, (u8, String)> {
     }
     let config = std::fs::read_to_string(&p.config_path)
         .map_err(|e| (2, format!("error: {}: {e}", p.config_path)))?;
-    let model = struct_name(&p.name);
+    let model = struct_name(&a.name);
     let files = [
         (
             "Cargo.toml",
             cargo_toml(
-                &package,
+                &a.name,
                 a.tttv2_path.as_deref(),
                 p.system.chip.arch.cargo_feature(),
             ),

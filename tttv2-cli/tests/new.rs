@@ -288,7 +288,7 @@ fn new_checks_its_arguments() {
     let cfg = cfg.to_str().unwrap();
     for (args, code, says) in [
         (
-            vec!["new", "Bad-Name", "--config", cfg],
+            vec!["new", "9lives", "--config", cfg],
             2,
             "not a crate name",
         ),
