@@ -115,7 +115,7 @@ pub fn strftime(format: &str, t: CivilTime) -> Result<String, String> {
     let month = MONTHS[(t.month.clamp(1, 12) - 1) as usize];
     let weekday = WEEKDAYS[(t.days() + 4).rem_euclid(7) as usize];
     let yday = (t.days() - days_from_civil(t.year, 1, 1) + 1) as u32;
-    let hour12 = if t.hour % 12 == 0 { 12 } else { t.hour % 12 };
+    let hour12 = if t.hour.is_multiple_of(12) { 12 } else { t.hour % 12 };
     while let Some(c) = chars.next() {
         if c != '%' {
             out.push(c);

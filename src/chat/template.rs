@@ -106,10 +106,10 @@ pub(crate) fn special_tokens(
 ) -> Result<Vec<(&'static str, String)>, ChatError> {
     let mut out = Vec::new();
     for name in SPECIAL_TOKEN_NAMES {
-        if let Some(v) = config.get(name) {
-            if let Some(token) = special_token(path, name, v)? {
-                out.push((name, token));
-            }
+        if let Some(v) = config.get(name)
+            && let Some(token) = special_token(path, name, v)?
+        {
+            out.push((name, token));
         }
     }
     Ok(out)

@@ -31,7 +31,7 @@ pub trait CausalLm {
 /// How the next token is chosen from the logits.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Sampling {
-    /// The most likely token (ties: the lowest id).
+    /// The most likely token (ties: the lowest id, reported in [`Generation::ties`]).
     Greedy,
     /// Nucleus sampling: softmax(logits / temperature), keep the most likely tokens until their
     /// probability reaches `p`, draw from them. `seed` makes it reproducible (user `u` draws from

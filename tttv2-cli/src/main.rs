@@ -539,7 +539,7 @@ mod tests {
             format!("plan --config {c} --device h100 --mode decode --batch 1"),
             format!("plan --config {c} --device n150 --mode sideways --batch 1"),
             format!("plan --config {c} --device n150 --mode decode --batch 0"),
-            format!("plan --device n150 --mode decode --batch 1"),
+            "plan --device n150 --mode decode --batch 1".to_string(),
             format!("plan --config {c} --device n150 --mode decode --batch 1 --override w9=bf16"),
             "plan --config /nonexistent/config.json --device n150 --mode decode --batch 1".to_string(),
             format!("plan --config {} --device n150 --mode decode --batch 1", env!("CARGO_MANIFEST_DIR").to_string() + "/Cargo.toml"),
