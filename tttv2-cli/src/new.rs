@@ -28,6 +28,10 @@ pub struct NewArgs {
     /// while it does not fit the device).
     #[arg(long, value_name = "N")]
     seq_len: Option<String>,
+    /// accuracy (bf16 weights where it matters) or performance (bfloat8_b/bfloat4_b weights where
+    /// the accuracy budget allows).
+    #[arg(long, default_value = "performance", value_parser = ["accuracy", "performance"])]
+    policy: String,
     /// Depend on tttv2 by path (relative to the crate) instead of by version.
     #[arg(long, value_name = "DIR")]
     tttv2_path: Option<String>,
@@ -67,7 +71,7 @@ fn write(a: &NewArgs) -> Result<String, (u8, String)> {
         mode: ModeArg::Decode,
         batch: a.batch,
         seq_len: a.seq_len.clone(),
-        policy: tttv2_core::plan::Policy::Performance,
+        policy: tttv2_core::plan::Policy::parse(&a.policy).expect("clap checked the policy"),
         optimize_for: tttv2_core::plan::llama::OptimizeFor::Latency,
         memory_budget: None,
         overrides: Vec::new(),
@@ -108,17 +112,7 @@ fn write(a: &NewArgs) -> Result<String, (u8, String)> {
             ),
         ),
         ("config.json", config),
-        (
-            "src/main.rs",
-            main_rs(
-                &model,
-                &p.name,
-                &a.device,
-                a.batch,
-                p.opts.seq_len,
-                &command(a),
-            ),
-        ),
+        ("src/main.rs", main_rs(&model, &p.name, a, p.opts.seq_len)),
     ];
     let io = |e: std::io::Error| (2, format!("error: cannot write to {}: {e}", out.display()));
     std::fs::create_dir_all(out.join("src")).map_err(io)?;
@@ -142,8 +136,8 @@ fn write(a: &NewArgs) -> Result<String, (u8, String)> {
 /// The command that wrote the crate, for its header.
 fn command(a: &NewArgs) -> String {
     let mut c = format!(
-        "tttv2 new {} --config {} --device {} --batch {}",
-        a.name, a.config, a.device, a.batch
+        "tttv2 new {} --config {} --device {} --batch {} --policy {}",
+        a.name, a.config, a.device, a.batch, a.policy
     );
     if let Some(s) = &a.seq_len {
         c += &format!(" --seq-len {s}");
@@ -183,23 +177,17 @@ debug = 1
     )
 }
 
-fn main_rs(
-    model: &str,
-    source: &str,
-    device: &str,
-    batch: u32,
-    seq_len: u32,
-    command: &str,
-) -> String {
+fn main_rs(model: &str, source: &str, a: &NewArgs, seq_len: u32) -> String {
     let plan = tttv2_codegen::plan_module_name(model);
     MAIN_RS
-        .replace("{COMMAND}", command)
+        .replace("{COMMAND}", &command(a))
         .replace("{SOURCE}", source)
         .replace("{MODEL}", model)
         .replace("{PLAN}", &plan)
-        .replace("{DEVICE}", device)
-        .replace("{BATCH}", &batch.to_string())
+        .replace("{DEVICE}", &a.device)
+        .replace("{BATCH}", &a.batch.to_string())
         .replace("{SEQ_LEN}", &seq_len.to_string())
+        .replace("{POLICY}", &a.policy)
 }
 
 const MAIN_RS: &str = r#"//! Chat with {SOURCE} through tttv2: the model is planned for {DEVICE} when this crate compiles
@@ -224,7 +212,7 @@ use tttv2::nn::generate::{GenerateOptions, Sampling};
 use tttv2::{Device, ttt_model};
 
 /// {SOURCE}, planned at compile time.
-#[ttt_model(config = "config.json", device = "{DEVICE}", mode = "decode", batch = {BATCH}, seq_len = {SEQ_LEN})]
+#[ttt_model(config = "config.json", device = "{DEVICE}", mode = "decode", batch = {BATCH}, seq_len = {SEQ_LEN}, policy = "{POLICY}")]
 pub struct {MODEL};
 
 /// Chat with the model: the prompt goes through the model's chat template, the reply streams to

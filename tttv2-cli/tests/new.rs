@@ -192,7 +192,7 @@ fn new_writes_a_crate_that_chats_with_the_model() {
         "the config's max_position_embeddings: {msg}"
     );
     let main = std::fs::read_to_string(krate.join("src/main.rs")).unwrap();
-    assert!(main.contains(r#"#[ttt_model(config = "config.json", device = "n150", mode = "decode", batch = 1, seq_len = 512)]"#), "{main}");
+    assert!(main.contains(r#"#[ttt_model(config = "config.json", device = "n150", mode = "decode", batch = 1, seq_len = 512, policy = "performance")]"#), "{main}");
     assert_eq!(
         std::fs::read_to_string(krate.join("config.json")).unwrap(),
         std::fs::read_to_string(model.join("config.json")).unwrap()
