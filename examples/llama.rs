@@ -310,6 +310,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             None => println!("  user {u} ({stop:?}): {toks:?}"),
         }
     }
+    // Greedy picks the lowest id among equal logits; say so rather than hide it.
+    for tie in &g.ties {
+        let ids: Vec<String> = tie.tokens.iter().take(8).map(u32::to_string).collect();
+        println!("  warning: user {} token {}: {} tokens tie for the highest logit ({}{}); greedy took {}", tie.user, tie.step, tie.tokens.len(), ids.join(", "), if tie.tokens.len() > 8 { ", ..." } else { "" }, tie.tokens[0]);
+    }
     println!(
         "prefill: {} tokens in {:.3} s = {:.1} tokens/s",
         g.prefill_tokens,

@@ -39,8 +39,14 @@
 //! By default ops run on the **host backend**, which computes on the CPU with Tenstorrent
 //! numerics and rejects what TT-NN would reject. The `ttnn` feature builds against a real
 //! tt-metal install (`TT_METAL_HOME`).
+//!
+//! ## Chat
+//! The `chat` feature adds [`chat`](crate::chat): a Hugging Face model directory's tokenizer,
+//! chat template and stop tokens, and streaming detokenization, for [`nn::generate`].
 #![deny(missing_docs)]
 
+#[cfg(feature = "chat")]
+pub mod chat;
 pub mod nn;
 
 pub use tttv2_core::{cost, device, graph, hf, ir, manifest, op, plan, rules, ttnn};

@@ -31,7 +31,7 @@ pub trait CausalLm {
 /// How the next token is chosen from the logits.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Sampling {
-    /// The most likely token (ties: the lowest id).
+    /// The most likely token (ties: the lowest id, reported in [`Generation::ties`]).
     Greedy,
     /// Nucleus sampling: softmax(logits / temperature), keep the most likely tokens until their
     /// probability reaches `p`, draw from them. `seed` makes it reproducible (user `u` draws from
@@ -68,6 +68,19 @@ pub enum StopReason {
     CacheFull,
 }
 
+/// A greedy choice between equal logits: several tokens share the maximum and the lowest id was
+/// taken. Under bf16 logits this happens, and the other choice is as likely; it is reported so
+/// that a caller can say so rather than present the pick as the model's preference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tie {
+    /// The user.
+    pub user: usize,
+    /// The index of the new token in that user's output (0: the token after the prompt).
+    pub step: usize,
+    /// Every token at the maximum, ascending; the first is the one taken.
+    pub tokens: Vec<u32>,
+}
+
 /// The result of [`generate`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Generation {
@@ -75,6 +88,8 @@ pub struct Generation {
     pub tokens: Vec<Vec<u32>>,
     /// Per user, why it stopped.
     pub stops: Vec<StopReason>,
+    /// Greedy choices between tied logits, in the order they were made.
+    pub ties: Vec<Tie>,
     /// Prompt tokens run through prefill calls, and the seconds they took.
     pub prefill_tokens: usize,
     /// Seconds spent in prefill calls.
@@ -92,6 +107,12 @@ pub struct Generation {
 pub struct Sampler {
     sampling: Sampling,
     state: u64,
+}
+
+/// The tokens whose logit equals the maximum (NaNs never do), ascending.
+pub fn top_tokens(logits: &[f32]) -> Vec<u32> {
+    let max = logits.iter().copied().filter(|v| !v.is_nan()).fold(f32::NEG_INFINITY, f32::max);
+    logits.iter().enumerate().filter(|(_, v)| **v == max).map(|(i, _)| i as u32).collect()
 }
 
 impl Sampler {
@@ -174,6 +195,19 @@ struct User {
 }
 
 impl User {
+    /// Chooses the next token from `logits` and takes it; a greedy tie is added to `ties`.
+    fn choose(&mut self, logits: &[f32], opts: &GenerateOptions, max_seq: u32, on_token: &mut impl FnMut(usize, u32), u: usize, ties: &mut Vec<Tie>) -> Result<()> {
+        let token = self.sampler.sample(logits)?;
+        if opts.sampling == Sampling::Greedy {
+            let top = top_tokens(logits);
+            if top.len() > 1 {
+                ties.push(Tie { user: u, step: self.out.len(), tokens: top });
+            }
+        }
+        self.accept(token, opts, max_seq, on_token, u);
+        Ok(())
+    }
+
     fn accept(&mut self, token: u32, opts: &GenerateOptions, max_seq: u32, on_token: &mut impl FnMut(usize, u32), u: usize) {
         self.out.push(token);
         self.last = Some(token);
@@ -200,6 +234,7 @@ pub fn generate(model: &mut impl CausalLm, device: &Device, prompts: &[Vec<u32>]
         let mut g = Generation {
             tokens: Vec::new(),
             stops: Vec::new(),
+            ties: Vec::new(),
             prefill_tokens: 0,
             prefill_secs: 0.0,
             decode_steps: 0,
@@ -231,8 +266,7 @@ pub fn generate(model: &mut impl CausalLm, device: &Device, prompts: &[Vec<u32>]
                 user.pending.drain(..n);
                 user.pos = n as u32;
                 if user.pending.is_empty() {
-                    let tok = user.sampler.sample(&logits)?;
-                    user.accept(tok, opts, max_seq, &mut on_token, u);
+                    user.choose(&logits, opts, max_seq, &mut on_token, u, &mut g.ties)?;
                 }
             }
             users.push(user);
@@ -262,8 +296,7 @@ pub fn generate(model: &mut impl CausalLm, device: &Device, prompts: &[Vec<u32>]
                 if user.pending.pop_front().is_some() && !user.pending.is_empty() {
                     continue;
                 }
-                let tok = user.sampler.sample(&l)?;
-                user.accept(tok, opts, max_seq, &mut on_token, i);
+                user.choose(&l, opts, max_seq, &mut on_token, i, &mut g.ties)?;
             }
         }
         for u in users {
@@ -283,6 +316,54 @@ mod tests {
         let mut s = Sampler::new(Sampling::Greedy, 0).unwrap();
         assert_eq!(s.sample(&[0.1, 3.0, f32::NAN, 3.0]).unwrap(), 1);
         assert!(s.sample(&[f32::NAN]).is_err());
+    }
+
+    #[test]
+    fn ties_at_the_top_are_listed() {
+        assert_eq!(top_tokens(&[0.1, 3.0, f32::NAN, 3.0, 2.0]), [1, 3]);
+        assert_eq!(top_tokens(&[0.1, 3.0]), [1]);
+    }
+
+    /// A model whose logits are scripted: prefill gives `first`, decode step `i` gives `steps[i]`
+    /// to every user.
+    struct Scripted {
+        first: Vec<f32>,
+        steps: Vec<Vec<f32>>,
+        calls: usize,
+    }
+
+    impl CausalLm for Scripted {
+        fn batch(&self) -> u32 {
+            2
+        }
+        fn max_seq_len(&self) -> u32 {
+            64
+        }
+        fn max_prefill_len(&self) -> u32 {
+            32
+        }
+        fn prefill(&mut self, _: &Device, _: u32, _: &[u32]) -> Result<Vec<f32>> {
+            Ok(self.first.clone())
+        }
+        fn decode(&mut self, _: &Device, tokens: &[u32], _: &[u32]) -> Result<Vec<Vec<f32>>> {
+            self.calls += 1;
+            Ok(vec![self.steps[self.calls - 1].clone(); tokens.len()])
+        }
+    }
+
+    #[test]
+    fn greedy_ties_are_reported_with_user_step_and_tokens() {
+        let device = Device::open(&crate::device::DeviceProfile::N150).unwrap();
+        let mut m = Scripted { first: vec![0.0, 1.0, 0.5], steps: vec![vec![2.0, 0.0, 2.0], vec![0.0, 0.0, 3.0]], calls: 0 };
+        let opts = GenerateOptions { max_new_tokens: 3, sampling: Sampling::Greedy, eos: vec![] };
+        let g = generate(&mut m, &device, &[vec![1], vec![2, 1]], &opts, |_, _| {}).unwrap();
+        assert_eq!(g.tokens, [[1, 0, 2], [1, 0, 2]]);
+        // Step 1 (the second new token) tied 0 and 2 for both users; greedy took 0.
+        assert_eq!(g.ties, [Tie { user: 0, step: 1, tokens: vec![0, 2] }, Tie { user: 1, step: 1, tokens: vec![0, 2] }]);
+        // Sampling draws among ties by design: nothing to report.
+        m.calls = 0;
+        let opts = GenerateOptions { sampling: Sampling::TopP { p: 1.0, temperature: 1.0, seed: 3 }, ..opts };
+        assert!(generate(&mut m, &device, &[vec![1]], &opts, |_, _| {}).unwrap().ties.is_empty());
     }
 
     #[test]

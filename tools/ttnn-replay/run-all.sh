@@ -24,9 +24,10 @@ if [ -z "${TTTV2:-}" ]; then
 fi
 L1FLAG=
 [ "${L1_WARN:-0}" = 1 ] && L1FLAG=--l1-warn
-# decode batch 1 and 32 (--seq-len default), prefill 128 and 2048 with batch 1, and prefill batch 32
+# decode batch 1 and 32 with a 128-position cache (`tttv2 plan`'s default is now the model's
+# context, up to 2048), prefill 128 and 2048 with batch 1, and prefill batch 32
 # x 128 (`tttv2 plan` allows it; on n150 its matmuls use MatmulMultiCoreReuseProgramConfig)
-MODES=("decode --batch 1" "decode --batch 32" "prefill --batch 1 --seq-len 128" "prefill --batch 1 --seq-len 2048")
+MODES=("decode --batch 1 --seq-len 128" "decode --batch 32 --seq-len 128" "prefill --batch 1 --seq-len 128" "prefill --batch 1 --seq-len 2048")
 fail=0; t0=$(date +%s)
 printf '%-44s %6s %6s %9s %6s %s\n' plan ops reject "L1>plan" secs result > "$OUT/summary.txt"
 for model in $MODELS; do

@@ -1,89 +1,155 @@
 //! `tttv2`: command-line access to the compile-time optimizer.
 //!
 //! ```text
-//! tttv2 plan --config <config.json> --device n150 --mode decode --batch 32 [--seq-len N]
+//! tttv2 plan --config <config.json> [--device n150] [--mode decode] [--batch 1] [--seq-len N]
 //!            [--policy accuracy|performance] [--optimize-for latency|throughput]
 //!            [--memory-budget <bytes>|<n>GB|<n>GiB|unlimited] [--override <spec>]... [--json]
-//!
 //! tttv2 graph <same options> [--dot]     the compute graph as JSON, or Graphviz DOT
-//!
 //! tttv2 generate <same options> [--name <StructName>] [--tttv2-path <dir>] --out <dir>
 //!                                        the model as a standalone crate (Cargo.toml, src/lib.rs)
+//! tttv2 new <name> --config <hf-dir> [--device ..] [--batch ..] [--seq-len ..] [--tttv2-path <dir>]
+//!                                        a crate that chats with the model: `cargo run --release --
+//!                                        --weights <hf-dir> --prompt "..."`
 //! ```
 //!
-//! `plan --json` prints the deployment manifest: the plan plus the hardware requirements, the
-//! tt-metal commit and a fingerprint.
+//! `tttv2 <command> --help` describes every option. `plan --json` prints the deployment manifest:
+//! the plan plus the hardware requirements, the tt-metal commit and a fingerprint.
 //!
 //! Exit codes: 0 success, 1 the model cannot be planned (the message names the rule), 2 bad
 //! arguments or an unreadable / invalid config file.
 
+mod new;
+
+use std::path::Path;
 use std::process::ExitCode;
 
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use tttv2_core::device::SystemProfile;
 use tttv2_core::hf::LlamaConfig;
 use tttv2_core::plan::Mode;
 use tttv2_core::plan::Policy;
-use tttv2_core::plan::llama::{LayerOverride, LlamaOptions, LlamaPlan, OptimizeFor, WeightGroup, plan_llama};
+use tttv2_core::plan::llama::{LayerOverride, LlamaOptions, LlamaPlan, LlamaPlanError, OptimizeFor, WeightGroup, plan_llama};
 use tttv2_core::ttnn::{DataType, MathFidelity, MatmulProgramConfig, OpProgramConfig};
 
-const USAGE: &str = "usage: tttv2 plan --config <config.json> --device <n150|n300|t3k|galaxy|p150|p100|e150> --mode <decode|prefill> --batch <N>
-                  [--seq-len <N>] [--policy <accuracy|performance>] [--optimize-for <latency|throughput>]
-                  [--memory-budget <bytes|<n>GB|<n>GiB|unlimited>] [--override <spec>]... [--json]
-
-  --seq-len        prefill: prompt length; decode: positions in the KV cache (default 128)
-  --memory-budget  DRAM bytes per chip for weights + KV cache (default: the chip's DRAM)
-  --override       <group>[@<first>-<last>|@<layer>]=<dtype>[:<fidelity>], group one of
-                   wqkv, wo, w1w3, w2, lm_head; e.g. w1w3@0-3=bf16:hifi4
-  --layers <N>     table only: show the ops of the first N decoder layers (default: all)
-  --json           print the deployment manifest (plan + requirements) as JSON instead of a table
-
-       tttv2 graph <the same options> [--dot]
-  --dot            print the compute graph as Graphviz DOT instead of JSON
-
-       tttv2 generate <the same options> [--name <StructName>] [--tttv2-path <dir>] --out <dir>
-  --out            directory to write Cargo.toml and src/lib.rs to (created if missing)
-  --name           the generated struct's name (default: from the config's directory)
-  --tttv2-path     depend on tttv2 by path (relative to --out) instead of by version
-  --seq-len <A..=B> generate only, prefill: plan for B and state the time of each
-                   power-of-two bucket in A..=B";
-
-struct Args {
-    /// `plan`, `graph` or `generate`.
+#[derive(Parser, Debug)]
+#[command(name = "tttv2", version, about = "Plan a Hugging Face Llama-family model for a Tenstorrent device, generate its code, or make a crate that chats with it", arg_required_else_help = true)]
+struct Cli {
+    #[command(subcommand)]
     command: Command,
-    graph: bool,
-    dot: bool,
-    config: String,
-    device: String,
-    opts: LlamaOptions,
-    json: bool,
-    layers: Option<u32>,
-    /// `generate`: prefill bucket range given as `--seq-len A..=B`.
-    seq_range: Option<(u32, u32)>,
-    name: Option<String>,
-    out: Option<String>,
-    tttv2_path: Option<String>,
-    /// `generate`: the arguments that regenerate the output, i.e. all but `--out <dir>`.
-    regenerate: Vec<String>,
 }
 
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Subcommand, Debug)]
 enum Command {
-    Plan,
-    Graph,
-    Generate,
+    /// Plan the model: print every op's TT-NN configs as a table, or the deployment manifest (--json).
+    Plan(PlanArgs),
+    /// The compute graph of the plan, as JSON or Graphviz DOT (--dot).
+    Graph(GraphArgs),
+    /// Write the model's generated program as a standalone crate (Cargo.toml, src/lib.rs, manifest).
+    Generate(GenerateArgs),
+    /// Write a crate that chats with a Hugging Face model on the host (or, with `--features ttnn`, on a device).
+    New(new::NewArgs),
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum ModeArg {
+    /// One token per user per step, with a KV cache.
+    Decode,
+    /// A whole prompt at once.
+    Prefill,
+}
+
+/// What every planning command takes.
+#[derive(Args, Debug)]
+struct PlanOptions {
+    /// The model's Hugging Face config.json (or the directory holding it).
+    #[arg(long, value_name = "CONFIG")]
+    config: String,
+    /// The system to plan for: n150, n300, t3k, galaxy (Wormhole B0), p150, p100 (Blackhole), e150 (Grayskull, legacy).
+    #[arg(long, default_value = "n150")]
+    device: String,
+    /// Decode (a step of one token per user, with a KV cache) or prefill (a whole prompt).
+    #[arg(long, value_enum, default_value = "decode")]
+    mode: ModeArg,
+    /// Users per step (decode) or prompts per call (prefill).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    batch: u32,
+    /// Decode: positions in the KV cache; prefill: prompt length. `generate` also takes `A..=B`:
+    /// plan for B and state the time of each power-of-two prefill bucket in A..=B. Default: the
+    /// config's max_position_embeddings, at most 2048, halved while weights and KV cache exceed
+    /// the device's memory.
+    #[arg(long, value_name = "N")]
+    seq_len: Option<String>,
+    /// accuracy or performance (lower-precision weights where the accuracy budget allows).
+    #[arg(long, default_value = "performance", value_parser = parse_policy)]
+    policy: Policy,
+    /// latency or throughput.
+    #[arg(long, default_value = "latency", value_parser = parse_optimize_for)]
+    optimize_for: OptimizeFor,
+    /// DRAM bytes per chip for weights + KV cache: bytes, <n>MB, <n>MiB, <n>GB, <n>GiB or `unlimited` (default: the chip's DRAM).
+    #[arg(long, value_parser = parse_bytes)]
+    memory_budget: Option<u64>,
+    /// <group>[@<first>-<last>|@<layer>]=<dtype>[:<fidelity>], group one of wqkv, wo, w1w3, w2,
+    /// lm_head; e.g. w1w3@0-3=bf16:hifi4. Repeatable.
+    #[arg(long = "override", value_name = "SPEC", value_parser = parse_override)]
+    overrides: Vec<LayerOverride>,
+}
+
+#[derive(Args, Debug)]
+struct PlanArgs {
+    #[command(flatten)]
+    plan: PlanOptions,
+    /// Print the deployment manifest (plan + requirements) as JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Table only: show the ops of the first N decoder layers (default: all).
+    #[arg(long, value_name = "N")]
+    layers: Option<u32>,
+}
+
+#[derive(Args, Debug)]
+struct GraphArgs {
+    #[command(flatten)]
+    plan: PlanOptions,
+    /// Print the compute graph as Graphviz DOT instead of JSON.
+    #[arg(long)]
+    dot: bool,
+}
+
+#[derive(Args, Debug)]
+struct GenerateArgs {
+    #[command(flatten)]
+    plan: PlanOptions,
+    /// Directory to write Cargo.toml and src/lib.rs to (created if missing).
+    #[arg(long)]
+    out: String,
+    /// The generated struct's name (default: from the config's directory).
+    #[arg(long)]
+    name: Option<String>,
+    /// Depend on tttv2 by path (relative to --out) instead of by version.
+    #[arg(long, value_name = "DIR")]
+    tttv2_path: Option<String>,
 }
 
 fn bad(msg: impl std::fmt::Display) -> String {
-    format!("error: {msg}\n{USAGE}")
+    format!("error: {msg}\n\nFor more information, try '--help'.")
+}
+
+fn parse_policy(v: &str) -> Result<Policy, String> {
+    Policy::parse(v).ok_or_else(|| format!("expected accuracy or performance, got `{v}`"))
+}
+
+fn parse_optimize_for(v: &str) -> Result<OptimizeFor, String> {
+    OptimizeFor::parse(v).ok_or_else(|| format!("expected latency or throughput, got `{v}`"))
 }
 
 fn parse_u32(flag: &str, v: &str) -> Result<u32, String> {
     v.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| bad(format!("{flag} expects a positive integer, got `{v}`")))
 }
 
-fn parse_bytes(v: &str) -> Result<Option<u64>, String> {
+/// Bytes; `u64::MAX` for `unlimited`.
+fn parse_bytes(v: &str) -> Result<u64, String> {
     if v == "unlimited" {
-        return Ok(None);
+        return Ok(u64::MAX);
     }
     let (num, mult) = if let Some(n) = v.strip_suffix("GiB") {
         (n, 1u64 << 30)
@@ -96,15 +162,15 @@ fn parse_bytes(v: &str) -> Result<Option<u64>, String> {
     } else {
         (v, 1)
     };
-    let x: f64 = num.trim().parse().map_err(|_| bad(format!("--memory-budget expects bytes, <n>GB, <n>GiB or `unlimited`, got `{v}`")))?;
+    let x: f64 = num.trim().parse().map_err(|_| format!("expected bytes, <n>GB, <n>GiB or `unlimited`, got `{v}`"))?;
     if !(x.is_finite() && x > 0.0) {
-        return Err(bad(format!("--memory-budget must be positive, got `{v}`")));
+        return Err(format!("must be positive, got `{v}`"));
     }
-    Ok(Some((x * mult as f64) as u64))
+    Ok((x * mult as f64) as u64)
 }
 
 fn parse_override(v: &str) -> Result<LayerOverride, String> {
-    let err = || bad(format!("--override expects <group>[@<first>-<last>]=<dtype>[:<fidelity>], got `{v}`"));
+    let err = || format!("expected <group>[@<first>-<last>]=<dtype>[:<fidelity>], got `{v}`");
     let (lhs, rhs) = v.split_once('=').ok_or_else(err)?;
     let (group, layers) = match lhs.split_once('@') {
         Some((g, r)) => {
@@ -118,14 +184,14 @@ fn parse_override(v: &str) -> Result<LayerOverride, String> {
         }
         None => (lhs, None),
     };
-    let group = WeightGroup::parse(group).ok_or_else(|| bad(format!("unknown weight group `{group}` (wqkv, wo, w1w3, w2, lm_head)")))?;
+    let group = WeightGroup::parse(group).ok_or_else(|| format!("unknown weight group `{group}` (wqkv, wo, w1w3, w2, lm_head)"))?;
     let (dt, fid) = match rhs.split_once(':') {
         Some((d, f)) => (d, Some(f)),
         None => (rhs, None),
     };
-    let dtype = if dt.is_empty() { None } else { Some(DataType::parse(dt).ok_or_else(|| bad(format!("unknown dtype `{dt}`")))?) };
+    let dtype = if dt.is_empty() { None } else { Some(DataType::parse(dt).ok_or_else(|| format!("unknown dtype `{dt}`"))?) };
     let math_fidelity = match fid {
-        Some(f) => Some(MathFidelity::parse(f).ok_or_else(|| bad(format!("unknown math fidelity `{f}` (lofi, hifi2, hifi3, hifi4)")))?),
+        Some(f) => Some(MathFidelity::parse(f).ok_or_else(|| format!("unknown math fidelity `{f}` (lofi, hifi2, hifi3, hifi4)"))?),
         None => None,
     };
     Ok(LayerOverride { layers, group, dtype, math_fidelity })
@@ -146,91 +212,71 @@ fn parse_seq_len(v: &str, range_ok: bool) -> Result<(u32, u32), String> {
     }
 }
 
-fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
-    let command = match it.next().as_deref() {
-        Some("plan") => Command::Plan,
-        Some("graph") => Command::Graph,
-        Some("generate") => Command::Generate,
-        Some("-h" | "--help") | None => return Err(USAGE.to_string()),
-        Some(other) => return Err(bad(format!("unknown command `{other}`"))),
+/// The longest default context: each power of two from 128 up to it is a prefill bucket the
+/// generated program compiles, and the host backend holds the KV cache in RAM; `--seq-len` goes
+/// further.
+const DEFAULT_SEQ_LEN_CAP: u32 = 2048;
+
+/// The model's config, the system, and the planner's options, with the defaults filled in.
+struct Planned {
+    cfg: LlamaConfig,
+    system: SystemProfile,
+    opts: LlamaOptions,
+    /// `--seq-len A..=B` (generate only).
+    seq_range: Option<(u32, u32)>,
+    /// The model's name: the directory holding its config.json (`models/Llama-3.1-8B`).
+    name: String,
+    /// The config file as given.
+    config_path: String,
+}
+
+/// A `--config` argument: a config.json, or a directory holding one.
+fn config_file(arg: &str) -> String {
+    let p = Path::new(arg);
+    if p.is_dir() { p.join("config.json").to_string_lossy().into_owned() } else { arg.to_owned() }
+}
+
+/// Reads the config and resolves the options (exit code and message on failure).
+fn resolve(o: &PlanOptions, range_ok: bool) -> Result<Planned, (u8, String)> {
+    let system = SystemProfile::by_name(&o.device).ok_or_else(|| (2, bad(format!("unknown device `{}`; known: {}", o.device, SystemProfile::NAMES.join(", ")))))?;
+    let config_path = config_file(&o.config);
+    let cfg = LlamaConfig::from_file(&config_path).map_err(|e| (2, format!("error: {e}")))?;
+    let mode = match o.mode {
+        ModeArg::Decode => Mode::Decode,
+        ModeArg::Prefill => Mode::Prefill,
     };
-    let graph = command == Command::Graph;
-    let generate = command == Command::Generate;
-    let (mut seq_range, mut name, mut out, mut tttv2_path) = (None, None, None, None);
-    let mut regenerate = vec!["generate".to_owned()];
-    let mut dot = false;
-    let (mut config, mut device, mut mode, mut batch) = (None, None, None, None);
-    let mut opts = LlamaOptions::new(Mode::Decode, 1);
-    let mut json = false;
-    let mut layers = None;
-    while let Some(flag) = it.next() {
-        let mut value = |f: &str| {
-            let v = it.next().ok_or_else(|| bad(format!("{f} needs a value")))?;
-            if f != "--out" {
-                regenerate.extend([f.to_owned(), v.clone()]);
-            }
-            Ok::<String, String>(v)
-        };
-        match flag.as_str() {
-            "--config" => config = Some(value("--config")?),
-            "--device" => device = Some(value("--device")?),
-            "--mode" => {
-                let v = value("--mode")?;
-                mode = Some(match v.as_str() {
-                    "decode" => Mode::Decode,
-                    "prefill" => Mode::Prefill,
-                    _ => return Err(bad(format!("--mode expects decode or prefill, got `{v}`"))),
-                });
-            }
-            "--batch" => batch = Some(parse_u32("--batch", &value("--batch")?)?),
-            "--seq-len" => {
-                let (lo, hi) = parse_seq_len(&value("--seq-len")?, generate)?;
-                opts.seq_len = hi;
-                seq_range = (lo != hi).then_some((lo, hi));
-            }
-            "--name" if generate => name = Some(value("--name")?),
-            "--out" if generate => out = Some(value("--out")?),
-            "--tttv2-path" if generate => tttv2_path = Some(value("--tttv2-path")?),
-            "--policy" => {
-                let v = value("--policy")?;
-                opts.policy = Policy::parse(&v).ok_or_else(|| bad(format!("--policy expects accuracy or performance, got `{v}`")))?;
-            }
-            "--optimize-for" => {
-                let v = value("--optimize-for")?;
-                opts.optimize_for = OptimizeFor::parse(&v).ok_or_else(|| bad(format!("--optimize-for expects latency or throughput, got `{v}`")))?;
-            }
-            "--memory-budget" => opts.memory_budget = parse_bytes(&value("--memory-budget")?)?.or(Some(u64::MAX)),
-            "--override" => opts.overrides.push(parse_override(&value("--override")?)?),
-            "--json" => json = true,
-            "--dot" if graph => dot = true,
-            "--layers" => {
-                let v = value("--layers")?;
-                layers = Some(v.parse::<u32>().map_err(|_| bad(format!("--layers expects a number, got `{v}`")))?);
-            }
-            "-h" | "--help" => return Err(USAGE.to_string()),
-            other => return Err(bad(format!("unknown argument `{other}`"))),
+    let mut opts = LlamaOptions::new(mode, o.batch);
+    opts.policy = o.policy;
+    opts.optimize_for = o.optimize_for;
+    opts.memory_budget = o.memory_budget;
+    opts.overrides = o.overrides.clone();
+    let mut seq_range = None;
+    match &o.seq_len {
+        Some(v) => {
+            let (lo, hi) = parse_seq_len(v, range_ok).map_err(|m| (2, m))?;
+            opts.seq_len = hi;
+            seq_range = (lo != hi).then_some((lo, hi));
+        }
+        None => opts.seq_len = default_seq_len(&cfg, &system, &opts),
+    }
+    let name = Path::new(&config_path).parent().and_then(|d| d.file_name()).map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "model".to_owned());
+    Ok(Planned { cfg, system, opts, seq_range, name, config_path })
+}
+
+/// The context a user expects by default: the config's `max_position_embeddings`, at most
+/// [`DEFAULT_SEQ_LEN_CAP`], halved (not below 128) while weights and KV cache do not fit the
+/// device's memory. A plan that fails for another reason keeps the length; the planner's error
+/// then says why.
+fn default_seq_len(cfg: &LlamaConfig, system: &SystemProfile, opts: &LlamaOptions) -> u32 {
+    let mut len = cfg.max_position_embeddings.min(DEFAULT_SEQ_LEN_CAP);
+    while len > 128 {
+        let o = LlamaOptions { seq_len: len, ..opts.clone() };
+        match plan_llama(cfg, system, &o) {
+            Err(LlamaPlanError::MemoryBudget { .. }) => len = (len / 2).max(128),
+            _ => break,
         }
     }
-    if generate && out.is_none() {
-        return Err(bad("--out is required"));
-    }
-    opts.mode = mode.ok_or_else(|| bad("--mode is required"))?;
-    opts.batch = batch.ok_or_else(|| bad("--batch is required"))?;
-    Ok(Args {
-        command,
-        graph,
-        dot,
-        config: config.ok_or_else(|| bad("--config is required"))?,
-        device: device.ok_or_else(|| bad("--device is required"))?,
-        opts,
-        json,
-        layers,
-        seq_range,
-        name,
-        out,
-        tttv2_path,
-        regenerate,
-    })
+    len
 }
 
 fn program_summary(pc: &Option<OpProgramConfig>) -> String {
@@ -321,43 +367,64 @@ fn table(plan: &LlamaPlan, layers: Option<u32>) -> String {
 
 /// Runs the CLI on `argv` (without the program name): exit code, stdout, stderr.
 fn run(argv: Vec<String>) -> (u8, String, String) {
-    let args = match parse_args(argv.into_iter()) {
-        Ok(a) => a,
-        Err(msg) if msg == USAGE => return (0, msg + "\n", String::new()),
-        Err(msg) => return (2, String::new(), msg + "\n"),
-    };
-    let Some(system) = SystemProfile::by_name(&args.device) else {
-        return (2, String::new(), bad(format!("unknown device `{}`; known: {}", args.device, SystemProfile::NAMES.join(", "))) + "\n");
-    };
-    let cfg = match LlamaConfig::from_file(&args.config) {
+    let cli = match Cli::try_parse_from(std::iter::once("tttv2".to_owned()).chain(argv.iter().cloned())) {
         Ok(c) => c,
-        Err(e) => return (2, String::new(), format!("error: {e}\n")),
-    };
-    // The model's name: the directory holding its config.json (`models/Llama-3.1-8B`).
-    let name = std::path::Path::new(&args.config)
-        .parent()
-        .and_then(|d| d.file_name())
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "model".to_owned());
-    if args.command == Command::Generate {
-        return generate(&args, &cfg, &system, &name);
-    }
-    match plan_llama(&cfg, &system, &args.opts) {
-        Ok(plan) if args.graph => {
-            let g = tttv2_core::graph::Graph::from_llama(&plan);
-            if args.dot {
-                (0, g.to_dot(&name), String::new())
-            } else {
-                match serde_json::to_string_pretty(&g) {
-                    Ok(s) => (0, s + "\n", String::new()),
-                    Err(e) => (1, String::new(), format!("error: cannot serialize the graph: {e}\n")),
-                }
-            }
+        Err(e) => {
+            use clap::error::ErrorKind;
+            let text = e.render().to_string();
+            return match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => (0, text, String::new()),
+                _ => (2, String::new(), text),
+            };
         }
-        Ok(plan) if args.json => (0, tttv2_core::manifest::Manifest::new(name, &plan, Vec::new()).to_json() + "\n", String::new()),
-        Ok(plan) => (0, table(&plan, args.layers), String::new()),
-        Err(e) => (1, String::new(), format!("error: {e}\n")),
+    };
+    let fail = |(code, msg): (u8, String)| (code, String::new(), msg + "\n");
+    match cli.command {
+        Command::Plan(a) => match resolve(&a.plan, false) {
+            Err(e) => fail(e),
+            Ok(p) => match plan_llama(&p.cfg, &p.system, &p.opts) {
+                Ok(plan) if a.json => (0, tttv2_core::manifest::Manifest::new(p.name, &plan, Vec::new()).to_json() + "\n", String::new()),
+                Ok(plan) => (0, table(&plan, a.layers), String::new()),
+                Err(e) => fail((1, format!("error: {e}"))),
+            },
+        },
+        Command::Graph(a) => match resolve(&a.plan, false) {
+            Err(e) => fail(e),
+            Ok(p) => match plan_llama(&p.cfg, &p.system, &p.opts) {
+                Ok(plan) => {
+                    let g = tttv2_core::graph::Graph::from_llama(&plan);
+                    if a.dot {
+                        (0, g.to_dot(&p.name), String::new())
+                    } else {
+                        match serde_json::to_string_pretty(&g) {
+                            Ok(s) => (0, s + "\n", String::new()),
+                            Err(e) => fail((1, format!("error: cannot serialize the graph: {e}"))),
+                        }
+                    }
+                }
+                Err(e) => fail((1, format!("error: {e}"))),
+            },
+        },
+        Command::Generate(a) => match resolve(&a.plan, true) {
+            Err(e) => fail(e),
+            Ok(p) => generate(&a, &p, &regenerate_args(&argv)),
+        },
+        Command::New(a) => new::run(&a),
     }
+}
+
+/// The arguments that regenerate `generate`'s output: all but `--out <dir>`, in the given order.
+fn regenerate_args(argv: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut it = argv.iter();
+    while let Some(a) = it.next() {
+        if a == "--out" {
+            it.next();
+        } else if !a.starts_with("--out=") {
+            out.push(a.clone());
+        }
+    }
+    out
 }
 
 /// A shell word: quoted when it holds anything but the usual path and option characters.
@@ -370,22 +437,22 @@ fn shell_word(w: &str) -> String {
 }
 
 /// `tttv2 generate`: plans, then writes `Cargo.toml` and `src/lib.rs` under `--out`.
-fn generate(args: &Args, cfg: &LlamaConfig, system: &SystemProfile, model: &str) -> (u8, String, String) {
+fn generate(args: &GenerateArgs, p: &Planned, regenerate: &[String]) -> (u8, String, String) {
     use tttv2_codegen::generate::{GenerateOptions, Tttv2Dependency, generate_llama, package_name, struct_name};
-    let out = std::path::Path::new(args.out.as_deref().expect("--out is required for generate"));
-    let dir_name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| model.to_owned());
+    let out = Path::new(&args.out);
+    let dir_name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| p.name.clone());
     let g = GenerateOptions {
-        name: args.name.clone().unwrap_or_else(|| struct_name(model)),
+        name: args.name.clone().unwrap_or_else(|| struct_name(&p.name)),
         package: package_name(&dir_name),
-        source: args.config.clone(),
-        command: std::iter::once("tttv2".to_owned()).chain(args.regenerate.iter().map(|w| shell_word(w))).collect::<Vec<_>>().join(" "),
+        source: p.config_path.clone(),
+        command: std::iter::once("tttv2".to_owned()).chain(regenerate.iter().map(|w| shell_word(w))).collect::<Vec<_>>().join(" "),
         tttv2: match &args.tttv2_path {
             Some(p) => Tttv2Dependency::Path(p.clone()),
             None => Tttv2Dependency::Version(env!("CARGO_PKG_VERSION").to_owned()),
         },
-        seq_range: args.seq_range,
+        seq_range: p.seq_range,
     };
-    let generated = match generate_llama(cfg, system, &args.opts, &g) {
+    let generated = match generate_llama(&p.cfg, &p.system, &p.opts, &g) {
         Ok(c) => c,
         Err(e @ tttv2_codegen::generate::GenerateError::Name(_)) => return (2, String::new(), bad(e) + "\n"),
         Err(e) => return (1, String::new(), format!("error: {e}\n")),
@@ -472,7 +539,7 @@ mod tests {
             format!("plan --config {c} --device h100 --mode decode --batch 1"),
             format!("plan --config {c} --device n150 --mode sideways --batch 1"),
             format!("plan --config {c} --device n150 --mode decode --batch 0"),
-            format!("plan --config {c} --device n150 --mode decode"),
+            "plan --device n150 --mode decode --batch 1".to_string(),
             format!("plan --config {c} --device n150 --mode decode --batch 1 --override w9=bf16"),
             "plan --config /nonexistent/config.json --device n150 --mode decode --batch 1".to_string(),
             format!("plan --config {} --device n150 --mode decode --batch 1", env!("CARGO_MANIFEST_DIR").to_string() + "/Cargo.toml"),
@@ -480,7 +547,7 @@ mod tests {
             let (code, out, err) = run(argv(&bad_cmd));
             if bad_cmd.is_empty() {
                 assert_eq!(code, 0, "no arguments prints the usage");
-                assert!(out.contains("usage"));
+                assert!(out.contains("Usage: tttv2 <COMMAND>") && out.contains("new"), "{out}");
                 continue;
             }
             assert_eq!(code, 2, "{bad_cmd}: {err}");
@@ -518,6 +585,31 @@ mod tests {
     }
 
     #[test]
+    fn defaults_are_decode_batch_1_n150_and_the_configs_context() {
+        // Llama-3.2-1B: max_position_embeddings 131072, capped to 2048; it fits an n150.
+        let (code, out, err) = run(argv(&format!("plan --config {} --json", cfg("Llama-3.2-1B"))));
+        assert_eq!(code, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!((v["system"].as_str(), v["options"]["mode"].as_str()), (Some("n150"), Some("decode")), "{}", v["options"]);
+        assert_eq!((v["options"]["batch"].as_u64(), v["options"]["seq_len"].as_u64()), (Some(1), Some(2048)));
+        // The directory is accepted for the config.
+        let dir = std::path::Path::new(&cfg("Llama-3.2-1B")).parent().unwrap().display().to_string();
+        assert_eq!(run(argv(&format!("plan --config {dir} --json"))).1, out);
+        // Llama-3.1-8B with 32 users in a 9 GiB budget: weights 6.76 GiB + KV cache 4.25 GiB at
+        // 2048 positions do not fit, 1024 (2.13 GiB of cache) do: the default halves once.
+        let (code, out, err) = run(argv(&format!("plan --config {} --batch 32 --memory-budget 9GiB --json", cfg("Llama-3.1-8B"))));
+        assert_eq!(code, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["options"]["seq_len"].as_u64(), Some(1024));
+        // Every subcommand has its own help.
+        for sub in ["plan", "graph", "generate", "new"] {
+            let (code, out, _) = run(argv(&format!("{sub} --help")));
+            assert_eq!(code, 0);
+            assert!(out.contains(&format!("Usage: tttv2 {sub}")) && out.contains("--config"), "{out}");
+        }
+    }
+
+    #[test]
     fn unplannable_models_exit_1_naming_the_rule() {
         let (code, _, err) = run(argv(&format!("plan --config {} --device n150 --mode decode --batch 32", cfg("Llama-3.1-70B"))));
         assert_eq!(code, 1);
@@ -535,8 +627,9 @@ mod tests {
         assert!(out.contains("totals:"));
         let o = parse_override("w2@3=bf16").unwrap();
         assert_eq!((o.layers, o.group, o.dtype), (Some((3, 3)), WeightGroup::W2, Some(DataType::Bfloat16)));
-        assert_eq!(parse_bytes("2GB").unwrap(), Some(2_000_000_000));
-        assert_eq!(parse_bytes("1GiB").unwrap(), Some(1 << 30));
+        assert_eq!(parse_bytes("2GB").unwrap(), 2_000_000_000);
+        assert_eq!(parse_bytes("1GiB").unwrap(), 1 << 30);
+        assert_eq!(parse_bytes("unlimited").unwrap(), u64::MAX);
         assert!(parse_bytes("lots").is_err());
     }
 }

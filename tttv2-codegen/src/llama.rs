@@ -150,7 +150,7 @@ pub fn llama_tokens(item: &LlamaItem, plan: &DevicePlan) -> TokenStream {
     let name = item.ident.to_string();
     let a = artifacts(&name, plan, item.artifacts_beside);
     let plan_mod = format_ident!("{}", plan_module_name(&name));
-    let doc = struct_doc(&[(None, &a)], &a);
+    let doc = struct_doc(&[(None, &a)], &a, &plan_mod);
     let body = plan_module_body(&a);
     let vis = &item.vis;
     let mod_doc = format!(" The compile-time plan of [`{name}`].");
@@ -175,7 +175,7 @@ pub fn llama_multi_tokens(item: &LlamaItem, plans: &[DevicePlan]) -> TokenStream
     };
     let plan_mod = format_ident!("{}", plan_module_name(&name));
     let refs: Vec<(Option<&Ident>, &Artifacts)> = all.iter().map(|(m, a)| (*m, a)).collect();
-    let doc = struct_doc(&refs, first);
+    let doc = struct_doc(&refs, first, &plan_mod);
     let vis = &item.vis;
     let mod_doc = format!(
         " The compile-time plans of [`{name}`], one module per device whose tttv2 feature is enabled; the items of `{primary}` (the first) are re-exported here and used by [`{name}`]'s methods."
@@ -229,7 +229,7 @@ fn assemble(item: &LlamaItem, plan_mod: &Ident, doc: Vec<String>, primary: &Arti
 
 /// The struct's doc lines after the user's: each plan's hardware requirements, then what the
 /// methods give (and, if nothing runs, why).
-fn struct_doc(sections: &[(Option<&Ident>, &Artifacts)], primary: &Artifacts) -> Vec<String> {
+fn struct_doc(sections: &[(Option<&Ident>, &Artifacts)], primary: &Artifacts, plan_mod: &Ident) -> Vec<String> {
     let mut doc = String::new();
     for (i, (module, a)) in sections.iter().enumerate() {
         if i > 0 {
@@ -242,10 +242,10 @@ fn struct_doc(sections: &[(Option<&Ident>, &Artifacts)], primary: &Artifacts) ->
         }
     }
     let methods = match &primary.runnable {
-        Ok(r) => r.methods_doc(),
-        Err(e) => format!(" No forward is generated for this plan: {e}."),
+        Ok(r) => r.methods_doc(&plan_mod.to_string()),
+        Err(e) => format!("\n\n`manifest()` gives every op's configs. No forward is generated for this plan: {e}."),
     };
-    doc.push_str(&format!("\n\n`manifest()` gives every op's configs.{methods}"));
+    doc.push_str(&methods);
     doc.lines().map(|l| if l.is_empty() { String::new() } else { format!(" {}", l.trim_start()) }).collect()
 }
 

@@ -42,16 +42,27 @@ impl Runnable {
         self.steps.iter().filter(|s| s.module != "decode")
     }
 
-    /// What the methods do, for the struct's doc.
-    pub fn methods_doc(&self) -> String {
+    /// The methods' signatures and what they do, for the struct's doc.
+    pub fn methods_doc(&self, plan_mod: &str) -> String {
         let lens: Vec<String> = self.prefills().map(|s| s.plan.options.seq_len.to_string()).collect();
+        let lens = lens.join(", ");
+        let load = "* `load(device: &Device, weights: &impl WeightSource) -> Result<Self>`: uploads the weights, by their Hugging Face names";
+        let tail = format!(
+            "* `weight_bytes(&self) -> u64`; `manifest()` and `graph()` (`serde_json::Value`): every op's configs, the compute graph\n\
+             * the compile-time configs: consts in `{plan_mod}` (`DEVICE`, `BATCH`, `MAX_SEQ_LEN`, `PREFILL_BUCKETS`, one per op)"
+        );
         match self.mode {
             Mode::Decode => format!(
-                " `load` uploads the weights; `prefill(device, user, tokens)` runs a prompt through the smallest bucket of {} tokens that holds it; `decode(device, tokens, positions)` runs one step of up to {} users; `generate` drives both ([`tttv2::nn::CausalLm`]).",
-                lens.join(", "),
+                "\n\n# Methods\n\n{load}\n\
+                 * `prefill(&mut self, device: &Device, user: u32, tokens: &[u32]) -> Result<Vec<f32>>`: a prompt through the smallest bucket ({lens} tokens) that holds it; the last token's logits\n\
+                 * `decode(&mut self, device: &Device, tokens: &[u32], positions: &[u32]) -> Result<Vec<Vec<f32>>>`: one step of up to {} users; each user's logits\n\
+                 * `generate(&mut self, device: &Device, prompts: &[Vec<u32>], options: &GenerateOptions, on_token: impl FnMut(usize, u32)) -> Result<Generation>`: prefill, then decode every user until EOS ([`tttv2::nn::generate`]; also [`tttv2::nn::CausalLm`])\n{tail}",
                 self.decode().map_or(0, |d| d.plan.options.batch)
             ),
-            Mode::Prefill => format!(" `load` uploads the weights; `prefill(device, tokens)` runs a prompt of up to {} tokens.", lens.join(", ")),
+            Mode::Prefill => format!(
+                "\n\n# Methods\n\n{load}\n\
+                 * `prefill(&mut self, device: &Device, tokens: &[u32]) -> Result<Vec<f32>>`: a prompt of up to {lens} tokens; the last token's logits\n{tail}"
+            ),
         }
     }
 }

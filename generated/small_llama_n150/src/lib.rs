@@ -15,7 +15,14 @@
 /// * trace region: at least 1048576 B
 /// * fingerprint: `a45f1d6ed9cd5dc6`
 ///
-/// `manifest()` gives every op's configs. `load` uploads the weights; `prefill(device, user, tokens)` runs a prompt through the smallest bucket of 128, 256 tokens that holds it; `decode(device, tokens, positions)` runs one step of up to 4 users; `generate` drives both ([`tttv2::nn::CausalLm`]).
+/// # Methods
+///
+/// * `load(device: &Device, weights: &impl WeightSource) -> Result<Self>`: uploads the weights, by their Hugging Face names
+/// * `prefill(&mut self, device: &Device, user: u32, tokens: &[u32]) -> Result<Vec<f32>>`: a prompt through the smallest bucket (128, 256 tokens) that holds it; the last token's logits
+/// * `decode(&mut self, device: &Device, tokens: &[u32], positions: &[u32]) -> Result<Vec<Vec<f32>>>`: one step of up to 4 users; each user's logits
+/// * `generate(&mut self, device: &Device, prompts: &[Vec<u32>], options: &GenerateOptions, on_token: impl FnMut(usize, u32)) -> Result<Generation>`: prefill, then decode every user until EOS ([`tttv2::nn::generate`]; also [`tttv2::nn::CausalLm`])
+/// * `weight_bytes(&self) -> u64`; `manifest()` and `graph()` (`serde_json::Value`): every op's configs, the compute graph
+/// * the compile-time configs: consts in `small_llama_plan` (`DEVICE`, `BATCH`, `MAX_SEQ_LEN`, `PREFILL_BUCKETS`, one per op)
 pub struct SmallLlama {
     embed_tokens: ::tttv2::Tensor,
     norm: ::tttv2::Tensor,

@@ -1,0 +1,327 @@
+//! `tttv2 new`: a crate that chats with a Hugging Face model. It declares the model from the
+//! config.json copied beside its Cargo.toml (`#[ttt_model(config = "config.json", ...)]`, planned
+//! when it compiles), and its `main` loads the weights and tokenizer from `--weights <hf-dir>`,
+//! applies the model's chat template, and streams the reply until the model's end-of-turn token.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use tttv2_codegen::generate::{package_name, struct_name};
+use tttv2_core::plan::llama::plan_llama;
+
+use super::{ModeArg, PlanOptions, bad, resolve};
+
+#[derive(Args, Debug)]
+pub struct NewArgs {
+    /// The crate's name (and its directory, unless --out says otherwise).
+    name: String,
+    /// The Hugging Face model directory (or its config.json); its config.json is copied into the crate.
+    #[arg(long, value_name = "HF_DIR")]
+    config: String,
+    /// The system to compile for (single-chip: n150, p150, p100, e150).
+    #[arg(long, default_value = "n150")]
+    device: String,
+    /// Users per decode step (the generated `main` chats with one).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    batch: u32,
+    /// KV-cache positions (default: the config's max_position_embeddings, at most 2048, halved
+    /// while it does not fit the device).
+    #[arg(long, value_name = "N")]
+    seq_len: Option<String>,
+    /// accuracy (bf16 weights where it matters) or performance (bfloat8_b/bfloat4_b weights where
+    /// the accuracy budget allows).
+    #[arg(long, default_value = "performance", value_parser = ["accuracy", "performance"])]
+    policy: String,
+    /// Depend on tttv2 by path (relative to the crate) instead of by version.
+    #[arg(long, value_name = "DIR")]
+    tttv2_path: Option<String>,
+    /// Where to write the crate (default: ./<name>).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
+/// Runs `tttv2 new`: exit code, stdout, stderr.
+pub fn run(a: &NewArgs) -> (u8, String, String) {
+    match write(a) {
+        Ok(msg) => (0, msg, String::new()),
+        Err((code, msg)) => (code, String::new(), msg + "\n"),
+    }
+}
+
+fn write(a: &NewArgs) -> Result<String, (u8, String)> {
+    let valid = a.name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && a.name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !valid {
+        return Err((
+            2,
+            bad(format!(
+                "`{}` is not a crate name; fix: use letters, digits, `-` and `_`, starting with a letter, e.g. `{}`",
+                a.name,
+                package_name(&a.name)
+            )),
+        ));
+    }
+    // Plan now with the options the attribute will carry, so that what the macro would reject
+    // at compile time is an error here.
+    let opts = PlanOptions {
+        config: a.config.clone(),
+        device: a.device.clone(),
+        mode: ModeArg::Decode,
+        batch: a.batch,
+        seq_len: a.seq_len.clone(),
+        policy: tttv2_core::plan::Policy::parse(&a.policy).expect("clap checked the policy"),
+        optimize_for: tttv2_core::plan::llama::OptimizeFor::Latency,
+        memory_budget: None,
+        overrides: Vec::new(),
+    };
+    let p = resolve(&opts, false)?;
+    let plan = plan_llama(&p.cfg, &p.system, &p.opts).map_err(|e| (1, format!("error: {e}")))?;
+    tttv2_codegen::check_runnable(&plan).map_err(|e| {
+        (
+            1,
+            format!("error: {e}; fix: choose a single-chip --device or a smaller --batch"),
+        )
+    })?;
+
+    let out = a.out.clone().unwrap_or_else(|| PathBuf::from(&a.name));
+    if out.exists()
+        && std::fs::read_dir(&out)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
+        return Err((
+            2,
+            format!(
+                "error: {} exists and is not empty; fix: pass another name or --out",
+                out.display()
+            ),
+        ));
+    }
+    let config = std::fs::read_to_string(&p.config_path)
+        .map_err(|e| (2, format!("error: {}: {e}", p.config_path)))?;
+    let model = struct_name(&a.name);
+    let files = [
+        (
+            "Cargo.toml",
+            cargo_toml(
+                &a.name,
+                a.tttv2_path.as_deref(),
+                p.system.chip.arch.cargo_feature(),
+            ),
+        ),
+        ("config.json", config),
+        ("src/main.rs", main_rs(&model, &p.name, a, p.opts.seq_len)),
+    ];
+    let io = |e: std::io::Error| (2, format!("error: cannot write to {}: {e}", out.display()));
+    std::fs::create_dir_all(out.join("src")).map_err(io)?;
+    for (file, text) in &files {
+        std::fs::write(out.join(file), text).map_err(io)?;
+    }
+    Ok(format!(
+        "wrote {dir}: {model} ({source}) for {device}, decode, batch {batch}, {seq} positions\n\
+         run it with:\n    cd {dir} && cargo run --release -- --weights {weights} --prompt \"Hello!\"\n",
+        dir = out.display(),
+        source = p.config_path,
+        device = a.device,
+        batch = a.batch,
+        seq = p.opts.seq_len,
+        weights = Path::new(&p.config_path)
+            .parent()
+            .map_or(".".into(), |d| d.display().to_string()),
+    ))
+}
+
+/// The command that wrote the crate, for its header.
+fn command(a: &NewArgs) -> String {
+    let mut c = format!(
+        "tttv2 new {} --config {} --device {} --batch {} --policy {}",
+        a.name, a.config, a.device, a.batch, a.policy
+    );
+    if let Some(s) = &a.seq_len {
+        c += &format!(" --seq-len {s}");
+    }
+    if let Some(p) = &a.tttv2_path {
+        c += &format!(" --tttv2-path {p}");
+    }
+    c
+}
+
+fn cargo_toml(package: &str, tttv2_path: Option<&str>, arch_feature: &str) -> String {
+    let dep = match tttv2_path {
+        Some(p) => format!("path = {:?}", p),
+        None => format!("version = \"{}\"", env!("CARGO_PKG_VERSION")),
+    };
+    format!(
+        r#"[package]
+name = "{package}"
+version = "0.1.0"
+edition = "2024"
+publish = false
+
+[dependencies]
+tttv2 = {{ {dep}, default-features = false, features = ["{arch_feature}", "chat"] }}
+clap = {{ version = "4", features = ["derive"] }}
+
+[features]
+# Run on a Tenstorrent device through a tt-metal install (TT_METAL_HOME) instead of the host backend.
+ttnn = ["tttv2/ttnn"]
+
+[profile.release]
+debug = 1
+
+# Its own workspace, so that it builds where it was written (e.g. inside another workspace).
+[workspace]
+"#
+    )
+}
+
+fn main_rs(model: &str, source: &str, a: &NewArgs, seq_len: u32) -> String {
+    let plan = tttv2_codegen::plan_module_name(model);
+    MAIN_RS
+        .replace("{COMMAND}", &command(a))
+        .replace("{SOURCE}", source)
+        .replace("{MODEL}", model)
+        .replace("{PLAN}", &plan)
+        .replace("{DEVICE}", &a.device)
+        .replace("{BATCH}", &a.batch.to_string())
+        .replace("{SEQ_LEN}", &seq_len.to_string())
+        .replace("{POLICY}", &a.policy)
+}
+
+const MAIN_RS: &str = r#"//! Chat with {SOURCE} through tttv2: the model is planned for {DEVICE} when this crate compiles
+//! (decode, batch {BATCH}, {SEQ_LEN} KV-cache positions) from the config.json beside Cargo.toml.
+//!
+//! Written by `{COMMAND}`.
+//!
+//!     cargo run --release -- --weights <hf-dir> --prompt "Hello!"
+//!
+//! `<hf-dir>` holds the checkpoint (model.safetensors or shards), tokenizer.json and
+//! tokenizer_config.json (its chat template), and the config.json / generation_config.json whose
+//! end-of-sequence tokens stop the reply. Built with `--features ttnn`, it runs on the device.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Parser;
+use tttv2::chat::{Chat, Message};
+use tttv2::hf::LlamaConfig;
+use tttv2::nn::SafetensorsWeights;
+use tttv2::nn::generate::{GenerateOptions, Sampling};
+use tttv2::{Device, ttt_model};
+
+/// {SOURCE}, planned at compile time.
+#[ttt_model(config = "config.json", device = "{DEVICE}", mode = "decode", batch = {BATCH}, seq_len = {SEQ_LEN}, policy = "{POLICY}")]
+pub struct {MODEL};
+
+/// Chat with the model: the prompt goes through the model's chat template, the reply streams to
+/// stdout until its end-of-turn token or --max-new-tokens.
+#[derive(Parser)]
+struct Args {
+    /// The Hugging Face model directory: weights, tokenizer.json, tokenizer_config.json, config.json.
+    #[arg(long)]
+    weights: PathBuf,
+    /// The user's message.
+    #[arg(long)]
+    prompt: String,
+    /// A system message (without one, the chat template's default, if it has one).
+    #[arg(long)]
+    system: Option<String>,
+    /// New tokens at most.
+    #[arg(long, default_value_t = 256)]
+    max_new_tokens: usize,
+    /// Nucleus sampling with this top-p instead of greedy decoding.
+    #[arg(long)]
+    top_p: Option<f32>,
+    /// Softmax temperature for --top-p.
+    #[arg(long, default_value_t = 1.0)]
+    temperature: f32,
+    /// Seed for --top-p.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+/// Fails naming the first field where the checkpoint's config differs from the compiled one.
+fn check_config(dir: &std::path::Path) -> Result<(), String> {
+    let compiled = LlamaConfig::from_json_str(include_str!("../config.json")).map_err(|e| format!("config.json: {e}"))?;
+    let path = dir.join("config.json");
+    let found = LlamaConfig::from_file(&path).map_err(|e| e.to_string())?;
+    let fields = [
+        ("hidden_size", compiled.hidden_size, found.hidden_size),
+        ("intermediate_size", compiled.intermediate_size, found.intermediate_size),
+        ("num_attention_heads", compiled.num_attention_heads, found.num_attention_heads),
+        ("num_key_value_heads", compiled.num_key_value_heads, found.num_key_value_heads),
+        ("head_dim", compiled.head_dim, found.head_dim),
+        ("num_hidden_layers", compiled.num_hidden_layers, found.num_hidden_layers),
+        ("vocab_size", compiled.vocab_size, found.vocab_size),
+    ];
+    for (field, want, got) in fields {
+        if want != got {
+            return Err(format!("{}: field `{field}` is {got} but this crate was compiled with {want}; run `tttv2 new` for this checkpoint", path.display()));
+        }
+    }
+    Ok(())
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    check_config(&args.weights)?;
+    let chat = Chat::from_dir(&args.weights)?;
+    let device = Device::open(&{PLAN}::DEVICE)?;
+    let mut model = {MODEL}::load(&device, &SafetensorsWeights::open(&args.weights)?)?;
+
+    let mut messages = Vec::new();
+    if let Some(system) = &args.system {
+        messages.push(Message::system(system.as_str()));
+    }
+    messages.push(Message::user(args.prompt.as_str()));
+    let prompt = chat.prompt(&messages)?;
+    let sampling = match args.top_p {
+        Some(p) => Sampling::TopP { p, temperature: args.temperature, seed: args.seed },
+        None => Sampling::Greedy,
+    };
+    let options = GenerateOptions { max_new_tokens: args.max_new_tokens, sampling, eos: chat.stop_tokens().to_vec() };
+
+    let mut stream = chat.stream();
+    let mut failed = None;
+    let mut stdout = std::io::stdout().lock();
+    let g = model.generate(&device, &[prompt.clone()], &options, |_, token| match stream.push(token) {
+        Ok(Some(text)) => {
+            let _ = stdout.write_all(text.as_bytes());
+            let _ = stdout.flush();
+        }
+        Ok(None) => {}
+        Err(e) => {
+            failed.get_or_insert(e);
+        }
+    })?;
+    if let Some(text) = stream.finish()? {
+        stdout.write_all(text.as_bytes())?;
+    }
+    writeln!(stdout)?;
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    for tie in &g.ties {
+        let shown: Vec<String> = tie.tokens.iter().take(8).map(u32::to_string).collect();
+        let more = if tie.tokens.len() > 8 { ", ..." } else { "" };
+        eprintln!(
+            "warning: new token {}: {} tokens tie for the highest logit (ids {}{more}); greedy took {}",
+            tie.step,
+            tie.tokens.len(),
+            shown.join(", "),
+            tie.tokens[0]
+        );
+    }
+    eprintln!(
+        "[{} prompt tokens, {} new tokens, stopped by {:?}; prefill {:.1} tokens/s, decode {:.1} tokens/s]",
+        prompt.len(),
+        g.tokens[0].len(),
+        g.stops[0],
+        g.prefill_tokens as f64 / g.prefill_secs.max(1e-9),
+        g.decode_tokens as f64 / g.decode_secs.max(1e-9),
+    );
+    Ok(())
+}
+"#;
