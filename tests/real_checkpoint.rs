@@ -20,7 +20,7 @@
 //! its logits must equal those from the independently converted safetensors.
 //!
 //! Needs the converted checkpoint, so it is ignored by default; `.ci/run` runs it in release:
-//! `bash tools/real-checkpoint/setup.sh && cargo test --release --features gguf --test real_checkpoint -- --ignored --nocapture`.
+//! `bash tools/real-checkpoint/setup.sh && cargo test --release --features gguf,chat --test real_checkpoint -- --ignored --nocapture`.
 
 mod support;
 
@@ -159,8 +159,16 @@ fn measure(policy: &'static str, model: &mut dyn CausalLm, device: &Device, prom
 fn smollm2_matches_the_f32_reference() {
     let dir = checkpoint();
     let tokenizer = tokenizers::Tokenizer::from_file(dir.join("tokenizer.json")).unwrap();
-    let text = chat_prompt("Write a short story about a robot who learns to paint.");
-    let prompt = tokenizer.encode(text.as_str(), false).unwrap().get_ids().to_vec();
+    let user = "Write a short story about a robot who learns to paint.";
+    let prompt = tokenizer.encode(chat_prompt(user).as_str(), false).unwrap().get_ids().to_vec();
+    // The library's path (feature `chat`): the checkpoint's own template, rendered as transformers
+    // does, and its stop tokens from the three config files.
+    #[cfg(feature = "chat")]
+    {
+        let chat = tttv2::chat::Chat::from_dir(&dir).unwrap();
+        assert_eq!(chat.prompt(&[tttv2::chat::Message::user(user)]).unwrap(), prompt, "tttv2::chat renders SmolLM2's template");
+        assert_eq!(chat.stop_tokens(), [2], "<|im_end|> (id 2) ends the assistant's turn");
+    }
     assert!(prompt.len() < 128, "the prompt fits the first prefill bucket");
 
     // The f32 reference: greedy continuation and the logits each token came from.
