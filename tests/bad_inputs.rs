@@ -216,6 +216,14 @@ mod gguf {
             open_err("gguf_unknown_type.gguf"),
             "corrupt or truncated GGUF: unknown dtype for tensor 99"
         );
+        // Found by fuzzing (fuzz/README.md): an empty tensor made candle view a dangling pointer
+        // as f32 blocks.
+        let err = open_err("gguf_fuzz_empty_tensor.gguf");
+        assert!(
+            err.starts_with("tensor `")
+                && err.ends_with("holds no values; expected a non-empty tensor"),
+            "{err}"
+        );
         assert_eq!(
             open_err("gguf_zero_alignment.gguf"),
             "corrupt GGUF: metadata `general.alignment` is 0; expected a positive alignment"
