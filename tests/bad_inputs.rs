@@ -218,6 +218,14 @@ mod gguf {
         );
         // Found by fuzzing (fuzz/README.md): an empty tensor made candle view a dangling pointer
         // as f32 blocks.
+        // Also found by fuzzing: a shape whose byte size overflows u64.
+        let err = open_err("gguf_fuzz_size_overflow.gguf");
+        assert!(
+            err.starts_with("tensor `")
+                && err
+                    .ends_with("run past the end of the file (12448 bytes): truncated or corrupt"),
+            "{err}"
+        );
         let err = open_err("gguf_fuzz_empty_tensor.gguf");
         assert!(
             err.starts_with("tensor `")

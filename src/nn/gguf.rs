@@ -315,15 +315,15 @@ impl GgufWeights {
                 )));
             }
         };
-        let bytes = elems / block * info.ggml_dtype.type_size() as u64;
-        let start = data_offset.checked_add(info.offset);
-        match start.and_then(|s| s.checked_add(bytes)) {
-            Some(end) if end <= file_len => Ok(()),
-            _ => Err(err(format!(
-                "{bytes} bytes of data at offset {} run past the end of the file ({file_len} bytes): truncated or corrupt",
-                data_offset as u128 + info.offset as u128
-            ))),
+        // In u128: a fuzzed shape overflows u64 here (found by fuzzing).
+        let bytes = (elems / block) as u128 * info.ggml_dtype.type_size() as u128;
+        let start = data_offset as u128 + info.offset as u128;
+        if start + bytes > file_len as u128 {
+            return Err(err(format!(
+                "{bytes} bytes of data at offset {start} run past the end of the file ({file_len} bytes): truncated or corrupt"
+            )));
         }
+        Ok(())
     }
 
     /// Lets NaN and infinite weights through instead of failing on them.
