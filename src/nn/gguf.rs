@@ -185,7 +185,7 @@ fn gguf_name(hf: &str, arch: &str, heads: usize, kv_heads: usize) -> Option<(Str
 /// Undoes `LlamaModel.permute` on a `[heads · d, cols]` row-major tensor (`cols` = 1 for a bias).
 fn unpermute_rows(data: &[f32], heads: usize, cols: usize) -> Option<Vec<f32>> {
     let rows = data.len() / cols.max(1);
-    if heads == 0 || rows == 0 || rows % heads != 0 || (rows / heads) % 2 != 0 {
+    if heads == 0 || rows == 0 || !rows.is_multiple_of(heads) || !(rows / heads).is_multiple_of(2) {
         return None;
     }
     let d = rows / heads;
