@@ -216,6 +216,22 @@ mod gguf {
             open_err("gguf_unknown_type.gguf"),
             "corrupt or truncated GGUF: unknown dtype for tensor 99"
         );
+        // Found by fuzzing (fuzz/README.md): an empty tensor made candle view a dangling pointer
+        // as f32 blocks.
+        // Also found by fuzzing: a shape whose byte size overflows u64.
+        let err = open_err("gguf_fuzz_size_overflow.gguf");
+        assert!(
+            err.starts_with("tensor `")
+                && err
+                    .ends_with("run past the end of the file (12448 bytes): truncated or corrupt"),
+            "{err}"
+        );
+        let err = open_err("gguf_fuzz_empty_tensor.gguf");
+        assert!(
+            err.starts_with("tensor `")
+                && err.ends_with("holds no values; expected a non-empty tensor"),
+            "{err}"
+        );
         assert_eq!(
             open_err("gguf_zero_alignment.gguf"),
             "corrupt GGUF: metadata `general.alignment` is 0; expected a positive alignment"
@@ -259,4 +275,37 @@ mod gguf {
         let err = w.weight("lm_head.weight").unwrap_err().to_string();
         assert!(err.contains("ties the LM head to `token_embd.weight`: compile the model with tie_word_embeddings = true"), "{err}");
     }
+}
+
+/// A sharded checkpoint whose shards both hold a tensor: which copy is meant is unknowable.
+#[test]
+fn a_tensor_in_two_shards_names_both_files() {
+    let dir = std::env::temp_dir().join(format!("tttv2-bad-shards-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bias = bad("st_missing_bias.safetensors");
+    for shard in [
+        "model-00001-of-00002.safetensors",
+        "model-00002-of-00002.safetensors",
+    ] {
+        std::fs::copy(&bias, dir.join(shard)).unwrap();
+    }
+    std::fs::write(
+        dir.join("model.safetensors.index.json"),
+        r#"{"weight_map": {"proj.weight": "model-00001-of-00002.safetensors", "proj.bias": "model-00002-of-00002.safetensors"}}"#,
+    )
+    .unwrap();
+    let err = SafetensorsWeights::open(&dir).err().unwrap().to_string();
+    let (a, b) = (
+        dir.join("model-00001-of-00002.safetensors"),
+        dir.join("model-00002-of-00002.safetensors"),
+    );
+    assert_eq!(
+        err,
+        format!(
+            "weight `proj.weight`: found in both {} and {}; expected each tensor in one shard",
+            a.display(),
+            b.display()
+        )
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -185,7 +185,7 @@ fn gguf_name(hf: &str, arch: &str, heads: usize, kv_heads: usize) -> Option<(Str
 /// Undoes `LlamaModel.permute` on a `[heads · d, cols]` row-major tensor (`cols` = 1 for a bias).
 fn unpermute_rows(data: &[f32], heads: usize, cols: usize) -> Option<Vec<f32>> {
     let rows = data.len() / cols.max(1);
-    if heads == 0 || rows % heads != 0 || (rows / heads) % 2 != 0 {
+    if heads == 0 || rows == 0 || !rows.is_multiple_of(heads) || !(rows / heads).is_multiple_of(2) {
         return None;
     }
     let d = rows / heads;
@@ -299,6 +299,13 @@ impl GgufWeights {
             .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64));
         let block = info.ggml_dtype.block_size() as u64;
         let elems = match elems {
+            // candle views an empty tensor's bytes (a dangling, byte-aligned pointer) as blocks
+            // of a wider alignment: undefined behaviour, found by fuzzing. No weight is empty.
+            Some(0) => {
+                return Err(err(format!(
+                    "shape {dims:?} holds no values; expected a non-empty tensor"
+                )));
+            }
             Some(e) if e % block == 0 => e,
             _ => {
                 return Err(err(format!(
@@ -308,15 +315,15 @@ impl GgufWeights {
                 )));
             }
         };
-        let bytes = elems / block * info.ggml_dtype.type_size() as u64;
-        let start = data_offset.checked_add(info.offset);
-        match start.and_then(|s| s.checked_add(bytes)) {
-            Some(end) if end <= file_len => Ok(()),
-            _ => Err(err(format!(
-                "{bytes} bytes of data at offset {} run past the end of the file ({file_len} bytes): truncated or corrupt",
-                data_offset as u128 + info.offset as u128
-            ))),
+        // In u128: a fuzzed shape overflows u64 here (found by fuzzing).
+        let bytes = (elems / block) as u128 * info.ggml_dtype.type_size() as u128;
+        let start = data_offset as u128 + info.offset as u128;
+        if start + bytes > file_len as u128 {
+            return Err(err(format!(
+                "{bytes} bytes of data at offset {start} run past the end of the file ({file_len} bytes): truncated or corrupt"
+            )));
         }
+        Ok(())
     }
 
     /// Lets NaN and infinite weights through instead of failing on them.
