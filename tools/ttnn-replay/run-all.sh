@@ -5,7 +5,7 @@
 #
 # usage: tools/ttnn-replay/run-all.sh [OUT_DIR]     (run install.sh once before)
 # env: MODELS ("Llama-3.2-1B Llama-3.2-3B Llama-3.1-8B small-llama tests/models/tiny-accuracy
-#      tests/models/tiny-qwen2": a name
+#      tests/models/tiny-qwen2 models/corpus/Qwen2.5-0.5B": a name
 #      under models/, or a directory relative to the repository)  DEVICES ("n150 p150")
 #      POLICIES ("performance accuracy": `tttv2 plan --policy`; accuracy plans are tagged `-acc`)
 #      CARGO_TARGET_DIR  TTTV2 (a prebuilt tttv2 binary; else `cargo build --bin tttv2`)
@@ -15,8 +15,9 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 OUT=${1:-${TMPDIR:-/tmp}/ttnn-replay-out}
 # The issue's model set, plus the configs the tests and examples declare models from (tiny-qwen2:
-# the fused q/k/v bias on every matmul family the planner gives it).
-MODELS=${MODELS:-"Llama-3.2-1B Llama-3.2-3B Llama-3.1-8B small-llama tests/models/tiny-accuracy tests/models/tiny-qwen2"}
+# the fused q/k/v bias on every matmul family the planner gives it), and Qwen2.5-0.5B: a real
+# Qwen2 (bias, 14 q / 2 kv heads, hidden 896 = 28 tiles, which pads DRAM-sharded widths).
+MODELS=${MODELS:-"Llama-3.2-1B Llama-3.2-3B Llama-3.1-8B small-llama tests/models/tiny-accuracy tests/models/tiny-qwen2 models/corpus/Qwen2.5-0.5B"}
 DEVICES=${DEVICES:-"n150 p150"}
 # accuracy: bf16 weights, fp32 dest accumulation, HiFi3/4 and a float32 LM-head output, which
 # change the CBs of the matmuls and SDPA (FINDINGS.md, "Accuracy policy").
