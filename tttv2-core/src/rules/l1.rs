@@ -107,14 +107,14 @@ pub fn linear_l1_usage(cfg: &LinearConfig, _device: &DeviceProfile) -> L1Usage {
             // One compute worker per DRAM bank holding real columns (matmul-rules.md §6); the
             // columns each computes, widened for its output subblock ([`dram_sharded_n`]).
             let (m, w) = (p.per_core_M as u64, p.in0_block_w as u64);
-            let (_, n_compute) = dram_sharded_n(cfg, _device.dram_banks, p.per_core_M);
-            let n_compute = n_compute as u64;
+            let (n_sender, n_compute) = dram_sharded_n(cfg, _device.dram_banks, p.per_core_M);
+            let (n_sender, n_compute) = (n_sender as u64, n_compute as u64);
             let num_blocks = kt / w.max(1);
             let in0_mult = if num_blocks > 1 { 2 } else { 1 };
             let interm_fmt = interm_dtype(cfg, cfg.compute_kernel_config.packer_l1_acc && num_blocks > 1);
             L1Usage {
                 in0_cb: m * w * in0_mult * a,
-                in1_cb: n_compute * w * 3 * b,
+                in1_cb: n_sender * w * 3 * b,
                 out_cb: m * n_compute * o + m * p.per_core_N as u64 * o,
                 interm_cb: m * n_compute * interm_fmt.tile_bytes(),
                 bias_cb: if cfg.bias { n_compute * b } else { 0 },
