@@ -5,8 +5,9 @@
 #
 # usage: tools/ttnn-replay/run-all.sh [OUT_DIR]     (run install.sh once before)
 # env: MODELS ("Llama-3.2-1B Llama-3.2-3B Llama-3.1-8B small-llama tests/models/tiny-accuracy
-#      tests/models/tiny-qwen2": a name
+#      tests/models/tiny-qwen2 models/corpus/Qwen2.5-0.5B": a name
 #      under models/, or a directory relative to the repository)  DEVICES ("n150 p150")
+#      POLICIES ("performance accuracy": `tttv2 plan --policy`; accuracy plans are tagged `-acc`)
 #      CARGO_TARGET_DIR  TTTV2 (a prebuilt tttv2 binary; else `cargo build --bin tttv2`)
 #      L1_WARN=1         TT-NN L1 above the plan's estimate is reported, not a failure
 set -uo pipefail
@@ -14,9 +15,13 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 OUT=${1:-${TMPDIR:-/tmp}/ttnn-replay-out}
 # The issue's model set, plus the configs the tests and examples declare models from (tiny-qwen2:
-# the fused q/k/v bias on every matmul family the planner gives it).
-MODELS=${MODELS:-"Llama-3.2-1B Llama-3.2-3B Llama-3.1-8B small-llama tests/models/tiny-accuracy tests/models/tiny-qwen2"}
+# the fused q/k/v bias on every matmul family the planner gives it), and Qwen2.5-0.5B: a real
+# Qwen2 (bias, 14 q / 2 kv heads, hidden 896 = 28 tiles, which pads DRAM-sharded widths).
+MODELS=${MODELS:-"Llama-3.2-1B Llama-3.2-3B Llama-3.1-8B small-llama tests/models/tiny-accuracy tests/models/tiny-qwen2 models/corpus/Qwen2.5-0.5B"}
 DEVICES=${DEVICES:-"n150 p150"}
+# accuracy: bf16 weights, fp32 dest accumulation, HiFi3/4 and a float32 LM-head output, which
+# change the CBs of the matmuls and SDPA (FINDINGS.md, "Accuracy policy").
+POLICIES=${POLICIES:-"performance accuracy"}
 mkdir -p "$OUT"
 if [ -z "${TTTV2:-}" ]; then
   (cd "$ROOT" && cargo build -q --bin tttv2) || exit 2
@@ -36,11 +41,13 @@ for model in $MODELS; do
     *) cfg="$ROOT/models/$model/config.json" ;;
   esac
   [ -f "$cfg" ] || { echo "skip $model: no $cfg"; continue; }
+  for policy in $POLICIES; do
+  suffix=; [ "$policy" = performance ] || suffix=-${policy:0:3}
   for dev in $DEVICES; do
     modes=("${MODES[@]}" "prefill --batch 32 --seq-len 128")
     for mode in "${modes[@]}"; do
-      tag="$(basename "$model")-$dev-$(echo "$mode" | sed 's/--batch /b/;s/ --seq-len /-s/;s/ /-/g')"
-      if ! "$TTTV2" plan --config "$cfg" --device "$dev" --mode $mode --json > "$OUT/$tag.plan.json" 2> "$OUT/$tag.plan.err"; then
+      tag="$(basename "$model")-$dev-$(echo "$mode" | sed 's/--batch /b/;s/ --seq-len /-s/;s/ /-/g')$suffix"
+      if ! "$TTTV2" plan --config "$cfg" --device "$dev" --mode $mode --policy "$policy" --json > "$OUT/$tag.plan.json" 2> "$OUT/$tag.plan.err"; then
         # A prompt longer than the model's context is not a plan to check.
         if grep -q "exceeds the model's max_position_embeddings" "$OUT/$tag.plan.err"; then
           echo "skip $tag: $(head -1 "$OUT/$tag.plan.err")"; continue
@@ -58,6 +65,7 @@ for model in $MODELS; do
       res=ok; [ $rc -ne 0 ] && { res="FAIL(rc=$rc)"; fail=1; }
       printf '%-44s %6s %6s %9s %6s %s\n' "$tag" "${ops:-?}" "${rej:-?}" "${over:-?}" "$secs" "$res" | tee -a "$OUT/summary.txt"
     done
+  done
   done
 done
 echo "total $(( $(date +%s) - t0 )) s; per-plan reports in $OUT/*.replay.txt" | tee -a "$OUT/summary.txt"

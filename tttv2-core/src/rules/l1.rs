@@ -2,6 +2,7 @@ use serde::Serialize;
 
 use crate::device::DeviceProfile;
 use crate::op::LinearConfig;
+use crate::plan::choose_subblock;
 use crate::ttnn::{DataType, MatmulProgramConfig, TensorMemoryLayout};
 
 /// Per-core L1 a matmul needs: its circular buffers (CBs) and the sharded tensors it reads or
@@ -70,12 +71,19 @@ pub fn linear_l1_usage(cfg: &LinearConfig, _device: &DeviceProfile) -> L1Usage {
             L1Usage { in0_cb: 2 * a, in1_cb: 2 * b, out_cb: 2 * o, ..L1Usage::default() }
         }
         MatmulProgramConfig::Reuse(p) => {
+            // `matmul_multicore_reuse_optimized_program_factory.cpp` @ 13adda80: CB sizes
+            // `:143-164`; the intermediate format `:113-117` (packer L1 accumulation from 3 blocks
+            // on); a separate intermediate CB c_5 whenever its format differs from the output's
+            // `:530-541` (always with fp32 dest accumulation: Float32 partials), else c_4 and c_5
+            // share one buffer. The factory creates no bias CB (c_3 is only named, `:307`).
             let (m, n, w) = (p.per_core_M as u64, p.per_core_N as u64, p.in0_block_w as u64);
+            let num_blocks = kt / w.max(1);
+            let interm = interm_dtype(cfg, cfg.compute_kernel_config.packer_l1_acc && num_blocks > 2);
             L1Usage {
                 in0_cb: m * w * 2 * a,
                 in1_cb: n * w * 2 * b,
                 out_cb: m * n * o,
-                bias_cb: if cfg.bias { n * b } else { 0 },
+                interm_cb: if interm == cfg.dtype { 0 } else { m * n * interm.tile_bytes() },
                 input_shard,
                 weight_shard,
                 ..L1Usage::default()
@@ -96,17 +104,17 @@ pub fn linear_l1_usage(cfg: &LinearConfig, _device: &DeviceProfile) -> L1Usage {
             weight_shard,
         ),
         MatmulProgramConfig::DramSharded(p) => {
-            // One compute worker per DRAM bank, each computing ceil(Nt / banks) columns
-            // (matmul-rules.md §6).
-            let banks = _device.dram_banks as u64;
-            let n_compute = (cfg.nt() as u64).div_ceil(banks);
+            // One compute worker per DRAM bank holding real columns (matmul-rules.md §6); the
+            // columns each computes, widened for its output subblock ([`dram_sharded_n`]).
             let (m, w) = (p.per_core_M as u64, p.in0_block_w as u64);
+            let (n_sender, n_compute) = dram_sharded_n(cfg, _device.dram_banks, p.per_core_M);
+            let (n_sender, n_compute) = (n_sender as u64, n_compute as u64);
             let num_blocks = kt / w.max(1);
             let in0_mult = if num_blocks > 1 { 2 } else { 1 };
             let interm_fmt = interm_dtype(cfg, cfg.compute_kernel_config.packer_l1_acc && num_blocks > 1);
             L1Usage {
                 in0_cb: m * w * in0_mult * a,
-                in1_cb: n_compute * w * 3 * b,
+                in1_cb: n_sender * w * 3 * b,
                 out_cb: m * n_compute * o + m * p.per_core_N as u64 * o,
                 interm_cb: m * n_compute * interm_fmt.tile_bytes(),
                 bias_cb: if cfg.bias { n_compute * b } else { 0 },
@@ -115,6 +123,41 @@ pub fn linear_l1_usage(cfg: &LinearConfig, _device: &DeviceProfile) -> L1Usage {
             }
         }
     }
+}
+
+/// `(per_core_N_in1_sender, per_core_N_compute)` of the DRAM-sharded factory
+/// (`matmul_multicore_reuse_mcast_dram_sharded_program_factory.cpp` @ 13adda80): banks that hold
+/// only the weight's padding get no worker (`:118-139`); each worker reads `ceil(Nt / workers)`
+/// columns (`:141-142`); with a one-row output subblock narrower than the dest register (4 tiles
+/// with fp32 dest accumulation, else 8), the subblock is widened while that saves a subblock and
+/// the computed columns are padded to a whole number of subblocks (`:144-170`). The output,
+/// intermediate and bias CBs hold `per_core_N_compute` columns (`:215-229`), the in1 CB the
+/// sender's (`:207-212`).
+fn dram_sharded_n(cfg: &LinearConfig, banks: u32, per_core_m: u32) -> (u32, u32) {
+    let nt = cfg.nt();
+    let banks = banks.max(1);
+    let shard_w = match cfg.weight_memory_config.shard_spec {
+        Some(spec) => spec.shape[1].div_ceil(32).max(1),
+        None => nt.div_ceil(banks),
+    };
+    let padding_banks = (shard_w * banks).saturating_sub(nt) / shard_w;
+    let workers = (banks - padding_banks.min(banks - 1)).max(1);
+    let sender = nt.div_ceil(workers);
+    let dest = if cfg.compute_kernel_config.fp32_dest_acc_en { 4 } else { 8 };
+    let (h, mut sub_w) = choose_subblock(per_core_m, sender, dest);
+    let mut subblocks = sender / sub_w;
+    if h == 1 && sub_w < dest {
+        let mut best = sub_w;
+        for wider in sub_w + 1..=dest {
+            let n = sender.div_ceil(wider);
+            if n < subblocks {
+                subblocks = n;
+                best = wider;
+            }
+        }
+        sub_w = best;
+    }
+    (sender, sub_w * subblocks)
 }
 
 fn mcast_usage(cfg: &LinearConfig, f: [u32; 5], out_sharded: bool, input_shard: u64, weight_shard: u64) -> L1Usage {

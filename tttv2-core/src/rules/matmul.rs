@@ -36,6 +36,18 @@ pub fn check_linear(cfg: &LinearConfig, device: &DeviceProfile) -> Result<L1Usag
             }
         }
         MatmulProgramConfig::Reuse(p) => {
+            // A silent wrong result: `ttnn::linear` hands the bias to the device op for this
+            // config (`matmul.cpp` `get_post_process_bias` @ 13adda80 post-processes it only for
+            // MatmulMultiCoreProgramConfig), and its factory
+            // (`matmul_multicore_reuse_optimized_program_factory.cpp`) reads only A and B: no bias
+            // CB, no FUSE_BIAS define, so the output has no bias.
+            if cfg.bias {
+                return Err(RuleViolation::new(
+                    Rule::OpConstraint,
+                    "MatmulMultiCoreReuseProgramConfig drops a fused bias (its program factory never reads it)",
+                    "use a multicast or DRAM-sharded program config, or add the bias with a separate add",
+                ));
+            }
             nonzero(&[
                 ("in0_block_w", p.in0_block_w),
                 ("out_subblock_h", p.out_subblock_h),

@@ -418,3 +418,53 @@ fn qwen2_plans_the_qkv_bias_fused_into_the_qkv_matmul() {
         }
     }
 }
+
+/// The matmul L1 estimates under the accuracy policy (fp32 dest accumulation) equal what TT-NN
+/// 0.81.1 allocates on its mock device (`tools/ttnn-replay`, FINDINGS.md "Accuracy policy"): the
+/// figures are TT-NN's CBs plus its L1 shards, per core, from that replay. They cover the reuse
+/// factory's separate Float32 intermediate CB and the DRAM-sharded compute width widened to the
+/// output subblock (Qwen2.5-0.5B's w1: 13 columns per bank, computed as 16 on n150, 19 as 20 on p150).
+#[test]
+fn accuracy_matmul_l1_matches_ttnn() {
+    let acc = |mode, batch, seq_len| LlamaOptions { policy: Policy::Accuracy, seq_len, ..LlamaOptions::new(mode, batch) };
+    let cases = [
+        ("corpus/Qwen2.5-0.5B", SystemProfile::N150, acc(Mode::Decode, 32, 128), "layers.0.mlp.w1", 450_560),
+        ("corpus/Qwen2.5-0.5B", SystemProfile::P150, acc(Mode::Decode, 32, 128), "layers.0.mlp.w1", 618_496),
+        ("corpus/Qwen2.5-0.5B", SystemProfile::P150, acc(Mode::Decode, 32, 128), "layers.0.attention.wqkv", 198_656),
+        ("corpus/Qwen2.5-0.5B", SystemProfile::N150, acc(Mode::Prefill, 1, 2048), "layers.0.attention.wo", 1_003_520),
+        ("corpus/Qwen2.5-0.5B", SystemProfile::N150, acc(Mode::Prefill, 1, 2048), "layers.0.mlp.w2", 1_122_304),
+        ("Llama-3.2-1B", SystemProfile::N150, acc(Mode::Decode, 32, 128), "layers.0.mlp.w1", 296_960),
+    ];
+    for (name, sys, opts, op_name, ttnn) in cases {
+        let p = plan(name, &sys, &opts);
+        let op = p.ops.iter().find(|o| o.name == op_name).unwrap_or_else(|| panic!("{name}: no {op_name}"));
+        assert_eq!(op.l1_peak_bytes_per_core, ttnn, "{name} {} {op_name}", sys.name);
+    }
+}
+
+/// TT-NN's reuse factory never reads a bias (`matmul_multicore_reuse_optimized_program_factory.cpp`
+/// @ 13adda80), so a fused bias with MatmulMultiCoreReuseProgramConfig would be dropped: the
+/// checker refuses it and Qwen2's prefill QKV (which chose it before) plans another config.
+#[test]
+fn a_fused_bias_never_rides_the_reuse_factory() {
+    let cfg = model("corpus/Qwen2.5-0.5B");
+    for policy in [Policy::Performance, Policy::Accuracy] {
+        for (batch, seq_len) in [(1, 2048), (32, 128)] {
+            let opts = LlamaOptions { policy, seq_len, ..LlamaOptions::new(Mode::Prefill, batch) };
+            let p = plan_llama(&cfg, &SystemProfile::N150, &opts).unwrap();
+            let qkv = p.ops.iter().find(|o| o.name == "layers.0.attention.wqkv").unwrap();
+            let Call::Linear(c) = qkv.call else { panic!("wqkv is not a linear") };
+            assert!(c.bias);
+            assert!(!matches!(c.program_config, MatmulProgramConfig::Reuse(_)), "{policy:?} b{batch} s{seq_len}");
+        }
+    }
+    // The b32 prefill `wo` is a reuse matmul; with a bias the same config is refused.
+    let opts = LlamaOptions { seq_len: 128, ..LlamaOptions::new(Mode::Prefill, 32) };
+    let p = plan_llama(&cfg, &SystemProfile::N150, &opts).unwrap();
+    let wo = p.ops.iter().find(|o| o.name == "layers.0.attention.wo").unwrap();
+    let Call::Linear(c) = wo.call else { panic!("wo is not a linear") };
+    assert!(matches!(c.program_config, MatmulProgramConfig::Reuse(_)));
+    assert!(check_linear(&c, &SystemProfile::N150.chip).is_ok());
+    let v = check_linear(&LinearConfig { bias: true, ..c }, &SystemProfile::N150.chip).unwrap_err();
+    assert!(v.to_string().contains("drops a fused bias"), "{v}");
+}
