@@ -5,7 +5,7 @@
 #
 # usage: tools/ttnn-replay/run-all.sh [OUT_DIR]     (run install.sh once before)
 # env: MODELS ("Llama-3.2-1B Llama-3.2-3B Llama-3.1-8B small-llama tests/models/tiny-accuracy
-#      tests/models/tiny-qwen2 models/corpus/Qwen2.5-0.5B": a name
+#      tests/models/tiny-qwen2 models/corpus/Qwen2.5-0.5B tests/models/SmolLM2-135M-Instruct": a name
 #      under models/, or a directory relative to the repository)  DEVICES ("n150 p150")
 #      POLICIES ("performance accuracy": `tttv2 plan --policy`; accuracy plans are tagged `-acc`)
 #      CARGO_TARGET_DIR  TTTV2 (a prebuilt tttv2 binary; else `cargo build --bin tttv2`)
@@ -16,8 +16,9 @@ ROOT=$(cd "$HERE/../.." && pwd)
 OUT=${1:-${TMPDIR:-/tmp}/ttnn-replay-out}
 # The issue's model set, plus the configs the tests and examples declare models from (tiny-qwen2:
 # the fused q/k/v bias on every matmul family the planner gives it), and Qwen2.5-0.5B: a real
-# Qwen2 (bias, 14 q / 2 kv heads, hidden 896 = 28 tiles, which pads DRAM-sharded widths).
-MODELS=${MODELS:-"Llama-3.2-1B Llama-3.2-3B Llama-3.1-8B small-llama tests/models/tiny-accuracy tests/models/tiny-qwen2 models/corpus/Qwen2.5-0.5B"}
+# Qwen2 (bias, 14 q / 2 kv heads, hidden 896 = 28 tiles, which pads DRAM-sharded widths), and the
+# real checkpoint the tests run (SmolLM2-135M-Instruct: 9 q / 3 kv heads, hidden 576 = 18 tiles).
+MODELS=${MODELS:-"Llama-3.2-1B Llama-3.2-3B Llama-3.1-8B small-llama tests/models/tiny-accuracy tests/models/tiny-qwen2 models/corpus/Qwen2.5-0.5B tests/models/SmolLM2-135M-Instruct"}
 DEVICES=${DEVICES:-"n150 p150"}
 # accuracy: bf16 weights, fp32 dest accumulation, HiFi3/4 and a float32 LM-head output, which
 # change the CBs of the matmuls and SDPA (FINDINGS.md, "Accuracy policy").
