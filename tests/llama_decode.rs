@@ -192,3 +192,36 @@ fn generate_matches_stepwise_greedy_stops_on_eos_and_continues_long_prompts() {
     assert_eq!(a.tokens, model.generate(&device, &[p.clone()], &top_p(7), |_, _| {}).unwrap().tokens);
     assert_ne!(a.tokens, model.generate(&device, &[p.clone()], &top_p(8), |_, _| {}).unwrap().tokens);
 }
+
+/// A checkpoint whose `config.json` would compute something else than the compiled config is
+/// refused by `load` before any weight is read, naming the field; the same values in
+/// transformers 5's layout (`rope_parameters`) load.
+#[test]
+fn load_refuses_a_checkpoint_config_that_differs_from_the_compiled_one() {
+    let dir = TempDir::new("config-mismatch").unwrap();
+    write_checkpoint(dir.path(), &spec(), 7).unwrap();
+    let device = open();
+    let config_path = dir.path().join("config.json");
+    let original: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&config_path).unwrap()).unwrap();
+
+    let mut v5 = original.clone();
+    let theta = v5.as_object_mut().unwrap().remove("rope_theta").unwrap();
+    v5["rope_parameters"] = serde_json::json!({"rope_theta": theta, "rope_type": "default"});
+    std::fs::write(&config_path, v5.to_string()).unwrap();
+    AccuracyB1::load(&device, &SafetensorsWeights::open(dir.path()).unwrap()).expect("same numerics, transformers-5 layout");
+
+    for (field, value, message) in [
+        ("rope_theta", serde_json::json!(500000.0), "`rope_theta` is 500000 but the model was compiled with 10000"),
+        ("rms_norm_eps", serde_json::json!(1e-6), "`rms_norm_eps` is 0.000001 but the model was compiled with 0.00001"),
+        ("tie_word_embeddings", serde_json::json!(true), "`tie_word_embeddings` is true but the model was compiled with false"),
+    ] {
+        let mut changed = original.clone();
+        changed[field] = value;
+        std::fs::write(&config_path, changed.to_string()).unwrap();
+        let err = match AccuracyB1::load(&device, &SafetensorsWeights::open(dir.path()).unwrap()) {
+            Ok(_) => panic!("{field}: a differing config loaded"),
+            Err(e) => e.to_string(),
+        };
+        assert!(err.contains(message) && err.contains("config.json"), "{field}: {err}");
+    }
+}

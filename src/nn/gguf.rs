@@ -572,20 +572,10 @@ impl GgufWeights {
     /// [`check_config`](Self::check_config) against the config a model was compiled with, read
     /// from its plan module's `MANIFEST_JSON` (its `model` section is the planned config).
     pub fn check_manifest(&self, manifest_json: &str) -> Result<(), Error> {
-        let bad = |m: String| Error::Weight {
+        let cfg = LlamaConfig::from_manifest_json(manifest_json).map_err(|message| Error::Weight {
             name: "MANIFEST_JSON".to_owned(),
-            message: m,
-        };
-        let manifest: serde_json::Value =
-            serde_json::from_str(manifest_json).map_err(|e| bad(format!("invalid JSON: {e}")))?;
-        let model = manifest.get("model").cloned().ok_or_else(|| {
-            bad("has no `model` section (not a Llama plan's manifest)".to_owned())
+            message,
         })?;
-        let mut hf: tttv2_core::hf::HfConfig =
-            serde_json::from_value(model).map_err(|e| bad(format!("`model`: {e}")))?;
-        // The planned config is a Llama-family one already checked at compile time.
-        hf.architectures = Some(vec!["LlamaForCausalLM".to_owned()]);
-        let cfg = LlamaConfig::from_hf(&hf).map_err(|e| bad(format!("`model`: {e}")))?;
         self.check_config(&cfg)
     }
 
@@ -727,6 +717,10 @@ impl GgufWeights {
 }
 
 impl WeightSource for GgufWeights {
+    fn check_compiled(&self, manifest_json: &str) -> Result<(), Error> {
+        self.check_manifest(manifest_json)
+    }
+
     fn weight(&self, name: &str) -> Result<Weight<'_>, Error> {
         let (heads, kv) = self.heads().map_err(|e| Error::Weight {
             name: name.to_owned(),

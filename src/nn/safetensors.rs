@@ -21,6 +21,8 @@ pub struct SafetensorsWeights {
     /// name → (file index, dtype, shape, byte range in the file)
     index: BTreeMap<String, (usize, Dtype, Vec<usize>, (usize, usize))>,
     allow_non_finite: bool,
+    /// The checkpoint directory's `config.json`, when opened from a directory that has one.
+    config: Option<PathBuf>,
 }
 
 fn weight_err(name: &str, message: String) -> Error {
@@ -62,7 +64,8 @@ impl SafetensorsWeights {
         } else {
             vec![path.to_path_buf()]
         };
-        let mut out = SafetensorsWeights { files: Vec::new(), index: BTreeMap::new(), allow_non_finite: false };
+        let config = Some(path.join("config.json")).filter(|c| path.is_dir() && c.is_file());
+        let mut out = SafetensorsWeights { files: Vec::new(), index: BTreeMap::new(), allow_non_finite: false, config };
         for (i, file) in files.into_iter().enumerate() {
             let fname = file.display().to_string();
             let f = File::open(&file).map_err(|e| weight_err(&fname, format!("cannot open: {e}")))?;
@@ -105,6 +108,22 @@ impl SafetensorsWeights {
 }
 
 impl WeightSource for SafetensorsWeights {
+    /// Compares the checkpoint directory's `config.json` (if it has one) with the compiled config.
+    fn check_compiled(&self, manifest_json: &str) -> Result<(), Error> {
+        let Some(path) = &self.config else { return Ok(()) };
+        let at = path.display().to_string();
+        let compiled = tttv2_core::hf::LlamaConfig::from_manifest_json(manifest_json)
+            .map_err(|m| weight_err("MANIFEST_JSON", m))?;
+        let found = tttv2_core::hf::LlamaConfig::from_file(path).map_err(|e| weight_err(&at, e.to_string()))?;
+        match compiled.first_difference(&found) {
+            None => Ok(()),
+            Some(d) => Err(weight_err(
+                &at,
+                format!("{d}: these weights are for another model; compile it from this config.json (or use the checkpoint it was compiled for)"),
+            )),
+        }
+    }
+
     fn weight(&self, name: &str) -> Result<Weight<'_>, Error> {
         let (file, dtype, shape, (a, b)) = self.index.get(name).ok_or_else(|| {
             let files: Vec<String> = self.files.iter().map(|(p, _)| p.display().to_string()).collect();

@@ -206,7 +206,6 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use tttv2::chat::{Chat, Message};
-use tttv2::hf::LlamaConfig;
 use tttv2::nn::SafetensorsWeights;
 use tttv2::nn::generate::{GenerateOptions, Sampling};
 use tttv2::{Device, ttt_model};
@@ -242,31 +241,8 @@ struct Args {
     seed: u64,
 }
 
-/// Fails naming the first field where the checkpoint's config differs from the compiled one.
-fn check_config(dir: &std::path::Path) -> Result<(), String> {
-    let compiled = LlamaConfig::from_json_str(include_str!("../config.json")).map_err(|e| format!("config.json: {e}"))?;
-    let path = dir.join("config.json");
-    let found = LlamaConfig::from_file(&path).map_err(|e| e.to_string())?;
-    let fields = [
-        ("hidden_size", compiled.hidden_size, found.hidden_size),
-        ("intermediate_size", compiled.intermediate_size, found.intermediate_size),
-        ("num_attention_heads", compiled.num_attention_heads, found.num_attention_heads),
-        ("num_key_value_heads", compiled.num_key_value_heads, found.num_key_value_heads),
-        ("head_dim", compiled.head_dim, found.head_dim),
-        ("num_hidden_layers", compiled.num_hidden_layers, found.num_hidden_layers),
-        ("vocab_size", compiled.vocab_size, found.vocab_size),
-    ];
-    for (field, want, got) in fields {
-        if want != got {
-            return Err(format!("{}: field `{field}` is {got} but this crate was compiled with {want}; run `tttv2 new` for this checkpoint", path.display()));
-        }
-    }
-    Ok(())
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
-    check_config(&args.weights)?;
     let chat = Chat::from_dir(&args.weights)?;
     let device = Device::open(&{PLAN}::DEVICE)?;
     let mut model = {MODEL}::load(&device, &SafetensorsWeights::open(&args.weights)?)?;

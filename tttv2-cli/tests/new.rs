@@ -253,7 +253,8 @@ fn new_writes_a_crate_that_chats_with_the_model() {
     assert_eq!(out, "hello\n", "{err}");
     assert!(err.contains("1 new tokens, stopped by Eos"), "{err}");
 
-    // A checkpoint whose config differs from the compiled one is refused, naming the field.
+    // A checkpoint whose config differs from the compiled one is refused by the generated `load`
+    // (`WeightSource::check_compiled`), naming the field.
     let other = tmp.join("other");
     write_model(&other, None);
     let mut cfg: serde_json::Value =
@@ -267,10 +268,8 @@ fn new_writes_a_crate_that_chats_with_the_model() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr)
-            .contains("field `num_hidden_layers` is 3 but this crate was compiled with 2")
-    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("`num_hidden_layers` is 3 but the model was compiled with 2"), "{err}");
     let _ = std::fs::remove_dir_all(&tmp);
 }
 

@@ -549,6 +549,7 @@ pub fn program_tokens(item: &LlamaItem, plan_mod: &Ident, doc: &[String], r: &Ru
                 use ::tttv2::Tensor;
                 use #plan_mod::*;
                 device.expect_profile(&DEVICE)?;
+                weights.check_compiled(MANIFEST_JSON)?;
                 #(#self_loads)*
                 let mut layers = Vec::new();
                 #(#layer_loads)*

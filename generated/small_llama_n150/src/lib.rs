@@ -58,6 +58,7 @@ impl SmallLlama {
         use ::tttv2::Tensor;
         use small_llama_plan::*;
         device.expect_profile(&DEVICE)?;
+        weights.check_compiled(MANIFEST_JSON)?;
         let embed_tokens = Tensor::from_f32(
             device,
             &llama::embedding_table(weights, 2048, 512)?,

@@ -1,6 +1,6 @@
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::schema::{HfConfig, HfRope};
@@ -10,7 +10,7 @@ use super::schema::{HfConfig, HfRope};
 ///
 /// Serializes with its `rope_type` in transformers 4.x's `rope_scaling` form, so a manifest's
 /// `model` section parses back as a config.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "rope_type", rename_all = "lowercase")]
 pub enum RopeScaling {
     /// Llama 3.x (`_compute_llama3_parameters`): long wavelengths divided by `factor`, short ones
@@ -45,7 +45,10 @@ pub enum RopeScaling {
 /// The fields of a Llama-family `config.json` the planner needs, with transformers' defaults
 /// applied and every value that changes numerics either understood here or rejected by
 /// [`LlamaConfig::parse`].
-#[derive(Debug, Clone, PartialEq, Serialize)]
+///
+/// It is serialized into a plan's manifest (`model`) and read back from there with serde
+/// (`LlamaConfig::from_manifest_json`): the config a model was compiled with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LlamaConfig {
     /// Model width.
     pub hidden_size: u32,
@@ -75,10 +78,10 @@ pub struct LlamaConfig {
     /// dtype the checkpoint is stored in (`torch_dtype`, or `dtype` from transformers 5).
     pub torch_dtype: Option<String>,
     /// BOS token id(s) (`bos_token_id`, an integer or a list); empty when absent.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub bos_token_id: Vec<u32>,
     /// EOS token id(s) (`eos_token_id`, an integer or a list); empty when absent.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub eos_token_id: Vec<u32>,
     /// Sliding-window attention width in effect (Mistral; Qwen2 with `use_sliding_window`), if
     /// any. Exact only while the planned context fits in it: see [`LlamaConfig::check_context`].
@@ -89,6 +92,24 @@ pub struct LlamaConfig {
     /// into the QKV matmul.
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub qkv_bias: bool,
+}
+
+/// A field where a checkpoint's config differs from the config a model was compiled with
+/// ([`LlamaConfig::first_difference`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigDifference {
+    /// The `config.json` field (transformers' name).
+    pub field: &'static str,
+    /// Its value in the compiled config.
+    pub compiled: String,
+    /// Its value in the checkpoint's config.
+    pub found: String,
+}
+
+impl std::fmt::Display for ConfigDifference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}` is {} but the model was compiled with {}", self.field, self.found, self.compiled)
+    }
 }
 
 /// Why a `config.json` could not be read, or is read but asks for numerics tttv2 does not
@@ -351,6 +372,39 @@ impl LlamaConfig {
             // Qwen2 always has the q/k/v bias (the architecture, not a config field).
             qkv_bias: family == Family::Qwen2,
         })
+    }
+
+    /// The config a model was compiled with, from its plan module's `MANIFEST_JSON` (whose
+    /// `model` section is this struct serialized).
+    pub fn from_manifest_json(manifest_json: &str) -> Result<LlamaConfig, String> {
+        let manifest: Value = serde_json::from_str(manifest_json).map_err(|e| format!("the manifest is not JSON: {e}"))?;
+        let model = manifest.get("model").cloned().ok_or("the manifest has no `model` section (not a Llama plan)")?;
+        serde_json::from_value(model).map_err(|e| format!("the manifest's `model` section: {e}"))
+    }
+
+    /// The first field where `found` (a checkpoint's config) would compute something other than
+    /// `self` (the compiled config): every shape, the norm epsilon, RoPE, the tied head, the q/k/v
+    /// bias and the sliding window. Token ids, dtype and the context length are not compared:
+    /// they do not change what the compiled program computes.
+    pub fn first_difference(&self, found: &LlamaConfig) -> Option<ConfigDifference> {
+        let diff = |field: &'static str, compiled: String, found: String| {
+            (compiled != found).then_some(ConfigDifference { field, compiled, found })
+        };
+        diff("hidden_size", self.hidden_size.to_string(), found.hidden_size.to_string())
+            .or_else(|| diff("intermediate_size", self.intermediate_size.to_string(), found.intermediate_size.to_string()))
+            .or_else(|| diff("num_attention_heads", self.num_attention_heads.to_string(), found.num_attention_heads.to_string()))
+            .or_else(|| diff("num_key_value_heads", self.num_key_value_heads.to_string(), found.num_key_value_heads.to_string()))
+            .or_else(|| diff("head_dim", self.head_dim.to_string(), found.head_dim.to_string()))
+            .or_else(|| diff("num_hidden_layers", self.num_hidden_layers.to_string(), found.num_hidden_layers.to_string()))
+            .or_else(|| diff("vocab_size", self.vocab_size.to_string(), found.vocab_size.to_string()))
+            .or_else(|| diff("rms_norm_eps", self.rms_norm_eps.to_string(), found.rms_norm_eps.to_string()))
+            .or_else(|| diff("rope_theta", self.rope_theta.to_string(), found.rope_theta.to_string()))
+            .or_else(|| diff("rope_scaling", format!("{:?}", self.rope_scaling), format!("{:?}", found.rope_scaling)))
+            .or_else(|| {
+                diff("tie_word_embeddings", self.tie_word_embeddings.to_string(), found.tie_word_embeddings.to_string())
+            })
+            .or_else(|| diff("attention_bias (q/k/v)", self.qkv_bias.to_string(), found.qkv_bias.to_string()))
+            .or_else(|| diff("sliding_window", format!("{:?}", self.sliding_window), format!("{:?}", found.sliding_window)))
     }
 
     /// Checks that planning `context` positions gives transformers' numerics: a sliding window

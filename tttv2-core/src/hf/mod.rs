@@ -11,5 +11,5 @@ mod llama;
 mod rope;
 mod schema;
 
-pub use llama::{HfError, HfErrorKind, LlamaConfig, RopeScaling, SUPPORTED_ARCHITECTURES};
+pub use llama::{ConfigDifference, HfError, HfErrorKind, LlamaConfig, RopeScaling, SUPPORTED_ARCHITECTURES};
 pub use schema::{HfConfig, HfRope, TokenIds};
