@@ -6,14 +6,12 @@
 //! splitmix64 streams, by tensor name) except Qwen2's q/k/v biases, which are `0.5·u` with `u`
 //! uniform in [-1, 1): large enough that dropping or misplacing one changes the logits clearly.
 
-use std::borrow::Cow;
 use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
-use safetensors::tensor::{Dtype, View};
 
-use super::llama_ref::{TinyLlamaSpec, synthetic_tensor};
+use super::llama_ref::{LazyTensor, TinyLlamaSpec, synthetic_tensor};
 
 /// Which candle-transformers model reads the checkpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,27 +65,6 @@ pub fn family_tensor(seed: u64, name: &str, shape: &[usize]) -> Vec<f32> {
     }
 }
 
-struct LazyTensor {
-    seed: u64,
-    name: String,
-    shape: Vec<usize>,
-}
-
-impl View for LazyTensor {
-    fn dtype(&self) -> Dtype {
-        Dtype::F32
-    }
-    fn shape(&self) -> &[usize] {
-        &self.shape
-    }
-    fn data(&self) -> Cow<'_, [u8]> {
-        Cow::Owned(family_tensor(self.seed, &self.name, &self.shape).iter().flat_map(|v| v.to_le_bytes()).collect())
-    }
-    fn data_len(&self) -> usize {
-        self.shape.iter().product::<usize>() * 4
-    }
-}
-
 /// Writes `dir/config.json` (a copy of `config_path`) and `dir/model.safetensors` (F32, Hugging
 /// Face names) with weights that are a pure function of `seed`.
 pub fn write_checkpoint(dir: &Path, family: Family, config_path: &str, seed: u64) -> std::io::Result<TinyLlamaSpec> {
@@ -96,7 +73,7 @@ pub fn write_checkpoint(dir: &Path, family: Family, config_path: &str, seed: u64
     let spec = spec_of(&config);
     std::fs::create_dir_all(dir)?;
     std::fs::write(dir.join("config.json"), &text)?;
-    let tensors = tensor_shapes(family, &spec).into_iter().map(|(name, shape)| (name.clone(), LazyTensor { seed, name, shape }));
+    let tensors = tensor_shapes(family, &spec).into_iter().map(|(name, shape)| (name.clone(), LazyTensor { seed, name, shape, values: family_tensor }));
     safetensors::serialize_to_file(tensors, None, &dir.join("model.safetensors")).map_err(std::io::Error::other)?;
     Ok(spec)
 }

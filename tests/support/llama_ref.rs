@@ -250,11 +250,13 @@ pub fn synthetic_tensor(seed: u64, name: &str, shape: &[usize]) -> Vec<f32> {
 }
 
 /// A tensor whose bytes are generated only when the serializer asks for them, so writing a
-/// large (e.g. 1B-parameter) checkpoint holds one tensor in memory at a time.
-struct LazyTensor {
-    seed: u64,
-    name: String,
-    shape: Vec<usize>,
+/// large (e.g. 1B-parameter) checkpoint holds one tensor in memory at a time. `values` makes
+/// its values from (seed, name, shape).
+pub struct LazyTensor {
+    pub seed: u64,
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub values: fn(u64, &str, &[usize]) -> Vec<f32>,
 }
 
 impl View for LazyTensor {
@@ -265,7 +267,7 @@ impl View for LazyTensor {
         &self.shape
     }
     fn data(&self) -> Cow<'_, [u8]> {
-        let values = synthetic_tensor(self.seed, &self.name, &self.shape);
+        let values = (self.values)(self.seed, &self.name, &self.shape);
         Cow::Owned(values.iter().flat_map(|v| v.to_le_bytes()).collect())
     }
     fn data_len(&self) -> usize {
@@ -283,7 +285,7 @@ pub fn write_checkpoint(dir: &Path, spec: &TinyLlamaSpec, seed: u64) -> std::io:
     let tensors = spec
         .tensor_shapes()
         .into_iter()
-        .map(|(name, shape)| (name.clone(), LazyTensor { seed, name, shape }));
+        .map(|(name, shape)| (name.clone(), LazyTensor { seed, name, shape, values: synthetic_tensor }));
     safetensors::serialize_to_file(tensors, None, &dir.join("model.safetensors")).map_err(std::io::Error::other)
 }
 
