@@ -188,3 +188,60 @@ fn smollm2_gguf_yields_every_llama_tensor() {
         "{err}"
     );
 }
+
+/// A GGUF records a Qwen2's q/k/v biases only as tensors (no metadata key): a plan compiled
+/// without them must refuse the file, not run without its 3 × layers bias tensors (issue 18's
+/// silent garbage), and the other way round.
+#[test]
+fn qkv_biases_in_the_file_must_match_the_compiled_plan() {
+    let qwen2 = GgufWeights::open(fixture("tiny_qwen2.gguf")).unwrap();
+    let mut cfg = tiny_config("Qwen2ForCausalLM");
+    assert!(cfg.qkv_bias);
+    qwen2.check_config(&cfg).unwrap();
+    cfg.qkv_bias = false;
+    let err = qwen2.check_config(&cfg).unwrap_err().to_string();
+    let path = fixture("tiny_qwen2.gguf").display().to_string();
+    assert_eq!(
+        err,
+        format!("weight `{path}`: the file holds q/k/v biases (`blk.0.attn_q.bias`, ...) but the model was compiled with qkv_bias = false (attention_bias); these weights are for another model")
+    );
+    // Opting out of the unused-tensor check does not let the bias mismatch through.
+    let qwen2 = GgufWeights::open(fixture("tiny_qwen2.gguf"))
+        .unwrap()
+        .allow_unused_tensors(true);
+    assert!(qwen2.check_config(&cfg).is_err());
+
+    let llama = GgufWeights::open(fixture("tiny_llama.gguf")).unwrap();
+    let mut cfg = tiny_config("LlamaForCausalLM");
+    cfg.qkv_bias = true;
+    assert!(
+        llama
+            .check_config(&cfg)
+            .unwrap_err()
+            .to_string()
+            .contains("holds no q/k/v biases (no `blk.0.attn_q.bias`) but the model was compiled with qkv_bias = true")
+    );
+}
+
+/// A checkpoint without a config.json (a lone .safetensors file) holding tensors the compiled
+/// model does not read is refused by name, unless the caller opts out.
+#[test]
+fn a_checkpoint_with_tensors_the_model_does_not_read_is_refused() {
+    let manifest = |cfg: &LlamaConfig| serde_json::json!({ "name": "Tiny", "model": cfg }).to_string();
+    let file = fixture("tiny_qwen2.hf.safetensors");
+    let st = SafetensorsWeights::open(&file).unwrap();
+    st.check_compiled(&manifest(&tiny_config("Qwen2ForCausalLM")))
+        .unwrap();
+    let mut no_bias = tiny_config("Qwen2ForCausalLM");
+    no_bias.qkv_bias = false;
+    let err = st.check_compiled(&manifest(&no_bias)).unwrap_err().to_string();
+    assert!(
+        err.contains(&format!("{}: holds 3 tensor(s) the compiled model does not read: `model.layers.0.self_attn.k_proj.bias`, `model.layers.0.self_attn.q_proj.bias`, `model.layers.0.self_attn.v_proj.bias`", file.display())),
+        "{err}"
+    );
+    SafetensorsWeights::open(&file)
+        .unwrap()
+        .allow_unused_tensors(true)
+        .check_compiled(&manifest(&no_bias))
+        .unwrap();
+}

@@ -34,7 +34,7 @@ use candle_core::quantized::gguf_file::{Content, TensorInfo, Value, VersionedMag
 use memmap2::Mmap;
 use tttv2_core::hf::{LlamaConfig, RopeScaling};
 
-use super::weights::check_finite;
+use super::weights::{check_all_read, check_finite};
 use super::{Weight, WeightSource};
 use crate::Error;
 
@@ -74,6 +74,7 @@ pub struct GgufWeights {
     content: Content,
     arch: String,
     allow_non_finite: bool,
+    allow_unused: bool,
 }
 
 fn file_err(path: &Path, message: impl Into<String>) -> Error {
@@ -273,6 +274,7 @@ impl GgufWeights {
             content,
             arch,
             allow_non_finite: false,
+            allow_unused: false,
         })
     }
 
@@ -329,6 +331,13 @@ impl GgufWeights {
     /// Lets NaN and infinite weights through instead of failing on them.
     pub fn allow_non_finite(mut self, allow: bool) -> Self {
         self.allow_non_finite = allow;
+        self
+    }
+
+    /// Loads a file that holds tensors the compiled model does not read, instead of refusing it
+    /// in [`check_config`](Self::check_config).
+    pub fn allow_unused_tensors(mut self, allow: bool) -> Self {
+        self.allow_unused = allow;
         self
     }
 
@@ -566,7 +575,35 @@ impl GgufWeights {
                 ),
             ));
         }
-        Ok(())
+        // GGUF metadata has no key for the q/k/v bias: the tensors are the proof (llama.cpp's
+        // `blk.N.attn_{q,k,v}.bias`, written for Qwen2).
+        let has_bias = self.content.tensor_infos.contains_key("blk.0.attn_q.bias");
+        if has_bias != cfg.qkv_bias {
+            let found = if has_bias {
+                "q/k/v biases (`blk.0.attn_q.bias`, ...)"
+            } else {
+                "no q/k/v biases (no `blk.0.attn_q.bias`)"
+            };
+            return Err(file_err(
+                &self.path,
+                format!(
+                    "the file holds {found} but the model was compiled with qkv_bias = {} (attention_bias); these weights are for another model",
+                    cfg.qkv_bias
+                ),
+            ));
+        }
+        if self.allow_unused {
+            return Ok(());
+        }
+        let (heads, kv) = (cfg.num_attention_heads as usize, cfg.num_key_value_heads as usize);
+        let mut read: std::collections::BTreeSet<String> = cfg
+            .weight_names()
+            .iter()
+            .filter_map(|n| gguf_name(n, &self.arch, heads, kv).map(|(g, _)| g))
+            .collect();
+        // Read by check_rope_scaling (Llama 3's per-frequency divisors).
+        read.insert("rope_freqs.weight".to_owned());
+        check_all_read(&self.path, self.gguf_names(), &read)
     }
 
     /// [`check_config`](Self::check_config) against the config a model was compiled with, read

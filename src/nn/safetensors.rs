@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use memmap2::Mmap;
 use safetensors::{Dtype, SafeTensors};
 
-use super::weights::check_finite;
+use super::weights::{check_all_read, check_finite};
 use super::{Weight, WeightSource};
 use crate::Error;
 
@@ -21,6 +21,9 @@ pub struct SafetensorsWeights {
     /// name → (file index, dtype, shape, byte range in the file)
     index: BTreeMap<String, (usize, Dtype, Vec<usize>, (usize, usize))>,
     allow_non_finite: bool,
+    allow_unused: bool,
+    /// What was opened (a directory or a file), as errors name it.
+    origin: PathBuf,
     /// The checkpoint directory's `config.json`, when opened from a directory that has one.
     config: Option<PathBuf>,
 }
@@ -65,7 +68,7 @@ impl SafetensorsWeights {
             vec![path.to_path_buf()]
         };
         let config = Some(path.join("config.json")).filter(|c| path.is_dir() && c.is_file());
-        let mut out = SafetensorsWeights { files: Vec::new(), index: BTreeMap::new(), allow_non_finite: false, config };
+        let mut out = SafetensorsWeights { files: Vec::new(), index: BTreeMap::new(), allow_non_finite: false, allow_unused: false, origin: path.to_path_buf(), config };
         for (i, file) in files.into_iter().enumerate() {
             let fname = file.display().to_string();
             let f = File::open(&file).map_err(|e| weight_err(&fname, format!("cannot open: {e}")))?;
@@ -96,6 +99,13 @@ impl SafetensorsWeights {
         self
     }
 
+    /// Loads a checkpoint that holds tensors the compiled model does not read, instead of
+    /// refusing it (see [`WeightSource::check_compiled`]).
+    pub fn allow_unused_tensors(mut self, allow: bool) -> Self {
+        self.allow_unused = allow;
+        self
+    }
+
     /// Every tensor name, sorted.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.index.keys().map(String::as_str)
@@ -108,20 +118,25 @@ impl SafetensorsWeights {
 }
 
 impl WeightSource for SafetensorsWeights {
-    /// Compares the checkpoint directory's `config.json` (if it has one) with the compiled config.
+    /// Compares the checkpoint directory's `config.json` (if it has one) with the compiled
+    /// config, then checks that the model reads every tensor the checkpoint holds.
     fn check_compiled(&self, manifest_json: &str) -> Result<(), Error> {
-        let Some(path) = &self.config else { return Ok(()) };
-        let at = path.display().to_string();
         let compiled = tttv2_core::hf::LlamaConfig::from_manifest_json(manifest_json)
             .map_err(|m| weight_err("MANIFEST_JSON", m))?;
-        let found = tttv2_core::hf::LlamaConfig::from_file(path).map_err(|e| weight_err(&at, e.to_string()))?;
-        match compiled.first_difference(&found) {
-            None => Ok(()),
-            Some(d) => Err(weight_err(
-                &at,
-                format!("{d}: these weights are for another model; compile it from this config.json (or use the checkpoint it was compiled for)"),
-            )),
+        if let Some(path) = &self.config {
+            let at = path.display().to_string();
+            let found = tttv2_core::hf::LlamaConfig::from_file(path).map_err(|e| weight_err(&at, e.to_string()))?;
+            if let Some(d) = compiled.first_difference(&found) {
+                return Err(weight_err(
+                    &at,
+                    format!("{d}: these weights are for another model; compile it from this config.json (or use the checkpoint it was compiled for)"),
+                ));
+            }
         }
+        if self.allow_unused {
+            return Ok(());
+        }
+        check_all_read(&self.origin, self.names(), &compiled.weight_names().into_iter().collect())
     }
 
     fn weight(&self, name: &str) -> Result<Weight<'_>, Error> {

@@ -90,3 +90,37 @@ pub(crate) fn check_finite(name: &str, file: &std::path::Path, data: &[f32]) -> 
         ),
     })
 }
+
+/// Refuses a checkpoint that holds tensors the compiled model would not read. An unread tensor
+/// means the file computes something the plan does not: a Qwen2's q/k/v biases under a plan
+/// compiled without them, a second LM head under a tied one. Loaded without them, the model
+/// would run and give garbage. `held` is what the file has (in its own names), `read` what the
+/// model reads (mapped to those names); buffers that are only a cache of derived values
+/// (`rotary_emb.inv_freq`, which transformers recomputes) are not weights and are let through.
+/// Readers let a caller opt out (`allow_unused_tensors`).
+pub(crate) fn check_all_read<'a>(
+    file: &std::path::Path,
+    held: impl IntoIterator<Item = &'a str>,
+    read: &std::collections::BTreeSet<String>,
+) -> Result<(), Error> {
+    let unused: Vec<&str> = held
+        .into_iter()
+        .filter(|n| !read.contains(*n) && !n.ends_with("rotary_emb.inv_freq"))
+        .collect();
+    if unused.is_empty() {
+        return Ok(());
+    }
+    const SHOWN: usize = 6;
+    let mut list = unused.iter().take(SHOWN).map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+    if unused.len() > SHOWN {
+        list.push_str(&format!(", … ({} more)", unused.len() - SHOWN));
+    }
+    Err(Error::Weight {
+        name: unused[0].to_owned(),
+        message: format!(
+            "{}: holds {} tensor(s) the compiled model does not read: {list}; these weights are for another model (compile it from this checkpoint's config), or allow_unused_tensors(true) loads it without them",
+            file.display(),
+            unused.len()
+        ),
+    })
+}

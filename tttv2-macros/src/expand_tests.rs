@@ -283,3 +283,62 @@ fn manifest_of(code: &str) -> serde_json::Value {
     let lit = line.trim_start().trim_start_matches("pub const MANIFEST_JSON: &str = ").trim_end_matches(';');
     serde_json::from_str(&syn::parse_str::<syn::LitStr>(lit).unwrap().value()).unwrap()
 }
+
+/// Every key of the field-by-field declaration reaches the planned config: the manifest's `model`
+/// section equals the config written out by hand, with every value away from its default. A key
+/// parsed and then dropped (as `qkv_bias` once was, running a Qwen2 without its biases) fails here;
+/// a new `LlamaConfig` field fails to compile here until this test says what declares it.
+#[test]
+fn every_declared_field_reaches_the_plan() {
+    use tttv2_core::hf::{LlamaConfig, RopeScaling};
+    let code = pretty(expand_with(
+        quote!(device = "wormhole_b0", mode = "decode", batch = 1, seq_len = 1024),
+        quote! {
+            pub struct EveryField {
+                #[embedding(vocab = 2048, dim = 512)]
+                embed_tokens: Embedding,
+                #[decoder(repeat = 3, eps = 1e-6, max_position_embeddings = 32768,
+                          attention(heads = 8, kv_heads = 2, head_dim = 64, rope_theta = 500000.0,
+                                    rope_scaling(factor = 8.0, low_freq_factor = 2.0, high_freq_factor = 6.0,
+                                                 original_max_position_embeddings = 4096),
+                                    qkv_bias = true, sliding_window = 2048),
+                          mlp(intermediate = 1536, activation = "silu"))]
+                layers: Decoder,
+                #[rms_norm(dim = 512, eps = 1e-6)]
+                norm: RmsNorm,
+                #[lm_head(vocab = 2048, tied = true)]
+                lm_head: LmHead,
+            }
+        },
+        |_| true,
+    ));
+    assert!(!code.contains("compile_error"), "{code}");
+    let planned: LlamaConfig = serde_json::from_value(manifest_of(&code)["model"].clone()).unwrap();
+    let declared = LlamaConfig {
+        hidden_size: 512,
+        intermediate_size: 1536,
+        num_attention_heads: 8,
+        num_key_value_heads: 2,
+        head_dim: 64,
+        num_hidden_layers: 3,
+        vocab_size: 2048,
+        rms_norm_eps: 1e-6,
+        rope_theta: 500_000.0,
+        rope_scaling: Some(RopeScaling::Llama3 {
+            factor: 8.0,
+            low_freq_factor: 2.0,
+            high_freq_factor: 6.0,
+            original_max_position_embeddings: 4096,
+        }),
+        tie_word_embeddings: true,
+        max_position_embeddings: 32768,
+        // Not declarable: neither changes what the program computes (a checkpoint's dtype is
+        // converted at load; token ids are the chat layer's).
+        torch_dtype: None,
+        bos_token_id: Vec::new(),
+        eos_token_id: Vec::new(),
+        sliding_window: Some(2048),
+        qkv_bias: true,
+    };
+    assert_eq!(planned, declared);
+}

@@ -249,11 +249,13 @@ fn llama_from_fields(cx: &Ctxt, model: &Model) -> Option<LlamaConfig> {
             original_max_position_embeddings: r.value.original_max_position_embeddings,
         }),
         tie_word_embeddings: *tied,
-        max_position_embeddings: 131_072,
+        // Undeclared: Llama 3.1's 131,072 positions (a checkpoint saying otherwise is refused at
+        // load, naming the key to set).
+        max_position_embeddings: d.max_position_embeddings.map_or(131_072, |m| m.value),
         torch_dtype: None,
         bos_token_id: Vec::new(),
         eos_token_id: Vec::new(),
-        sliding_window: None,
-        qkv_bias: false,
+        sliding_window: d.sliding_window.map(|w| w.value),
+        qkv_bias: d.qkv_bias,
     })
 }

@@ -424,6 +424,28 @@ impl LlamaConfig {
         }
     }
 
+    /// The Hugging Face names of every tensor the compiled model reads from a checkpoint, in
+    /// load order: a checkpoint holding any other tensor was made for another model (a Qwen2's
+    /// q/k/v biases under a plan compiled without them would be silently ignored).
+    pub fn weight_names(&self) -> Vec<String> {
+        let mut names = vec!["model.embed_tokens.weight".to_owned(), "model.norm.weight".to_owned()];
+        if !self.tie_word_embeddings {
+            names.push("lm_head.weight".to_owned());
+        }
+        for i in 0..self.num_hidden_layers {
+            let p = format!("model.layers.{i}");
+            for m in ["input_layernorm", "post_attention_layernorm", "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"] {
+                names.push(format!("{p}.{m}.weight"));
+            }
+            if self.qkv_bias {
+                for m in ["q_proj", "k_proj", "v_proj"] {
+                    names.push(format!("{p}.self_attn.{m}.bias"));
+                }
+            }
+        }
+        names
+    }
+
     /// Parameters in the checkpoint (embedding, layers, final norm and an untied `lm_head`).
     pub fn num_parameters(&self) -> u64 {
         let (h, i, v) = (self.hidden_size as u64, self.intermediate_size as u64, self.vocab_size as u64);

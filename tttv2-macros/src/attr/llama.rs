@@ -76,6 +76,10 @@ pub struct DecoderAttrs {
     pub rope_scaling: Option<Spanned<RopeScalingAttrs>>,
     /// Bias on the QKV projections.
     pub qkv_bias: bool,
+    /// Sliding-window attention width (Mistral), if any.
+    pub sliding_window: Option<Spanned<u32>>,
+    /// Longest context the model supports (HF `max_position_embeddings`).
+    pub max_position_embeddings: Option<Spanned<u32>>,
     /// MLP hidden width.
     pub intermediate: Option<Spanned<u32>>,
     /// Gate activation.
@@ -155,15 +159,16 @@ fn group_pairs(cx: &Ctxt, key: &str, kv: &KeyValue) -> Vec<KeyValue> {
 fn parse_decoder(cx: &Ctxt, pairs: Vec<KeyValue>, meta: &Meta, spans: &mut BTreeMap<String, Span>) -> DecoderAttrs {
     let mut d = DecoderAttrs::default();
     let mut nested: Vec<(String, Span)> = Vec::new();
-    let seen = for_each_key(cx, "decoder", &["repeat", "eps", "attention", "mlp"], &pairs, |key, kv| match key {
+    let seen = for_each_key(cx, "decoder", &["repeat", "eps", "max_position_embeddings", "attention", "mlp"], &pairs, |key, kv| match key {
         "repeat" => d.repeat = dim(cx, key, &kv.value),
+        "max_position_embeddings" => d.max_position_embeddings = dim(cx, key, &kv.value),
         "eps" => d.eps = positive_float(cx, key, kv),
         "attention" => {
             let inner = group_pairs(cx, key, kv);
             let s = for_each_key(
                 cx,
                 "attention",
-                &["heads", "kv_heads", "head_dim", "rope_theta", "rope_scaling", "qkv_bias"],
+                &["heads", "kv_heads", "head_dim", "rope_theta", "rope_scaling", "qkv_bias", "sliding_window"],
                 &inner,
                 |k, v| match k {
                     "heads" => d.heads = dim(cx, k, &v.value),
@@ -171,6 +176,7 @@ fn parse_decoder(cx: &Ctxt, pairs: Vec<KeyValue>, meta: &Meta, spans: &mut BTree
                     "head_dim" => d.head_dim = dim(cx, k, &v.value),
                     "rope_theta" => d.rope_theta = positive_float(cx, k, v),
                     "qkv_bias" => d.qkv_bias = lit_bool(cx, k, &v.value).unwrap_or(false),
+                    "sliding_window" => d.sliding_window = dim(cx, k, &v.value),
                     _ => d.rope_scaling = parse_rope_scaling(cx, v),
                 },
             );
