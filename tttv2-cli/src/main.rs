@@ -1,7 +1,7 @@
 //! `tttv2`: command-line access to the compile-time optimizer.
 //!
 //! ```text
-//! tttv2 plan --config <config.json> [--device n150] [--mode decode] [--batch 1] [--seq-len N]
+//! tttv2 plan --config <config.json|model.gguf> [--device n150] [--mode decode] [--batch 1] [--seq-len N]
 //!            [--policy accuracy|performance] [--optimize-for latency|throughput]
 //!            [--memory-budget <bytes>|<n>GB|<n>GiB|unlimited] [--override <spec>]... [--json]
 //! tttv2 graph <same options> [--dot]     the compute graph as JSON, or Graphviz DOT
@@ -11,6 +11,9 @@
 //!                                        a crate that chats with the model: `cargo run --release --
 //!                                        --weights <hf-dir> --prompt "..."`
 //! ```
+//!
+//! `--config` takes a Hugging Face config.json (or its directory) or a GGUF file (llama.cpp's
+//! format), whose header metadata holds the same hyperparameters.
 //!
 //! `tttv2 <command> --help` describes every option. `plan --json` prints the deployment manifest:
 //! the plan plus the hardware requirements, the tt-metal commit and a fingerprint.
@@ -61,7 +64,8 @@ enum ModeArg {
 /// What every planning command takes.
 #[derive(Args, Debug)]
 struct PlanOptions {
-    /// The model's Hugging Face config.json (or the directory holding it).
+    /// The model's Hugging Face config.json (or the directory holding it), or a GGUF file
+    /// (llama.cpp's format: the hyperparameters are read from its header metadata).
     #[arg(long, value_name = "CONFIG")]
     config: String,
     /// The system to plan for: n150, n300, t3k, galaxy (Wormhole B0), p150, p100 (Blackhole), e150 (Grayskull, legacy).
@@ -224,16 +228,27 @@ struct Planned {
     opts: LlamaOptions,
     /// `--seq-len A..=B` (generate only).
     seq_range: Option<(u32, u32)>,
-    /// The model's name: the directory holding its config.json (`models/Llama-3.1-8B`).
+    /// The model's name: the directory holding its config.json (`models/Llama-3.1-8B`), or a
+    /// GGUF file's stem (`SmolLM2-135M-Q8_0.gguf`).
     name: String,
     /// The config file as given.
     config_path: String,
 }
 
-/// A `--config` argument: a config.json, or a directory holding one.
+/// A `--config` argument: a config.json or a GGUF file (as given; `LlamaConfig::from_file`
+/// tells them apart by their first bytes), or a directory holding a config.json.
 fn config_file(arg: &str) -> String {
     let p = Path::new(arg);
     if p.is_dir() { p.join("config.json").to_string_lossy().into_owned() } else { arg.to_owned() }
+}
+
+/// The model's name from its config's path: a config.json is named for its directory (every
+/// model's file has the same name), a GGUF file for itself (a directory often holds several
+/// quantizations of one model).
+fn model_name(config: &Path) -> String {
+    let gguf = config.extension().is_some_and(|e| e.eq_ignore_ascii_case("gguf"));
+    let name = if gguf { config.file_stem() } else { config.parent().and_then(|d| d.file_name()) };
+    name.map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "model".to_owned())
 }
 
 /// Reads the config and resolves the options (exit code and message on failure).
@@ -259,7 +274,7 @@ fn resolve(o: &PlanOptions, range_ok: bool) -> Result<Planned, (u8, String)> {
         }
         None => opts.seq_len = default_seq_len(&cfg, &system, &opts),
     }
-    let name = Path::new(&config_path).parent().and_then(|d| d.file_name()).map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "model".to_owned());
+    let name = model_name(Path::new(&config_path));
     Ok(Planned { cfg, system, opts, seq_range, name, config_path })
 }
 

@@ -77,6 +77,17 @@ fn write(a: &NewArgs) -> Result<String, (u8, String)> {
         overrides: Vec::new(),
     };
     let p = resolve(&opts, false)?;
+    // The crate reads its tokenizer, chat template and safetensors weights from a Hugging Face
+    // directory; a GGUF file plans, but the crate could not run from it.
+    if is_gguf(Path::new(&p.config_path)) {
+        return Err((
+            2,
+            format!(
+                "error: {}: `tttv2 new` needs a Hugging Face model directory (config.json, tokenizer.json, weights), not a GGUF file; fix: pass the model's Hugging Face directory, or plan the GGUF file with `tttv2 plan` / `tttv2 generate`",
+                p.config_path
+            ),
+        ));
+    }
     let plan = plan_llama(&p.cfg, &p.system, &p.opts).map_err(|e| (1, format!("error: {e}")))?;
     tttv2_codegen::check_runnable(&plan).map_err(|e| {
         (
@@ -131,6 +142,15 @@ fn write(a: &NewArgs) -> Result<String, (u8, String)> {
             .parent()
             .map_or(".".into(), |d| d.display().to_string()),
     ))
+}
+
+/// Whether the file starts with GGUF's magic.
+fn is_gguf(path: &Path) -> bool {
+    let mut magic = [0; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .is_ok()
+        && magic == *b"GGUF"
 }
 
 /// The command that wrote the crate, for its header.

@@ -115,7 +115,7 @@ impl std::fmt::Display for ConfigDifference {
 /// Why a `config.json` could not be read, or is read but asks for numerics tttv2 does not
 /// implement.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{}{}{kind}", path.display(), if matches!(kind, HfErrorKind::InvalidJson { .. }) { ":" } else { ": " })]
+#[error("{}{}{kind}", path.display(), match kind { HfErrorKind::InvalidJson { .. } => ":", HfErrorKind::NotAConfig => " ", _ => ": " })]
 pub struct HfError {
     /// The file (or `<memory>` for [`LlamaConfig::from_json_str`] without a path).
     pub path: PathBuf,
@@ -154,6 +154,17 @@ pub enum HfErrorKind {
         expected: String,
         /// What the file holds.
         found: String,
+    },
+    /// The file is neither text (a config.json) nor a GGUF file.
+    #[error("is not a config: expected a Hugging Face config.json (or the directory holding it) or a GGUF file (llama.cpp's format)")]
+    NotAConfig,
+    /// A GGUF file's header (metadata and tensor table) cannot be read.
+    #[error("not a readable GGUF header: at byte {offset}: {message}")]
+    MalformedGguf {
+        /// Where in the file.
+        offset: u64,
+        /// What is wrong there.
+        message: String,
     },
     /// `architectures` names no architecture tttv2 reads.
     #[error("field `architectures`: unsupported architecture {0:?}; supported: {SUPPORTED_ARCHITECTURES:?}")]
@@ -232,11 +243,16 @@ fn positive_f64(field: &str, v: Option<f64>) -> Result<Option<f64>, HfErrorKind>
 }
 
 impl LlamaConfig {
-    /// Reads and parses `path`.
+    /// Reads and parses `path`: a config.json, or a GGUF file, whose header metadata holds the
+    /// same hyperparameters (`super::gguf`; the tensor data is not read).
     pub fn from_file(path: impl AsRef<Path>) -> Result<LlamaConfig, HfError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| HfError { path: path.to_path_buf(), kind: HfErrorKind::Io(e.to_string()) })?;
-        Self::parse(&text, path)
+        match super::gguf::open(path)? {
+            super::gguf::Source::Text(text) => Self::parse(&text, path),
+            super::gguf::Source::Gguf(header) => {
+                super::gguf::llama_config(&header).map_err(|kind| HfError { path: path.to_path_buf(), kind })
+            }
+        }
     }
 
     /// Parses a config held in memory; errors name `<memory>` as the path.

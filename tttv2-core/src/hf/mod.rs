@@ -1,4 +1,5 @@
-//! Reading Hugging Face `config.json` files as transformers 4.x and 5.x write them.
+//! Reading Hugging Face `config.json` files as transformers 4.x and 5.x write them, and the
+//! same hyperparameters from a GGUF file's header (llama.cpp's format; [`LlamaConfig::from_file`]).
 //!
 //! [`HfConfig`] is the file as written (serde derive, every field optional, unknown fields
 //! accepted); [`LlamaConfig`] is what the planner uses, with transformers' defaults applied. A
@@ -7,6 +8,7 @@
 //! field and the fix — never ignored. `LlamaForCausalLM`, `MistralForCausalLM` and `Qwen2ForCausalLM`
 //! (with its q/k/v bias) are planned.
 
+mod gguf;
 mod llama;
 mod rope;
 mod schema;
