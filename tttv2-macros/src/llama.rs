@@ -81,7 +81,15 @@ fn item(model: &Model, attrs: &ModelAttrs) -> LlamaItem {
         attrs: model.attr_tokens(),
         vis: quote!(#vis),
         ident: model.ident.clone(),
-        track_file: attrs.config.as_ref().map(|c| c.value.1.display().to_string()),
+        // A config.json is tracked (`include_bytes!`) so an edit rebuilds the model. A GGUF is
+        // not: tracking it would make rustc read the whole file, gigabytes of weights, on every
+        // build; only its header is the config, and a changed file is caught at load
+        // (`check_compiled`).
+        track_file: attrs
+            .config
+            .as_ref()
+            .filter(|c| !tttv2_core::hf::is_gguf(&c.value.1))
+            .map(|c| c.value.1.display().to_string()),
         artifacts_beside: false,
     }
 }

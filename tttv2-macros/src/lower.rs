@@ -86,7 +86,7 @@ pub fn lower(cx: &Ctxt, model: &Model, attrs: &ModelAttrs, device: DeviceProfile
                     // is a file that is not a usable config.
                     let msg = match shown.fix() {
                         Some(_) => format!("[config-json] {shown}"),
-                        None => format!("[config-json] {shown}; fix: point `config` at a Hugging Face config.json of a Llama-family model (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM) (paths are relative to CARGO_MANIFEST_DIR, or to this source file)"),
+                        None => format!("[config-json] {shown}; fix: point `config` at a Hugging Face config.json of a Llama-family model (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM) or a GGUF file of one (llama, qwen2) (paths are relative to CARGO_MANIFEST_DIR, or to this source file)"),
                     };
                     cx.error_at(c.span, msg);
                     return None;

@@ -75,6 +75,12 @@ pub(super) fn open(path: &Path) -> Result<Source, HfError> {
         .map_err(|_| err(HfErrorKind::NotAConfig))
 }
 
+/// Whether `path` is a GGUF file (starts with its magic); false for anything unreadable.
+pub fn is_gguf(path: &Path) -> bool {
+    let mut magic = [0u8; 4];
+    File::open(path).and_then(|mut f| f.read_exact(&mut magic)).is_ok() && magic == *MAGIC
+}
+
 /// UTF-8 without NUL, allowing a character cut at the end of the sniffed prefix.
 fn looks_like_text(prefix: &[u8]) -> bool {
     let utf8 = match std::str::from_utf8(prefix) {

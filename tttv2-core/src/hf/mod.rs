@@ -13,5 +13,6 @@ mod llama;
 mod rope;
 mod schema;
 
+pub use gguf::is_gguf;
 pub use llama::{ConfigDifference, HfError, HfErrorKind, LlamaConfig, RopeScaling, SUPPORTED_ARCHITECTURES};
 pub use schema::{HfConfig, HfRope, TokenIds};
