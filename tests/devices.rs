@@ -25,5 +25,5 @@ fn the_first_enabled_device_backs_the_methods() {
     let expected = if cfg!(feature = "blackhole") { "p150" } else { "n150" };
     assert_eq!(small_llama_plan::DEVICE.name, expected);
     assert_eq!(SmallLlama::manifest()["system"], expected);
-    assert_eq!(small_llama_plan::wormhole_b0::MANIFEST_JSON.contains("\"system\": \"n150\""), true);
+    assert!(small_llama_plan::wormhole_b0::MANIFEST_JSON.contains("\"system\": \"n150\""));
 }

@@ -163,7 +163,7 @@ fn generate_matches_stepwise_greedy_stops_on_eos_and_continues_long_prompts() {
     let (ids, _) = greedy(&device, &mut model, &p, 8);
     let greedy_opts = |n, eos: Vec<u32>| GenerateOptions { max_new_tokens: n, sampling: Sampling::Greedy, eos };
     let mut seen = Vec::new();
-    let g = model.generate(&device, &[p.clone()], &greedy_opts(8, vec![]), |u, t| seen.push((u, t))).unwrap();
+    let g = model.generate(&device, std::slice::from_ref(&p), &greedy_opts(8, vec![]), |u, t| seen.push((u, t))).unwrap();
     assert_eq!(g.tokens[0], ids[..8]);
     assert_eq!(g.stops, [StopReason::MaxTokens]);
     assert_eq!(seen.iter().map(|&(_, t)| t).collect::<Vec<_>>(), ids[..8]);
@@ -172,7 +172,7 @@ fn generate_matches_stepwise_greedy_stops_on_eos_and_continues_long_prompts() {
     // EOS: stop right after the first occurrence of the token greedy makes 4th.
     let eos = ids[3];
     let first = ids.iter().position(|&t| t == eos).unwrap();
-    let g = model.generate(&device, &[p.clone()], &greedy_opts(8, vec![eos]), |_, _| {}).unwrap();
+    let g = model.generate(&device, std::slice::from_ref(&p), &greedy_opts(8, vec![eos]), |_, _| {}).unwrap();
     assert_eq!(g.tokens[0], ids[..=first]);
     assert_eq!(g.stops, [StopReason::Eos]);
 
@@ -188,9 +188,9 @@ fn generate_matches_stepwise_greedy_stops_on_eos_and_continues_long_prompts() {
 
     // Seeded top-p: reproducible, and different seeds give different samples.
     let top_p = |seed| GenerateOptions { max_new_tokens: 12, sampling: Sampling::TopP { p: 0.9, temperature: 1.0, seed }, eos: vec![] };
-    let a = model.generate(&device, &[p.clone()], &top_p(7), |_, _| {}).unwrap();
-    assert_eq!(a.tokens, model.generate(&device, &[p.clone()], &top_p(7), |_, _| {}).unwrap().tokens);
-    assert_ne!(a.tokens, model.generate(&device, &[p.clone()], &top_p(8), |_, _| {}).unwrap().tokens);
+    let a = model.generate(&device, std::slice::from_ref(&p), &top_p(7), |_, _| {}).unwrap();
+    assert_eq!(a.tokens, model.generate(&device, std::slice::from_ref(&p), &top_p(7), |_, _| {}).unwrap().tokens);
+    assert_ne!(a.tokens, model.generate(&device, std::slice::from_ref(&p), &top_p(8), |_, _| {}).unwrap().tokens);
 }
 
 /// A checkpoint whose `config.json` would compute something else than the compiled config is

@@ -118,14 +118,14 @@ pub fn top_tokens(logits: &[f32]) -> Vec<u32> {
 impl Sampler {
     /// A sampler for one user.
     pub fn new(sampling: Sampling, user: u64) -> Result<Sampler> {
-        if let Sampling::TopP { p, temperature, .. } = sampling {
-            if !(p > 0.0 && p <= 1.0) || !(temperature > 0.0 && temperature.is_finite()) {
+        if let Sampling::TopP { p, temperature, .. } = sampling
+            // Written so that NaN fails both checks.
+            && !((p > 0.0 && p <= 1.0) && (temperature > 0.0 && temperature.is_finite())) {
                 return Err(Error::Shape {
                     op: "generate",
                     message: format!("top-p needs 0 < p <= 1 and a positive temperature, got p = {p}, temperature = {temperature}"),
                 });
             }
-        }
         let seed = match sampling {
             Sampling::TopP { seed, .. } => seed.wrapping_add(user),
             Sampling::Greedy => 0,

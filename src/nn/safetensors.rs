@@ -10,6 +10,9 @@ use super::weights::{check_all_read, check_finite};
 use super::{Weight, WeightSource};
 use crate::Error;
 
+/// Where a tensor is: (file index, dtype, shape, byte range in the file).
+type IndexEntry = (usize, Dtype, Vec<usize>, (usize, usize));
+
 /// Weights from a Hugging Face checkpoint in safetensors format, memory-mapped.
 ///
 /// Opens a directory holding `model.safetensors` or a sharded checkpoint
@@ -19,7 +22,7 @@ use crate::Error;
 pub struct SafetensorsWeights {
     files: Vec<(PathBuf, Mmap)>,
     /// name → (file index, dtype, shape, byte range in the file)
-    index: BTreeMap<String, (usize, Dtype, Vec<usize>, (usize, usize))>,
+    index: BTreeMap<String, IndexEntry>,
     allow_non_finite: bool,
     allow_unused: bool,
     /// What was opened (a directory or a file), as errors name it.

@@ -322,19 +322,17 @@ fn table(plan: &LlamaPlan, layers: Option<u32>) -> String {
     let o = &plan.options;
     let _ = writeln!(
         s,
-        "{} on {} (chip {}, mesh {}x{}): {:?}, batch {}, seq_len {}, policy {:?}, optimize_for {:?}",
-        "LlamaForCausalLM", plan.system, plan.chip, plan.mesh.0, plan.mesh.1, o.mode, o.batch, o.seq_len, o.policy, o.optimize_for
+        "LlamaForCausalLM on {} (chip {}, mesh {}x{}): {:?}, batch {}, seq_len {}, policy {:?}, optimize_for {:?}", plan.system, plan.chip, plan.mesh.0, plan.mesh.1, o.mode, o.batch, o.seq_len, o.policy, o.optimize_for
     );
     let _ = writeln!(s, "parallelism: {}", plan.parallelism);
     let _ = writeln!(s, "{:<40} {:<18} {:>16} {:<34} {:<10} {:<6} {:>9} {:>10}", "op", "kind", "m x k x n", "program config", "weight", "fid", "L1 KiB", "est us");
     let mut hidden = 0;
     for op in &plan.ops {
-        if let (Some(limit), Some(l)) = (layers, op.layer) {
-            if l >= limit {
+        if let (Some(limit), Some(l)) = (layers, op.layer)
+            && l >= limit {
                 hidden += 1;
                 continue;
             }
-        }
         let mkn = match (op.shapes.m, op.shapes.k, op.shapes.n) {
             (Some(m), Some(k), Some(n)) => format!("{m}x{k}x{n}"),
             _ => String::new(),

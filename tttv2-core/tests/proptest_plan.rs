@@ -59,7 +59,7 @@ proptest! {
             ..LinearSearch::default()
         };
         let run = RUN.fetch_add(1, Ordering::Relaxed) + 1;
-        if run % 2500 == 0 {
+        if run.is_multiple_of(2500) {
             eprintln!("{run} cases, {} planned, the rest typed errors", PLANNED.load(Ordering::Relaxed));
         }
         match plan_linear_with(&req, &device, &search) {

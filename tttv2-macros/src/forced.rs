@@ -40,8 +40,10 @@ enum Kind {
     DramSharded,
 }
 
-/// (struct name, kind, required fields, optional fields)
-const FAMILIES: &[(&str, fn() -> Kind, &[&str], &[&str])] = &[
+/// A program-config struct: (struct name, kind, required fields, optional fields).
+type Family = (&'static str, fn() -> Kind, &'static [&'static str], &'static [&'static str]);
+
+const FAMILIES: &[Family] = &[
     ("MatmulMultiCoreProgramConfig", || Kind::MultiCore, &[], &[]),
     (
         "MatmulMultiCoreReuseProgramConfig",

@@ -46,11 +46,10 @@ impl Spans {
     pub fn locate(&self, layer: Option<usize>, key: Option<&str>, rule: Rule) -> Span {
         let Some(i) = layer else { return self.model };
         let (field, keys) = &self.layers[i];
-        if key == Some("program_config") {
-            if let Some(s) = field_for_rule(rule).and_then(|f| keys.get(&format!("program_config.{f}"))) {
+        if key == Some("program_config")
+            && let Some(s) = field_for_rule(rule).and_then(|f| keys.get(&format!("program_config.{f}"))) {
                 return *s;
             }
-        }
         key.and_then(|k| keys.get(k).copied()).unwrap_or(*field)
     }
 }

@@ -7,6 +7,8 @@
 //! describe. Every fallible C++ function returns `Result`, so a C++ exception (TT-NN's
 //! `TT_THROW`/`TT_FATAL` throw `std::runtime_error`) becomes an `Err` instead of crossing the FFI.
 
+// The op functions take TT-NN's arguments one for one, as TT-NN's C++ signatures do.
+#[allow(clippy::too_many_arguments)]
 #[cxx::bridge(namespace = "tttv2::ffi")]
 pub(crate) mod ffi {
     /// `tt::tt_metal::DataType` (same discriminants).

@@ -101,7 +101,7 @@ fn sdpa_decode_refuses_a_sharded_output_for_gqa() {
         ShardSpec { grid: ShardGrid::row_wise(b, CoreCoord::new(8, 8)), shape: [32, d], orientation: ShardOrientation::RowMajor },
     );
     let pos = vec![s - 1; b as usize];
-    let err = ops::scaled_dot_product_attention_decode(&q, &k, &v, &pos, None, &pc, &sharded, &hifi4(false)).err().expect("a sharded GQA output must be refused");
+    let err = ops::scaled_dot_product_attention_decode(&q, &k, &v, &pos, None, &pc, &sharded, &hifi4(false)).expect_err("a sharded GQA output must be refused");
     assert!(err.to_string().contains("Sharded output not supported for GQA"), "{err}");
     ops::scaled_dot_product_attention_decode(&q, &k, &v, &pos, None, &pc, &MemoryConfig::DRAM_INTERLEAVED, &hifi4(false)).unwrap();
 }

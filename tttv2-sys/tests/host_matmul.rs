@@ -5,6 +5,7 @@ use common::*;
 use tttv2_core::ttnn::*;
 use tttv2_sys::ops;
 
+#[allow(clippy::too_many_arguments)] // one per field of TT-NN's config struct
 fn mc2d(gx: u32, gy: u32, bw: u32, sh: u32, sw: u32, pm: u32, pn: u32, obh: u32, obw: u32) -> MatmulProgramConfig {
     MatmulProgramConfig::MultiCast2D(MatmulMultiCoreReuseMultiCastProgramConfig {
         compute_with_storage_grid_size: CoreCoord::new(gx, gy),

@@ -101,7 +101,7 @@ fn small_m_matches_general_path_across_numerics() {
                     for l1 in [false, true] {
                         for (bi, bw) in [1u32, 2, 8].into_iter().enumerate() {
                             let out_dtype = [DataType::Bfloat16, DataType::Bfloat8B, DataType::Float32][(fi + bi) % 3];
-                            let with_bias = (fi + bi + m as usize) % 2 == 0;
+                            let with_bias = (fi + bi + m as usize).is_multiple_of(2);
                             let act = (bi == 1).then(|| UnaryWithParam::new(UnaryOpType::Silu));
                             let c = Case {
                                 x: &x,

@@ -78,7 +78,7 @@ const SUBBLOCK_HW_CHOICES: [(u32, u32); 20] = [
 pub(crate) fn choose_subblock(block_h: u32, block_w: u32, dest: u32) -> (u32, u32) {
     SUBBLOCK_HW_CHOICES
         .into_iter()
-        .find(|&(h, w)| h * w <= dest && block_h % h == 0 && block_w % w == 0)
+        .find(|&(h, w)| h * w <= dest && block_h.is_multiple_of(h) && block_w.is_multiple_of(w))
         .unwrap_or((1, 1))
 }
 
@@ -244,7 +244,7 @@ fn dram_sharded_config(
     // The activation is sharded in blocks of in0_block_w unless the forced config says otherwise;
     // callers that choose the shard width use `dram_sharded_candidates`.
     let kt = base.kt();
-    let shard_w = (1..=kt).find(|w| kt % w == 0 && kt / w <= device.num_cores() && w % p.in0_block_w.max(1) == 0).unwrap_or(kt);
+    let shard_w = (1..=kt).find(|w| kt.is_multiple_of(*w) && kt / w <= device.num_cores() && w % p.in0_block_w.max(1) == 0).unwrap_or(kt);
     dram_sharded_with(base, p, shard_w, device)
 }
 
@@ -426,8 +426,8 @@ fn out_blocks(per_core_m: u32, per_core_n: u32) -> Vec<(u32, u32)> {
             continue;
         }
         let mut best: Option<(u32, u32)> = None;
-        for bh in (1..=per_core_m).filter(|d| per_core_m % d == 0) {
-            for bw in (1..=per_core_n).filter(|d| per_core_n % d == 0) {
+        for bh in (1..=per_core_m).filter(|d| per_core_m.is_multiple_of(*d)) {
+            for bw in (1..=per_core_n).filter(|d| per_core_n.is_multiple_of(*d)) {
                 if bh * bw <= cap && best.is_none_or(|(h, w)| (bh * bw, bw) > (h * w, w)) {
                     best = Some((bh, bw));
                 }

@@ -267,7 +267,7 @@ fn subblock(h: u32, w: u32, dest: u32) -> Check {
 }
 
 fn in0_block_w(kt: u32, w: u32) -> Check {
-    if kt % w != 0 {
+    if !kt.is_multiple_of(w) {
         return Err(RuleViolation::new(
             Rule::In0BlockWDividesK,
             format!("Kt {kt} must be divisible by in0_block_w {w}"),
@@ -278,7 +278,7 @@ fn in0_block_w(kt: u32, w: u32) -> Check {
 }
 
 fn divides(big_name: &str, big: u32, small_name: &str, small: u32) -> Check {
-    if big % small != 0 {
+    if !big.is_multiple_of(small) {
         return Err(RuleViolation::new(
             Rule::BlockDivisibility,
             format!("{big_name} {big} must be divisible by {small_name} {small}"),

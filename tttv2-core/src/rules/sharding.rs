@@ -176,11 +176,10 @@ pub fn check_2d(cfg: &LinearConfig, p: &MatmulMultiCoreReuseMultiCastProgramConf
             if cfg.input_memory_config.is_sharded() && cfg.input_memory_config.memory_layout != HeightSharded {
                 return Err(v(Rule::ShardedWeightLayout, "an L1-sharded in1 needs in0 interleaved or HEIGHT_SHARDED", "interleave in0"));
             }
-            if let Some(ws) = cfg.weight_memory_config.shard_spec {
-                if p.per_core_N != shard_tiles(&ws).1 {
+            if let Some(ws) = cfg.weight_memory_config.shard_spec
+                && p.per_core_N != shard_tiles(&ws).1 {
                     return Err(v(Rule::ShardedWeightLayout, format!("per_core_N {} must equal in1's shard width {} tiles", p.per_core_N, shard_tiles(&ws).1), "match per_core_N to the weight shard"));
                 }
-            }
         }
         if wl == WidthSharded {
             let extent = cfg.weight_memory_config.shard_spec.map(|s| s.grid.extent());

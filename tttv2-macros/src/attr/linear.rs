@@ -97,8 +97,8 @@ pub fn parse_linear(cx: &Ctxt, tokens: TokenStream, attr: &syn::Meta) -> LinearA
             );
         }
     }
-    if let (Some(f), Some(act)) = (&a.program_config, a.activation) {
-        if matches!(f.config, MatmulProgramConfig::MultiCore(_) | MatmulProgramConfig::Reuse(_)) {
+    if let (Some(f), Some(act)) = (&a.program_config, a.activation)
+        && matches!(f.config, MatmulProgramConfig::MultiCore(_) | MatmulProgramConfig::Reuse(_)) {
             cx.error_at(
                 seen["program_config"],
                 format!(
@@ -108,7 +108,6 @@ pub fn parse_linear(cx: &Ctxt, tokens: TokenStream, attr: &syn::Meta) -> LinearA
                 ),
             );
         }
-    }
     a.spans = seen;
     if let Some(f) = &a.program_config {
         for (field, span) in &f.field_spans {

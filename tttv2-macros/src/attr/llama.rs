@@ -31,6 +31,9 @@ pub struct RopeScalingAttrs {
 }
 
 /// One Llama layer attribute.
+// The decoder's attributes are large and the others small; one value per field, parsed once per
+// expansion, so boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum LlamaLayerAttrs {
     /// `#[embedding(vocab, dim)]`.
     Embedding {
@@ -92,7 +95,8 @@ pub const LLAMA_LAYER_ATTRS: &[(&str, &str)] =
 
 fn positive_float(cx: &Ctxt, key: &str, kv: &KeyValue) -> Option<Spanned<f64>> {
     let v = lit_float(cx, key, &kv.value)?;
-    if !(v.value > 0.0) || !v.value.is_finite() {
+    // `<= 0.0` is false for NaN, which `is_finite` refuses.
+    if v.value <= 0.0 || !v.value.is_finite() {
         cx.error_at(v.span, format!("[positive-number] `{key}` must be positive and finite, got {}; fix: use a value > 0", v.value));
         return None;
     }

@@ -104,11 +104,10 @@ pub(crate) fn for_each_key(
 }
 
 pub(crate) fn lit_int(cx: &Ctxt, key: &str, value: &Expr) -> Option<Spanned<u64>> {
-    if let Expr::Lit(ExprLit { lit: Lit::Int(i), .. }) = value {
-        if let Ok(v) = i.base10_parse::<u64>() {
+    if let Expr::Lit(ExprLit { lit: Lit::Int(i), .. }) = value
+        && let Ok(v) = i.base10_parse::<u64>() {
             return Some(Spanned { value: v, span: i.span() });
         }
-    }
     cx.error_spanned_by(value, format!("[expected-integer] `{key}` takes a non-negative integer literal, e.g. `{key} = 1024`"));
     None
 }

@@ -68,7 +68,7 @@ fn parse_bytes(s: &str) -> Option<u64> {
         "gib" => 1024.0 * 1024.0 * 1024.0,
         _ => return None,
     };
-    (n > 0.0).then(|| (n * mult) as u64)
+    (n > 0.0).then_some((n * mult) as u64)
 }
 
 /// Resolves a `config` path: relative to `CARGO_MANIFEST_DIR`, else relative to the file the

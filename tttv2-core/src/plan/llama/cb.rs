@@ -97,7 +97,7 @@ pub(super) fn sdpa_prefill(batch: u32, q_heads: u32, seq: u32, head_dim: u32, q_
     let nq = ceil(seq as u64, q_chunk as u64);
     let chunks = batch as u64 * q_heads as u64 * nq;
     let cores = cores.max(1) as u64;
-    let per_core = if nq % 2 == 0 { (chunks / 2 / cores) * 2 + if (chunks / 2) % cores != 0 { 2 } else { 0 } } else { ceil(chunks, cores) };
+    let per_core = if nq.is_multiple_of(2) { (chunks / 2 / cores) * 2 + if !(chunks / 2).is_multiple_of(cores) { 2 } else { 0 } } else { ceil(chunks, cores) };
     let qbf = if per_core > 1 { 2 } else { 1 };
     let qktv_h = 2;
     let tiles = sq * d * qbf // q

@@ -116,15 +116,15 @@ struct Split {
 
 fn split(cfg: &LlamaConfig, chips: u32) -> Result<Split, LlamaPlanError> {
     let unsupported = |m: String| LlamaPlanError::Unsupported { rule: Rule::ShapeMismatch, message: m };
-    if cfg.num_attention_heads % chips != 0 {
+    if !cfg.num_attention_heads.is_multiple_of(chips) {
         return Err(unsupported(format!(
             "{} attention heads cannot be split evenly over {chips} chips; fix: use a mesh whose chip count divides the head count",
             cfg.num_attention_heads
         )));
     }
-    let kvh = if cfg.num_key_value_heads % chips == 0 {
+    let kvh = if cfg.num_key_value_heads.is_multiple_of(chips) {
         cfg.num_key_value_heads / chips
-    } else if chips % cfg.num_key_value_heads == 0 {
+    } else if chips.is_multiple_of(cfg.num_key_value_heads) {
         1 // each chip holds a replica of the one KV head its query heads use
     } else {
         return Err(unsupported(format!(
@@ -261,7 +261,8 @@ fn plan(cfg: &LlamaConfig, system: &SystemProfile, opts: &LlamaOptions, shared: 
     if device.legacy {
         notes.push(format!("{} is a legacy target: TT-NN dropped it after v0.55; the plan is for reference only", device.name));
     }
-    let steps: [(&str, fn(&mut Assignment)); 3] = [
+    type Relaxation = (&'static str, fn(&mut Assignment));
+    let steps: [Relaxation; 3] = [
         ("bfloat16 weights and KV cache moved to bfloat8_b", |a| {
             for g in a.layers.iter_mut().flatten().chain(std::iter::once(&mut a.lm_head)) {
                 if !g.pinned && g.dtype == DataType::Bfloat16 {
@@ -644,7 +645,7 @@ fn linear_op(name: String, layer: Option<u32>, weights: Vec<String>, mode: Mode,
 /// evenly: the most cores (up to the grid) dividing `n / 32`.
 fn even_cores(n: u32, device: &DeviceProfile) -> u32 {
     let nt = n.div_ceil(32);
-    (1..=device.num_cores().min(nt)).rev().find(|c| nt % c == 0).unwrap_or(1)
+    (1..=device.num_cores().min(nt)).rev().find(|c| nt.is_multiple_of(*c)).unwrap_or(1)
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -60,7 +60,7 @@ pub(super) fn rect_grid(n: u32, grid: CoreCoord) -> ShardGrid {
     if rw.is_rectangular() {
         return rw;
     }
-    match (1..=grid.x.min(n)).rev().find(|w| n % w == 0 && n / w <= grid.y) {
+    match (1..=grid.x.min(n)).rev().find(|w| n.is_multiple_of(*w) && n / w <= grid.y) {
         Some(w) => ShardGrid::row_wise(n, CoreCoord::new(w, grid.y)),
         None => rw,
     }
@@ -80,7 +80,7 @@ pub(super) fn l1_shard_bytes(mc: &MemoryConfig, dtype: DataType) -> u64 {
 /// non-rectangular grids: `layernorm_device_operation.cpp` @ 13adda80, "Sharded layernorm does not
 /// support non-rectangular core grids").
 pub(super) fn rectangular(n: u32, grid: CoreCoord) -> bool {
-    n >= 1 && n <= grid.area() && (n <= grid.x || n % grid.x == 0)
+    n >= 1 && n <= grid.area() && (n <= grid.x || n.is_multiple_of(grid.x))
 }
 
 /// Where the hidden-size activations of a plan live.
@@ -358,7 +358,7 @@ impl Ctx<'_> {
     pub fn rotary(&self, layer: u32, which: &'static str, batch: u32, seq: u32, heads: u32, hd: u32) -> Result<PlannedOp, LlamaPlanError> {
         let grid = self.device.compute_grid;
         let name = format!("layers.{layer}.attention.rotary_{which}");
-        if hd > 256 || hd % 32 != 0 {
+        if hd > 256 || !hd.is_multiple_of(32) {
             return Err(violation(&name, Rule::OpConstraint, format!("rotary_embedding_llama needs head_dim <= 256 and a multiple of 32, got {hd}"), "use a supported head_dim"));
         }
         let ckc = ComputeKernelConfig { fp32_dest_acc_en: hd <= 128 && self.policy == Policy::Accuracy, ..self.sfpu_config(true) };
@@ -491,7 +491,7 @@ impl Ctx<'_> {
                 let mut last = None;
                 for q_chunk in [512u32, 256, 128, 64, 32] {
                     for k_chunk in [512u32, 256, 128, 64, 32] {
-                        if s_pad % q_chunk != 0 || s_pad % k_chunk != 0 || q_chunk % 32 != 0 || k_chunk % 32 != 0 {
+                        if !s_pad.is_multiple_of(q_chunk) || !s_pad.is_multiple_of(k_chunk) || q_chunk % 32 != 0 || k_chunk % 32 != 0 {
                             continue;
                         }
                         let pc = SDPAProgramConfig { compute_with_storage_grid_size: grid, q_chunk_size: q_chunk, k_chunk_size: k_chunk, exp_approx_mode: Some(false), max_cores_per_head_batch: 16 };
