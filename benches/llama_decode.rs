@@ -22,10 +22,24 @@ use support::llama_ref::{CandleLlama, TempDir, TinyLlamaSpec, write_checkpoint};
 use tttv2::nn::{CausalLm, SafetensorsWeights};
 use tttv2::{Device, ttt_model};
 
-#[ttt_model(device = "wormhole_b0", config = "benches/models/llama-3.2-1b-shapes/config.json", mode = "decode", batch = 1, seq_len = 256, policy = "performance")]
+#[ttt_model(
+    device = "wormhole_b0",
+    config = "benches/models/llama-3.2-1b-shapes/config.json",
+    mode = "decode",
+    batch = 1,
+    seq_len = 256,
+    policy = "performance"
+)]
 pub struct Llama1BPerformance;
 
-#[ttt_model(device = "wormhole_b0", config = "benches/models/llama-3.2-1b-shapes/config.json", mode = "decode", batch = 1, seq_len = 256, policy = "accuracy")]
+#[ttt_model(
+    device = "wormhole_b0",
+    config = "benches/models/llama-3.2-1b-shapes/config.json",
+    mode = "decode",
+    batch = 1,
+    seq_len = 256,
+    policy = "accuracy"
+)]
 pub struct Llama1BAccuracy;
 
 const PREFILL: usize = 128;
@@ -46,7 +60,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let policy = std::env::var("TTTV2_BENCH_POLICY").unwrap_or_else(|_| "performance".into());
     let spec = TinyLlamaSpec::llama_3_2_1b();
     let layers = spec.layers;
-    let declared: serde_json::Value = serde_json::from_str(&std::fs::read_to_string("benches/models/llama-3.2-1b-shapes/config.json")?)?;
+    let declared: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string("benches/models/llama-3.2-1b-shapes/config.json")?)?;
     assert_eq!(declared, spec.config_json(), "the declared config is the checkpoint's");
     let dir = TempDir::new("bench-1b")?;
     let t = Instant::now();
@@ -63,11 +78,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         _ => Box::new(Llama1BPerformance::load(&device, &weights)?),
     };
     eprintln!("tttv2 model loaded in {:.1?}", t.elapsed());
-    let ours_prefill = median((0..2).map(|_| {
-        let t = Instant::now();
-        ours.prefill(&device, 0, &tokens).expect("prefill");
-        t.elapsed().as_secs_f64()
-    }).collect());
+    let ours_prefill = median(
+        (0..2)
+            .map(|_| {
+                let t = Instant::now();
+                ours.prefill(&device, 0, &tokens).expect("prefill");
+                t.elapsed().as_secs_f64()
+            })
+            .collect(),
+    );
     let mut next = argmax(&ours.prefill(&device, 0, &tokens[..PROMPT])?);
     let mut ours_steps = Vec::new();
     for k in 0..STEPS {
@@ -81,12 +100,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t = Instant::now();
     let candle = CandleLlama::load(dir.path())?;
     eprintln!("candle model loaded in {:.1?}", t.elapsed());
-    let candle_prefill = median((0..2).map(|_| {
-        let mut cache = candle.new_cache().expect("cache");
-        let t = Instant::now();
-        candle.forward(&tokens, 0, &mut cache).expect("candle prefill");
-        t.elapsed().as_secs_f64()
-    }).collect());
+    let candle_prefill = median(
+        (0..2)
+            .map(|_| {
+                let mut cache = candle.new_cache().expect("cache");
+                let t = Instant::now();
+                candle.forward(&tokens, 0, &mut cache).expect("candle prefill");
+                t.elapsed().as_secs_f64()
+            })
+            .collect(),
+    );
     let mut cache = candle.new_cache()?;
     let mut next = argmax(&candle.forward(&tokens[..PROMPT], 0, &mut cache)?);
     let mut candle_steps = Vec::new();
@@ -97,16 +120,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let (od, cd) = (median(ours_steps), median(candle_steps));
-    println!("Llama-3.2-1B shapes ({layers} layers), policy {policy}, {} threads", std::thread::available_parallelism().map_or(1, |n| n.get()));
+    println!(
+        "Llama-3.2-1B shapes ({layers} layers), policy {policy}, {} threads",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
     println!("| | tttv2 host | candle CPU F32 | tttv2 / candle |");
     println!("|---|---|---|---|");
     println!(
         "| prefill, {PREFILL} tokens | {:.1} tokens/s ({:.2} s) | {:.1} tokens/s ({:.2} s) | {:.2}x |",
-        PREFILL as f64 / ours_prefill, ours_prefill, PREFILL as f64 / candle_prefill, candle_prefill, candle_prefill / ours_prefill
+        PREFILL as f64 / ours_prefill,
+        ours_prefill,
+        PREFILL as f64 / candle_prefill,
+        candle_prefill,
+        candle_prefill / ours_prefill
     );
     println!(
         "| decode, batch 1, median of {STEPS} steps | {:.2} tokens/s ({:.0} ms) | {:.2} tokens/s ({:.0} ms) | {:.2}x |",
-        1.0 / od, od * 1e3, 1.0 / cd, cd * 1e3, cd / od
+        1.0 / od,
+        od * 1e3,
+        1.0 / cd,
+        cd * 1e3,
+        cd / od
     );
     Ok(())
 }

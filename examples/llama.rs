@@ -26,9 +26,12 @@ use tttv2::{Device, ttt_model};
 pub struct SmallLlama {
     #[embedding(vocab = 2048, dim = 512)]
     embed_tokens: Embedding,
-    #[decoder(repeat = 4, eps = 1e-5,
-              attention(heads = 8, kv_heads = 2, head_dim = 64, rope_theta = 10000.0),
-              mlp(intermediate = 1536, activation = "silu"))]
+    #[decoder(
+        repeat = 4,
+        eps = 1e-5,
+        attention(heads = 8, kv_heads = 2, head_dim = 64, rope_theta = 10000.0),
+        mlp(intermediate = 1536, activation = "silu")
+    )]
     layers: Decoder,
     #[rms_norm(dim = 512, eps = 1e-5)]
     norm: RmsNorm,
@@ -37,14 +40,21 @@ pub struct SmallLlama {
 }
 
 /// Llama-3.2-1B's decode plan on n150 (32 users, 2048 positions).
-#[ttt_model(device = "wormhole_b0", config = "models/Llama-3.2-1B/config.json", mode = "decode", batch = 32, seq_len = 2048)]
+#[ttt_model(
+    device = "wormhole_b0",
+    config = "models/Llama-3.2-1B/config.json",
+    mode = "decode",
+    batch = 32,
+    seq_len = 2048
+)]
 pub struct Llama32_1B;
 
 /// Deterministic weights in [-scale, scale) from splitmix64, by Hugging Face name (no
 /// `lm_head.weight` when the model ties it to the embedding).
 fn synthetic_weights(cfg: &LlamaConfig) -> Weights {
     let (h, i, v) = (cfg.hidden_size as usize, cfg.intermediate_size as usize, cfg.vocab_size as usize);
-    let (q, kv) = ((cfg.num_attention_heads * cfg.head_dim) as usize, (cfg.num_key_value_heads * cfg.head_dim) as usize);
+    let (q, kv) =
+        ((cfg.num_attention_heads * cfg.head_dim) as usize, (cfg.num_key_value_heads * cfg.head_dim) as usize);
     let mut state = 0x5eed_u64;
     let mut values = |n: usize, scale: f32| -> Vec<f32> {
         (0..n)
@@ -101,7 +111,10 @@ fn check_checkpoint(dir: &std::path::Path, compiled: &LlamaConfig) -> Result<(),
     ];
     for (field, want, got) in pairs {
         if want != got {
-            return Err(format!("{}: field `{field}` is {got} but the model was compiled with {want}; recompile the model for this checkpoint", dir.join("config.json").display()));
+            return Err(format!(
+                "{}: field `{field}` is {got} but the model was compiled with {want}; recompile the model for this checkpoint",
+                dir.join("config.json").display()
+            ));
         }
     }
     Ok(())
@@ -156,7 +169,11 @@ impl<W: WeightSource> WeightSource for Progress<'_, W> {
         let mut bar = self.bar.borrow_mut();
         if bar.is_none() && self.start.elapsed().as_secs_f64() > 1.0 {
             let b = indicatif::ProgressBar::new(self.total).with_message("loading weights");
-            b.set_style(indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} tensors, {elapsed}").unwrap().progress_chars("=> "));
+            b.set_style(
+                indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} tensors, {elapsed}")
+                    .unwrap()
+                    .progress_chars("=> "),
+            );
             *bar = Some(b);
         }
         if let Some(b) = bar.as_ref() {
@@ -204,7 +221,12 @@ impl Model {
         }
     }
 
-    fn generate(&mut self, device: &Device, prompts: &[Vec<u32>], options: &GenerateOptions) -> tttv2::Result<tttv2::nn::generate::Generation> {
+    fn generate(
+        &mut self,
+        device: &Device,
+        prompts: &[Vec<u32>],
+        options: &GenerateOptions,
+    ) -> tttv2::Result<tttv2::nn::generate::Generation> {
         match self {
             Model::Small(m) => m.generate(device, prompts, options, |_, _| {}),
             Model::OneB(m) => m.generate(device, prompts, options, |_, _| {}),
@@ -216,8 +238,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let which: String = flag(&args, "--model")?.unwrap_or_else(|| "small".to_string());
     let (name, manifest, batch, device_profile, buckets, cache) = match which.as_str() {
-        "small" => ("SmallLlama", SmallLlama::manifest(), small_llama_plan::BATCH, small_llama_plan::DEVICE, small_llama_plan::PREFILL_BUCKETS.to_vec(), small_llama_plan::MAX_SEQ_LEN),
-        "llama-3.2-1b" => ("Llama32_1B", Llama32_1B::manifest(), llama32_1_b_plan::BATCH, llama32_1_b_plan::DEVICE, llama32_1_b_plan::PREFILL_BUCKETS.to_vec(), llama32_1_b_plan::MAX_SEQ_LEN),
+        "small" => (
+            "SmallLlama",
+            SmallLlama::manifest(),
+            small_llama_plan::BATCH,
+            small_llama_plan::DEVICE,
+            small_llama_plan::PREFILL_BUCKETS.to_vec(),
+            small_llama_plan::MAX_SEQ_LEN,
+        ),
+        "llama-3.2-1b" => (
+            "Llama32_1B",
+            Llama32_1B::manifest(),
+            llama32_1_b_plan::BATCH,
+            llama32_1_b_plan::DEVICE,
+            llama32_1_b_plan::PREFILL_BUCKETS.to_vec(),
+            llama32_1_b_plan::MAX_SEQ_LEN,
+        ),
         other => return Err(format!("--model `{other}`: expected `small` or `llama-3.2-1b`").into()),
     };
     let weights_dir: Option<String> = flag(&args, "--weights")?;
@@ -241,7 +277,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let pc = op["program_config"]["type"].as_str().unwrap_or("-");
         let fid = op["compute_kernel_config"]["math_fidelity"].as_str().unwrap_or("-");
         let wdt = op["dtypes"]["weight"].as_str().unwrap_or("-");
-        println!("  {:<34} {:<58} {:<56} {:<6} {:<10} {:>7.2} µs", op["name"].as_str().unwrap(), op["ttnn_op"].as_str().unwrap(), pc, fid, wdt, op["estimate_us"].as_f64().unwrap());
+        println!(
+            "  {:<34} {:<58} {:<56} {:<6} {:<10} {:>7.2} µs",
+            op["name"].as_str().unwrap(),
+            op["ttnn_op"].as_str().unwrap(),
+            pc,
+            fid,
+            wdt,
+            op["estimate_us"].as_f64().unwrap()
+        );
     }
 
     let device = Device::open(&device_profile)?;
@@ -287,7 +331,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             vec![ids; users]
         }
         (Some(_), None) => return Err("--prompt needs a tokenizer.json in the --weights directory".into()),
-        (None, _) => (0..users as u32).map(|u| (0..48 + 16 * u).map(|t| (t * 37 + 11 + 101 * u) % vocab).collect()).collect(),
+        (None, _) => {
+            (0..users as u32).map(|u| (0..48 + 16 * u).map(|t| (t * 37 + 11 + 101 * u) % vocab).collect()).collect()
+        }
     };
     let sampling = match top_p {
         Some(p) => Sampling::TopP { p, temperature, seed },
@@ -306,14 +352,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     for (u, (toks, stop)) in g.tokens.iter().zip(&g.stops).enumerate() {
         match &tokenizer {
-            Some(tok) => println!("  user {u} ({stop:?}): {:?}", tok.decode(toks, true).map_err(|e| format!("tokenizer: {e}"))?),
+            Some(tok) => {
+                println!("  user {u} ({stop:?}): {:?}", tok.decode(toks, true).map_err(|e| format!("tokenizer: {e}"))?)
+            }
             None => println!("  user {u} ({stop:?}): {toks:?}"),
         }
     }
     // Greedy picks the lowest id among equal logits; say so rather than hide it.
     for tie in &g.ties {
         let ids: Vec<String> = tie.tokens.iter().take(8).map(u32::to_string).collect();
-        println!("  warning: user {} token {}: {} tokens tie for the highest logit ({}{}); greedy took {}", tie.user, tie.step, tie.tokens.len(), ids.join(", "), if tie.tokens.len() > 8 { ", ..." } else { "" }, tie.tokens[0]);
+        println!(
+            "  warning: user {} token {}: {} tokens tie for the highest logit ({}{}); greedy took {}",
+            tie.user,
+            tie.step,
+            tie.tokens.len(),
+            ids.join(", "),
+            if tie.tokens.len() > 8 { ", ..." } else { "" },
+            tie.tokens[0]
+        );
     }
     println!(
         "prefill: {} tokens in {:.3} s = {:.1} tokens/s",
@@ -336,20 +392,38 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// `--check-trace`: records the op trace of one prefill and one decode step of the generated
 /// program and compares it, call for call, with the compiled plan (re-made through the planner's
 /// API; its fingerprint must equal the compiled manifest's).
-fn check_trace(model: &mut dyn CausalLm, device: &Device, name: &str, manifest: &tttv2::serde_json::Value, cfg: &LlamaConfig, prompt: &[u32]) -> Result<(), Box<dyn std::error::Error>> {
+fn check_trace(
+    model: &mut dyn CausalLm,
+    device: &Device,
+    name: &str,
+    manifest: &tttv2::serde_json::Value,
+    cfg: &LlamaConfig,
+    prompt: &[u32],
+) -> Result<(), Box<dyn std::error::Error>> {
     use tttv2::device::SystemProfile;
     use tttv2::plan::llama::{LlamaOptions, plan_llama, plan_llama_prefill_for};
     use tttv2::plan::{Mode, Policy};
     let o = &manifest["options"];
     let policy = if o["policy"] == "accuracy" { Policy::Accuracy } else { Policy::Performance };
-    let opts = LlamaOptions { seq_len: o["seq_len"].as_u64().unwrap_or(0) as u32, policy, ..LlamaOptions::new(Mode::Decode, o["batch"].as_u64().unwrap_or(0) as u32) };
+    let opts = LlamaOptions {
+        seq_len: o["seq_len"].as_u64().unwrap_or(0) as u32,
+        policy,
+        ..LlamaOptions::new(Mode::Decode, o["batch"].as_u64().unwrap_or(0) as u32)
+    };
     let system = SystemProfile::by_name(manifest["system"].as_str().unwrap_or("")).ok_or("unknown system")?;
     let decode = plan_llama(cfg, &system, &opts)?;
-    if tttv2::manifest::Manifest::new(name, &decode, Vec::new()).fingerprint != manifest["fingerprint"].as_str().unwrap_or("") {
+    if tttv2::manifest::Manifest::new(name, &decode, Vec::new()).fingerprint
+        != manifest["fingerprint"].as_str().unwrap_or("")
+    {
         return Err("--check-trace: the re-made plan is not the compiled one".into());
     }
     let prompt = &prompt[..prompt.len().min(model.max_prefill_len() as usize)];
-    let bucket = [128u32, 256, 512, 1024, 2048, 4096].into_iter().chain([opts.seq_len]).filter(|&b| b as usize >= prompt.len() && b <= opts.seq_len).min().ok_or("no bucket")?;
+    let bucket = [128u32, 256, 512, 1024, 2048, 4096]
+        .into_iter()
+        .chain([opts.seq_len])
+        .filter(|&b| b as usize >= prompt.len() && b <= opts.seq_len)
+        .min()
+        .ok_or("no bucket")?;
     let prefill = plan_llama_prefill_for(&decode, &system, bucket)?;
     tttv2::trace::start();
     model.prefill(device, 0, prompt)?;
@@ -357,6 +431,9 @@ fn check_trace(model: &mut dyn CausalLm, device: &Device, name: &str, manifest: 
     tttv2::trace::start();
     model.decode(device, &[1], &[prompt.len() as u32])?;
     tttv2::nn::trace::compare(&decode.op_trace(), &tttv2::trace::take()).map_err(|e| format!("decode: {e}"))?;
-    println!("op trace: the {bucket}-token prefill ran its {} planned calls and the decode step its {}, in order, with the planned configs", prefill.totals.ops, decode.totals.ops);
+    println!(
+        "op trace: the {bucket}-token prefill ran its {} planned calls and the decode step its {}, in order, with the planned configs",
+        prefill.totals.ops, decode.totals.ops
+    );
     Ok(())
 }

@@ -15,7 +15,6 @@ pub struct Mlp {
     down: Linear,
 }
 
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("tttv2 MLP on the {} backend", Device::backend());
     println!("\nconfigs chosen at compile time for {}:", mlp_plan::DEVICE.name);

@@ -49,8 +49,8 @@
 pub mod chat;
 pub mod nn;
 
-pub use tttv2_core::{cost, device, graph, hf, ir, manifest, op, plan, rules, ttnn};
-pub use tttv2_macros::ttt_model;
 #[doc(hidden)]
 pub use serde_json;
+pub use tttv2_core::{cost, device, graph, hf, ir, manifest, op, plan, rules, ttnn};
+pub use tttv2_macros::ttt_model;
 pub use tttv2_sys::{Device, Error, Result, Tensor, ops, trace};

@@ -16,22 +16,14 @@ struct Proj {
 }
 
 fn bad(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/bad_inputs")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad_inputs").join(name)
 }
 
 /// Opening the file fails; the error names it.
 fn open_err(name: &str) -> String {
     let path = bad(name);
-    let err = SafetensorsWeights::open(&path)
-        .err()
-        .unwrap_or_else(|| panic!("{name} opened"))
-        .to_string();
-    assert!(
-        err.starts_with(&format!("weight `{}`: ", path.display())),
-        "{err}"
-    );
+    let err = SafetensorsWeights::open(&path).err().unwrap_or_else(|| panic!("{name} opened")).to_string();
+    assert!(err.starts_with(&format!("weight `{}`: ", path.display())), "{err}");
     err
 }
 
@@ -39,10 +31,7 @@ fn open_err(name: &str) -> String {
 fn load_err(name: &str) -> String {
     let device = Device::open(&proj_plan::DEVICE).unwrap();
     let w = SafetensorsWeights::open(bad(name)).unwrap();
-    Proj::load(&device, &w)
-        .err()
-        .unwrap_or_else(|| panic!("{name} loaded"))
-        .to_string()
+    Proj::load(&device, &w).err().unwrap_or_else(|| panic!("{name} loaded")).to_string()
 }
 
 #[test]
@@ -79,11 +68,7 @@ fn corrupt_safetensors_name_the_file_and_the_defect() {
     ];
     for (file, message) in cases {
         let err = open_err(file);
-        assert_eq!(
-            err,
-            format!("weight `{}`: {message}", bad(file).display()),
-            "{file}"
-        );
+        assert_eq!(err, format!("weight `{}`: {message}", bad(file).display()), "{file}");
     }
 }
 
@@ -91,10 +76,7 @@ fn corrupt_safetensors_name_the_file_and_the_defect() {
 fn bad_tensors_name_the_tensor_the_file_and_both_values() {
     let path = |f: &str| bad(f).display().to_string();
     // A dtype that is not a float.
-    let err = SafetensorsWeights::open(bad("st_i64_weight.safetensors"))
-        .unwrap()
-        .weight("proj.weight")
-        .unwrap_err();
+    let err = SafetensorsWeights::open(bad("st_i64_weight.safetensors")).unwrap().weight("proj.weight").unwrap_err();
     assert_eq!(
         err.to_string(),
         format!(
@@ -104,10 +86,7 @@ fn bad_tensors_name_the_tensor_the_file_and_both_values() {
     );
     // NaN and infinity: an error naming the tensor with the counts, unless allowed.
     let file = "st_nan_weight.safetensors";
-    let err = SafetensorsWeights::open(bad(file))
-        .unwrap()
-        .weight("proj.weight")
-        .unwrap_err();
+    let err = SafetensorsWeights::open(bad(file)).unwrap().weight("proj.weight").unwrap_err();
     assert_eq!(
         err.to_string(),
         format!(
@@ -115,9 +94,7 @@ fn bad_tensors_name_the_tensor_the_file_and_both_values() {
             path(file)
         )
     );
-    let allowed = SafetensorsWeights::open(bad(file))
-        .unwrap()
-        .allow_non_finite(true);
+    let allowed = SafetensorsWeights::open(bad(file)).unwrap().allow_non_finite(true);
     assert!(allowed.weight("proj.weight").unwrap().data[3].is_nan());
     // Through the model's load: the shape it was compiled for, and a missing tensor.
     assert_eq!(
@@ -126,10 +103,7 @@ fn bad_tensors_name_the_tensor_the_file_and_both_values() {
     );
     assert_eq!(
         load_err("st_missing_bias.safetensors"),
-        format!(
-            "weight `proj.bias`: not found in the checkpoint {} (1 tensors)",
-            path("st_missing_bias.safetensors")
-        )
+        format!("weight `proj.bias`: not found in the checkpoint {} (1 tensors)", path("st_missing_bias.safetensors"))
     );
     assert!(load_err(file).starts_with("weight `proj.weight`: "));
 }
@@ -138,32 +112,20 @@ fn bad_tensors_name_the_tensor_the_file_and_both_values() {
 fn bad_configs_name_the_file_and_the_field() {
     let parse = |f: &str| {
         let path = bad(f);
-        LlamaConfig::parse(&std::fs::read_to_string(&path).unwrap(), &path)
-            .unwrap_err()
-            .to_string()
+        LlamaConfig::parse(&std::fs::read_to_string(&path).unwrap(), &path).unwrap_err().to_string()
     };
     let p = |f: &str| bad(f).display().to_string();
     assert!(
-        parse("config_bad_json.json")
-            .starts_with(&format!("{}:1:59: invalid JSON", p("config_bad_json.json"))),
+        parse("config_bad_json.json").starts_with(&format!("{}:1:59: invalid JSON", p("config_bad_json.json"))),
         "{}",
         parse("config_bad_json.json")
     );
     assert_eq!(
         parse("config_missing_field.json"),
-        format!(
-            "{}: missing field `hidden_size`",
-            p("config_missing_field.json")
-        )
+        format!("{}: missing field `hidden_size`", p("config_missing_field.json"))
     );
     let err = parse("config_wrong_type.json");
-    assert!(
-        err.starts_with(&format!(
-            "{}: field `hidden_size`: expected",
-            p("config_wrong_type.json")
-        )),
-        "{err}"
-    );
+    assert!(err.starts_with(&format!("{}: field `hidden_size`: expected", p("config_wrong_type.json"))), "{err}");
     assert!(err.contains("\"thirty-two\""), "{err}");
 }
 
@@ -174,10 +136,7 @@ mod gguf {
 
     fn open_err(name: &str) -> String {
         let path = bad(name);
-        let err = GgufWeights::open(&path)
-            .err()
-            .unwrap_or_else(|| panic!("{name} opened"))
-            .to_string();
+        let err = GgufWeights::open(&path).err().unwrap_or_else(|| panic!("{name} opened")).to_string();
         let prefix = format!("weight `{}`: ", path.display());
         assert!(err.starts_with(&prefix), "{err}");
         err[prefix.len()..].to_owned()
@@ -212,26 +171,18 @@ mod gguf {
             open_err("gguf_q8_1.gguf"),
             "tensor `output_norm.weight`: has ggml type Q8_1; expected one of [\"F32\", \"F16\", \"BF16\", \"Q4_0\", \"Q4_1\", \"Q5_0\", \"Q5_1\", \"Q8_0\", \"Q2_K\", \"Q3_K\", \"Q4_K\", \"Q5_K\", \"Q6_K\"]"
         );
-        assert_eq!(
-            open_err("gguf_unknown_type.gguf"),
-            "corrupt or truncated GGUF: unknown dtype for tensor 99"
-        );
+        assert_eq!(open_err("gguf_unknown_type.gguf"), "corrupt or truncated GGUF: unknown dtype for tensor 99");
         // Found by fuzzing (fuzz/README.md): an empty tensor made candle view a dangling pointer
         // as f32 blocks.
         // Also found by fuzzing: a shape whose byte size overflows u64.
         let err = open_err("gguf_fuzz_size_overflow.gguf");
         assert!(
             err.starts_with("tensor `")
-                && err
-                    .ends_with("run past the end of the file (12448 bytes): truncated or corrupt"),
+                && err.ends_with("run past the end of the file (12448 bytes): truncated or corrupt"),
             "{err}"
         );
         let err = open_err("gguf_fuzz_empty_tensor.gguf");
-        assert!(
-            err.starts_with("tensor `")
-                && err.ends_with("holds no values; expected a non-empty tensor"),
-            "{err}"
-        );
+        assert!(err.starts_with("tensor `") && err.ends_with("holds no values; expected a non-empty tensor"), "{err}");
         assert_eq!(
             open_err("gguf_zero_alignment.gguf"),
             "corrupt GGUF: metadata `general.alignment` is 0; expected a positive alignment"
@@ -261,10 +212,7 @@ mod gguf {
                 path("gguf_two_blocks.gguf")
             )
         );
-        let err = w
-            .weight("model.layers.0.self_attn.q_proj.weight")
-            .unwrap_err()
-            .to_string();
+        let err = w.weight("model.layers.0.self_attn.q_proj.weight").unwrap_err().to_string();
         assert_eq!(
             err,
             format!(
@@ -273,7 +221,10 @@ mod gguf {
             )
         );
         let err = w.weight("lm_head.weight").unwrap_err().to_string();
-        assert!(err.contains("ties the LM head to `token_embd.weight`: compile the model with tie_word_embeddings = true"), "{err}");
+        assert!(
+            err.contains("ties the LM head to `token_embd.weight`: compile the model with tie_word_embeddings = true"),
+            "{err}"
+        );
     }
 }
 
@@ -283,10 +234,7 @@ fn a_tensor_in_two_shards_names_both_files() {
     let dir = std::env::temp_dir().join(format!("tttv2-bad-shards-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let bias = bad("st_missing_bias.safetensors");
-    for shard in [
-        "model-00001-of-00002.safetensors",
-        "model-00002-of-00002.safetensors",
-    ] {
+    for shard in ["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"] {
         std::fs::copy(&bias, dir.join(shard)).unwrap();
     }
     std::fs::write(
@@ -295,10 +243,7 @@ fn a_tensor_in_two_shards_names_both_files() {
     )
     .unwrap();
     let err = SafetensorsWeights::open(&dir).err().unwrap().to_string();
-    let (a, b) = (
-        dir.join("model-00001-of-00002.safetensors"),
-        dir.join("model-00002-of-00002.safetensors"),
-    );
+    let (a, b) = (dir.join("model-00001-of-00002.safetensors"), dir.join("model-00002-of-00002.safetensors"));
     assert_eq!(
         err,
         format!(

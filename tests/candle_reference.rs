@@ -165,10 +165,8 @@ fn invalid_specs_and_checkpoints_are_errors_not_panics() {
     write_checkpoint(dir.path(), &spec, 1).unwrap();
     let mut stored = read_checkpoint(dir.path());
     stored.remove("model.layers.1.mlp.up_proj.weight");
-    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = stored
-        .into_iter()
-        .map(|(n, (s, v))| (n, s, v.iter().flat_map(|x| x.to_le_bytes()).collect()))
-        .collect();
+    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> =
+        stored.into_iter().map(|(n, (s, v))| (n, s, v.iter().flat_map(|x| x.to_le_bytes()).collect())).collect();
     let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = bytes
         .iter()
         .map(|(n, s, b)| (n.clone(), safetensors::tensor::TensorView::new(Dtype::F32, s.clone(), b).unwrap()))
@@ -193,8 +191,11 @@ fn invalid_specs_and_checkpoints_are_errors_not_panics() {
 #[test]
 fn candle_is_deterministic_in_the_seed() {
     let spec = TinyLlamaSpec::tiny();
-    let (a, b, c) =
-        (TempDir::new("candle-ref-a").unwrap(), TempDir::new("candle-ref-b").unwrap(), TempDir::new("candle-ref-c").unwrap());
+    let (a, b, c) = (
+        TempDir::new("candle-ref-a").unwrap(),
+        TempDir::new("candle-ref-b").unwrap(),
+        TempDir::new("candle-ref-c").unwrap(),
+    );
     write_checkpoint(a.path(), &spec, 42).unwrap();
     write_checkpoint(b.path(), &spec, 42).unwrap();
     write_checkpoint(c.path(), &spec, 43).unwrap();
@@ -270,10 +271,8 @@ struct RefModel {
 
 impl RefModel {
     fn load(dir: &Path, spec: &TinyLlamaSpec) -> Self {
-        let w = read_checkpoint(dir)
-            .into_iter()
-            .map(|(n, (_, v))| (n, v.into_iter().map(f64::from).collect()))
-            .collect();
+        let w =
+            read_checkpoint(dir).into_iter().map(|(n, (_, v))| (n, v.into_iter().map(f64::from).collect())).collect();
         Self { spec: spec.clone(), w }
     }
 
@@ -325,7 +324,8 @@ impl RefModel {
         for l in 0..s.layers {
             let p = format!("model.layers.{l}");
             // Attention block.
-            let normed: Vec<Vec<f64>> = xs.iter().map(|x| self.rms_norm(&format!("{p}.input_layernorm.weight"), x)).collect();
+            let normed: Vec<Vec<f64>> =
+                xs.iter().map(|x| self.rms_norm(&format!("{p}.input_layernorm.weight"), x)).collect();
             let mut qs = Vec::new();
             let mut ks = Vec::new();
             let mut vs = Vec::new();
@@ -344,7 +344,10 @@ impl RefModel {
                     let kvh = h / group; // GQA: consecutive query heads share a KV head
                     let q = &qs[t][h * d..(h + 1) * d];
                     let scores: Vec<f64> = (0..=t)
-                        .map(|j| q.iter().zip(&ks[j][kvh * d..(kvh + 1) * d]).map(|(a, b)| a * b).sum::<f64>() / (d as f64).sqrt())
+                        .map(|j| {
+                            q.iter().zip(&ks[j][kvh * d..(kvh + 1) * d]).map(|(a, b)| a * b).sum::<f64>()
+                                / (d as f64).sqrt()
+                        })
                         .collect();
                     let m = scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
                     let e: Vec<f64> = scores.iter().map(|x| (x - m).exp()).collect();
@@ -394,7 +397,11 @@ fn candle_matches_an_independent_f64_llama() {
         let rms = (want.iter().map(|&x| (x as f64).powi(2)).sum::<f64>() / want.len() as f64).sqrt();
         println!(
             "prefill  hidden {} heads {}/{} tied {}: 1-pcc {:.2e} max abs {d:.3e} (logit rms {rms:.3})",
-            spec.hidden, spec.heads, spec.kv_heads, spec.tie_word_embeddings, 1.0 - p
+            spec.hidden,
+            spec.heads,
+            spec.kv_heads,
+            spec.tie_word_embeddings,
+            1.0 - p
         );
         assert!(p > PCC_MIN && d < MAX_ABS, "prefill: pcc {p} max abs {d}");
         assert_eq!(argmax(&got), argmax(&want));

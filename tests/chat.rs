@@ -32,24 +32,15 @@ fn messages(case: &serde_json::Value) -> Vec<Message> {
 #[test]
 fn published_templates_render_as_transformers_renders_them() {
     let cases: Vec<serde_json::Value> =
-        serde_json::from_str(&std::fs::read_to_string(fixtures().join("cases.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(fixtures().join("cases.json")).unwrap()).unwrap();
     let mut checked = 0;
     for model in MODELS {
         let dir = fixtures().join(model);
         let expected: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap())
-                .unwrap();
+            serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
         // The instant the fixtures were rendered at (strftime_now).
         assert_eq!(expected["now"], "2025-03-07T14:05:09");
-        let now = CivilTime {
-            year: 2025,
-            month: 3,
-            day: 7,
-            hour: 14,
-            minute: 5,
-            second: 9,
-        };
+        let now = CivilTime { year: 2025, month: 3, day: 7, hour: 14, minute: 5, second: 9 };
         let template = ChatTemplate::from_dir(&dir).unwrap_or_else(|e| panic!("{model}: {e}"));
         for r in expected["renders"].as_array().unwrap() {
             let case = cases.iter().find(|c| c["name"] == r["case"]).unwrap();
@@ -58,19 +49,11 @@ fn published_templates_render_as_transformers_renders_them() {
             match (&r["rendered"], &r["error"]) {
                 (serde_json::Value::String(want), _) => {
                     let got = got.unwrap_or_else(|e| panic!("{model} {}: {e}", r["case"]));
-                    assert_eq!(
-                        &got, want,
-                        "{model}, case {}, add_generation_prompt {add}",
-                        r["case"]
-                    );
+                    assert_eq!(&got, want, "{model}, case {}, add_generation_prompt {add}", r["case"]);
                 }
                 (_, serde_json::Value::String(want)) => {
                     let e = got.expect_err("transformers raised");
-                    assert!(
-                        e.message.contains(want.as_str()),
-                        "{model} {}: {e} should say {want}",
-                        r["case"]
-                    );
+                    assert!(e.message.contains(want.as_str()), "{model} {}: {e} should say {want}", r["case"]);
                 }
                 _ => panic!("bad fixture {r}"),
             }
@@ -83,17 +66,8 @@ fn published_templates_render_as_transformers_renders_them() {
 #[test]
 fn llama_reads_the_clock_and_smollm_adds_its_system_message() {
     let llama = ChatTemplate::from_dir(fixtures().join("Llama-3.2-11B-Vision-Instruct")).unwrap();
-    let at = |y, m, d| CivilTime {
-        year: y,
-        month: m,
-        day: d,
-        hour: 0,
-        minute: 0,
-        second: 0,
-    };
-    let a = llama
-        .render_at(&[Message::user("hi")], true, at(2024, 12, 1))
-        .unwrap();
+    let at = |y, m, d| CivilTime { year: y, month: m, day: d, hour: 0, minute: 0, second: 0 };
+    let a = llama.render_at(&[Message::user("hi")], true, at(2024, 12, 1)).unwrap();
     assert!(a.contains("Today Date: 01 Dec 2024\n"), "{a}");
     // SmolLM2's template writes a default system message when there is none (what the user
     // re-implemented by hand, per issue 12).
@@ -115,11 +89,7 @@ fn temp_dir(name: &str) -> PathBuf {
 /// A model directory with SmolLM2's tokenizer fixture and the given config files.
 fn model_dir(name: &str, files: &[(&str, &str)]) -> PathBuf {
     let d = temp_dir(name);
-    for f in [
-        "tokenizer.json",
-        "tokenizer_config.json",
-        "chat_template.jinja",
-    ] {
+    for f in ["tokenizer.json", "tokenizer_config.json", "chat_template.jinja"] {
         std::fs::copy(fixtures().join("SmolLM2-135M-Instruct").join(f), d.join(f)).unwrap();
     }
     for (f, text) in files {
@@ -133,35 +103,17 @@ fn stop_tokens_are_the_union_of_the_configs_and_bad_files_are_named() {
     // The fixture's vocabulary: <|im_start|> 0, <|im_end|> 1, <|endoftext|> 2.
     let d = model_dir(
         "union",
-        &[
-            ("config.json", r#"{"eos_token_id": 2}"#),
-            ("generation_config.json", r#"{"eos_token_id": [0, 2]}"#),
-        ],
+        &[("config.json", r#"{"eos_token_id": 2}"#), ("generation_config.json", r#"{"eos_token_id": [0, 2]}"#)],
     );
     let chat = Chat::from_dir(&d).unwrap();
-    assert_eq!(
-        chat.stop_tokens(),
-        &[0, 1, 2],
-        "generation_config 0 and 2, config 2, tokenizer_config <|im_end|> = 1"
-    );
+    assert_eq!(chat.stop_tokens(), &[0, 1, 2], "generation_config 0 and 2, config 2, tokenizer_config <|im_end|> = 1");
 
-    let d = model_dir(
-        "only-tokenizer",
-        &[("config.json", r#"{"eos_token_id": null}"#)],
-    );
+    let d = model_dir("only-tokenizer", &[("config.json", r#"{"eos_token_id": null}"#)]);
     assert_eq!(Chat::from_dir(&d).unwrap().stop_tokens(), &[1]);
 
     for (file, text, field) in [
-        (
-            "config.json",
-            r#"{"eos_token_id": "2"}"#,
-            Some("eos_token_id"),
-        ),
-        (
-            "generation_config.json",
-            r#"{"eos_token_id": [1, -3]}"#,
-            Some("eos_token_id"),
-        ),
+        ("config.json", r#"{"eos_token_id": "2"}"#, Some("eos_token_id")),
+        ("generation_config.json", r#"{"eos_token_id": [1, -3]}"#, Some("eos_token_id")),
         ("generation_config.json", "{not json", None),
     ] {
         let d = model_dir("bad", &[(file, text)]);
@@ -170,26 +122,15 @@ fn stop_tokens_are_the_union_of_the_configs_and_bad_files_are_named() {
         assert_eq!(e.field.as_deref(), field, "{e}");
     }
     let d = model_dir("bad-eos", &[]);
-    std::fs::write(
-        d.join("tokenizer_config.json"),
-        r#"{"eos_token": "<|nope|>", "chat_template": "x"}"#,
-    )
-    .unwrap();
+    std::fs::write(d.join("tokenizer_config.json"), r#"{"eos_token": "<|nope|>", "chat_template": "x"}"#).unwrap();
     let tok = Tokenizer::from_file(d.join("tokenizer.json")).unwrap();
     let e = stop_tokens(&d, &tok).unwrap_err();
     assert!(
-        e.to_string().contains(
-            "tokenizer_config.json: field `eos_token`: `<|nope|>` is not in the vocabulary"
-        ),
+        e.to_string().contains("tokenizer_config.json: field `eos_token`: `<|nope|>` is not in the vocabulary"),
         "{e}"
     );
     std::fs::write(d.join("tokenizer_config.json"), r#"{"chat_template": "x"}"#).unwrap();
-    assert!(
-        stop_tokens(&d, &tok)
-            .unwrap_err()
-            .message
-            .contains("no end-of-sequence token")
-    );
+    assert!(stop_tokens(&d, &tok).unwrap_err().message.contains("no end-of-sequence token"));
 }
 
 #[test]
@@ -210,18 +151,9 @@ fn missing_or_malformed_templates_are_errors_naming_the_file() {
     );
     std::fs::write(d.join("chat_template.jinja"), "{% for m in messages %}").unwrap();
     let e = Chat::from_dir(&d).err().unwrap();
-    assert!(
-        e.path.ends_with("chat_template.jinja") && e.message.contains("does not compile"),
-        "{e}"
-    );
+    assert!(e.path.ends_with("chat_template.jinja") && e.message.contains("does not compile"), "{e}");
     std::fs::remove_file(d.join("tokenizer.json")).unwrap();
-    assert!(
-        Chat::from_dir(&d)
-            .err()
-            .unwrap()
-            .path
-            .ends_with("tokenizer.json")
-    );
+    assert!(Chat::from_dir(&d).err().unwrap().path.ends_with("tokenizer.json"));
 }
 
 #[test]
@@ -230,16 +162,8 @@ fn prompt_tokens_come_from_the_rendered_template_without_added_specials() {
     let ids = chat.prompt(&[Message::user("hello world")]).unwrap();
     // The template opens with <|im_start|> (id 0) once: the tokenizer adds no BOS of its own.
     assert_eq!(ids[0], 0);
-    assert_eq!(
-        ids.iter().filter(|&&t| t == 0).count(),
-        3,
-        "system, user, assistant turns"
-    );
-    assert_eq!(
-        *ids.last().unwrap(),
-        2,
-        "`assistant\\n` is unknown to the tiny vocabulary: <|endoftext|> is its unk"
-    );
+    assert_eq!(ids.iter().filter(|&&t| t == 0).count(), 3, "system, user, assistant turns");
+    assert_eq!(*ids.last().unwrap(), 2, "`assistant\\n` is unknown to the tiny vocabulary: <|endoftext|> is its unk");
 }
 
 /// Streams `tokens` and returns the pieces.
@@ -279,23 +203,16 @@ fn streaming_waits_for_whole_characters_and_keeps_sentencepiece_spaces() {
     let tokens = [5, 6, 2, 3, 4, 7, 1];
     assert_eq!(tok.decode(&tokens, true).unwrap(), "Hello world日!");
     // Token by token on its own is wrong twice: the space before "world" and the split 日.
-    let naive: String = tokens
-        .iter()
-        .map(|&t| tok.decode(&[t], true).unwrap())
-        .collect();
+    let naive: String = tokens.iter().map(|&t| tok.decode(&[t], true).unwrap()).collect();
     assert_ne!(naive, "Hello world日!");
     assert_eq!(stream(&tok, &tokens), ["Hello", " world", "日", "!"]);
     // Cut short inside a character: the rest comes out at finish, as the full decode has it.
-    assert_eq!(
-        stream(&tok, &[5, 2, 3]).concat(),
-        tok.decode(&[5, 2, 3], true).unwrap()
-    );
+    assert_eq!(stream(&tok, &[5, 2, 3]).concat(), tok.decode(&[5, 2, 3], true).unwrap());
 }
 
 /// GPT-2's byte-to-character map (byte-level BPE: SmolLM2, Llama 3, Qwen2.5).
 fn byte_char(b: u8) -> char {
-    let printable =
-        |b: u32| (33..=126).contains(&b) || (161..=172).contains(&b) || (174..=255).contains(&b);
+    let printable = |b: u32| (33..=126).contains(&b) || (161..=172).contains(&b) || (174..=255).contains(&b);
     if printable(b as u32) {
         return char::from(b);
     }
@@ -310,11 +227,8 @@ fn streaming_byte_level_bpe_splits_only_at_characters() {
         .chain("日".bytes().map(|b| byte_char(b).to_string()))
         .chain(["!".to_owned()])
         .collect();
-    let vocab: serde_json::Map<String, serde_json::Value> = pieces
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.clone(), (i as u32).into()))
-        .collect();
+    let vocab: serde_json::Map<String, serde_json::Value> =
+        pieces.iter().enumerate().map(|(i, p)| (p.clone(), (i as u32).into())).collect();
     let json = serde_json::json!({
         "version": "1.0", "truncation": null, "padding": null, "added_tokens": [], "normalizer": null,
         "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true},

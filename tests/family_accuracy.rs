@@ -93,7 +93,11 @@ fn prefill_matches_candle(family: Family, config: &str) {
     for ((policy, mut model), bar) in models(family, &device, dir.path()).into_iter().zip([0.999, 0.99]) {
         let got = model.prefill(&device, 0, &tokens).unwrap();
         let p = pcc(&got, &want);
-        eprintln!("{family:?} {policy}: prefill logits PCC {p:.6}, top-1 ours {:?} candle {:?}", argmax(&got), argmax(&want));
+        eprintln!(
+            "{family:?} {policy}: prefill logits PCC {p:.6}, top-1 ours {:?} candle {:?}",
+            argmax(&got),
+            argmax(&want)
+        );
         assert!(p >= bar, "{family:?} {policy}: PCC {p} < {bar}");
     }
 }
@@ -103,7 +107,9 @@ fn greedy_decode_agrees_with_candle(family: Family, config: &str) {
     write_checkpoint(dir.path(), family, config, 11).unwrap();
     let device = open();
     let p = prompt(40, 3);
-    for ((policy, mut model), (bar, step_bar)) in models(family, &device, dir.path()).into_iter().zip([(0.95, 0.99), (0.75, 0.985)]) {
+    for ((policy, mut model), (bar, step_bar)) in
+        models(family, &device, dir.path()).into_iter().zip([(0.95, 0.99), (0.75, 0.985)])
+    {
         let mut logits = model.prefill(&device, 0, &p).unwrap();
         let (mut ids, mut ours) = (Vec::new(), Vec::new());
         for k in 0..=64 {
@@ -163,7 +169,11 @@ fn qwen2_bias_changes_the_logits() {
     let spec = support::family_ref::spec_of(&serde_json::from_str(&std::fs::read_to_string(QWEN2).unwrap()).unwrap());
     for (name, shape) in support::family_ref::tensor_shapes(Family::Qwen2, &spec) {
         use tttv2::nn::WeightSource;
-        let data = if name.ends_with(".bias") { vec![0.0; shape.iter().product()] } else { w.weight(&name).unwrap().data.into_owned() };
+        let data = if name.ends_with(".bias") {
+            vec![0.0; shape.iter().product()]
+        } else {
+            w.weight(&name).unwrap().data.into_owned()
+        };
         zeroed.insert(name, shape, data);
     }
     let got = Qwen2Accuracy::load(&device, &zeroed).unwrap().prefill(&device, 0, &tokens).unwrap();
@@ -188,7 +198,8 @@ fn the_generated_qwen2_program_runs_exactly_the_planned_ops() {
     assert_eq!(Qwen2Performance::manifest()["fingerprint"], fp.as_str(), "the test re-plans what the macro compiled");
     let prefill_plan = plan_llama_prefill_for(&decode_plan, &SystemProfile::N150, 128).unwrap();
     for plan in [&decode_plan, &prefill_plan] {
-        let biased: Vec<&str> = plan.ops.iter().filter(|o| matches!(o.call, Call::Linear(c) if c.bias)).map(|o| o.name.as_str()).collect();
+        let biased: Vec<&str> =
+            plan.ops.iter().filter(|o| matches!(o.call, Call::Linear(c) if c.bias)).map(|o| o.name.as_str()).collect();
         assert_eq!(biased, ["layers.0.attention.wqkv", "layers.1.attention.wqkv"], "{:?}", plan.options.mode);
     }
 

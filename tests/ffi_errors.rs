@@ -100,14 +100,16 @@ fn circular_buffers_beyond_l1_are_rejected_with_the_byte_count() {
     let device = Device::open(&DeviceProfile::N150).unwrap();
     let (k, n) = (8192u32, 8192u32);
     let x = upload(&device, 32, k);
-    let w = Tensor::from_f32(&device, &vec![0.0; (k * n) as usize], &[k, n], DataType::Bfloat16, Layout::Tile, &MemoryConfig::DRAM_INTERLEAVED).unwrap();
-    let cfg = LinearConfig {
-        m: 32,
-        k,
-        n,
-        program_config: one_d(256, 1, 8, 256),
-        ..tiny_plan::PROJ
-    };
+    let w = Tensor::from_f32(
+        &device,
+        &vec![0.0; (k * n) as usize],
+        &[k, n],
+        DataType::Bfloat16,
+        Layout::Tile,
+        &MemoryConfig::DRAM_INTERLEAVED,
+    )
+    .unwrap();
+    let cfg = LinearConfig { m: 32, k, n, program_config: one_d(256, 1, 8, 256), ..tiny_plan::PROJ };
     let msg = backend_message(ops::linear(&x, &w, None, &cfg));
     assert!(
         msg.starts_with("Statically allocated circular buffers on core range [(x=0,y=0) - (x=7,y=7)] grow to "),
@@ -145,9 +147,18 @@ fn missing_or_misshapen_weights_are_named() {
 #[test]
 fn block_float_needs_tile_layout() {
     let device = Device::open(&DeviceProfile::N150).unwrap();
-    let r = Tensor::from_f32(&device, &[0.0; 1024], &[32, 32], DataType::Bfloat8B, Layout::RowMajor, &MemoryConfig::DRAM_INTERLEAVED);
+    let r = Tensor::from_f32(
+        &device,
+        &[0.0; 1024],
+        &[32, 32],
+        DataType::Bfloat8B,
+        Layout::RowMajor,
+        &MemoryConfig::DRAM_INTERLEAVED,
+    );
     match r {
-        Err(Error::Backend { message, .. }) => assert_eq!(message, "Tensor with dtype BFLOAT8_B must be in TILE layout"),
+        Err(Error::Backend { message, .. }) => {
+            assert_eq!(message, "Tensor with dtype BFLOAT8_B must be in TILE layout")
+        }
         other => panic!("{other:?}"),
     }
 }

@@ -9,17 +9,11 @@ use tttv2::hf::LlamaConfig;
 use tttv2::nn::{GgufWeights, SafetensorsWeights, WeightSource};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/gguf")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/gguf").join(name)
 }
 
 fn f32_file(path: &Path) -> Vec<f32> {
-    std::fs::read(path)
-        .unwrap()
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
+    std::fs::read(path).unwrap().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
 }
 
 /// Every ggml type the reader accepts dequantizes as gguf-py does: exactly for the float types and
@@ -38,11 +32,7 @@ fn every_accepted_ggml_type_dequantizes_as_gguf_py_does() {
         assert_eq!(got.len(), expected.len(), "{ty}");
         let exact = !ty.ends_with("_K");
         for (i, (g, e)) in got.iter().zip(&expected).enumerate() {
-            let ok = if exact {
-                g == e
-            } else {
-                (g - e).abs() <= 1e-6 * e.abs().max(1e-3)
-            };
+            let ok = if exact { g == e } else { (g - e).abs() <= 1e-6 * e.abs().max(1e-3) };
             assert!(ok, "{ty}[{i}]: tttv2 {g} vs gguf-py {e}");
         }
     }
@@ -69,8 +59,7 @@ fn tiny_models_read_back_in_hugging_face_layout() {
     for arch in ["llama", "qwen2"] {
         let gguf = GgufWeights::open(fixture(&format!("tiny_{arch}.gguf"))).unwrap();
         assert_eq!(gguf.architecture(), arch);
-        let reference =
-            SafetensorsWeights::open(fixture(&format!("tiny_{arch}.hf.safetensors"))).unwrap();
+        let reference = SafetensorsWeights::open(fixture(&format!("tiny_{arch}.hf.safetensors"))).unwrap();
         let names: Vec<&str> = reference.names().collect();
         assert_eq!(names.len(), if arch == "qwen2" { 15 } else { 12 });
         for name in names {
@@ -88,19 +77,15 @@ fn metadata_is_checked_against_the_compiled_config() {
     let path = fixture("tiny_llama.gguf").display().to_string();
     // The same check from a manifest's `model` section, the planned config as `MANIFEST_JSON`
     // holds it.
-    let manifest =
-        |cfg: &LlamaConfig| serde_json::json!({ "name": "Tiny", "model": cfg }).to_string();
-    gguf.check_manifest(&manifest(&tiny_config("LlamaForCausalLM")))
-        .unwrap();
+    let manifest = |cfg: &LlamaConfig| serde_json::json!({ "name": "Tiny", "model": cfg }).to_string();
+    gguf.check_manifest(&manifest(&tiny_config("LlamaForCausalLM"))).unwrap();
     let mut cfg = tiny_config("LlamaForCausalLM");
     cfg.num_hidden_layers = 3;
     assert!(
         gguf.check_manifest(&manifest(&cfg))
             .unwrap_err()
             .to_string()
-            .contains(
-                "`llama.block_count` = 1 but the model was compiled with num_hidden_layers = 3"
-            )
+            .contains("`llama.block_count` = 1 but the model was compiled with num_hidden_layers = 3")
     );
     let mut cfg = tiny_config("LlamaForCausalLM");
     cfg.hidden_size = 64;
@@ -128,7 +113,12 @@ fn metadata_is_checked_against_the_compiled_config() {
     );
     let mut cfg = tiny_config("LlamaForCausalLM");
     cfg.num_key_value_heads = 2;
-    assert!(gguf.check_config(&cfg).unwrap_err().to_string().contains("`llama.attention.head_count_kv` = 1 but the model was compiled with num_key_value_heads = 2"));
+    assert!(
+        gguf.check_config(&cfg)
+            .unwrap_err()
+            .to_string()
+            .contains("`llama.attention.head_count_kv` = 1 but the model was compiled with num_key_value_heads = 2")
+    );
     let mut cfg = tiny_config("LlamaForCausalLM");
     cfg.tie_word_embeddings = true;
     assert!(
@@ -157,10 +147,8 @@ fn smollm2_gguf_yields_every_llama_tensor() {
     .unwrap();
     w.check_config(&cfg).unwrap();
     let (h, i, v, kv) = (576, 1536, 49152, 3 * 64);
-    let mut expect: Vec<(String, Vec<usize>)> = vec![
-        ("model.embed_tokens.weight".into(), vec![v, h]),
-        ("model.norm.weight".into(), vec![h]),
-    ];
+    let mut expect: Vec<(String, Vec<usize>)> =
+        vec![("model.embed_tokens.weight".into(), vec![v, h]), ("model.norm.weight".into(), vec![h])];
     for l in 0..30 {
         let p = format!("model.layers.{l}.");
         expect.extend([
@@ -183,8 +171,7 @@ fn smollm2_gguf_yields_every_llama_tensor() {
     assert_eq!(w.gguf_names().len(), expect.len());
     let err = w.weight("lm_head.weight").unwrap_err().to_string();
     assert!(
-        err.contains("looked for GGUF tensor `output.weight`")
-            && err.contains("tie_word_embeddings = true"),
+        err.contains("looked for GGUF tensor `output.weight`") && err.contains("tie_word_embeddings = true"),
         "{err}"
     );
 }
@@ -203,12 +190,12 @@ fn qkv_biases_in_the_file_must_match_the_compiled_plan() {
     let path = fixture("tiny_qwen2.gguf").display().to_string();
     assert_eq!(
         err,
-        format!("weight `{path}`: the file holds q/k/v biases (`blk.0.attn_q.bias`, ...) but the model was compiled with qkv_bias = false (attention_bias); these weights are for another model")
+        format!(
+            "weight `{path}`: the file holds q/k/v biases (`blk.0.attn_q.bias`, ...) but the model was compiled with qkv_bias = false (attention_bias); these weights are for another model"
+        )
     );
     // Opting out of the unused-tensor check does not let the bias mismatch through.
-    let qwen2 = GgufWeights::open(fixture("tiny_qwen2.gguf"))
-        .unwrap()
-        .allow_unused_tensors(true);
+    let qwen2 = GgufWeights::open(fixture("tiny_qwen2.gguf")).unwrap().allow_unused_tensors(true);
     assert!(qwen2.check_config(&cfg).is_err());
 
     let llama = GgufWeights::open(fixture("tiny_llama.gguf")).unwrap();
@@ -230,8 +217,7 @@ fn a_checkpoint_with_tensors_the_model_does_not_read_is_refused() {
     let manifest = |cfg: &LlamaConfig| serde_json::json!({ "name": "Tiny", "model": cfg }).to_string();
     let file = fixture("tiny_qwen2.hf.safetensors");
     let st = SafetensorsWeights::open(&file).unwrap();
-    st.check_compiled(&manifest(&tiny_config("Qwen2ForCausalLM")))
-        .unwrap();
+    st.check_compiled(&manifest(&tiny_config("Qwen2ForCausalLM"))).unwrap();
     let mut no_bias = tiny_config("Qwen2ForCausalLM");
     no_bias.qkv_bias = false;
     let err = st.check_compiled(&manifest(&no_bias)).unwrap_err().to_string();
@@ -239,9 +225,5 @@ fn a_checkpoint_with_tensors_the_model_does_not_read_is_refused() {
         err.contains(&format!("{}: holds 3 tensor(s) the compiled model does not read: `model.layers.0.self_attn.k_proj.bias`, `model.layers.0.self_attn.q_proj.bias`, `model.layers.0.self_attn.v_proj.bias`", file.display())),
         "{err}"
     );
-    SafetensorsWeights::open(&file)
-        .unwrap()
-        .allow_unused_tensors(true)
-        .check_compiled(&manifest(&no_bias))
-        .unwrap();
+    SafetensorsWeights::open(&file).unwrap().allow_unused_tensors(true).check_compiled(&manifest(&no_bias)).unwrap();
 }

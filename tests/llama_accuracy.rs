@@ -12,9 +12,23 @@ fn spec() -> TinyLlamaSpec {
     TinyLlamaSpec::accuracy()
 }
 
-#[ttt_model(device = "wormhole_b0", config = "tests/models/tiny-accuracy/config.json", mode = "prefill", batch = 1, seq_len = 128, policy = "accuracy")]
+#[ttt_model(
+    device = "wormhole_b0",
+    config = "tests/models/tiny-accuracy/config.json",
+    mode = "prefill",
+    batch = 1,
+    seq_len = 128,
+    policy = "accuracy"
+)]
 pub struct AccuracyPrefill;
-#[ttt_model(device = "wormhole_b0", config = "tests/models/tiny-accuracy/config.json", mode = "prefill", batch = 1, seq_len = 128, policy = "performance")]
+#[ttt_model(
+    device = "wormhole_b0",
+    config = "tests/models/tiny-accuracy/config.json",
+    mode = "prefill",
+    batch = 1,
+    seq_len = 128,
+    policy = "performance"
+)]
 pub struct PerformancePrefill;
 
 fn ours(dir: &std::path::Path, tokens: &[u32], policy: &str) -> Vec<f32> {

@@ -7,9 +7,12 @@ use tttv2::ttt_model;
 pub struct TinyLlama {
     #[embedding(vocab = 4096, dim = 512)]
     embed_tokens: Embedding,
-    #[decoder(repeat = 2, eps = 1e-5,
-              attention(heads = 8, kv_heads = 2, head_dim = 64, rope_theta = 10000.0),
-              mlp(intermediate = 1536, activation = "silu"))]
+    #[decoder(
+        repeat = 2,
+        eps = 1e-5,
+        attention(heads = 8, kv_heads = 2, head_dim = 64, rope_theta = 10000.0),
+        mlp(intermediate = 1536, activation = "silu")
+    )]
     layers: Decoder,
     #[rms_norm(dim = 512, eps = 1e-5)]
     norm: RmsNorm,
@@ -18,7 +21,13 @@ pub struct TinyLlama {
 }
 
 /// Llama-3.2-1B from its Hugging Face config.
-#[ttt_model(device = "wormhole_b0", config = "models/Llama-3.2-1B/config.json", mode = "decode", batch = 32, seq_len = 2048)]
+#[ttt_model(
+    device = "wormhole_b0",
+    config = "models/Llama-3.2-1B/config.json",
+    mode = "decode",
+    batch = 32,
+    seq_len = 2048
+)]
 pub struct Llama32_1B;
 
 /// The same model prefilled over a range of prompt lengths.
@@ -34,11 +43,21 @@ fn attribute_form_plans_every_op_of_both_layers() {
     for layer in 0..2 {
         let prefix = format!("model.layers.{layer}.");
         assert!(
-            ops.iter().any(|o| o["weights"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().starts_with(&prefix))),
+            ops.iter().any(|o| o["weights"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|w| w.as_str().unwrap().starts_with(&prefix))),
             "layer {layer} has ops"
         );
     }
-    assert!(!ops.iter().any(|o| o["weights"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().starts_with("model.layers.2."))));
+    assert!(
+        !ops.iter().any(|o| o["weights"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().starts_with("model.layers.2.")))
+    );
     assert!(m["requirements"]["latency_us"].as_f64().unwrap() > 0.0);
     assert_eq!(m["fingerprint"].as_str().unwrap().len(), 16);
 }
@@ -63,9 +82,11 @@ fn config_form_matches_the_hugging_face_model() {
 #[test]
 fn prefill_range_states_each_bucket() {
     let m = Llama32_1BPrefill::manifest();
-    let buckets: Vec<u64> = m["requirements"]["prefill_buckets_us"].as_array().unwrap().iter().map(|b| b[0].as_u64().unwrap()).collect();
+    let buckets: Vec<u64> =
+        m["requirements"]["prefill_buckets_us"].as_array().unwrap().iter().map(|b| b[0].as_u64().unwrap()).collect();
     assert_eq!(buckets, [128, 256, 512, 1024]);
-    let times: Vec<f64> = m["requirements"]["prefill_buckets_us"].as_array().unwrap().iter().map(|b| b[1].as_f64().unwrap()).collect();
+    let times: Vec<f64> =
+        m["requirements"]["prefill_buckets_us"].as_array().unwrap().iter().map(|b| b[1].as_f64().unwrap()).collect();
     assert!(times.windows(2).all(|w| w[0] < w[1]), "longer prompts take longer: {times:?}");
 }
 
@@ -101,7 +122,15 @@ fn tiny_weights() -> tttv2::nn::Weights {
     put("lm_head.weight".into(), vec![v, h], (3.0 / h as f32).sqrt());
     for l in 0..2 {
         let p = |s: &str| format!("model.layers.{l}.{s}");
-        for (name, out, inp) in [("self_attn.q_proj", q, h), ("self_attn.k_proj", kv, h), ("self_attn.v_proj", kv, h), ("self_attn.o_proj", h, q), ("mlp.gate_proj", i, h), ("mlp.up_proj", i, h), ("mlp.down_proj", h, i)] {
+        for (name, out, inp) in [
+            ("self_attn.q_proj", q, h),
+            ("self_attn.k_proj", kv, h),
+            ("self_attn.v_proj", kv, h),
+            ("self_attn.o_proj", h, q),
+            ("mlp.gate_proj", i, h),
+            ("mlp.up_proj", i, h),
+            ("mlp.down_proj", h, i),
+        ] {
             put(p(&format!("{name}.weight")), vec![out, inp], (3.0 / inp as f32).sqrt());
         }
     }

@@ -21,21 +21,57 @@ fn spec() -> TinyLlamaSpec {
 
 // The accuracy spec's model, compiled for each policy and batch the tests use: a 384-position
 // KV cache, prefill buckets of 128 and 256 tokens (a 300-token prompt continues through decode).
-#[ttt_model(device = "wormhole_b0", config = "tests/models/tiny-accuracy/config.json", mode = "decode", batch = 1, seq_len = 384, policy = "accuracy")]
+#[ttt_model(
+    device = "wormhole_b0",
+    config = "tests/models/tiny-accuracy/config.json",
+    mode = "decode",
+    batch = 1,
+    seq_len = 384,
+    policy = "accuracy"
+)]
 pub struct AccuracyB1;
-#[ttt_model(device = "wormhole_b0", config = "tests/models/tiny-accuracy/config.json", mode = "decode", batch = 1, seq_len = 384, policy = "performance")]
+#[ttt_model(
+    device = "wormhole_b0",
+    config = "tests/models/tiny-accuracy/config.json",
+    mode = "decode",
+    batch = 1,
+    seq_len = 384,
+    policy = "performance"
+)]
 pub struct PerformanceB1;
-#[ttt_model(device = "wormhole_b0", config = "tests/models/tiny-accuracy/config.json", mode = "decode", batch = 4, seq_len = 384, policy = "accuracy")]
+#[ttt_model(
+    device = "wormhole_b0",
+    config = "tests/models/tiny-accuracy/config.json",
+    mode = "decode",
+    batch = 4,
+    seq_len = 384,
+    policy = "accuracy"
+)]
 pub struct AccuracyB4;
-#[ttt_model(device = "wormhole_b0", config = "tests/models/tiny-accuracy/config.json", mode = "decode", batch = 2, seq_len = 384, policy = "accuracy")]
+#[ttt_model(
+    device = "wormhole_b0",
+    config = "tests/models/tiny-accuracy/config.json",
+    mode = "decode",
+    batch = 2,
+    seq_len = 384,
+    policy = "accuracy"
+)]
 pub struct AccuracyB2;
-#[ttt_model(device = "wormhole_b0", config = "tests/models/tiny-accuracy/config.json", mode = "decode", batch = 2, seq_len = 384, policy = "performance")]
+#[ttt_model(
+    device = "wormhole_b0",
+    config = "tests/models/tiny-accuracy/config.json",
+    mode = "decode",
+    batch = 2,
+    seq_len = 384,
+    policy = "performance"
+)]
 pub struct PerformanceB2;
 
 /// The committed config the models are declared from is the spec's.
 #[test]
 fn the_declared_config_is_the_spec() {
-    let committed: serde_json::Value = serde_json::from_str(&std::fs::read_to_string("tests/models/tiny-accuracy/config.json").unwrap()).unwrap();
+    let committed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string("tests/models/tiny-accuracy/config.json").unwrap()).unwrap();
     assert_eq!(committed, spec().config_json());
 }
 
@@ -73,14 +109,19 @@ fn greedy_decode_agrees_with_candle_over_64_steps() {
     let w = SafetensorsWeights::open(dir.path()).unwrap();
     let mut accuracy = AccuracyB1::load(&device, &w).unwrap();
     let mut performance = PerformanceB1::load(&device, &w).unwrap();
-    for (policy, bar, model) in [("accuracy", 0.95, &mut accuracy as &mut dyn CausalLm), ("performance", 0.75, &mut performance)] {
+    for (policy, bar, model) in
+        [("accuracy", 0.95, &mut accuracy as &mut dyn CausalLm), ("performance", 0.75, &mut performance)]
+    {
         let (ids, ours) = greedy(&device, model, &p, 64);
         // Candle sees the same history: the prompt, then our ids.
         let theirs = candle_forced_logits(dir.path(), &p, &ids[..64]);
         let agree = (1..=64).filter(|&k| argmax(&ours[k]) == argmax(&theirs[k])).count();
         let worst = (1..=64).map(|k| pcc(&ours[k], &theirs[k])).fold(1.0f64, f64::min);
         let rate = agree as f64 / 64.0;
-        eprintln!("{policy}: greedy top-1 agreement {agree}/64 = {:.1} %, worst decode-step logits PCC {worst:.6}", rate * 100.0);
+        eprintln!(
+            "{policy}: greedy top-1 agreement {agree}/64 = {:.1} %, worst decode-step logits PCC {worst:.6}",
+            rate * 100.0
+        );
         assert!(rate >= bar, "{policy}: top-1 agreement {rate} < {bar}");
         assert!(worst >= 0.99, "{policy}: a decode step's logits PCC is {worst}");
     }
@@ -95,7 +136,11 @@ fn users_in_one_batch_are_independent_and_match_candle() {
     assert_eq!(model.batch(), 4);
     // Three users of four, prompts of different lengths (two prefill buckets), in one batch.
     let prompts = [prompt(20, 1), prompt(150, 2), prompt(7, 3)];
-    let mut next: Vec<u32> = prompts.iter().enumerate().map(|(u, p)| argmax(&model.prefill(&device, u as u32, p).unwrap()).unwrap()).collect();
+    let mut next: Vec<u32> = prompts
+        .iter()
+        .enumerate()
+        .map(|(u, p)| argmax(&model.prefill(&device, u as u32, p).unwrap()).unwrap())
+        .collect();
     let mut fed: Vec<Vec<u32>> = vec![Vec::new(); 3];
     let mut ours: Vec<Vec<Vec<f32>>> = vec![Vec::new(); 3];
     for step in 0..8 {
@@ -127,7 +172,13 @@ fn prefill_buckets_share_the_decode_weights() {
     let device = open();
     let model = PerformanceB2::load(&device, &SafetensorsWeights::open(dir.path()).unwrap()).unwrap();
     let s = spec();
-    let (h, i, q, kv, v) = (s.hidden as u64, s.intermediate as u64, (s.heads * s.head_dim) as u64, (s.kv_heads * s.head_dim) as u64, s.vocab as u64);
+    let (h, i, q, kv, v) = (
+        s.hidden as u64,
+        s.intermediate as u64,
+        (s.heads * s.head_dim) as u64,
+        (s.kv_heads * s.head_dim) as u64,
+        s.vocab as u64,
+    );
     let matmul_values = s.layers as u64 * (h * (q + 2 * kv) + q * h + 3 * h * i) + h * v;
     // bfloat8_b / bfloat4_b matmul weights take at most ~1.06 bytes per value; the bf16 embedding
     // table and norms take 2. A second copy would add at least half a byte per matmul value.
@@ -163,7 +214,8 @@ fn generate_matches_stepwise_greedy_stops_on_eos_and_continues_long_prompts() {
     let (ids, _) = greedy(&device, &mut model, &p, 8);
     let greedy_opts = |n, eos: Vec<u32>| GenerateOptions { max_new_tokens: n, sampling: Sampling::Greedy, eos };
     let mut seen = Vec::new();
-    let g = model.generate(&device, std::slice::from_ref(&p), &greedy_opts(8, vec![]), |u, t| seen.push((u, t))).unwrap();
+    let g =
+        model.generate(&device, std::slice::from_ref(&p), &greedy_opts(8, vec![]), |u, t| seen.push((u, t))).unwrap();
     assert_eq!(g.tokens[0], ids[..8]);
     assert_eq!(g.stops, [StopReason::MaxTokens]);
     assert_eq!(seen.iter().map(|&(_, t)| t).collect::<Vec<_>>(), ids[..8]);
@@ -187,7 +239,11 @@ fn generate_matches_stepwise_greedy_stops_on_eos_and_continues_long_prompts() {
     }
 
     // Seeded top-p: reproducible, and different seeds give different samples.
-    let top_p = |seed| GenerateOptions { max_new_tokens: 12, sampling: Sampling::TopP { p: 0.9, temperature: 1.0, seed }, eos: vec![] };
+    let top_p = |seed| GenerateOptions {
+        max_new_tokens: 12,
+        sampling: Sampling::TopP { p: 0.9, temperature: 1.0, seed },
+        eos: vec![],
+    };
     let a = model.generate(&device, std::slice::from_ref(&p), &top_p(7), |_, _| {}).unwrap();
     assert_eq!(a.tokens, model.generate(&device, std::slice::from_ref(&p), &top_p(7), |_, _| {}).unwrap().tokens);
     assert_ne!(a.tokens, model.generate(&device, std::slice::from_ref(&p), &top_p(8), |_, _| {}).unwrap().tokens);
@@ -208,12 +264,17 @@ fn load_refuses_a_checkpoint_config_that_differs_from_the_compiled_one() {
     let theta = v5.as_object_mut().unwrap().remove("rope_theta").unwrap();
     v5["rope_parameters"] = serde_json::json!({"rope_theta": theta, "rope_type": "default"});
     std::fs::write(&config_path, v5.to_string()).unwrap();
-    AccuracyB1::load(&device, &SafetensorsWeights::open(dir.path()).unwrap()).expect("same numerics, transformers-5 layout");
+    AccuracyB1::load(&device, &SafetensorsWeights::open(dir.path()).unwrap())
+        .expect("same numerics, transformers-5 layout");
 
     for (field, value, message) in [
         ("rope_theta", serde_json::json!(500000.0), "`rope_theta` is 500000 but the model was compiled with 10000"),
         ("rms_norm_eps", serde_json::json!(1e-6), "`rms_norm_eps` is 0.000001 but the model was compiled with 0.00001"),
-        ("tie_word_embeddings", serde_json::json!(true), "`tie_word_embeddings` is true but the model was compiled with false"),
+        (
+            "tie_word_embeddings",
+            serde_json::json!(true),
+            "`tie_word_embeddings` is true but the model was compiled with false",
+        ),
     ] {
         let mut changed = original.clone();
         changed[field] = value;

@@ -30,7 +30,6 @@ struct FastMlp {
     down: Linear,
 }
 
-
 struct Data {
     x: Vec<f32>,
     up_w: Vec<f32>,
@@ -49,9 +48,11 @@ fn data() -> Data {
 
 fn weights(d: &Data) -> Weights {
     let mut w = Weights::new();
-    w.insert("up.weight", vec![1024, 512], d.up_w.clone())
-        .insert("up.bias", vec![1024], d.up_b.clone())
-        .insert("down.weight", vec![256, 1024], d.down_w.clone());
+    w.insert("up.weight", vec![1024, 512], d.up_w.clone()).insert("up.bias", vec![1024], d.up_b.clone()).insert(
+        "down.weight",
+        vec![256, 1024],
+        d.down_w.clone(),
+    );
     w
 }
 

@@ -30,9 +30,23 @@ use support::llama_ref::{CandleLlama, argmax, pcc};
 use tttv2::nn::{CausalLm, SafetensorsWeights};
 use tttv2::{Device, ttt_model};
 
-#[ttt_model(device = "wormhole_b0", config = "tests/models/SmolLM2-135M-Instruct/config.json", mode = "decode", batch = 1, seq_len = 256, policy = "accuracy")]
+#[ttt_model(
+    device = "wormhole_b0",
+    config = "tests/models/SmolLM2-135M-Instruct/config.json",
+    mode = "decode",
+    batch = 1,
+    seq_len = 256,
+    policy = "accuracy"
+)]
 pub struct SmolAccuracy;
-#[ttt_model(device = "wormhole_b0", config = "tests/models/SmolLM2-135M-Instruct/config.json", mode = "decode", batch = 1, seq_len = 256, policy = "performance")]
+#[ttt_model(
+    device = "wormhole_b0",
+    config = "tests/models/SmolLM2-135M-Instruct/config.json",
+    mode = "decode",
+    batch = 1,
+    seq_len = 256,
+    policy = "performance"
+)]
 pub struct SmolPerformance;
 
 /// Free-running tokens compared (the bar).
@@ -114,7 +128,14 @@ struct Report {
     ties: usize,
 }
 
-fn measure(policy: &'static str, model: &mut dyn CausalLm, device: &Device, prompt: &[u32], want: &[u32], want_logits: &[Vec<f32>]) -> Report {
+fn measure(
+    policy: &'static str,
+    model: &mut dyn CausalLm,
+    device: &Device,
+    prompt: &[u32],
+    want: &[u32],
+    want_logits: &[Vec<f32>],
+) -> Report {
     // Teacher forcing: logits after the prompt, then after each reference token.
     let mut logits = model.prefill(device, 0, prompt).unwrap();
     let (mut top1, mut top5, mut pccs, mut ties) = (0, 0, Vec::new(), 0);
@@ -166,7 +187,11 @@ fn smollm2_matches_the_f32_reference() {
     #[cfg(feature = "chat")]
     {
         let chat = tttv2::chat::Chat::from_dir(&dir).unwrap();
-        assert_eq!(chat.prompt(&[tttv2::chat::Message::user(user)]).unwrap(), prompt, "tttv2::chat renders SmolLM2's template");
+        assert_eq!(
+            chat.prompt(&[tttv2::chat::Message::user(user)]).unwrap(),
+            prompt,
+            "tttv2::chat renders SmolLM2's template"
+        );
         assert_eq!(chat.stop_tokens(), [2], "<|im_end|> (id 2) ends the assistant's turn");
     }
     assert!(prompt.len() < 128, "the prompt fits the first prefill bucket");
@@ -211,7 +236,10 @@ fn smollm2_matches_the_f32_reference() {
         let from_safetensors = SmolAccuracy::load(&device, &weights).unwrap().prefill(&device, 0, &prompt).unwrap();
         let from_gguf = SmolAccuracy::load(&device, &gguf).unwrap().prefill(&device, 0, &prompt).unwrap();
         let differing = from_gguf.iter().zip(&from_safetensors).filter(|(a, b)| a != b).count();
-        println!("GGUF through tttv2's reader: prefill logits differ from the safetensors path at {differing} of {} positions", from_gguf.len());
+        println!(
+            "GGUF through tttv2's reader: prefill logits differ from the safetensors path at {differing} of {} positions",
+            from_gguf.len()
+        );
         assert_eq!(differing, 0, "tttv2's GGUF reader gives the weights ggml-org's gguf gives");
     }
     #[cfg(not(feature = "gguf"))]
@@ -264,9 +292,16 @@ fn smollm2_matches_the_f32_reference() {
     assert!(accuracy.min_pcc >= 0.999, "accuracy: logits PCC >= 0.999 at every position ({})", accuracy.min_pcc);
     // bf16 activations cannot resolve a near-tie of the f32 reference; anything else is a bug.
     if let Some((margin, _, _)) = accuracy.divergence_detail {
-        assert!(margin < 0.05, "accuracy: free-running text may part only at a near-tie of the reference (margin {margin})");
+        assert!(
+            margin < 0.05,
+            "accuracy: free-running text may part only at a near-tie of the reference (margin {margin})"
+        );
     }
-    assert!(performance.top1 * 100 >= FORCED * 80, "performance: teacher-forced top-1 >= 80 % ({}/{FORCED})", performance.top1);
+    assert!(
+        performance.top1 * 100 >= FORCED * 80,
+        "performance: teacher-forced top-1 >= 80 % ({}/{FORCED})",
+        performance.top1
+    );
     assert_eq!(performance.top5, FORCED, "performance: teacher-forced top-5 100 %");
     assert!(performance.min_pcc >= 0.95, "performance: logits PCC >= 0.95 at every position ({})", performance.min_pcc);
 }

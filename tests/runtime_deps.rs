@@ -40,7 +40,11 @@ fn metadata() -> Graph {
         .unwrap()
         .iter()
         .map(|p| {
-            let proc_macro = p["targets"].as_array().unwrap().iter().any(|t| t["kind"].as_array().unwrap().iter().any(|k| k == "proc-macro"));
+            let proc_macro = p["targets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t["kind"].as_array().unwrap().iter().any(|k| k == "proc-macro"));
             (p["id"].as_str().unwrap().to_owned(), (p["name"].as_str().unwrap().to_owned(), proc_macro))
         })
         .collect();

@@ -23,10 +23,7 @@ fn main() {
     println!("cargo:rerun-if-env-changed=TT_METAL_HOME");
 
     let mut build = cxx_build::bridge("src/bridge.rs");
-    build
-        .include("include")
-        .flag_if_supported("-Wno-unused-parameter")
-        .opt_level(3);
+    build.include("include").flag_if_supported("-Wno-unused-parameter").opt_level(3);
     if env::var_os("CARGO_FEATURE_TTNN").is_some() {
         ttnn_build(build);
     } else {
@@ -43,21 +40,11 @@ fn main() {
 /// The tt-metal commit the TT-NN backend is written against.
 const TT_METAL_COMMIT: &str = "13adda80c119631d18b0bc06163416ba148c25ab";
 
-const TTNN_SOURCES: &[&str] = &[
-    "cpp/ttnn/backend.cc",
-    "cpp/ttnn/ops.cc",
-    "cpp/host/numerics.cc",
-    "cpp/host/gemm.cc",
-];
+const TTNN_SOURCES: &[&str] = &["cpp/ttnn/backend.cc", "cpp/ttnn/ops.cc", "cpp/host/numerics.cc", "cpp/host/gemm.cc"];
 
 /// Build directories of a source tree, in the order they are tried (`build_metal.sh` writes
 /// `build_<type>` and links `build` to it).
-const BUILD_DIRS: &[&str] = &[
-    "build",
-    "build_Release",
-    "build_RelWithDebInfo",
-    "build_Debug",
-];
+const BUILD_DIRS: &[&str] = &["build", "build_Release", "build_RelWithDebInfo", "build_Debug"];
 
 fn ttnn_help(problem: &str) -> ! {
     panic!(
@@ -103,17 +90,11 @@ fn tt_metal_commit(home: &Path) -> Option<String> {
         return Some(sha.trim().to_owned());
     }
     let packed = fs::read_to_string(git.join("packed-refs")).ok()?;
-    packed
-        .lines()
-        .find(|l| l.ends_with(r))
-        .and_then(|l| l.split_whitespace().next())
-        .map(str::to_owned)
+    packed.lines().find(|l| l.ends_with(r)).and_then(|l| l.split_whitespace().next()).map(str::to_owned)
 }
 
 fn split_paths(var: &str) -> Vec<PathBuf> {
-    env::var_os(var)
-        .map(|v| env::split_paths(&v).collect())
-        .unwrap_or_default()
+    env::var_os(var).map(|v| env::split_paths(&v).collect()).unwrap_or_default()
 }
 
 /// A header-only dependency TT-NN's public headers include: how to recognise its include dir
@@ -127,18 +108,8 @@ struct Dep {
 }
 
 const DEPS: &[Dep] = &[
-    Dep {
-        name: "fmt 11.1",
-        marker: "fmt/core.h",
-        cpm: "fmt",
-        subdirs: &["include"],
-    },
-    Dep {
-        name: "spdlog 1.15",
-        marker: "spdlog/spdlog.h",
-        cpm: "spdlog",
-        subdirs: &["include"],
-    },
+    Dep { name: "fmt 11.1", marker: "fmt/core.h", cpm: "fmt", subdirs: &["include"] },
+    Dep { name: "spdlog 1.15", marker: "spdlog/spdlog.h", cpm: "spdlog", subdirs: &["include"] },
     Dep {
         name: "nlohmann/json",
         marker: "nlohmann/json.hpp",
@@ -146,38 +117,13 @@ const DEPS: &[Dep] = &[
         subdirs: &["include", "single_include"],
     },
     // reflect's target has its source dir itself as include dir (the header is `reflect`).
-    Dep {
-        name: "reflect",
-        marker: "reflect",
-        cpm: "reflect",
-        subdirs: &[""],
-    },
-    Dep {
-        name: "enchantum",
-        marker: "enchantum/enchantum.hpp",
-        cpm: "enchantum",
-        subdirs: &["enchantum/include"],
-    },
-    Dep {
-        name: "tt-logger",
-        marker: "tt-logger/tt-logger.hpp",
-        cpm: "tt-logger",
-        subdirs: &["include"],
-    },
+    Dep { name: "reflect", marker: "reflect", cpm: "reflect", subdirs: &[""] },
+    Dep { name: "enchantum", marker: "enchantum/enchantum.hpp", cpm: "enchantum", subdirs: &["enchantum/include"] },
+    Dep { name: "tt-logger", marker: "tt-logger/tt-logger.hpp", cpm: "tt-logger", subdirs: &["include"] },
     // Submodules of a source tree (tt_metal/third_party); installed under include/ or
     // include/metalium-thirdparty.
-    Dep {
-        name: "tt-umd",
-        marker: "umd/device/types/arch.hpp",
-        cpm: "umd",
-        subdirs: &["device/api"],
-    },
-    Dep {
-        name: "tracy",
-        marker: "tracy/Tracy.hpp",
-        cpm: "tracy",
-        subdirs: &["public"],
-    },
+    Dep { name: "tt-umd", marker: "umd/device/types/arch.hpp", cpm: "umd", subdirs: &["device/api"] },
+    Dep { name: "tracy", marker: "tracy/Tracy.hpp", cpm: "tracy", subdirs: &["public"] },
 ];
 
 /// The compiler's default include dirs, where an installed tree's consumer has nlohmann/json
@@ -193,24 +139,12 @@ struct Tree {
 }
 
 fn existing(root: &Path, rel: &[&str]) -> Vec<PathBuf> {
-    rel.iter()
-        .map(|d| {
-            if d.is_empty() {
-                root.to_path_buf()
-            } else {
-                root.join(d)
-            }
-        })
-        .filter(|d| d.is_dir())
-        .collect()
+    rel.iter().map(|d| if d.is_empty() { root.to_path_buf() } else { root.join(d) }).filter(|d| d.is_dir()).collect()
 }
 
 /// The build dirs of a source tree, `TTTV2_TT_METAL_BUILD_DIR` first.
 fn build_dirs(home: &Path) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = env::var_os("TTTV2_TT_METAL_BUILD_DIR")
-        .map(|d| home.join(d))
-        .into_iter()
-        .collect();
+    let mut dirs: Vec<PathBuf> = env::var_os("TTTV2_TT_METAL_BUILD_DIR").map(|d| home.join(d)).into_iter().collect();
     dirs.extend(BUILD_DIRS.iter().map(|d| home.join(d)));
     dirs.retain(|d| d.is_dir());
     dirs.dedup();
@@ -224,11 +158,7 @@ fn build_dirs(home: &Path) -> Vec<PathBuf> {
 /// `tt_stl/CMakeLists.txt` (base dir `tt_stl`), `ttnn/CMakeLists.txt` (ttnn_core: `ttnn/api`;
 /// ttnncpp: `ttnn/api`, `ttnn/cpp`); plus `ttnn` (headers included as `ttnn/cpp/ttnn/...`).
 fn source_tree(home: &Path) -> Option<Tree> {
-    let markers = [
-        "tt_metal/api/tt-metalium/device.hpp",
-        "ttnn/api/ttnn/tensor/tensor.hpp",
-        "tt_stl/tt_stl/span.hpp",
-    ];
+    let markers = ["tt_metal/api/tt-metalium/device.hpp", "ttnn/api/ttnn/tensor/tensor.hpp", "tt_stl/tt_stl/span.hpp"];
     if !markers.iter().all(|m| home.join(m).is_file()) {
         return None;
     }
@@ -254,12 +184,7 @@ fn source_tree(home: &Path) -> Option<Tree> {
         // build_metal.sh's install into the build dir.
         libs.extend(existing(b, &["lib", "tt_metal", "ttnn", "tt_stl"]));
     }
-    Some(Tree {
-        kind: "source tree",
-        root: home.to_path_buf(),
-        includes,
-        libs,
-    })
+    Some(Tree { kind: "source tree", root: home.to_path_buf(), includes, libs })
 }
 
 /// An installed tree (`cmake --install`; `build_metal.sh` installs into its build dir). Install
@@ -268,29 +193,13 @@ fn source_tree(home: &Path) -> Option<Tree> {
 /// (`tt_metal/CMakeLists.txt`); hostdevcommon's `hostdev_headers` to `libexec/tt-metalium`
 /// (`tt_metal/hostdevcommon/CMakeLists.txt`); libraries to `lib/`.
 fn installed_tree(prefix: &Path) -> Option<Tree> {
-    let markers = [
-        "include/tt-metalium/device.hpp",
-        "include/ttnn/tensor/tensor.hpp",
-        "include/tt_stl/span.hpp",
-    ];
+    let markers = ["include/tt-metalium/device.hpp", "include/ttnn/tensor/tensor.hpp", "include/tt_stl/span.hpp"];
     if !markers.iter().all(|m| prefix.join(m).is_file()) {
         return None;
     }
-    let includes = existing(
-        prefix,
-        &[
-            "include",
-            "include/metalium-thirdparty",
-            "libexec/tt-metalium",
-        ],
-    );
+    let includes = existing(prefix, &["include", "include/metalium-thirdparty", "libexec/tt-metalium"]);
     let libs = existing(prefix, &["lib", "lib64"]);
-    Some(Tree {
-        kind: "installed tree",
-        root: prefix.to_path_buf(),
-        includes,
-        libs,
-    })
+    Some(Tree { kind: "installed tree", root: prefix.to_path_buf(), includes, libs })
 }
 
 /// The include dir of a header-only dependency: one of `dirs` if it already has it, else the
@@ -305,17 +214,9 @@ fn find_dep(dep: &Dep, dirs: &[PathBuf], home: &Path) -> Option<PathBuf> {
     {
         return Some(d.clone());
     }
-    let mut roots: Vec<PathBuf> = build_dirs(home)
-        .iter()
-        .map(|b| {
-            b.join("_deps")
-                .join(format!("{}-src", dep.cpm.to_lowercase()))
-        })
-        .collect();
-    let mut caches: Vec<PathBuf> = env::var_os("CPM_SOURCE_CACHE")
-        .map(PathBuf::from)
-        .into_iter()
-        .collect();
+    let mut roots: Vec<PathBuf> =
+        build_dirs(home).iter().map(|b| b.join("_deps").join(format!("{}-src", dep.cpm.to_lowercase()))).collect();
+    let mut caches: Vec<PathBuf> = env::var_os("CPM_SOURCE_CACHE").map(PathBuf::from).into_iter().collect();
     caches.push(home.join(".cpmcache"));
     for cache in caches {
         let mut versions: Vec<(std::time::SystemTime, PathBuf)> = fs::read_dir(cache.join(dep.cpm))
@@ -327,10 +228,7 @@ fn find_dep(dep: &Dep, dirs: &[PathBuf], home: &Path) -> Option<PathBuf> {
         versions.sort();
         roots.extend(versions.into_iter().rev().map(|(_, p)| p));
     }
-    roots
-        .iter()
-        .flat_map(|r| existing(r, dep.subdirs))
-        .find(|d| d.join(dep.marker).exists())
+    roots.iter().flat_map(|r| existing(r, dep.subdirs)).find(|d| d.join(dep.marker).exists())
 }
 
 /// The TT-NN backend: C++20 against tt-metal's headers and `_ttnncpp.so` / `libtt_metal.so` /
@@ -348,17 +246,11 @@ fn ttnn_build(mut build: cc::Build) {
     ] {
         println!("cargo:rerun-if-env-changed={v}");
     }
-    let Some(home) = env::var_os("TT_METAL_HOME")
-        .filter(|h| !h.is_empty())
-        .map(PathBuf::from)
-    else {
+    let Some(home) = env::var_os("TT_METAL_HOME").filter(|h| !h.is_empty()).map(PathBuf::from) else {
         ttnn_help("TT_METAL_HOME is not set.");
     };
     if !home.is_dir() {
-        ttnn_help(&format!(
-            "TT_METAL_HOME = {} is not a directory.",
-            home.display()
-        ));
+        ttnn_help(&format!("TT_METAL_HOME = {} is not a directory.", home.display()));
     }
     // A source tree first (CMake's BUILD_INTERFACE dirs); else an installed tree at TT_METAL_HOME or
     // in a build dir.
@@ -376,9 +268,7 @@ fn ttnn_build(mut build: cc::Build) {
     };
     if env::var("TTTV2_SKIP_COMMIT_CHECK").as_deref() != Ok("1") {
         match tt_metal_commit(&home) {
-            Some(c)
-                if c.starts_with(TT_METAL_COMMIT)
-                    || (c.len() >= 8 && TT_METAL_COMMIT.starts_with(&c)) => {}
+            Some(c) if c.starts_with(TT_METAL_COMMIT) || (c.len() >= 8 && TT_METAL_COMMIT.starts_with(&c)) => {}
             Some(c) => ttnn_help(&format!(
                 "TT_METAL_HOME = {} is at commit {c}, but the TT-NN backend is written against {TT_METAL_COMMIT}.",
                 home.display()
@@ -395,10 +285,7 @@ fn ttnn_build(mut build: cc::Build) {
     let mut missing = Vec::new();
     for dep in DEPS {
         match find_dep(dep, &searched, &home) {
-            Some(d)
-                if !tree.includes.contains(&d)
-                    && !SYSTEM_INCLUDE.iter().any(|s| d == Path::new(s)) =>
-            {
+            Some(d) if !tree.includes.contains(&d) && !SYSTEM_INCLUDE.iter().any(|s| d == Path::new(s)) => {
                 tree.includes.push(d)
             }
             Some(_) => {}
@@ -423,24 +310,13 @@ fn ttnn_build(mut build: cc::Build) {
             "no _ttnncpp.so in {} ({}: {}) or TTTV2_TTNN_LIB; build tt-metal first (./build_metal.sh).",
             tree.root.display(),
             tree.kind,
-            if tree.libs.is_empty() {
-                "no library dirs".to_owned()
-            } else {
-                join(&tree.libs)
-            }
+            if tree.libs.is_empty() { "no library dirs".to_owned() } else { join(&tree.libs) }
         ));
     };
     if lib_dir("libtt_metal.so").is_none() {
-        ttnn_help(&format!(
-            "no libtt_metal.so in {} or TTTV2_TTNN_LIB.",
-            join(&tree.libs)
-        ));
+        ttnn_help(&format!("no libtt_metal.so in {} or TTTV2_TTNN_LIB.", join(&tree.libs)));
     }
-    println!(
-        "cargo:warning=tttv2-sys: TT-NN backend against the {} {}",
-        tree.kind,
-        tree.root.display()
-    );
+    println!("cargo:warning=tttv2-sys: TT-NN backend against the {} {}", tree.kind, tree.root.display());
     // As system include dirs, as a CMake consumer of the exported (imported) TT::Metalium / TTNN
     // targets gets them: tt-metal's headers are not -Wall -Wextra clean (-Wnarrowing and
     // -Wsign-compare in ttnn/cpp/ttnn/operations/ccl and functions.hpp at 13adda80); errors still show.
@@ -494,8 +370,5 @@ fn ttnn_build(mut build: cc::Build) {
 }
 
 fn join(dirs: &[PathBuf]) -> String {
-    dirs.iter()
-        .map(|d| d.display().to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
+    dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
 }

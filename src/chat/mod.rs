@@ -41,20 +41,13 @@ impl Chat {
         let dir = dir.as_ref();
         let path = dir.join("tokenizer.json");
         if !path.exists() {
-            return Err(ChatError::file(
-                &path,
-                "missing: the model directory needs its tokenizer.json",
-            ));
+            return Err(ChatError::file(&path, "missing: the model directory needs its tokenizer.json"));
         }
         let tokenizer = Tokenizer::from_file(&path)
             .map_err(|e| ChatError::file(&path, format!("cannot load the tokenizer: {e}")))?;
         let template = ChatTemplate::from_dir(dir)?;
         let stop = stop_tokens(dir, &tokenizer)?;
-        Ok(Chat {
-            tokenizer,
-            template,
-            stop,
-        })
+        Ok(Chat { tokenizer, template, stop })
     }
 
     /// The tokenizer.
@@ -82,12 +75,10 @@ impl Chat {
 
     /// `text` tokenized without added special tokens.
     pub fn encode(&self, text: &str) -> Result<Vec<u32>, ChatError> {
-        let enc = self.tokenizer.encode(text, false).map_err(|e| {
-            ChatError::file(
-                Path::new("tokenizer.json"),
-                format!("cannot encode the prompt: {e}"),
-            )
-        })?;
+        let enc = self
+            .tokenizer
+            .encode(text, false)
+            .map_err(|e| ChatError::file(Path::new("tokenizer.json"), format!("cannot encode the prompt: {e}")))?;
         Ok(enc.get_ids().to_vec())
     }
 

@@ -18,16 +18,12 @@ fn eos_ids(path: &Path, config: &serde_json::Value) -> Result<Vec<u32>, ChatErro
         ChatError::field(
             path,
             "eos_token_id",
-            format!(
-                "expected a token id (a non-negative integer), a list of them or null, got {v}"
-            ),
+            format!("expected a token id (a non-negative integer), a list of them or null, got {v}"),
         )
     };
     match config.get("eos_token_id") {
         None | Some(serde_json::Value::Null) => Ok(Vec::new()),
-        Some(serde_json::Value::Array(list)) => {
-            list.iter().map(|v| id(v).ok_or_else(|| bad(v))).collect()
-        }
+        Some(serde_json::Value::Array(list)) => list.iter().map(|v| id(v).ok_or_else(|| bad(v))).collect(),
         Some(v) => id(v).map(|n| vec![n]).ok_or_else(|| bad(v)),
     }
 }
@@ -66,17 +62,11 @@ pub fn stop_tokens(dir: &Path, tokenizer: &tokenizers::Tokenizer) -> Result<Vec<
             "no end-of-sequence token: none of generation_config.json, config.json (`eos_token_id`) and tokenizer_config.json (`eos_token`) names one, so generation could not stop",
         ));
     }
-    if let Some(&id) = ids
-        .iter()
-        .find(|&&id| id as usize >= tokenizer.get_vocab_size(true))
-    {
+    if let Some(&id) = ids.iter().find(|&&id| id as usize >= tokenizer.get_vocab_size(true)) {
         return Err(ChatError::field(
             dir,
             "eos_token_id",
-            format!(
-                "token id {id} is outside the tokenizer's vocabulary of {}",
-                tokenizer.get_vocab_size(true)
-            ),
+            format!("token id {id} is outside the tokenizer's vocabulary of {}", tokenizer.get_vocab_size(true)),
         ));
     }
     Ok(ids)

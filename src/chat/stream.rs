@@ -26,18 +26,11 @@ pub struct TextStream<'t> {
 impl<'t> TextStream<'t> {
     /// A stream that has seen no token yet.
     pub fn new(tokenizer: &'t Tokenizer) -> TextStream<'t> {
-        TextStream {
-            tokenizer,
-            tokens: Vec::new(),
-            prefix: 0,
-            read: 0,
-        }
+        TextStream { tokenizer, tokens: Vec::new(), prefix: 0, read: 0 }
     }
 
     fn decode(&self, tokens: &[u32]) -> Result<String, String> {
-        self.tokenizer
-            .decode(tokens, true)
-            .map_err(|e| format!("decoding tokens {tokens:?}: {e}"))
+        self.tokenizer.decode(tokens, true).map_err(|e| format!("decoding tokens {tokens:?}: {e}"))
     }
 
     /// Takes the next token; returns the text it completes (none while a character is split).
@@ -65,10 +58,7 @@ impl<'t> TextStream<'t> {
         let now = self.decode(&self.tokens[self.prefix..])?;
         self.prefix = self.tokens.len();
         self.read = self.tokens.len();
-        Ok(now
-            .strip_prefix(before.as_str())
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned))
+        Ok(now.strip_prefix(before.as_str()).filter(|s| !s.is_empty()).map(str::to_owned))
     }
 
     /// Every token pushed so far.

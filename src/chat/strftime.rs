@@ -32,32 +32,15 @@ const MONTHS: [&str; 12] = [
     "November",
     "December",
 ];
-const WEEKDAYS: [&str; 7] = [
-    "Sunday",
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-];
+const WEEKDAYS: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
 
 impl CivilTime {
     /// 1970-01-01 00:00:00.
-    pub const UNIX_EPOCH: CivilTime = CivilTime {
-        year: 1970,
-        month: 1,
-        day: 1,
-        hour: 0,
-        minute: 0,
-        second: 0,
-    };
+    pub const UNIX_EPOCH: CivilTime = CivilTime { year: 1970, month: 1, day: 1, hour: 0, minute: 0, second: 0 };
 
     /// Now, in UTC.
     pub fn now() -> CivilTime {
-        let secs = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
+        let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
         CivilTime::from_unix(secs)
     }
 
@@ -66,14 +49,7 @@ impl CivilTime {
         let days = secs.div_euclid(86_400);
         let rem = secs.rem_euclid(86_400) as u32;
         let (year, month, day) = civil_from_days(days);
-        CivilTime {
-            year,
-            month,
-            day,
-            hour: rem / 3600,
-            minute: rem / 60 % 60,
-            second: rem % 60,
-        }
+        CivilTime { year, month, day, hour: rem / 3600, minute: rem / 60 % 60, second: rem % 60 }
     }
 
     fn days(&self) -> i64 {
@@ -126,11 +102,7 @@ pub fn strftime(format: &str, t: CivilTime) -> Result<String, String> {
             d => (false, d),
         };
         let num = |v: u32, width: usize| {
-            if unpadded {
-                v.to_string()
-            } else {
-                format!("{v:0width$}")
-            }
+            if unpadded { v.to_string() } else { format!("{v:0width$}") }
         };
         let piece = match d {
             Some('a') => weekday[..3].to_owned(),
@@ -170,28 +142,14 @@ mod tests {
     fn dates_and_directives() {
         // 2024-07-26 was a Friday (the date Llama 3.1's template falls back to).
         let t = CivilTime::from_unix(1_721_952_000 + 13 * 3600 + 5 * 60 + 9);
-        assert_eq!(
-            t,
-            CivilTime {
-                year: 2024,
-                month: 7,
-                day: 26,
-                hour: 13,
-                minute: 5,
-                second: 9
-            }
-        );
+        assert_eq!(t, CivilTime { year: 2024, month: 7, day: 26, hour: 13, minute: 5, second: 9 });
         assert_eq!(strftime("%d %b %Y", t).unwrap(), "26 Jul 2024");
         assert_eq!(
             strftime("%A %-d %B %y, %I:%M:%S %p, day %j %%", t).unwrap(),
             "Friday 26 July 24, 01:05:09 PM, day 208 %"
         );
         assert_eq!(CivilTime::from_unix(0), CivilTime::UNIX_EPOCH);
-        assert_eq!(
-            CivilTime::from_unix(951_782_400).day,
-            29,
-            "2000-02-29 exists"
-        );
+        assert_eq!(CivilTime::from_unix(951_782_400).day, 29, "2000-02-29 exists");
         assert!(strftime("%Q", t).unwrap_err().contains("%Q"));
     }
 }

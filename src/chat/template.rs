@@ -24,15 +24,8 @@ use super::error::{ChatError, read_json};
 use super::strftime::{CivilTime, strftime};
 
 /// The special tokens transformers passes to a template (its `SPECIAL_TOKENS_ATTRIBUTES`).
-pub const SPECIAL_TOKEN_NAMES: [&str; 7] = [
-    "bos_token",
-    "eos_token",
-    "unk_token",
-    "sep_token",
-    "pad_token",
-    "cls_token",
-    "mask_token",
-];
+pub const SPECIAL_TOKEN_NAMES: [&str; 7] =
+    ["bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"];
 
 /// One chat message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -46,10 +39,7 @@ pub struct Message {
 impl Message {
     /// A message of `role`.
     pub fn new(role: impl Into<String>, content: impl Into<String>) -> Message {
-        Message {
-            role: role.into(),
-            content: content.into(),
-        }
+        Message { role: role.into(), content: content.into() }
     }
     /// A system message.
     pub fn system(content: impl Into<String>) -> Message {
@@ -75,21 +65,13 @@ pub struct ChatTemplate {
 }
 
 /// A special token in `tokenizer_config.json`: a string, an `AddedToken` object (`content`), or null.
-fn special_token(
-    path: &Path,
-    name: &str,
-    v: &serde_json::Value,
-) -> Result<Option<String>, ChatError> {
+fn special_token(path: &Path, name: &str, v: &serde_json::Value) -> Result<Option<String>, ChatError> {
     match v {
         serde_json::Value::Null => Ok(None),
         serde_json::Value::String(s) => Ok(Some(s.clone())),
         serde_json::Value::Object(o) => match o.get("content") {
             Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
-            _ => Err(ChatError::field(
-                path,
-                name,
-                "an added-token object needs a string `content`",
-            )),
+            _ => Err(ChatError::field(path, name, "an added-token object needs a string `content`")),
         },
         other => Err(ChatError::field(
             path,
@@ -127,8 +109,8 @@ impl ChatTemplate {
         let special_tokens = special_tokens(&config_path, &config)?;
         let jinja = dir.join("chat_template.jinja");
         let (source, origin) = if jinja.exists() {
-            let s = std::fs::read_to_string(&jinja)
-                .map_err(|e| ChatError::file(&jinja, format!("cannot read: {e}")))?;
+            let s =
+                std::fs::read_to_string(&jinja).map_err(|e| ChatError::file(&jinja, format!("cannot read: {e}")))?;
             (s, jinja)
         } else {
             let field = |m: &str| ChatError::field(&config_path, "chat_template", m.to_owned());
@@ -137,10 +119,8 @@ impl ChatTemplate {
                 Some(serde_json::Value::Array(list)) => {
                     let mut default = None;
                     for (i, t) in list.iter().enumerate() {
-                        let (
-                            Some(serde_json::Value::String(name)),
-                            Some(serde_json::Value::String(template)),
-                        ) = (t.get("name"), t.get("template"))
+                        let (Some(serde_json::Value::String(name)), Some(serde_json::Value::String(template))) =
+                            (t.get("name"), t.get("template"))
                         else {
                             return Err(field(&format!(
                                 "entry {i} is not a {{\"name\": .., \"template\": ..}} object of strings"
@@ -150,13 +130,10 @@ impl ChatTemplate {
                             default = Some(template.clone());
                         }
                     }
-                    default
-                        .ok_or_else(|| field("a list of templates without one named `default`"))?
+                    default.ok_or_else(|| field("a list of templates without one named `default`"))?
                 }
                 Some(other) => {
-                    return Err(field(&format!(
-                        "expected a string or a list of {{name, template}}, got {other}"
-                    )));
+                    return Err(field(&format!("expected a string or a list of {{name, template}}, got {other}")));
                 }
                 None => {
                     return Err(ChatError::file(
@@ -171,14 +148,8 @@ impl ChatTemplate {
     }
 
     /// A template from its source and the special tokens it sees (`("eos_token", "</s>")`, ...).
-    pub fn new(
-        source: impl Into<String>,
-        special_tokens: &[(&'static str, &str)],
-    ) -> Result<ChatTemplate, ChatError> {
-        let tokens = special_tokens
-            .iter()
-            .map(|(n, t)| (*n, (*t).to_owned()))
-            .collect();
+    pub fn new(source: impl Into<String>, special_tokens: &[(&'static str, &str)]) -> Result<ChatTemplate, ChatError> {
+        let tokens = special_tokens.iter().map(|(n, t)| (*n, (*t).to_owned())).collect();
         ChatTemplate::with_origin(source.into(), tokens, "<chat template>".into())
     }
 
@@ -187,19 +158,11 @@ impl ChatTemplate {
         special_tokens: Vec<(&'static str, String)>,
         origin: std::path::PathBuf,
     ) -> Result<ChatTemplate, ChatError> {
-        let t = ChatTemplate {
-            source,
-            origin,
-            special_tokens,
-        };
+        let t = ChatTemplate { source, origin, special_tokens };
         // Compile once now, so that a template minijinja cannot parse fails at load, not mid-chat.
         let env = t.environment(CivilTime::UNIX_EPOCH);
-        env.template_from_str(&t.source).map_err(|e| {
-            ChatError::file(
-                &t.origin,
-                format!("the chat template does not compile: {}", describe(&e)),
-            )
-        })?;
+        env.template_from_str(&t.source)
+            .map_err(|e| ChatError::file(&t.origin, format!("the chat template does not compile: {}", describe(&e))))?;
         Ok(t)
     }
 
@@ -210,19 +173,12 @@ impl ChatTemplate {
 
     /// A special token's text (`"eos_token"`), if the tokenizer config sets it.
     pub fn special_token(&self, name: &str) -> Option<&str> {
-        self.special_tokens
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, t)| t.as_str())
+        self.special_tokens.iter().find(|(n, _)| *n == name).map(|(_, t)| t.as_str())
     }
 
     /// Renders `messages` (with the assistant's turn opened when `add_generation_prompt`), the
     /// clock of `strftime_now` reading now (UTC).
-    pub fn render(
-        &self,
-        messages: &[Message],
-        add_generation_prompt: bool,
-    ) -> Result<String, ChatError> {
+    pub fn render(&self, messages: &[Message], add_generation_prompt: bool) -> Result<String, ChatError> {
         self.render_at(messages, add_generation_prompt, CivilTime::now())
     }
 
@@ -234,27 +190,18 @@ impl ChatTemplate {
         now: CivilTime,
     ) -> Result<String, ChatError> {
         let env = self.environment(now);
-        let template = env
-            .template_from_str(&self.source)
-            .map_err(|e| ChatError::file(&self.origin, describe(&e)))?;
+        let template = env.template_from_str(&self.source).map_err(|e| ChatError::file(&self.origin, describe(&e)))?;
         let mut ctx: Vec<(&str, Value)> = vec![
             ("messages", Value::from_serialize(messages)),
             ("tools", Value::from(())),
             ("documents", Value::from(())),
             ("add_generation_prompt", Value::from(add_generation_prompt)),
         ];
-        ctx.extend(
-            self.special_tokens
-                .iter()
-                .map(|(n, t)| (*n, Value::from(t.as_str()))),
-        );
+        ctx.extend(self.special_tokens.iter().map(|(n, t)| (*n, Value::from(t.as_str()))));
         let ctx: Value = ctx.into_iter().collect();
-        template.render(ctx).map_err(|e| {
-            ChatError::file(
-                &self.origin,
-                format!("rendering the chat template: {}", describe(&e)),
-            )
-        })
+        template
+            .render(ctx)
+            .map_err(|e| ChatError::file(&self.origin, format!("rendering the chat template: {}", describe(&e))))
     }
 
     fn environment(&self, now: CivilTime) -> Environment<'_> {
@@ -265,19 +212,12 @@ impl ChatTemplate {
         env.set_undefined_behavior(UndefinedBehavior::Lenient);
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         env.add_filter("tojson", tojson);
-        env.add_function(
-            "raise_exception",
-            |message: String| -> Result<Value, minijinja::Error> {
-                Err(minijinja::Error::new(ErrorKind::InvalidOperation, message))
-            },
-        );
-        env.add_function(
-            "strftime_now",
-            move |format: String| -> Result<String, minijinja::Error> {
-                strftime(&format, now)
-                    .map_err(|e| minijinja::Error::new(ErrorKind::InvalidOperation, e))
-            },
-        );
+        env.add_function("raise_exception", |message: String| -> Result<Value, minijinja::Error> {
+            Err(minijinja::Error::new(ErrorKind::InvalidOperation, message))
+        });
+        env.add_function("strftime_now", move |format: String| -> Result<String, minijinja::Error> {
+            strftime(&format, now).map_err(|e| minijinja::Error::new(ErrorKind::InvalidOperation, e))
+        });
         env
     }
 }
@@ -296,23 +236,16 @@ fn describe(e: &minijinja::Error) -> String {
 /// transformers' `tojson`: Python's `json.dumps(x, ensure_ascii=False, indent=None,
 /// separators=None, sort_keys=False)`, each argument also accepted by keyword.
 fn tojson(value: Value, indent: Option<Value>, kwargs: Kwargs) -> Result<String, minijinja::Error> {
-    let bad =
-        |m: String| minijinja::Error::new(ErrorKind::InvalidOperation, format!("tojson: {m}"));
+    let bad = |m: String| minijinja::Error::new(ErrorKind::InvalidOperation, format!("tojson: {m}"));
     let indent = match indent.or(kwargs.get::<Option<Value>>("indent")?) {
         None => None,
         Some(v) if v.is_none() => None,
-        Some(v) if v.kind() == ValueKind::Number => Some(
-            " ".repeat(
-                i64::try_from(v)
-                    .map_err(|_| bad("indent must be an integer".into()))?
-                    .max(0) as usize,
-            ),
-        ),
+        Some(v) if v.kind() == ValueKind::Number => {
+            Some(" ".repeat(i64::try_from(v).map_err(|_| bad("indent must be an integer".into()))?.max(0) as usize))
+        }
         Some(v) if v.kind() == ValueKind::String => Some(v.as_str().unwrap_or_default().to_owned()),
         Some(v) => {
-            return Err(bad(format!(
-                "indent must be an integer or a string, got {v}"
-            )));
+            return Err(bad(format!("indent must be an integer or a string, got {v}")));
         }
     };
     let ensure_ascii = kwargs.get::<Option<bool>>("ensure_ascii")?.unwrap_or(false);
@@ -325,23 +258,13 @@ fn tojson(value: Value, indent: Option<Value>, kwargs: Kwargs) -> Result<String,
                 .map(|p| p.as_str().map(str::to_owned))
                 .collect::<Option<_>>()
                 .ok_or_else(|| bad("separators must be two strings".into()))?;
-            let [a, b] = <[String; 2]>::try_from(parts)
-                .map_err(|_| bad("separators must be two strings".into()))?;
+            let [a, b] = <[String; 2]>::try_from(parts).map_err(|_| bad("separators must be two strings".into()))?;
             (a, b)
         }
-        _ => (
-            (if indent.is_some() { "," } else { ", " }).to_owned(),
-            ": ".to_owned(),
-        ),
+        _ => ((if indent.is_some() { "," } else { ", " }).to_owned(), ": ".to_owned()),
     };
     kwargs.assert_all_used()?;
-    let style = JsonStyle {
-        indent,
-        item_sep,
-        key_sep,
-        ensure_ascii,
-        sort_keys,
-    };
+    let style = JsonStyle { indent, item_sep, key_sep, ensure_ascii, sort_keys };
     let mut out = String::new();
     style.write(&value, 0, &mut out).map_err(bad)?;
     Ok(out)
@@ -373,9 +296,7 @@ impl JsonStyle {
             ValueKind::String => self.string(v.as_str().unwrap_or_default(), out),
             ValueKind::Seq | ValueKind::Iterable => {
                 let items: Vec<Value> = v.try_iter().map_err(|e| e.to_string())?.collect();
-                self.container('[', ']', items.len(), level, out, |i, out| {
-                    self.write(&items[i], level + 1, out)
-                })?;
+                self.container('[', ']', items.len(), level, out, |i, out| self.write(&items[i], level + 1, out))?;
             }
             ValueKind::Map => {
                 let mut keys: Vec<Value> = v.try_iter().map_err(|e| e.to_string())?.collect();
@@ -458,11 +379,7 @@ fn python_number(v: &Value) -> String {
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 {
-            "Infinity".into()
-        } else {
-            "-Infinity".into()
-        };
+        return if f > 0.0 { "Infinity".into() } else { "-Infinity".into() };
     }
     // Python's repr switches to exponent notation outside [1e-4, 1e16).
     let a = f.abs();
@@ -470,11 +387,7 @@ fn python_number(v: &Value) -> String {
         let s = format!("{f:e}");
         let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
         let exp: i32 = exp.parse().unwrap_or(0);
-        return format!(
-            "{mantissa}e{}{:02}",
-            if exp < 0 { '-' } else { '+' },
-            exp.abs()
-        );
+        return format!("{mantissa}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
     }
     let s = format!("{f}");
     if s.contains('.') { s } else { format!("{s}.0") }
@@ -486,8 +399,7 @@ mod tests {
 
     fn render(src: &str) -> String {
         let t = ChatTemplate::new(src, &[("eos_token", "</s>")]).unwrap();
-        t.render_at(&[Message::user("hi")], false, CivilTime::UNIX_EPOCH)
-            .unwrap()
+        t.render_at(&[Message::user("hi")], false, CivilTime::UNIX_EPOCH).unwrap()
     }
 
     #[test]
@@ -513,14 +425,10 @@ mod tests {
     #[test]
     fn raise_exception_and_python_methods() {
         let t = ChatTemplate::new("{{ raise_exception('roles must alternate') }}", &[]).unwrap();
-        let e = t
-            .render_at(&[Message::user("x")], false, CivilTime::UNIX_EPOCH)
-            .unwrap_err();
+        let e = t.render_at(&[Message::user("x")], false, CivilTime::UNIX_EPOCH).unwrap_err();
         assert!(e.message.contains("roles must alternate"), "{e}");
         assert_eq!(
-            render(
-                "{{ '  a b '.strip() }}|{{ 'abc'.startswith('ab') }}|{{ messages[0].content.upper() }}"
-            ),
+            render("{{ '  a b '.strip() }}|{{ 'abc'.startswith('ab') }}|{{ messages[0].content.upper() }}"),
             "a b|True|HI"
         );
     }

@@ -120,12 +120,15 @@ impl Sampler {
     pub fn new(sampling: Sampling, user: u64) -> Result<Sampler> {
         if let Sampling::TopP { p, temperature, .. } = sampling
             // Written so that NaN fails both checks.
-            && !((p > 0.0 && p <= 1.0) && (temperature > 0.0 && temperature.is_finite())) {
-                return Err(Error::Shape {
-                    op: "generate",
-                    message: format!("top-p needs 0 < p <= 1 and a positive temperature, got p = {p}, temperature = {temperature}"),
-                });
-            }
+            && !((p > 0.0 && p <= 1.0) && (temperature > 0.0 && temperature.is_finite()))
+        {
+            return Err(Error::Shape {
+                op: "generate",
+                message: format!(
+                    "top-p needs 0 < p <= 1 and a positive temperature, got p = {p}, temperature = {temperature}"
+                ),
+            });
+        }
         let seed = match sampling {
             Sampling::TopP { seed, .. } => seed.wrapping_add(user),
             Sampling::Greedy => 0,
@@ -196,7 +199,15 @@ struct User {
 
 impl User {
     /// Chooses the next token from `logits` and takes it; a greedy tie is added to `ties`.
-    fn choose(&mut self, logits: &[f32], opts: &GenerateOptions, max_seq: u32, on_token: &mut impl FnMut(usize, u32), u: usize, ties: &mut Vec<Tie>) -> Result<()> {
+    fn choose(
+        &mut self,
+        logits: &[f32],
+        opts: &GenerateOptions,
+        max_seq: u32,
+        on_token: &mut impl FnMut(usize, u32),
+        u: usize,
+        ties: &mut Vec<Tie>,
+    ) -> Result<()> {
         let token = self.sampler.sample(logits)?;
         if opts.sampling == Sampling::Greedy {
             let top = top_tokens(logits);
@@ -208,7 +219,14 @@ impl User {
         Ok(())
     }
 
-    fn accept(&mut self, token: u32, opts: &GenerateOptions, max_seq: u32, on_token: &mut impl FnMut(usize, u32), u: usize) {
+    fn accept(
+        &mut self,
+        token: u32,
+        opts: &GenerateOptions,
+        max_seq: u32,
+        on_token: &mut impl FnMut(usize, u32),
+        u: usize,
+    ) {
         self.out.push(token);
         self.last = Some(token);
         on_token(u, token);
@@ -224,11 +242,20 @@ impl User {
 
 /// Generates for up to `batch` users of `model` at once (see the module docs).
 /// `on_token(user, token)` sees every new token as soon as it is chosen.
-pub fn generate(model: &mut impl CausalLm, device: &Device, prompts: &[Vec<u32>], opts: &GenerateOptions, mut on_token: impl FnMut(usize, u32)) -> Result<Generation> {
+pub fn generate(
+    model: &mut impl CausalLm,
+    device: &Device,
+    prompts: &[Vec<u32>],
+    opts: &GenerateOptions,
+    mut on_token: impl FnMut(usize, u32),
+) -> Result<Generation> {
     {
         let batch = model.batch() as usize;
         if prompts.is_empty() || prompts.len() > batch {
-            return Err(Error::Shape { op: "generate", message: format!("the plan serves 1 to {batch} users, got {} prompts", prompts.len()) });
+            return Err(Error::Shape {
+                op: "generate",
+                message: format!("the plan serves 1 to {batch} users, got {} prompts", prompts.len()),
+            });
         }
         let max_seq = model.max_seq_len();
         let mut g = Generation {
@@ -247,7 +274,10 @@ pub fn generate(model: &mut impl CausalLm, device: &Device, prompts: &[Vec<u32>]
                 return Err(Error::Shape { op: "generate", message: format!("prompt {u} is empty") });
             }
             if prompt.len() as u32 >= max_seq {
-                return Err(Error::Shape { op: "generate", message: format!("prompt {u} has {} tokens; the KV cache holds {max_seq} positions", prompt.len()) });
+                return Err(Error::Shape {
+                    op: "generate",
+                    message: format!("prompt {u} has {} tokens; the KV cache holds {max_seq} positions", prompt.len()),
+                });
             }
             let mut user = User {
                 pending: prompt.iter().copied().collect(),
@@ -354,12 +384,16 @@ mod tests {
     #[test]
     fn greedy_ties_are_reported_with_user_step_and_tokens() {
         let device = Device::open(&crate::device::DeviceProfile::N150).unwrap();
-        let mut m = Scripted { first: vec![0.0, 1.0, 0.5], steps: vec![vec![2.0, 0.0, 2.0], vec![0.0, 0.0, 3.0]], calls: 0 };
+        let mut m =
+            Scripted { first: vec![0.0, 1.0, 0.5], steps: vec![vec![2.0, 0.0, 2.0], vec![0.0, 0.0, 3.0]], calls: 0 };
         let opts = GenerateOptions { max_new_tokens: 3, sampling: Sampling::Greedy, eos: vec![] };
         let g = generate(&mut m, &device, &[vec![1], vec![2, 1]], &opts, |_, _| {}).unwrap();
         assert_eq!(g.tokens, [[1, 0, 2], [1, 0, 2]]);
         // Step 1 (the second new token) tied 0 and 2 for both users; greedy took 0.
-        assert_eq!(g.ties, [Tie { user: 0, step: 1, tokens: vec![0, 2] }, Tie { user: 1, step: 1, tokens: vec![0, 2] }]);
+        assert_eq!(
+            g.ties,
+            [Tie { user: 0, step: 1, tokens: vec![0, 2] }, Tie { user: 1, step: 1, tokens: vec![0, 2] }]
+        );
         // Sampling draws among ties by design: nothing to report.
         m.calls = 0;
         let opts = GenerateOptions { sampling: Sampling::TopP { p: 1.0, temperature: 1.0, seed: 3 }, ..opts };

@@ -78,10 +78,7 @@ pub struct GgufWeights {
 }
 
 fn file_err(path: &Path, message: impl Into<String>) -> Error {
-    Error::Weight {
-        name: path.display().to_string(),
-        message: message.into(),
-    }
+    Error::Weight { name: path.display().to_string(), message: message.into() }
 }
 
 /// candle's message without the backtrace it attaches when `RUST_BACKTRACE` is set.
@@ -113,11 +110,7 @@ fn zero_alignment(bytes: &[u8]) -> bool {
                 4 | 5 => 4,
                 _ => 0,
             };
-            if width > 0
-                && bytes
-                    .get(p + 4..p + 4 + width)
-                    .is_some_and(|v| v.iter().all(|&b| b == 0))
-            {
+            if width > 0 && bytes.get(p + 4..p + 4 + width).is_some_and(|v| v.iter().all(|&b| b == 0)) {
                 return true;
             }
         }
@@ -196,8 +189,7 @@ fn unpermute_rows(data: &[f32], heads: usize, cols: usize) -> Option<Vec<f32>> {
         for j in 0..half {
             for s in 0..2 {
                 let (src, dst) = (h * d + 2 * j + s, h * d + s * half + j);
-                out[dst * cols..(dst + 1) * cols]
-                    .copy_from_slice(&data[src * cols..(src + 1) * cols]);
+                out[dst * cols..(dst + 1) * cols].copy_from_slice(&data[src * cols..(src + 1) * cols]);
             }
         }
     }
@@ -212,12 +204,9 @@ impl GgufWeights {
         let f = File::open(&path).map_err(|e| file_err(&path, format!("cannot open: {e}")))?;
         // SAFETY: the map is read-only; a file modified while mapped is the caller's problem, as
         // with every memory-mapped loader.
-        let mmap =
-            unsafe { Mmap::map(&f) }.map_err(|e| file_err(&path, format!("cannot map: {e}")))?;
+        let mmap = unsafe { Mmap::map(&f) }.map_err(|e| file_err(&path, format!("cannot map: {e}")))?;
         if mmap.get(..4) != Some(b"GGUF".as_slice()) {
-            let found = mmap
-                .get(..4)
-                .map_or_else(|| format!("{} bytes", mmap.len()), |m| format!("{m:02x?}"));
+            let found = mmap.get(..4).map_or_else(|| format!("{} bytes", mmap.len()), |m| format!("{m:02x?}"));
             return Err(file_err(
                 &path,
                 format!("not a GGUF file: expected the magic \"GGUF\" at offset 0, found {found}"),
@@ -229,12 +218,8 @@ impl GgufWeights {
                 "corrupt GGUF: metadata `general.alignment` is 0; expected a positive alignment",
             ));
         }
-        let content = Content::read(&mut Cursor::new(&mmap[..])).map_err(|e| {
-            file_err(
-                &path,
-                format!("corrupt or truncated GGUF: {}", candle_msg(e)),
-            )
-        })?;
+        let content = Content::read(&mut Cursor::new(&mmap[..]))
+            .map_err(|e| file_err(&path, format!("corrupt or truncated GGUF: {}", candle_msg(e))))?;
         if content.magic == VersionedMagic::GgufV1 {
             return Err(file_err(
                 &path,
@@ -250,10 +235,7 @@ impl GgufWeights {
                 ));
             }
             None => {
-                return Err(file_err(
-                    &path,
-                    "metadata `general.architecture` is missing",
-                ));
+                return Err(file_err(&path, "metadata `general.architecture` is missing"));
             }
         };
         if !ARCHITECTURES.contains(&arch.as_str()) {
@@ -268,45 +250,25 @@ impl GgufWeights {
         for (name, info) in &content.tensor_infos {
             Self::check_tensor(&path, name, info, content.tensor_data_offset, len)?;
         }
-        Ok(GgufWeights {
-            path,
-            mmap,
-            content,
-            arch,
-            allow_non_finite: false,
-            allow_unused: false,
-        })
+        Ok(GgufWeights { path, mmap, content, arch, allow_non_finite: false, allow_unused: false })
     }
 
     /// Checks a tensor's type, size and place before anything reads it: candle would multiply
     /// the dimensions unchecked and trust the type's block size.
-    fn check_tensor(
-        path: &Path,
-        name: &str,
-        info: &TensorInfo,
-        data_offset: u64,
-        file_len: u64,
-    ) -> Result<(), Error> {
+    fn check_tensor(path: &Path, name: &str, info: &TensorInfo, data_offset: u64, file_len: u64) -> Result<(), Error> {
         let err = |m: String| file_err(path, format!("tensor `{name}`: {m}"));
         if !DTYPES.contains(&info.ggml_dtype) {
             let known: Vec<String> = DTYPES.iter().map(|&t| dtype_name(t)).collect();
-            return Err(err(format!(
-                "has ggml type {}; expected one of {known:?}",
-                dtype_name(info.ggml_dtype)
-            )));
+            return Err(err(format!("has ggml type {}; expected one of {known:?}", dtype_name(info.ggml_dtype))));
         }
         let dims = info.shape.dims();
-        let elems = dims
-            .iter()
-            .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64));
+        let elems = dims.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d as u64));
         let block = info.ggml_dtype.block_size() as u64;
         let elems = match elems {
             // candle views an empty tensor's bytes (a dangling, byte-aligned pointer) as blocks
             // of a wider alignment: undefined behaviour, found by fuzzing. No weight is empty.
             Some(0) => {
-                return Err(err(format!(
-                    "shape {dims:?} holds no values; expected a non-empty tensor"
-                )));
+                return Err(err(format!("shape {dims:?} holds no values; expected a non-empty tensor")));
             }
             Some(e) if e % block == 0 => e,
             _ => {
@@ -353,22 +315,14 @@ impl GgufWeights {
 
     /// Every tensor name in the file (llama.cpp's names), sorted.
     pub fn gguf_names(&self) -> Vec<&str> {
-        let mut v: Vec<&str> = self
-            .content
-            .tensor_infos
-            .keys()
-            .map(String::as_str)
-            .collect();
+        let mut v: Vec<&str> = self.content.tensor_infos.keys().map(String::as_str).collect();
         v.sort_unstable();
         v
     }
 
     /// The ggml type of a tensor (llama.cpp's name), as llama.cpp spells it (`Q4_1`, `F32`).
     pub fn gguf_type(&self, gguf_name: &str) -> Option<String> {
-        self.content
-            .tensor_infos
-            .get(gguf_name)
-            .map(|i| dtype_name(i.ggml_dtype))
+        self.content.tensor_infos.get(gguf_name).map(|i| dtype_name(i.ggml_dtype))
     }
 
     /// A tensor by its llama.cpp name, dequantized, rows as stored (no Hugging Face reordering).
@@ -388,22 +342,15 @@ impl GgufWeights {
         match self.meta(key) {
             None => Ok(None),
             Some(v) => meta_u64(v).map(Some).ok_or_else(|| {
-                file_err(
-                    &self.path,
-                    format!("metadata `{key}`: expected an unsigned integer, found {v:?}"),
-                )
+                file_err(&self.path, format!("metadata `{key}`: expected an unsigned integer, found {v:?}"))
             }),
         }
     }
 
     fn heads(&self) -> Result<(usize, usize), Error> {
         let hk = self.key("attention.head_count");
-        let heads = self
-            .meta_count(&hk)?
-            .ok_or_else(|| file_err(&self.path, format!("metadata `{hk}` is missing")))?;
-        let kv = self
-            .meta_count(&self.key("attention.head_count_kv"))?
-            .unwrap_or(heads);
+        let heads = self.meta_count(&hk)?.ok_or_else(|| file_err(&self.path, format!("metadata `{hk}` is missing")))?;
+        let kv = self.meta_count(&self.key("attention.head_count_kv"))?.unwrap_or(heads);
         Ok((heads as usize, kv as usize))
     }
 
@@ -416,71 +363,24 @@ impl GgufWeights {
         let mismatch = |key: &str, found: String, field: &str, expected: String| {
             file_err(
                 &self.path,
-                format!(
-                    "metadata `{key}` = {found} but the model was compiled with {field} = {expected}"
-                ),
+                format!("metadata `{key}` = {found} but the model was compiled with {field} = {expected}"),
             )
         };
         let counts: [(&str, &str, u64, bool); 8] = [
-            (
-                "embedding_length",
-                "hidden_size",
-                cfg.hidden_size as u64,
-                true,
-            ),
-            (
-                "feed_forward_length",
-                "intermediate_size",
-                cfg.intermediate_size as u64,
-                true,
-            ),
-            (
-                "block_count",
-                "num_hidden_layers",
-                cfg.num_hidden_layers as u64,
-                true,
-            ),
-            (
-                "attention.head_count",
-                "num_attention_heads",
-                cfg.num_attention_heads as u64,
-                true,
-            ),
-            (
-                "attention.head_count_kv",
-                "num_key_value_heads",
-                cfg.num_key_value_heads as u64,
-                false,
-            ),
-            (
-                "context_length",
-                "max_position_embeddings",
-                cfg.max_position_embeddings as u64,
-                false,
-            ),
-            (
-                "attention.key_length",
-                "head_dim",
-                cfg.head_dim as u64,
-                false,
-            ),
-            (
-                "attention.value_length",
-                "head_dim",
-                cfg.head_dim as u64,
-                false,
-            ),
+            ("embedding_length", "hidden_size", cfg.hidden_size as u64, true),
+            ("feed_forward_length", "intermediate_size", cfg.intermediate_size as u64, true),
+            ("block_count", "num_hidden_layers", cfg.num_hidden_layers as u64, true),
+            ("attention.head_count", "num_attention_heads", cfg.num_attention_heads as u64, true),
+            ("attention.head_count_kv", "num_key_value_heads", cfg.num_key_value_heads as u64, false),
+            ("context_length", "max_position_embeddings", cfg.max_position_embeddings as u64, false),
+            ("attention.key_length", "head_dim", cfg.head_dim as u64, false),
+            ("attention.value_length", "head_dim", cfg.head_dim as u64, false),
         ];
         for (suffix, field, expected, required) in counts {
             let key = self.key(suffix);
             match self.meta_count(&key)? {
                 Some(found) if found != expected => {
-                    return Err(mismatch(
-                        &key,
-                        found.to_string(),
-                        field,
-                        expected.to_string(),
-                    ));
+                    return Err(mismatch(&key, found.to_string(), field, expected.to_string()));
                 }
                 None if required => {
                     return Err(file_err(
@@ -514,20 +414,11 @@ impl GgufWeights {
         if let Some((key, v)) = vocab
             && v != cfg.vocab_size as u64
         {
-            return Err(mismatch(
-                &key,
-                v.to_string(),
-                "vocab_size",
-                cfg.vocab_size.to_string(),
-            ));
+            return Err(mismatch(&key, v.to_string(), "vocab_size", cfg.vocab_size.to_string()));
         }
         // Stored as f32: equal to the config's f64 rounded to f32.
         let floats = [
-            (
-                "attention.layer_norm_rms_epsilon",
-                "rms_norm_eps",
-                cfg.rms_norm_eps,
-            ),
+            ("attention.layer_norm_rms_epsilon", "rms_norm_eps", cfg.rms_norm_eps),
             ("rope.freq_base", "rope_theta", cfg.rope_theta),
         ];
         for (suffix, field, expected) in floats {
@@ -543,18 +434,10 @@ impl GgufWeights {
                 Some(v) => match meta_f64(v) {
                     Some(found) if (found as f32) == (expected as f32) => {}
                     Some(found) => {
-                        return Err(mismatch(
-                            &key,
-                            found.to_string(),
-                            field,
-                            expected.to_string(),
-                        ));
+                        return Err(mismatch(&key, found.to_string(), field, expected.to_string()));
                     }
                     None => {
-                        return Err(file_err(
-                            &self.path,
-                            format!("metadata `{key}`: expected a number, found {v:?}"),
-                        ));
+                        return Err(file_err(&self.path, format!("metadata `{key}`: expected a number, found {v:?}")));
                     }
                 },
             }
@@ -596,11 +479,8 @@ impl GgufWeights {
             return Ok(());
         }
         let (heads, kv) = (cfg.num_attention_heads as usize, cfg.num_key_value_heads as usize);
-        let mut read: std::collections::BTreeSet<String> = cfg
-            .weight_names()
-            .iter()
-            .filter_map(|n| gguf_name(n, &self.arch, heads, kv).map(|(g, _)| g))
-            .collect();
+        let mut read: std::collections::BTreeSet<String> =
+            cfg.weight_names().iter().filter_map(|n| gguf_name(n, &self.arch, heads, kv).map(|(g, _)| g)).collect();
         // Read by check_rope_scaling (Llama 3's per-frequency divisors).
         read.insert("rope_freqs.weight".to_owned());
         check_all_read(&self.path, self.gguf_names(), &read)
@@ -609,10 +489,8 @@ impl GgufWeights {
     /// [`check_config`](Self::check_config) against the config a model was compiled with, read
     /// from its plan module's `MANIFEST_JSON` (its `model` section is the planned config).
     pub fn check_manifest(&self, manifest_json: &str) -> Result<(), Error> {
-        let cfg = LlamaConfig::from_manifest_json(manifest_json).map_err(|message| Error::Weight {
-            name: "MANIFEST_JSON".to_owned(),
-            message,
-        })?;
+        let cfg = LlamaConfig::from_manifest_json(manifest_json)
+            .map_err(|message| Error::Weight { name: "MANIFEST_JSON".to_owned(), message })?;
         self.check_config(&cfg)
     }
 
@@ -626,22 +504,20 @@ impl GgufWeights {
             None => "none".to_owned(),
             Some(Value::String(s)) => s.clone(),
             Some(v) => {
-                return Err(file_err(
-                    &self.path,
-                    format!("metadata `{type_key}`: expected a string, found {v:?}"),
-                ));
+                return Err(file_err(&self.path, format!("metadata `{type_key}`: expected a string, found {v:?}")));
             }
         };
         let d = cfg.head_dim as usize;
-        let base: Vec<f64> = (0..d / 2)
-            .map(|i| cfg.rope_theta.powf(-((2 * i) as f64) / d as f64))
-            .collect();
+        let base: Vec<f64> = (0..d / 2).map(|i| cfg.rope_theta.powf(-((2 * i) as f64) / d as f64)).collect();
         let divisors: Vec<f64> = match kind.as_str() {
             "none" => vec![1.0; d / 2],
             "linear" => {
                 let key = self.key("rope.scaling.factor");
                 let f = self.meta(&key).and_then(meta_f64).filter(|f| *f > 0.0).ok_or_else(|| {
-                    file_err(&self.path, format!("metadata `{key}`: expected a positive number with `{type_key}` = \"linear\""))
+                    file_err(
+                        &self.path,
+                        format!("metadata `{key}`: expected a positive number with `{type_key}` = \"linear\""),
+                    )
                 })?;
                 vec![f; d / 2]
             }
@@ -668,11 +544,7 @@ impl GgufWeights {
                         ),
                     ));
                 }
-                divisors
-                    .iter()
-                    .zip(w.data.iter())
-                    .map(|(a, &b)| a * b as f64)
-                    .collect()
+                divisors.iter().zip(w.data.iter()).map(|(a, &b)| a * b as f64).collect()
             }
         };
         let compiled = cfg.rope_inv_freq();
@@ -707,37 +579,20 @@ impl GgufWeights {
             name: hf.to_owned(),
             message: format!("{}: GGUF tensor `{gguf}`: {m}", self.path.display()),
         };
-        let info = self
-            .content
-            .tensor_infos
-            .get(gguf)
-            .ok_or_else(|| err("not found".to_owned()))?;
+        let info = self.content.tensor_infos.get(gguf).ok_or_else(|| err("not found".to_owned()))?;
         let shape = info.shape.dims().to_vec();
         let q = info
-            .read(
-                &mut Cursor::new(&self.mmap[..]),
-                self.content.tensor_data_offset,
-                &CpuDevice::Cpu,
-            )
+            .read(&mut Cursor::new(&self.mmap[..]), self.content.tensor_data_offset, &CpuDevice::Cpu)
             .map_err(|e| err(format!("cannot read: {}", candle_msg(e))))?;
         let data = q
             .dequantize(&CpuDevice::Cpu)
             .and_then(|t| t.flatten_all())
             .and_then(|t| t.to_vec1::<f32>())
-            .map_err(|e| {
-                err(format!(
-                    "cannot dequantize {}: {e}",
-                    dtype_name(info.ggml_dtype)
-                ))
-            })?;
+            .map_err(|e| err(format!("cannot dequantize {}: {e}", dtype_name(info.ggml_dtype))))?;
         let data = match rows {
             Rows::AsStored => data,
             Rows::Unpermute(heads) => {
-                let cols = if shape.len() >= 2 {
-                    shape[1..].iter().product()
-                } else {
-                    1
-                };
+                let cols = if shape.len() >= 2 { shape[1..].iter().product() } else { 1 };
                 unpermute_rows(&data, heads, cols).ok_or_else(|| {
                     err(format!("shape {shape:?}: expected rows a multiple of 2 × {heads} heads to undo llama.cpp's q/k row permutation"))
                 })?
@@ -746,10 +601,7 @@ impl GgufWeights {
         if !self.allow_non_finite {
             check_finite(hf, &self.path, &data)?;
         }
-        Ok(Weight {
-            shape,
-            data: Cow::Owned(data),
-        })
+        Ok(Weight { shape, data: Cow::Owned(data) })
     }
 }
 
@@ -759,17 +611,11 @@ impl WeightSource for GgufWeights {
     }
 
     fn weight(&self, name: &str) -> Result<Weight<'_>, Error> {
-        let (heads, kv) = self.heads().map_err(|e| Error::Weight {
-            name: name.to_owned(),
-            message: e.to_string(),
-        })?;
+        let (heads, kv) = self.heads().map_err(|e| Error::Weight { name: name.to_owned(), message: e.to_string() })?;
         let Some((gguf, rows)) = gguf_name(name, &self.arch, heads, kv) else {
             return Err(Error::Weight {
                 name: name.to_owned(),
-                message: format!(
-                    "{}: no GGUF tensor corresponds to this Hugging Face name",
-                    self.path.display()
-                ),
+                message: format!("{}: no GGUF tensor corresponds to this Hugging Face name", self.path.display()),
             });
         };
         if !self.content.tensor_infos.contains_key(&gguf) {
@@ -811,16 +657,8 @@ mod tests {
         assert_eq!(q, ("blk.3.attn_q.weight".to_owned(), Rows::Unpermute(9)));
         let k = gguf_name("model.layers.0.self_attn.k_proj.bias", "qwen2", 9, 3).unwrap();
         assert_eq!(k, ("blk.0.attn_k.bias".to_owned(), Rows::AsStored));
-        assert_eq!(
-            gguf_name("model.layers.1.mlp.down_proj.weight", "llama", 9, 3)
-                .unwrap()
-                .0,
-            "blk.1.ffn_down.weight"
-        );
-        assert_eq!(
-            gguf_name("model.layers.x.mlp.down_proj.weight", "llama", 9, 3),
-            None
-        );
+        assert_eq!(gguf_name("model.layers.1.mlp.down_proj.weight", "llama", 9, 3).unwrap().0, "blk.1.ffn_down.weight");
+        assert_eq!(gguf_name("model.layers.x.mlp.down_proj.weight", "llama", 9, 3), None);
         assert_eq!(gguf_name("model.rotary_emb.inv_freq", "llama", 9, 3), None);
     }
 
@@ -828,11 +666,7 @@ mod tests {
     fn zero_alignment_is_found_in_the_raw_bytes() {
         let mut b = b"xx\x11\0\0\0\0\0\0\0general.alignment".to_vec();
         b.extend_from_slice(&4u32.to_le_bytes());
-        assert!(!zero_alignment(
-            &[b.as_slice(), &32u32.to_le_bytes()].concat()
-        ));
-        assert!(zero_alignment(
-            &[b.as_slice(), &0u32.to_le_bytes()].concat()
-        ));
+        assert!(!zero_alignment(&[b.as_slice(), &32u32.to_le_bytes()].concat()));
+        assert!(zero_alignment(&[b.as_slice(), &0u32.to_le_bytes()].concat()));
     }
 }

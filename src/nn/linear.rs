@@ -33,14 +33,8 @@ impl Linear {
                 t[i * n + o] = v;
             }
         }
-        let weight = Tensor::from_f32(
-            device,
-            &t,
-            &[cfg.k, cfg.n],
-            cfg.weight_dtype,
-            Layout::Tile,
-            &cfg.weight_memory_config,
-        )?;
+        let weight =
+            Tensor::from_f32(device, &t, &[cfg.k, cfg.n], cfg.weight_dtype, Layout::Tile, &cfg.weight_memory_config)?;
         let bias = if cfg.bias {
             let bname = format!("{name}.bias");
             let b = weights.weight(&bname)?;

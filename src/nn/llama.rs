@@ -19,7 +19,10 @@ use crate::{Device, Error, Result, Tensor};
 
 fn expect_shape(name: &str, w: &Weight<'_>, shape: &[usize]) -> Result<()> {
     if w.shape != shape {
-        return Err(Error::Weight { name: name.to_owned(), message: format!("expected shape {shape:?} but found {:?}", w.shape) });
+        return Err(Error::Weight {
+            name: name.to_owned(),
+            message: format!("expected shape {shape:?} but found {:?}", w.shape),
+        });
     }
     Ok(())
 }
@@ -69,7 +72,13 @@ pub fn linear_weight(weights: &impl WeightSource, name: &str, out: u32, inp: u32
 /// The fused QKV weight `[hidden, (q + 2 kv) · d]` from `[q_proj, k_proj, v_proj]`: q heads, then
 /// k heads, then v heads along the output (what `nlp_create_qkv_heads` splits), q and k rows in
 /// TT-NN's RoPE pair order.
-pub fn qkv_weight(weights: &impl WeightSource, names: [&str; 3], hidden: u32, heads: u32, kv_heads: u32) -> Result<Vec<f32>> {
+pub fn qkv_weight(
+    weights: &impl WeightSource,
+    names: [&str; 3],
+    hidden: u32,
+    heads: u32,
+    kv_heads: u32,
+) -> Result<Vec<f32>> {
     let q = weights.weight(names[0])?;
     let rows = q.shape.first().copied().unwrap_or(0);
     let d = rows / heads.max(1) as usize;
@@ -109,7 +118,10 @@ pub fn qkv_bias(weights: &impl WeightSource, names: [&str; 3], heads: u32, kv_he
 /// weight's dtype, placed as [`LinearConfig::bias_memory_config`] says.
 pub fn upload_bias(device: &Device, data: &[f32], cfg: &LinearConfig) -> Result<Tensor> {
     if data.len() != cfg.n as usize {
-        return Err(Error::Shape { op: "load", message: format!("a bias of {} values for a linear of {} columns", data.len(), cfg.n) });
+        return Err(Error::Shape {
+            op: "load",
+            message: format!("a bias of {} values for a linear of {} columns", data.len(), cfg.n),
+        });
     }
     Tensor::from_f32(device, data, &[1, cfg.n], cfg.weight_dtype, Layout::Tile, &cfg.bias_memory_config())
 }
@@ -151,7 +163,10 @@ pub fn tensor_bytes(t: &Tensor) -> u64 {
     let shape = t.shape();
     match t.layout() {
         Layout::Tile => {
-            let (rows, cols) = (shape[..shape.len() - 1].iter().map(|&d| d as u64).product::<u64>(), *shape.last().unwrap_or(&1) as u64);
+            let (rows, cols) = (
+                shape[..shape.len() - 1].iter().map(|&d| d as u64).product::<u64>(),
+                *shape.last().unwrap_or(&1) as u64,
+            );
             rows.div_ceil(32) * cols.div_ceil(32) * t.dtype().tile_bytes()
         }
         Layout::RowMajor => shape.iter().map(|&d| d as u64).product::<u64>() * t.dtype().tile_bytes() / 1024,
@@ -209,10 +224,19 @@ pub struct PrefillRope {
 
 impl PrefillRope {
     /// Uploads the bucket's operands where the plan's rotary ops read them.
-    pub fn upload(device: &Device, tables: &RopeTables, seq_len: u32, cos_mc: &MemoryConfig, trans_mat_mc: &MemoryConfig) -> Result<PrefillRope> {
+    pub fn upload(
+        device: &Device,
+        tables: &RopeTables,
+        seq_len: u32,
+        cos_mc: &MemoryConfig,
+        trans_mat_mc: &MemoryConfig,
+    ) -> Result<PrefillRope> {
         let (s, d) = (seq_len as usize, tables.d);
         if tables.cos.len() < s * d {
-            return Err(Error::Shape { op: "load", message: format!("the RoPE tables hold fewer than {seq_len} positions") });
+            return Err(Error::Shape {
+                op: "load",
+                message: format!("the RoPE tables hold fewer than {seq_len} positions"),
+            });
         }
         let shape = [1, 1, seq_len, d as u32];
         Ok(PrefillRope {
@@ -236,9 +260,16 @@ pub struct DecodeRope<'a> {
 
 impl<'a> DecodeRope<'a> {
     /// Uploads the rows of `positions` (one per user of the batch).
-    pub fn upload(device: &Device, tables: &RopeTables, positions: &[u32], mc: &MemoryConfig, trans_mat: &'a Tensor) -> Result<DecodeRope<'a>> {
+    pub fn upload(
+        device: &Device,
+        tables: &RopeTables,
+        positions: &[u32],
+        mc: &MemoryConfig,
+        trans_mat: &'a Tensor,
+    ) -> Result<DecodeRope<'a>> {
         let d = tables.d;
-        let (mut cos, mut sin) = (Vec::with_capacity(positions.len() * 32 * d), Vec::with_capacity(positions.len() * 32 * d));
+        let (mut cos, mut sin) =
+            (Vec::with_capacity(positions.len() * 32 * d), Vec::with_capacity(positions.len() * 32 * d));
         for &p in positions {
             let p = p as usize;
             if (p + 1) * d > tables.cos.len() {
@@ -261,10 +292,16 @@ impl<'a> DecodeRope<'a> {
 /// Checks a prefill call's user and prompt against the plan.
 pub fn check_prefill(user: u32, tokens: &[u32], batch: u32, max_len: u32) -> Result<()> {
     if tokens.is_empty() || tokens.len() > max_len as usize {
-        return Err(Error::Shape { op: "prefill", message: format!("the plans prefill prompts of 1 to {max_len} tokens, got {}", tokens.len()) });
+        return Err(Error::Shape {
+            op: "prefill",
+            message: format!("the plans prefill prompts of 1 to {max_len} tokens, got {}", tokens.len()),
+        });
     }
     if user >= batch {
-        return Err(Error::Shape { op: "prefill", message: format!("user {user} is outside the plan's batch of {batch}") });
+        return Err(Error::Shape {
+            op: "prefill",
+            message: format!("user {user} is outside the plan's batch of {batch}"),
+        });
     }
     Ok(())
 }
@@ -284,7 +321,10 @@ impl PrefillInputs {
         check_prefill(0, tokens, 1, seq_len)?;
         let mut padded = tokens.to_vec();
         padded.resize(seq_len as usize, 0);
-        Ok(PrefillInputs { ids: Tensor::from_u32(device, &padded, &[1, 1, 1, seq_len], Layout::RowMajor, mc)?, last: tokens.len() as u32 - 1 })
+        Ok(PrefillInputs {
+            ids: Tensor::from_u32(device, &padded, &[1, 1, 1, seq_len], Layout::RowMajor, mc)?,
+            last: tokens.len() as u32 - 1,
+        })
     }
 }
 
@@ -299,18 +339,38 @@ pub struct DecodeInputs {
 
 impl DecodeInputs {
     /// Checks and pads the step's tokens and positions and uploads the ids.
-    pub fn upload(device: &Device, tokens: &[u32], positions: &[u32], batch: u32, max_seq_len: u32, mc: &MemoryConfig) -> Result<DecodeInputs> {
+    pub fn upload(
+        device: &Device,
+        tokens: &[u32],
+        positions: &[u32],
+        batch: u32,
+        max_seq_len: u32,
+        mc: &MemoryConfig,
+    ) -> Result<DecodeInputs> {
         let b = batch as usize;
         if tokens.is_empty() || tokens.len() > b || tokens.len() != positions.len() {
-            return Err(Error::Shape { op: "decode", message: format!("1 to {b} users per step with one position each, got {} tokens and {} positions", tokens.len(), positions.len()) });
+            return Err(Error::Shape {
+                op: "decode",
+                message: format!(
+                    "1 to {b} users per step with one position each, got {} tokens and {} positions",
+                    tokens.len(),
+                    positions.len()
+                ),
+            });
         }
         if let Some(p) = positions.iter().find(|&&p| p >= max_seq_len) {
-            return Err(Error::Shape { op: "decode", message: format!("position {p} is beyond the KV cache of {max_seq_len} positions") });
+            return Err(Error::Shape {
+                op: "decode",
+                message: format!("position {p} is beyond the KV cache of {max_seq_len} positions"),
+            });
         }
         let (mut toks, mut pos) = (tokens.to_vec(), positions.to_vec());
         toks.resize(b, 0);
         pos.resize(b, 0);
-        Ok(DecodeInputs { ids: Tensor::from_u32(device, &toks, &[1, 1, 1, batch], Layout::RowMajor, mc)?, positions: pos })
+        Ok(DecodeInputs {
+            ids: Tensor::from_u32(device, &toks, &[1, 1, 1, batch], Layout::RowMajor, mc)?,
+            positions: pos,
+        })
     }
 }
 

@@ -1,9 +1,9 @@
 //! Layers as generated code holds them, and where their weights come from.
 
-mod linear;
 pub mod generate;
 #[cfg(feature = "gguf")]
 mod gguf;
+mod linear;
 pub mod llama;
 mod safetensors;
 mod synthetic;

@@ -48,14 +48,11 @@ impl SafetensorsWeights {
                     .map_err(|e| weight_err(&index.display().to_string(), format!("cannot read: {e}")))?;
                 let json: serde_json::Value = serde_json::from_str(&text)
                     .map_err(|e| weight_err(&index.display().to_string(), format!("invalid JSON: {e}")))?;
-                let map = json.get("weight_map").and_then(|m| m.as_object()).ok_or_else(|| {
-                    weight_err(&index.display().to_string(), "has no `weight_map` object".to_owned())
-                })?;
-                let mut shards: Vec<PathBuf> = map
-                    .values()
-                    .filter_map(|v| v.as_str())
-                    .map(|f| path.join(f))
-                    .collect();
+                let map = json
+                    .get("weight_map")
+                    .and_then(|m| m.as_object())
+                    .ok_or_else(|| weight_err(&index.display().to_string(), "has no `weight_map` object".to_owned()))?;
+                let mut shards: Vec<PathBuf> = map.values().filter_map(|v| v.as_str()).map(|f| path.join(f)).collect();
                 shards.sort();
                 shards.dedup();
                 shards
@@ -71,7 +68,14 @@ impl SafetensorsWeights {
             vec![path.to_path_buf()]
         };
         let config = Some(path.join("config.json")).filter(|c| path.is_dir() && c.is_file());
-        let mut out = SafetensorsWeights { files: Vec::new(), index: BTreeMap::new(), allow_non_finite: false, allow_unused: false, origin: path.to_path_buf(), config };
+        let mut out = SafetensorsWeights {
+            files: Vec::new(),
+            index: BTreeMap::new(),
+            allow_non_finite: false,
+            allow_unused: false,
+            origin: path.to_path_buf(),
+            config,
+        };
         for (i, file) in files.into_iter().enumerate() {
             let fname = file.display().to_string();
             let f = File::open(&file).map_err(|e| weight_err(&fname, format!("cannot open: {e}")))?;
@@ -87,7 +91,10 @@ impl SafetensorsWeights {
                 let (a, b) = info.data_offsets;
                 if let Some((other, ..)) = out.index.get(&name) {
                     let other = out.files[*other].0.display().to_string();
-                    return Err(weight_err(&name, format!("found in both {other} and {fname}; expected each tensor in one shard")));
+                    return Err(weight_err(
+                        &name,
+                        format!("found in both {other} and {fname}; expected each tensor in one shard"),
+                    ));
                 }
                 out.index.insert(name, (i, info.dtype, info.shape.clone(), (base + a, base + b)));
             }
@@ -132,7 +139,9 @@ impl WeightSource for SafetensorsWeights {
             if let Some(d) = compiled.first_difference(&found) {
                 return Err(weight_err(
                     &at,
-                    format!("{d}: these weights are for another model; compile it from this config.json (or use the checkpoint it was compiled for)"),
+                    format!(
+                        "{d}: these weights are for another model; compile it from this config.json (or use the checkpoint it was compiled for)"
+                    ),
                 ));
             }
         }
@@ -152,20 +161,24 @@ impl WeightSource for SafetensorsWeights {
         let volume: usize = shape.iter().product();
         let data: Vec<f32> = match dtype {
             Dtype::F32 => bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
-            Dtype::BF16 => bytes
-                .chunks_exact(2)
-                .map(|c| f32::from_bits((u16::from_le_bytes([c[0], c[1]]) as u32) << 16))
-                .collect(),
-            Dtype::F16 => bytes
-                .chunks_exact(2)
-                .map(|c| half::f16::from_bits(u16::from_le_bytes([c[0], c[1]])).to_f32())
-                .collect(),
+            Dtype::BF16 => {
+                bytes.chunks_exact(2).map(|c| f32::from_bits((u16::from_le_bytes([c[0], c[1]]) as u32) << 16)).collect()
+            }
+            Dtype::F16 => {
+                bytes.chunks_exact(2).map(|c| half::f16::from_bits(u16::from_le_bytes([c[0], c[1]])).to_f32()).collect()
+            }
             other => {
-                return Err(weight_err(name, format!("{}: has dtype {other:?}; expected F32, F16 or BF16", path.display())));
+                return Err(weight_err(
+                    name,
+                    format!("{}: has dtype {other:?}; expected F32, F16 or BF16", path.display()),
+                ));
             }
         };
         if data.len() != volume {
-            return Err(weight_err(name, format!("{}: shape {shape:?} needs {volume} values but the file holds {}", path.display(), data.len())));
+            return Err(weight_err(
+                name,
+                format!("{}: shape {shape:?} needs {volume} values but the file holds {}", path.display(), data.len()),
+            ));
         }
         if !self.allow_non_finite {
             check_finite(name, path, &data)?;
@@ -179,20 +192,14 @@ impl WeightSource for SafetensorsWeights {
 /// when the header parses and every tensor checks out here (the crate's own message is used).
 fn diagnose(bytes: &[u8]) -> Option<String> {
     let Some(len) = bytes.get(..8) else {
-        return Some(format!(
-            "the file is {} bytes; expected at least the 8-byte header length",
-            bytes.len()
-        ));
+        return Some(format!("the file is {} bytes; expected at least the 8-byte header length", bytes.len()));
     };
     let n = u64::from_le_bytes(len.try_into().ok()?);
     let rest = bytes.len() as u64 - 8;
     if n > rest {
-        return Some(format!(
-            "the header length is {n} bytes but only {rest} follow it: truncated or corrupt"
-        ));
+        return Some(format!("the header length is {n} bytes but only {rest} follow it: truncated or corrupt"));
     }
-    let header: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_slice(&bytes[8..8 + n as usize]).ok()?;
+    let header: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&bytes[8..8 + n as usize]).ok()?;
     let data_len = rest - n;
     let mut tensors: Vec<(&String, u64, u64, Option<u64>)> = Vec::new();
     for (name, info) in header.iter().filter(|(k, _)| k.as_str() != "__metadata__") {
@@ -205,25 +212,16 @@ fn diagnose(bytes: &[u8]) -> Option<String> {
             "I8" | "U8" | "BOOL" | "F8_E4M3" | "F8_E5M2" => 1,
             _ => 0,
         };
-        let elems = info
-            .get("shape")?
-            .as_array()?
-            .iter()
-            .try_fold(1u64, |acc, d| d.as_u64().and_then(|d| acc.checked_mul(d)));
-        let need = if width == 0 {
-            None
-        } else {
-            elems.and_then(|e| e.checked_mul(width))
-        };
+        let elems =
+            info.get("shape")?.as_array()?.iter().try_fold(1u64, |acc, d| d.as_u64().and_then(|d| acc.checked_mul(d)));
+        let need = if width == 0 { None } else { elems.and_then(|e| e.checked_mul(width)) };
         tensors.push((name, a, b, need));
     }
     tensors.sort_by_key(|t| (t.1, t.2));
     let mut end = 0;
     for (name, a, b, need) in tensors {
         if b < a {
-            return Some(format!(
-                "tensor `{name}`: data_offsets [{a}, {b}] end before they start"
-            ));
+            return Some(format!("tensor `{name}`: data_offsets [{a}, {b}] end before they start"));
         }
         if b > data_len {
             return Some(format!(

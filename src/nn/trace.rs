@@ -14,7 +14,10 @@ pub fn compare(want: &[TracedCall], got: &[TraceEntry]) -> Result<(), String> {
             return Err(format!("call {i} (`{}`): configs differ:\n  plan: {}\n  ran:  {}", w.0, w.1, g.config));
         }
         if w.2 != g.inputs {
-            return Err(format!("call {i} (`{}`): tensor arguments differ:\n  plan: {:?}\n  ran:  {:?}", w.0, w.2, g.inputs));
+            return Err(format!(
+                "call {i} (`{}`): tensor arguments differ:\n  plan: {:?}\n  ran:  {:?}",
+                w.0, w.2, g.inputs
+            ));
         }
     }
     if want.len() != got.len() {

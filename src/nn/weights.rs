@@ -56,10 +56,10 @@ impl Weights {
 
 impl WeightSource for Weights {
     fn weight(&self, name: &str) -> Result<Weight<'_>, Error> {
-        let (shape, data) = self.tensors.get(name).ok_or_else(|| Error::Weight {
-            name: name.to_owned(),
-            message: "not found".to_owned(),
-        })?;
+        let (shape, data) = self
+            .tensors
+            .get(name)
+            .ok_or_else(|| Error::Weight { name: name.to_owned(), message: "not found".to_owned() })?;
         let volume: usize = shape.iter().product();
         if volume != data.len() {
             return Err(Error::Weight {
@@ -76,7 +76,8 @@ impl WeightSource for Weights {
 /// touches, far from the tensor that caused it. The error counts both kinds and names the tensor
 /// and the file; readers let a caller opt out (`allow_non_finite`).
 pub(crate) fn check_finite(name: &str, file: &std::path::Path, data: &[f32]) -> Result<(), Error> {
-    let (nan, inf) = data.iter().fold((0usize, 0usize), |(n, i), v| (n + v.is_nan() as usize, i + v.is_infinite() as usize));
+    let (nan, inf) =
+        data.iter().fold((0usize, 0usize), |(n, i), v| (n + v.is_nan() as usize, i + v.is_infinite() as usize));
     if nan + inf == 0 {
         return Ok(());
     }
@@ -103,10 +104,8 @@ pub(crate) fn check_all_read<'a>(
     held: impl IntoIterator<Item = &'a str>,
     read: &std::collections::BTreeSet<String>,
 ) -> Result<(), Error> {
-    let unused: Vec<&str> = held
-        .into_iter()
-        .filter(|n| !read.contains(*n) && !n.ends_with("rotary_emb.inv_freq"))
-        .collect();
+    let unused: Vec<&str> =
+        held.into_iter().filter(|n| !read.contains(*n) && !n.ends_with("rotary_emb.inv_freq")).collect();
     if unused.is_empty() {
         return Ok(());
     }

@@ -73,7 +73,9 @@ pub fn write_checkpoint(dir: &Path, family: Family, config_path: &str, seed: u64
     let spec = spec_of(&config);
     std::fs::create_dir_all(dir)?;
     std::fs::write(dir.join("config.json"), &text)?;
-    let tensors = tensor_shapes(family, &spec).into_iter().map(|(name, shape)| (name.clone(), LazyTensor { seed, name, shape, values: family_tensor }));
+    let tensors = tensor_shapes(family, &spec)
+        .into_iter()
+        .map(|(name, shape)| (name.clone(), LazyTensor { seed, name, shape, values: family_tensor }));
     safetensors::serialize_to_file(tensors, None, &dir.join("model.safetensors")).map_err(std::io::Error::other)?;
     Ok(spec)
 }

@@ -296,7 +296,8 @@ impl TempDir {
     pub fn new(tag: &str) -> std::io::Result<Self> {
         use std::sync::atomic::{AtomicU64, Ordering};
         static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let path = std::env::temp_dir().join(format!("tttv2-{tag}-{}-{n}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&path)?;
@@ -416,9 +417,8 @@ impl CandleLlama {
         // candle's `Llama::load` unwraps inside its per-layer loop, so a missing or misshapen
         // layer tensor would panic there; check every name and shape first and say which.
         for (name, shape) in spec.tensor_shapes() {
-            let found = st
-                .get(&name)
-                .map_err(|_| RefError::Config(weights_path.clone(), format!("missing tensor {name}")))?;
+            let found =
+                st.get(&name).map_err(|_| RefError::Config(weights_path.clone(), format!("missing tensor {name}")))?;
             if found.shape() != shape.as_slice() {
                 return Err(RefError::Config(
                     weights_path.clone(),
@@ -453,7 +453,10 @@ impl CandleLlama {
             ));
         }
         if let Some(&t) = tokens.iter().find(|&&t| t as usize >= self.config.vocab_size) {
-            return Err(RefError::Config(PathBuf::new(), format!("token {t} outside vocab {}", self.config.vocab_size)));
+            return Err(RefError::Config(
+                PathBuf::new(),
+                format!("token {t} outside vocab {}", self.config.vocab_size),
+            ));
         }
         let input = Tensor::new(tokens, &self.device)?.unsqueeze(0)?; // [1, seq]
         let logits = self.model.forward(&input, index_pos, cache)?; // [1, vocab]

@@ -31,11 +31,18 @@ use tttv2_core::device::SystemProfile;
 use tttv2_core::hf::LlamaConfig;
 use tttv2_core::plan::Mode;
 use tttv2_core::plan::Policy;
-use tttv2_core::plan::llama::{LayerOverride, LlamaOptions, LlamaPlan, LlamaPlanError, OptimizeFor, WeightGroup, plan_llama};
+use tttv2_core::plan::llama::{
+    LayerOverride, LlamaOptions, LlamaPlan, LlamaPlanError, OptimizeFor, WeightGroup, plan_llama,
+};
 use tttv2_core::ttnn::{DataType, MathFidelity, MatmulProgramConfig, OpProgramConfig};
 
 #[derive(Parser, Debug)]
-#[command(name = "tttv2", version, about = "Plan a Hugging Face Llama-family model for a Tenstorrent device, generate its code, or make a crate that chats with it", arg_required_else_help = true)]
+#[command(
+    name = "tttv2",
+    version,
+    about = "Plan a Hugging Face Llama-family model for a Tenstorrent device, generate its code, or make a crate that chats with it",
+    arg_required_else_help = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -188,14 +195,18 @@ fn parse_override(v: &str) -> Result<LayerOverride, String> {
         }
         None => (lhs, None),
     };
-    let group = WeightGroup::parse(group).ok_or_else(|| format!("unknown weight group `{group}` (wqkv, wo, w1w3, w2, lm_head)"))?;
+    let group = WeightGroup::parse(group)
+        .ok_or_else(|| format!("unknown weight group `{group}` (wqkv, wo, w1w3, w2, lm_head)"))?;
     let (dt, fid) = match rhs.split_once(':') {
         Some((d, f)) => (d, Some(f)),
         None => (rhs, None),
     };
-    let dtype = if dt.is_empty() { None } else { Some(DataType::parse(dt).ok_or_else(|| format!("unknown dtype `{dt}`"))?) };
+    let dtype =
+        if dt.is_empty() { None } else { Some(DataType::parse(dt).ok_or_else(|| format!("unknown dtype `{dt}`"))?) };
     let math_fidelity = match fid {
-        Some(f) => Some(MathFidelity::parse(f).ok_or_else(|| format!("unknown math fidelity `{f}` (lofi, hifi2, hifi3, hifi4)"))?),
+        Some(f) => Some(
+            MathFidelity::parse(f).ok_or_else(|| format!("unknown math fidelity `{f}` (lofi, hifi2, hifi3, hifi4)"))?,
+        ),
         None => None,
     };
     Ok(LayerOverride { layers, group, dtype, math_fidelity })
@@ -253,7 +264,9 @@ fn model_name(config: &Path) -> String {
 
 /// Reads the config and resolves the options (exit code and message on failure).
 fn resolve(o: &PlanOptions, range_ok: bool) -> Result<Planned, (u8, String)> {
-    let system = SystemProfile::by_name(&o.device).ok_or_else(|| (2, bad(format!("unknown device `{}`; known: {}", o.device, SystemProfile::NAMES.join(", ")))))?;
+    let system = SystemProfile::by_name(&o.device).ok_or_else(|| {
+        (2, bad(format!("unknown device `{}`; known: {}", o.device, SystemProfile::NAMES.join(", "))))
+    })?;
     let config_path = config_file(&o.config);
     let cfg = LlamaConfig::from_file(&config_path).map_err(|e| (2, format!("error: {e}")))?;
     let mode = match o.mode {
@@ -299,20 +312,37 @@ fn program_summary(pc: &Option<OpProgramConfig>) -> String {
         None => "-".into(),
         Some(OpProgramConfig::Matmul(m)) => match m {
             MatmulProgramConfig::MultiCore(_) => "MultiCore".into(),
-            MatmulProgramConfig::Reuse(p) => format!("Reuse pcM{} pcN{} w{}", p.per_core_M, p.per_core_N, p.in0_block_w),
+            MatmulProgramConfig::Reuse(p) => {
+                format!("Reuse pcM{} pcN{} w{}", p.per_core_M, p.per_core_N, p.in0_block_w)
+            }
             MatmulProgramConfig::MultiCast2D(p) => format!(
                 "2D {}x{} pcM{} pcN{} w{} sb{}x{}",
-                p.compute_with_storage_grid_size.x, p.compute_with_storage_grid_size.y, p.per_core_M, p.per_core_N, p.in0_block_w, p.out_subblock_h, p.out_subblock_w
+                p.compute_with_storage_grid_size.x,
+                p.compute_with_storage_grid_size.y,
+                p.per_core_M,
+                p.per_core_N,
+                p.in0_block_w,
+                p.out_subblock_h,
+                p.out_subblock_w
             ),
             MatmulProgramConfig::MultiCast1D(p) => format!(
                 "1D {} pcM{} pcN{} w{} sb{}x{}",
-                if p.mcast_in0 { "wide" } else { "tall" }, p.per_core_M, p.per_core_N, p.in0_block_w, p.out_subblock_h, p.out_subblock_w
+                if p.mcast_in0 { "wide" } else { "tall" },
+                p.per_core_M,
+                p.per_core_N,
+                p.in0_block_w,
+                p.out_subblock_h,
+                p.out_subblock_w
             ),
             MatmulProgramConfig::DramSharded(p) => format!("DRAMSharded pcN{} w{}", p.per_core_N, p.in0_block_w),
         },
         Some(OpProgramConfig::LayerNorm(tttv2_core::ttnn::LayerNormProgramConfig::Default(_))) => "LNDefault".into(),
-        Some(OpProgramConfig::LayerNorm(tttv2_core::ttnn::LayerNormProgramConfig::Sharded(p))) => format!("LNSharded bw{} sbw{}", p.block_w, p.subblock_w),
-        Some(OpProgramConfig::Sdpa(tttv2_core::ttnn::TaggedSdpa::Config(p))) => format!("SDPA q{} k{}", p.q_chunk_size, p.k_chunk_size),
+        Some(OpProgramConfig::LayerNorm(tttv2_core::ttnn::LayerNormProgramConfig::Sharded(p))) => {
+            format!("LNSharded bw{} sbw{}", p.block_w, p.subblock_w)
+        }
+        Some(OpProgramConfig::Sdpa(tttv2_core::ttnn::TaggedSdpa::Config(p))) => {
+            format!("SDPA q{} k{}", p.q_chunk_size, p.k_chunk_size)
+        }
     }
 }
 
@@ -322,17 +352,23 @@ fn table(plan: &LlamaPlan, layers: Option<u32>) -> String {
     let o = &plan.options;
     let _ = writeln!(
         s,
-        "LlamaForCausalLM on {} (chip {}, mesh {}x{}): {:?}, batch {}, seq_len {}, policy {:?}, optimize_for {:?}", plan.system, plan.chip, plan.mesh.0, plan.mesh.1, o.mode, o.batch, o.seq_len, o.policy, o.optimize_for
+        "LlamaForCausalLM on {} (chip {}, mesh {}x{}): {:?}, batch {}, seq_len {}, policy {:?}, optimize_for {:?}",
+        plan.system, plan.chip, plan.mesh.0, plan.mesh.1, o.mode, o.batch, o.seq_len, o.policy, o.optimize_for
     );
     let _ = writeln!(s, "parallelism: {}", plan.parallelism);
-    let _ = writeln!(s, "{:<40} {:<18} {:>16} {:<34} {:<10} {:<6} {:>9} {:>10}", "op", "kind", "m x k x n", "program config", "weight", "fid", "L1 KiB", "est us");
+    let _ = writeln!(
+        s,
+        "{:<40} {:<18} {:>16} {:<34} {:<10} {:<6} {:>9} {:>10}",
+        "op", "kind", "m x k x n", "program config", "weight", "fid", "L1 KiB", "est us"
+    );
     let mut hidden = 0;
     for op in &plan.ops {
         if let (Some(limit), Some(l)) = (layers, op.layer)
-            && l >= limit {
-                hidden += 1;
-                continue;
-            }
+            && l >= limit
+        {
+            hidden += 1;
+            continue;
+        }
         let mkn = match (op.shapes.m, op.shapes.k, op.shapes.n) {
             (Some(m), Some(k), Some(n)) => format!("{m}x{k}x{n}"),
             _ => String::new(),
@@ -353,10 +389,18 @@ fn table(plan: &LlamaPlan, layers: Option<u32>) -> String {
         );
     }
     if hidden > 0 {
-        let _ = writeln!(s, "... {hidden} ops of layers {}.. not shown (identical configs per layer unless overridden)", layers.unwrap_or(0));
+        let _ = writeln!(
+            s,
+            "... {hidden} ops of layers {}.. not shown (identical configs per layer unless overridden)",
+            layers.unwrap_or(0)
+        );
     }
     let t = &plan.totals;
-    let _ = writeln!(s, "\ntotals: {} ops, {:.1} us per call, {:.1} tokens/s/user, {:.1} tokens/s", t.ops, t.estimate_us, t.tokens_per_s_per_user, t.tokens_per_s);
+    let _ = writeln!(
+        s,
+        "\ntotals: {} ops, {:.1} us per call, {:.1} tokens/s/user, {:.1} tokens/s",
+        t.ops, t.estimate_us, t.tokens_per_s_per_user, t.tokens_per_s
+    );
     let _ = writeln!(
         s,
         "memory per chip: weights {:.2} GiB + KV cache {:.2} GiB of budget {:.2} GiB; peak L1 {:.1} KiB/core",
@@ -386,7 +430,9 @@ fn run(argv: Vec<String>) -> (u8, String, String) {
             use clap::error::ErrorKind;
             let text = e.render().to_string();
             return match e.kind() {
-                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => (0, text, String::new()),
+                ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => (0, text, String::new()),
                 _ => (2, String::new(), text),
             };
         }
@@ -396,7 +442,9 @@ fn run(argv: Vec<String>) -> (u8, String, String) {
         Command::Plan(a) => match resolve(&a.plan, false) {
             Err(e) => fail(e),
             Ok(p) => match plan_llama(&p.cfg, &p.system, &p.opts) {
-                Ok(plan) if a.json => (0, tttv2_core::manifest::Manifest::new(p.name, &plan, Vec::new()).to_json() + "\n", String::new()),
+                Ok(plan) if a.json => {
+                    (0, tttv2_core::manifest::Manifest::new(p.name, &plan, Vec::new()).to_json() + "\n", String::new())
+                }
                 Ok(plan) => (0, table(&plan, a.layers), String::new()),
                 Err(e) => fail((1, format!("error: {e}"))),
             },
@@ -458,7 +506,10 @@ fn generate(args: &GenerateArgs, p: &Planned, regenerate: &[String]) -> (u8, Str
         name: args.name.clone().unwrap_or_else(|| struct_name(&p.name)),
         package: package_name(&dir_name),
         source: p.config_path.clone(),
-        command: std::iter::once("tttv2".to_owned()).chain(regenerate.iter().map(|w| shell_word(w))).collect::<Vec<_>>().join(" "),
+        command: std::iter::once("tttv2".to_owned())
+            .chain(regenerate.iter().map(|w| shell_word(w)))
+            .collect::<Vec<_>>()
+            .join(" "),
         tttv2: match &args.tttv2_path {
             Some(p) => Tttv2Dependency::Path(p.clone()),
             None => Tttv2Dependency::Version(env!("CARGO_PKG_VERSION").to_owned()),
@@ -481,7 +532,12 @@ fn generate(args: &GenerateArgs, p: &Planned, regenerate: &[String]) -> (u8, Str
     match write() {
         Ok(()) => (
             0,
-            format!("wrote {0}/Cargo.toml and {0}/src/lib.rs (struct {1}, plan fingerprint {2})\n", out.display(), g.name, generated.fingerprint),
+            format!(
+                "wrote {0}/Cargo.toml and {0}/src/lib.rs (struct {1}, plan fingerprint {2})\n",
+                out.display(),
+                g.name,
+                generated.fingerprint
+            ),
             String::new(),
         ),
         Err(e) => (2, String::new(), format!("error: cannot write to {}: {e}\n", out.display())),
@@ -507,7 +563,8 @@ mod tests {
 
     #[test]
     fn graph_prints_dot_with_every_op_and_residuals() {
-        let (code, out, err) = run(argv(&format!("graph --config {} --device n150 --mode decode --batch 32 --dot", cfg("Llama-3.2-1B"))));
+        let (code, out, err) =
+            run(argv(&format!("graph --config {} --device n150 --mode decode --batch 32 --dot", cfg("Llama-3.2-1B"))));
         assert_eq!(code, 0, "{err}");
         assert!(out.starts_with("digraph \"Llama-3.2-1B\" {"), "{out}");
         assert_eq!(out.matches("[style=dashed, label=\"residual\"]").count(), 2 * 16, "two residual adds per layer");
@@ -516,7 +573,8 @@ mod tests {
 
     #[test]
     fn plan_json_is_the_manifest() {
-        let (code, out, _) = run(argv(&format!("plan --config {} --device n150 --mode decode --batch 32 --json", cfg("Llama-3.2-1B"))));
+        let (code, out, _) =
+            run(argv(&format!("plan --config {} --device n150 --mode decode --batch 32 --json", cfg("Llama-3.2-1B"))));
         assert_eq!(code, 0);
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(v["name"], "Llama-3.2-1B");
@@ -532,7 +590,10 @@ mod tests {
 
     #[test]
     fn json_is_byte_identical_across_runs() {
-        let cmd = format!("plan --config {} --device n150 --mode decode --batch 32 --policy performance --json", cfg("Llama-3.1-8B"));
+        let cmd = format!(
+            "plan --config {} --device n150 --mode decode --batch 32 --policy performance --json",
+            cfg("Llama-3.1-8B")
+        );
         let (c1, a, _) = run(argv(&cmd));
         let (c2, b, _) = run(argv(&cmd));
         assert_eq!((c1, c2), (0, 0));
@@ -555,7 +616,10 @@ mod tests {
             "plan --device n150 --mode decode --batch 1".to_string(),
             format!("plan --config {c} --device n150 --mode decode --batch 1 --override w9=bf16"),
             "plan --config /nonexistent/config.json --device n150 --mode decode --batch 1".to_string(),
-            format!("plan --config {} --device n150 --mode decode --batch 1", env!("CARGO_MANIFEST_DIR").to_string() + "/Cargo.toml"),
+            format!(
+                "plan --config {} --device n150 --mode decode --batch 1",
+                env!("CARGO_MANIFEST_DIR").to_string() + "/Cargo.toml"
+            ),
         ] {
             let (code, out, err) = run(argv(&bad_cmd));
             if bad_cmd.is_empty() {
@@ -572,17 +636,32 @@ mod tests {
     fn generate_writes_a_crate_and_checks_its_arguments() {
         let c = cfg("Llama-3.2-1B");
         let out = std::env::temp_dir().join(format!("tttv2-cli-generate-{}", std::process::id())).join("llama_1b_n150");
-        let (code, msg, err) = run(argv(&format!("generate --config {c} --device n150 --mode decode --batch 32 --out {}", out.display())));
+        let (code, msg, err) =
+            run(argv(&format!("generate --config {c} --device n150 --mode decode --batch 32 --out {}", out.display())));
         assert_eq!(code, 0, "{err}");
         assert!(msg.contains("struct Llama3_2_1B"), "{msg}");
         let lib = std::fs::read_to_string(out.join("src/lib.rs")).unwrap();
         // A single-chip decode plan of ≤ 32 users is runnable: the struct holds the weights, the
         // decode program is emitted op by op, its configs in the plan module.
-        assert!(lib.contains("pub struct Llama3_2_1B {") && lib.contains("fn decode_layer(") && lib.contains("pub mod decode {"), "decode plans generate runnable code");
-        assert!(out.join("manifest.json").exists() && lib.contains("include_str!(\"../manifest.json\")"), "the manifest sits beside the source");
-        assert!(lib.contains(&format!("//     tttv2 generate --config {c} --device n150 --mode decode --batch 32 --out <this directory>")));
+        assert!(
+            lib.contains("pub struct Llama3_2_1B {")
+                && lib.contains("fn decode_layer(")
+                && lib.contains("pub mod decode {"),
+            "decode plans generate runnable code"
+        );
+        assert!(
+            out.join("manifest.json").exists() && lib.contains("include_str!(\"../manifest.json\")"),
+            "the manifest sits beside the source"
+        );
+        assert!(lib.contains(&format!(
+            "//     tttv2 generate --config {c} --device n150 --mode decode --batch 32 --out <this directory>"
+        )));
         let toml = std::fs::read_to_string(out.join("Cargo.toml")).unwrap();
-        assert!(toml.contains("name = \"llama_1b_n150\"") && toml.contains(&format!("version = \"{}\"", env!("CARGO_PKG_VERSION"))), "{toml}");
+        assert!(
+            toml.contains("name = \"llama_1b_n150\"")
+                && toml.contains(&format!("version = \"{}\"", env!("CARGO_PKG_VERSION"))),
+            "{toml}"
+        );
         let _ = std::fs::remove_dir_all(out.parent().unwrap());
         for bad_cmd in [
             format!("generate --config {c} --device n150 --mode decode --batch 32"),
@@ -603,14 +682,20 @@ mod tests {
         let (code, out, err) = run(argv(&format!("plan --config {} --json", cfg("Llama-3.2-1B"))));
         assert_eq!(code, 0, "{err}");
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-        assert_eq!((v["system"].as_str(), v["options"]["mode"].as_str()), (Some("n150"), Some("decode")), "{}", v["options"]);
+        assert_eq!(
+            (v["system"].as_str(), v["options"]["mode"].as_str()),
+            (Some("n150"), Some("decode")),
+            "{}",
+            v["options"]
+        );
         assert_eq!((v["options"]["batch"].as_u64(), v["options"]["seq_len"].as_u64()), (Some(1), Some(2048)));
         // The directory is accepted for the config.
         let dir = std::path::Path::new(&cfg("Llama-3.2-1B")).parent().unwrap().display().to_string();
         assert_eq!(run(argv(&format!("plan --config {dir} --json"))).1, out);
         // Llama-3.1-8B with 32 users in a 9 GiB budget: weights 6.76 GiB + KV cache 4.25 GiB at
         // 2048 positions do not fit, 1024 (2.13 GiB of cache) do: the default halves once.
-        let (code, out, err) = run(argv(&format!("plan --config {} --batch 32 --memory-budget 9GiB --json", cfg("Llama-3.1-8B"))));
+        let (code, out, err) =
+            run(argv(&format!("plan --config {} --batch 32 --memory-budget 9GiB --json", cfg("Llama-3.1-8B"))));
         assert_eq!(code, 0, "{err}");
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(v["options"]["seq_len"].as_u64(), Some(1024));
@@ -624,7 +709,8 @@ mod tests {
 
     #[test]
     fn unplannable_models_exit_1_naming_the_rule() {
-        let (code, _, err) = run(argv(&format!("plan --config {} --device n150 --mode decode --batch 32", cfg("Llama-3.1-70B"))));
+        let (code, _, err) =
+            run(argv(&format!("plan --config {} --device n150 --mode decode --batch 32", cfg("Llama-3.1-70B"))));
         assert_eq!(code, 1);
         assert!(err.contains("[memory-budget]") && err.contains("short by"), "{err}");
     }

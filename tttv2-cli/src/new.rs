@@ -50,9 +50,7 @@ pub fn run(a: &NewArgs) -> (u8, String, String) {
 
 fn write(a: &NewArgs) -> Result<String, (u8, String)> {
     let valid = a.name.starts_with(|c: char| c.is_ascii_alphabetic())
-        && a.name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        && a.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if !valid {
         return Err((
             2,
@@ -89,39 +87,17 @@ fn write(a: &NewArgs) -> Result<String, (u8, String)> {
         ));
     }
     let plan = plan_llama(&p.cfg, &p.system, &p.opts).map_err(|e| (1, format!("error: {e}")))?;
-    tttv2_codegen::check_runnable(&plan).map_err(|e| {
-        (
-            1,
-            format!("error: {e}; fix: choose a single-chip --device or a smaller --batch"),
-        )
-    })?;
+    tttv2_codegen::check_runnable(&plan)
+        .map_err(|e| (1, format!("error: {e}; fix: choose a single-chip --device or a smaller --batch")))?;
 
     let out = a.out.clone().unwrap_or_else(|| PathBuf::from(&a.name));
-    if out.exists()
-        && std::fs::read_dir(&out)
-            .map(|mut d| d.next().is_some())
-            .unwrap_or(true)
-    {
-        return Err((
-            2,
-            format!(
-                "error: {} exists and is not empty; fix: pass another name or --out",
-                out.display()
-            ),
-        ));
+    if out.exists() && std::fs::read_dir(&out).map(|mut d| d.next().is_some()).unwrap_or(true) {
+        return Err((2, format!("error: {} exists and is not empty; fix: pass another name or --out", out.display())));
     }
-    let config = std::fs::read_to_string(&p.config_path)
-        .map_err(|e| (2, format!("error: {}: {e}", p.config_path)))?;
+    let config = std::fs::read_to_string(&p.config_path).map_err(|e| (2, format!("error: {}: {e}", p.config_path)))?;
     let model = struct_name(&a.name);
     let files = [
-        (
-            "Cargo.toml",
-            cargo_toml(
-                &a.name,
-                a.tttv2_path.as_deref(),
-                p.system.chip.arch.cargo_feature(),
-            ),
-        ),
+        ("Cargo.toml", cargo_toml(&a.name, a.tttv2_path.as_deref(), p.system.chip.arch.cargo_feature())),
         ("config.json", config),
         ("src/main.rs", main_rs(&model, &p.name, a, p.opts.seq_len)),
     ];
@@ -138,18 +114,14 @@ fn write(a: &NewArgs) -> Result<String, (u8, String)> {
         device = a.device,
         batch = a.batch,
         seq = p.opts.seq_len,
-        weights = Path::new(&p.config_path)
-            .parent()
-            .map_or(".".into(), |d| d.display().to_string()),
+        weights = Path::new(&p.config_path).parent().map_or(".".into(), |d| d.display().to_string()),
     ))
 }
 
 /// Whether the file starts with GGUF's magic.
 fn is_gguf(path: &Path) -> bool {
     let mut magic = [0; 4];
-    std::fs::File::open(path)
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
-        .is_ok()
+    std::fs::File::open(path).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic)).is_ok()
         && magic == *b"GGUF"
 }
 

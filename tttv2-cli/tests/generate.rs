@@ -10,8 +10,19 @@ const CONFIG: &str = "models/small-llama/config.json";
 /// The arguments the committed example was generated with (its header states them too; the
 /// root crate's `tests/generate.rs` holds the same list).
 const ARGS: &[&str] = &[
-    "generate", "--config", CONFIG, "--device", "n150", "--mode", "decode", "--batch", "4", "--seq-len", "256",
-    "--tttv2-path", "../..",
+    "generate",
+    "--config",
+    CONFIG,
+    "--device",
+    "n150",
+    "--mode",
+    "decode",
+    "--batch",
+    "4",
+    "--seq-len",
+    "256",
+    "--tttv2-path",
+    "../..",
 ];
 
 /// The workspace root: the example's paths are relative to it.

@@ -5,23 +5,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn tttv2(args: &[&str]) -> Output {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned();
-    Command::new(env!("CARGO_BIN_EXE_tttv2"))
-        .current_dir(root)
-        .args(args)
-        .output()
-        .expect("the tttv2 binary runs")
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned();
+    Command::new(env!("CARGO_BIN_EXE_tttv2")).current_dir(root).args(args).output().expect("the tttv2 binary runs")
 }
 
 fn plan_json(config: &Path) -> serde_json::Value {
     let config = config.to_str().unwrap();
-    let args = [
-        "plan", "--config", config, "--device", "n150", "--mode", "decode", "--batch", "1",
-        "--json",
-    ];
+    let args = ["plan", "--config", config, "--device", "n150", "--mode", "decode", "--batch", "1", "--json"];
     let out = tttv2(&args);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{config}: {stderr}");
@@ -54,10 +44,7 @@ fn tiny_llama_gguf() -> Vec<u8> {
         ("llama.vocab_size", 512),
         ("llama.rope.dimension_count", 64),
     ];
-    let floats = [
-        ("llama.rope.freq_base", 1e6f32),
-        ("llama.attention.layer_norm_rms_epsilon", 1e-5),
-    ];
+    let floats = [("llama.rope.freq_base", 1e6f32), ("llama.attention.layer_norm_rms_epsilon", 1e-5)];
     let mut tensors = vec![
         ("token_embd.weight".to_owned(), vec![256u64, 512]),
         ("output_norm.weight".to_owned(), vec![256]),
@@ -152,17 +139,8 @@ fn the_tiny_fixture_is_refused_by_the_planner_not_the_reader() {
 fn a_binary_file_is_not_a_config() {
     let path = scratch().join("weights.bin");
     std::fs::write(&path, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").unwrap();
-    let out = tttv2(&[
-        "plan",
-        "--config",
-        path.to_str().unwrap(),
-        "--device",
-        "n150",
-        "--mode",
-        "decode",
-        "--batch",
-        "1",
-    ]);
+    let out =
+        tttv2(&["plan", "--config", path.to_str().unwrap(), "--device", "n150", "--mode", "decode", "--batch", "1"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     let expected = format!(
@@ -180,19 +158,9 @@ fn new_refuses_a_gguf_file() {
     let gguf = dir.join("for-new.gguf");
     std::fs::write(&gguf, tiny_llama_gguf()).unwrap();
     let out_dir = dir.join("new-out");
-    let out = tttv2(&[
-        "new",
-        "chat",
-        "--config",
-        gguf.to_str().unwrap(),
-        "--out",
-        out_dir.to_str().unwrap(),
-    ]);
+    let out = tttv2(&["new", "chat", "--config", gguf.to_str().unwrap(), "--out", out_dir.to_str().unwrap()]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(
-        err.contains("not a GGUF file") && err.contains("fix:"),
-        "{err}"
-    );
+    assert!(err.contains("not a GGUF file") && err.contains("fix:"), "{err}");
     assert!(!out_dir.exists());
 }

@@ -13,10 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
 }
 
 /// splitmix64 values in [-scale, scale).
@@ -41,7 +38,10 @@ fn write_safetensors(path: &Path, tensors: &[(String, Vec<usize>, Vec<f32>)]) {
         assert_eq!(shape.iter().product::<usize>(), v.len(), "{name}");
         let start = data.len();
         data.extend(v.iter().flat_map(|x| x.to_le_bytes()));
-        header.insert(name.clone(), serde_json::json!({"dtype": "F32", "shape": shape, "data_offsets": [start, data.len()]}));
+        header.insert(
+            name.clone(),
+            serde_json::json!({"dtype": "F32", "shape": shape, "data_offsets": [start, data.len()]}),
+        );
     }
     let mut h = serde_json::to_vec(&header).unwrap();
     while !h.len().is_multiple_of(8) {
@@ -56,33 +56,16 @@ fn write_safetensors(path: &Path, tensors: &[(String, Vec<usize>, Vec<f32>)]) {
 /// The tiny model directory: tests/models/tiny-accuracy's config (256 wide, 2 layers, vocab 512).
 fn write_model(dir: &Path, generation_eos: Option<u32>) {
     std::fs::create_dir_all(dir).unwrap();
-    let cfg: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("tests/models/tiny-accuracy/config.json")).unwrap(),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("config.json"),
-        serde_json::to_string_pretty(&cfg).unwrap(),
-    )
-    .unwrap();
+    let cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("tests/models/tiny-accuracy/config.json")).unwrap())
+            .unwrap();
+    std::fs::write(dir.join("config.json"), serde_json::to_string_pretty(&cfg).unwrap()).unwrap();
     let n = |k: &str| cfg[k].as_u64().unwrap() as usize;
-    let (h, i, v, layers) = (
-        n("hidden_size"),
-        n("intermediate_size"),
-        n("vocab_size"),
-        n("num_hidden_layers"),
-    );
-    let (q, kv) = (
-        n("num_attention_heads") * n("head_dim"),
-        n("num_key_value_heads") * n("head_dim"),
-    );
+    let (h, i, v, layers) = (n("hidden_size"), n("intermediate_size"), n("vocab_size"), n("num_hidden_layers"));
+    let (q, kv) = (n("num_attention_heads") * n("head_dim"), n("num_key_value_heads") * n("head_dim"));
     let mut s = 42u64;
     let mut t = vec![
-        (
-            "model.embed_tokens.weight".to_owned(),
-            vec![v, h],
-            values(v * h, 1.0, &mut s),
-        ),
+        ("model.embed_tokens.weight".to_owned(), vec![v, h], values(v * h, 1.0, &mut s)),
         ("lm_head.weight".to_owned(), vec![v, h], vec![0.0; v * h]),
         ("model.norm.weight".to_owned(), vec![h], vec![1.0; h]),
     ];
@@ -98,34 +81,16 @@ fn write_model(dir: &Path, generation_eos: Option<u32>) {
             ("mlp.up_proj.weight", i, h),
             ("mlp.down_proj.weight", h, i),
         ] {
-            t.push((
-                p(name),
-                vec![rows, cols],
-                values(rows * cols, lin(cols), &mut s),
-            ));
+            t.push((p(name), vec![rows, cols], values(rows * cols, lin(cols), &mut s)));
         }
         t.push((p("input_layernorm.weight"), vec![h], vec![1.0; h]));
         t.push((p("post_attention_layernorm.weight"), vec![h], vec![1.0; h]));
     }
     write_safetensors(&dir.join("model.safetensors"), &t);
     // Word-level tokenizer: id 0 "hello", then a few words, then ChatML's special tokens.
-    let words = [
-        "hello",
-        "world",
-        "system",
-        "user",
-        "assistant",
-        "you",
-        "are",
-        "helpful",
-        "hi",
-        "<unk>",
-    ];
-    let mut vocab: serde_json::Map<String, serde_json::Value> = words
-        .iter()
-        .enumerate()
-        .map(|(i, w)| ((*w).to_owned(), i.into()))
-        .collect();
+    let words = ["hello", "world", "system", "user", "assistant", "you", "are", "helpful", "hi", "<unk>"];
+    let mut vocab: serde_json::Map<String, serde_json::Value> =
+        words.iter().enumerate().map(|(i, w)| ((*w).to_owned(), i.into())).collect();
     let specials = ["<|im_start|>", "<|im_end|>"];
     let added: Vec<serde_json::Value> = specials
         .iter()
@@ -144,36 +109,26 @@ fn write_model(dir: &Path, generation_eos: Option<u32>) {
     });
     std::fs::write(dir.join("tokenizer.json"), tokenizer.to_string()).unwrap();
     // SmolLM2's ChatML template (tests/chat/SmolLM2-135M-Instruct).
-    let template = std::fs::read_to_string(
-        root().join("tests/chat/SmolLM2-135M-Instruct/chat_template.jinja"),
-    )
-    .unwrap();
+    let template =
+        std::fs::read_to_string(root().join("tests/chat/SmolLM2-135M-Instruct/chat_template.jinja")).unwrap();
     let tc = serde_json::json!({"bos_token": "<|im_start|>", "eos_token": "<|im_end|>", "chat_template": template});
     std::fs::write(dir.join("tokenizer_config.json"), tc.to_string()).unwrap();
     if let Some(eos) = generation_eos {
-        std::fs::write(
-            dir.join("generation_config.json"),
-            serde_json::json!({"eos_token_id": [eos]}).to_string(),
-        )
-        .unwrap();
+        std::fs::write(dir.join("generation_config.json"), serde_json::json!({"eos_token_id": [eos]}).to_string())
+            .unwrap();
     }
 }
 
 fn run(cmd: &mut Command) -> (String, String) {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    );
+    let (stdout, stderr) =
+        (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned());
     assert!(out.status.success(), "{cmd:?} failed:\n{stdout}\n{stderr}");
     (stdout, stderr)
 }
 
 #[test]
-#[cfg_attr(
-    debug_assertions,
-    ignore = "builds a crate; run with --release (CI does)"
-)]
+#[cfg_attr(debug_assertions, ignore = "builds a crate; run with --release (CI does)")]
 fn new_writes_a_crate_that_chats_with_the_model() {
     let tmp = std::env::temp_dir().join(format!("tttv2-new-e2e-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
@@ -187,10 +142,7 @@ fn new_writes_a_crate_that_chats_with_the_model() {
         .arg(root())
         .arg("--out")
         .arg(&krate));
-    assert!(
-        msg.contains("decode, batch 1, 512 positions"),
-        "the config's max_position_embeddings: {msg}"
-    );
+    assert!(msg.contains("decode, batch 1, 512 positions"), "the config's max_position_embeddings: {msg}");
     let main = std::fs::read_to_string(krate.join("src/main.rs")).unwrap();
     assert!(main.contains(r#"#[ttt_model(config = "config.json", device = "n150", mode = "decode", batch = 1, seq_len = 512, policy = "performance")]"#), "{main}");
     assert_eq!(
@@ -199,46 +151,31 @@ fn new_writes_a_crate_that_chats_with_the_model() {
     );
     let toml = std::fs::read_to_string(krate.join("Cargo.toml")).unwrap();
     assert!(
-        toml.contains(r#"features = ["wormhole_b0", "chat"]"#)
-            && toml.contains(r#"ttnn = ["tttv2/ttnn"]"#),
+        toml.contains(r#"features = ["wormhole_b0", "chat"]"#) && toml.contains(r#"ttnn = ["tttv2/ttnn"]"#),
         "{toml}"
     );
 
     // Build it in this workspace's target directory with this workspace's lock file, so that the
     // dependencies built for the workspace are reused.
     std::fs::copy(root().join("Cargo.lock"), krate.join("Cargo.lock")).unwrap();
-    let target = Path::new(env!("CARGO_BIN_EXE_tttv2"))
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap();
+    let target = Path::new(env!("CARGO_BIN_EXE_tttv2")).parent().unwrap().parent().unwrap();
     let start = std::time::Instant::now();
     run(Command::new(env!("CARGO"))
         .args(["build", "--release", "--quiet"])
         .current_dir(&krate)
         .env("CARGO_TARGET_DIR", target));
-    eprintln!(
-        "cargo build --release of the new crate: {:.1} s",
-        start.elapsed().as_secs_f64()
-    );
+    eprintln!("cargo build --release of the new crate: {:.1} s", start.elapsed().as_secs_f64());
     let exe = target.join("release").join("tiny_chat");
 
     // Every logit is 0: greedy takes token 0 ("hello") until --max-new-tokens, and says each
     // step was a tie.
-    let chat = |args: &[&str]| {
-        run(Command::new(&exe)
-            .arg("--weights")
-            .arg(&model)
-            .args(["--prompt", "hi you"])
-            .args(args))
-    };
+    let chat =
+        |args: &[&str]| run(Command::new(&exe).arg("--weights").arg(&model).args(["--prompt", "hi you"]).args(args));
     let (out, err) = chat(&["--max-new-tokens", "5"]);
     assert_eq!(out, "hello hello hello hello hello\n", "{err}");
     assert_eq!(err.matches("warning: new token").count(), 5, "{err}");
     assert!(
-        err.contains(
-            "512 tokens tie for the highest logit (ids 0, 1, 2, 3, 4, 5, 6, 7, ...); greedy took 0"
-        ),
+        err.contains("512 tokens tie for the highest logit (ids 0, 1, 2, 3, 4, 5, 6, 7, ...); greedy took 0"),
         "{err}"
     );
     assert!(err.contains("5 new tokens, stopped by MaxTokens"), "{err}");
@@ -261,12 +198,7 @@ fn new_writes_a_crate_that_chats_with_the_model() {
         serde_json::from_str(&std::fs::read_to_string(other.join("config.json")).unwrap()).unwrap();
     cfg["num_hidden_layers"] = 3.into();
     std::fs::write(other.join("config.json"), cfg.to_string()).unwrap();
-    let out = Command::new(&exe)
-        .arg("--weights")
-        .arg(&other)
-        .args(["--prompt", "hi"])
-        .output()
-        .unwrap();
+    let out = Command::new(&exe).arg("--weights").arg(&other).args(["--prompt", "hi"]).output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("`num_hidden_layers` is 3 but the model was compiled with 2"), "{err}");
@@ -278,42 +210,16 @@ fn new_checks_its_arguments() {
     let tmp = std::env::temp_dir().join(format!("tttv2-new-args-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     let cfg = root().join("tests/models/tiny-accuracy/config.json");
-    let tttv2 = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_tttv2"))
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let tttv2 = |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_tttv2")).args(args).output().unwrap();
     let cfg = cfg.to_str().unwrap();
     for (args, code, says) in [
-        (
-            vec!["new", "9lives", "--config", cfg],
-            2,
-            "not a crate name",
-        ),
-        (
-            vec!["new", "x", "--config", "/nonexistent"],
-            2,
-            "/nonexistent",
-        ),
-        (
-            vec!["new", "x", "--config", cfg, "--batch", "64"],
-            1,
-            "at most 32 users",
-        ),
-        (
-            vec!["new", "x", "--config", cfg, "--device", "n300"],
-            1,
-            "single-chip",
-        ),
+        (vec!["new", "9lives", "--config", cfg], 2, "not a crate name"),
+        (vec!["new", "x", "--config", "/nonexistent"], 2, "/nonexistent"),
+        (vec!["new", "x", "--config", cfg, "--batch", "64"], 1, "at most 32 users"),
+        (vec!["new", "x", "--config", cfg, "--device", "n300"], 1, "single-chip"),
     ] {
         let out = tttv2(&args);
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
         assert!(
             String::from_utf8_lossy(&out.stderr).contains(says),
             "{args:?}: {}",
@@ -322,14 +228,7 @@ fn new_checks_its_arguments() {
     }
     let out_dir = tmp.join("x");
     std::fs::create_dir_all(out_dir.join("keep")).unwrap();
-    let out = tttv2(&[
-        "new",
-        "x",
-        "--config",
-        cfg,
-        "--out",
-        out_dir.to_str().unwrap(),
-    ]);
+    let out = tttv2(&["new", "x", "--config", cfg, "--out", out_dir.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("exists and is not empty"));
     let _ = std::fs::remove_dir_all(&tmp);

@@ -9,7 +9,17 @@ fn plan(seq_len: u32) -> std::process::Output {
     let seq_len = seq_len.to_string();
     Command::new(env!("CARGO_BIN_EXE_tttv2"))
         .current_dir(root)
-        .args(["plan", "--config", "tests/models/tiny-mistral/config.json", "--device", "n150", "--mode", "decode", "--batch", "1"])
+        .args([
+            "plan",
+            "--config",
+            "tests/models/tiny-mistral/config.json",
+            "--device",
+            "n150",
+            "--mode",
+            "decode",
+            "--batch",
+            "1",
+        ])
         .args(["--seq-len", &seq_len])
         .output()
         .expect("the tttv2 binary runs")

@@ -58,11 +58,17 @@ fn bench(c: &mut Criterion) {
     let opts = options();
     let item = item();
     let cfg = LlamaConfig::from_file(config_path()).unwrap();
-    c.bench_function("llama-3.2-1b decode b32 s2048: read config.json", |b| b.iter(|| LlamaConfig::from_file(black_box(config_path())).unwrap()));
-    c.bench_function("llama-3.2-1b decode b32 s2048: plan_llama", |b| b.iter(|| plan_llama(black_box(&cfg), &system, &opts).unwrap()));
+    c.bench_function("llama-3.2-1b decode b32 s2048: read config.json", |b| {
+        b.iter(|| LlamaConfig::from_file(black_box(config_path())).unwrap())
+    });
+    c.bench_function("llama-3.2-1b decode b32 s2048: plan_llama", |b| {
+        b.iter(|| plan_llama(black_box(&cfg), &system, &opts).unwrap())
+    });
     let plan = plan_llama(&cfg, &system, &opts).unwrap();
     c.bench_function("llama-3.2-1b decode b32 s2048: llama_tokens (prefill programs + emit)", |b| {
-        b.iter(|| llama_tokens(&item, &DevicePlan { module: None, plan: black_box(&plan), prefill_buckets_us: Vec::new() }))
+        b.iter(|| {
+            llama_tokens(&item, &DevicePlan { module: None, plan: black_box(&plan), prefill_buckets_us: Vec::new() })
+        })
     });
     c.bench_function("llama-3.2-1b decode b32 s2048: macro expansion (config + plan + buckets + emit)", |b| {
         b.iter(|| {

@@ -2,11 +2,12 @@ use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
 use tttv2_core::op::LinearConfig;
-use tttv2_core::ttnn::{LayerNormDefaultProgramConfig, LayerNormProgramConfig, LayerNormShardedMultiCoreProgramConfig, SDPAProgramConfig};
 use tttv2_core::ttnn::{
-    BufferType, ComputeKernelConfig, CoreCoord, CoreRange, DataType, MathFidelity,
-    MatmulProgramConfig, MemoryConfig, ShardGrid, ShardOrientation, ShardSpec, TensorMemoryLayout,
-    UnaryOpType, UnaryWithParam,
+    BufferType, ComputeKernelConfig, CoreCoord, CoreRange, DataType, MathFidelity, MatmulProgramConfig, MemoryConfig,
+    ShardGrid, ShardOrientation, ShardSpec, TensorMemoryLayout, UnaryOpType, UnaryWithParam,
+};
+use tttv2_core::ttnn::{
+    LayerNormDefaultProgramConfig, LayerNormProgramConfig, LayerNormShardedMultiCoreProgramConfig, SDPAProgramConfig,
 };
 
 /// Renders a value as a Rust constant expression. Paths are unqualified: the generated plan
@@ -149,12 +150,7 @@ impl ConstExpr for MemoryConfig {
 impl ConstExpr for ComputeKernelConfig {
     fn const_expr(&self) -> TokenStream {
         let f = self.math_fidelity.const_expr();
-        let (a, d, p, s) = (
-            self.math_approx_mode,
-            self.fp32_dest_acc_en,
-            self.packer_l1_acc,
-            self.dst_full_sync_en,
-        );
+        let (a, d, p, s) = (self.math_approx_mode, self.fp32_dest_acc_en, self.packer_l1_acc, self.dst_full_sync_en);
         quote!(ComputeKernelConfig {
             math_fidelity: #f,
             math_approx_mode: #a,
@@ -187,8 +183,13 @@ impl ConstExpr for MatmulProgramConfig {
             MatmulProgramConfig::MultiCast2D(p) => {
                 let g = p.compute_with_storage_grid_size.const_expr();
                 let [a, b, c, d, e, f, h] = [
-                    p.in0_block_w, p.out_subblock_h, p.out_subblock_w, p.out_block_h,
-                    p.out_block_w, p.per_core_M, p.per_core_N,
+                    p.in0_block_w,
+                    p.out_subblock_h,
+                    p.out_subblock_w,
+                    p.out_block_h,
+                    p.out_block_w,
+                    p.per_core_M,
+                    p.per_core_N,
                 ]
                 .map(u);
                 let t = p.transpose_mcast;
@@ -211,8 +212,13 @@ impl ConstExpr for MatmulProgramConfig {
             MatmulProgramConfig::MultiCast1D(p) => {
                 let g = p.compute_with_storage_grid_size.const_expr();
                 let [a, b, c, d, e, f, h] = [
-                    p.in0_block_w, p.out_subblock_h, p.out_subblock_w, p.out_block_h,
-                    p.out_block_w, p.per_core_M, p.per_core_N,
+                    p.in0_block_w,
+                    p.out_subblock_h,
+                    p.out_subblock_w,
+                    p.out_block_h,
+                    p.out_block_w,
+                    p.per_core_M,
+                    p.per_core_N,
                 ]
                 .map(u);
                 let fb = p.fuse_batch;

@@ -81,7 +81,9 @@ pub enum GenerateError {
 impl fmt::Display for GenerateError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            GenerateError::Name(n) => write!(f, "[generate-name] `{n}` is not a Rust identifier; fix: pass e.g. `--name SmallLlama`"),
+            GenerateError::Name(n) => {
+                write!(f, "[generate-name] `{n}` is not a Rust identifier; fix: pass e.g. `--name SmallLlama`")
+            }
             GenerateError::Plan(e) => write!(f, "{e}"),
         }
     }
@@ -102,7 +104,8 @@ pub fn generate_llama(
     let fp = fingerprint(&g.name, &plan, buckets.clone());
     // What a user would write above `#[ttt_model]`: says where the model came from.
     let doc = format!(" `{}` ({}), planned for `{}` by `tttv2 generate`.", g.name, g.source, system.name);
-    let item = LlamaItem { attrs: quote!(#[doc = #doc]), vis: quote!(pub), ident, track_file: None, artifacts_beside: true };
+    let item =
+        LlamaItem { attrs: quote!(#[doc = #doc]), vis: quote!(pub), ident, track_file: None, artifacts_beside: true };
     let manifest = tttv2_core::manifest::Manifest::new(g.name.clone(), &plan, buckets.clone());
     let graph = tttv2_core::graph::Graph::from_llama(&plan);
     let manifest_json = manifest.to_json() + "\n";

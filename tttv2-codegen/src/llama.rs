@@ -14,8 +14,8 @@
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 
-use super::plan_module_name;
 use super::llama_program::{Runnable, runnable};
+use super::plan_module_name;
 use tttv2_core::device::SystemProfile;
 use tttv2_core::graph::Graph;
 use tttv2_core::hf::LlamaConfig;
@@ -54,7 +54,12 @@ pub struct DevicePlan<'a> {
 /// manifest states the latency of every bucket. Empty for decode or without a range. Buckets the
 /// planner rejects are left out (the plan for `hi` itself succeeded, so only buckets that differ
 /// in shape can fail).
-pub fn prefill_buckets(cfg: &LlamaConfig, system: &SystemProfile, opts: &LlamaOptions, range: Option<(u32, u32)>) -> Vec<(u32, f64)> {
+pub fn prefill_buckets(
+    cfg: &LlamaConfig,
+    system: &SystemProfile,
+    opts: &LlamaOptions,
+    range: Option<(u32, u32)>,
+) -> Vec<(u32, f64)> {
     let mut buckets = Vec::new();
     if let (Mode::Prefill, Some((lo, hi))) = (opts.mode, range) {
         let mut s = lo.next_power_of_two().max(32);
@@ -169,7 +174,8 @@ pub fn llama_tokens(item: &LlamaItem, plan: &DevicePlan) -> TokenStream {
 /// only the devices whose Cargo feature is enabled, in the order the user listed them.
 pub fn llama_multi_tokens(item: &LlamaItem, plans: &[DevicePlan]) -> TokenStream {
     let name = item.ident.to_string();
-    let all: Vec<(Option<&Ident>, Artifacts)> = plans.iter().map(|d| (d.module.as_ref(), artifacts(&name, d, item.artifacts_beside))).collect();
+    let all: Vec<(Option<&Ident>, Artifacts)> =
+        plans.iter().map(|d| (d.module.as_ref(), artifacts(&name, d, item.artifacts_beside))).collect();
     let (Some((Some(primary), first)), true) = (all.first(), all.iter().all(|(m, _)| m.is_some())) else {
         panic!("llama_multi_tokens needs at least one plan, each with a module name");
     };
@@ -201,7 +207,13 @@ pub fn llama_multi_tokens(item: &LlamaItem, plans: &[DevicePlan]) -> TokenStream
 }
 
 /// The struct, the plan module, the impls and the rebuild tracker, in that order.
-fn assemble(item: &LlamaItem, plan_mod: &Ident, doc: Vec<String>, primary: &Artifacts, module: TokenStream) -> TokenStream {
+fn assemble(
+    item: &LlamaItem,
+    plan_mod: &Ident,
+    doc: Vec<String>,
+    primary: &Artifacts,
+    module: TokenStream,
+) -> TokenStream {
     let code = match &primary.runnable {
         Ok(r) => super::llama_program::program_tokens(item, plan_mod, &doc, r),
         Err(_) => {
@@ -216,7 +228,11 @@ fn assemble(item: &LlamaItem, plan_mod: &Ident, doc: Vec<String>, primary: &Arti
     };
     let artifacts = artifact_methods(plan_mod);
     let ident = &item.ident;
-    let track = item.track_file.as_ref().map(|path| quote!(const _: &[u8] = include_bytes!(#path);));
+    let track = item.track_file.as_ref().map(|path| {
+        quote!(
+            const _: &[u8] = include_bytes!(#path);
+        )
+    });
     quote! {
         #code
         #module

@@ -10,7 +10,9 @@ use super::llama::LlamaItem;
 use super::program::{Names, linear_const, linear_consts, statements};
 use tttv2_core::device::SystemProfile;
 use tttv2_core::plan::Mode;
-use tttv2_core::plan::llama::{Call, LayerPlan, LlamaPlan, PlannedOp, TensorArg, plan_llama_prefill_for, rope_inv_freq};
+use tttv2_core::plan::llama::{
+    Call, LayerPlan, LlamaPlan, PlannedOp, TensorArg, plan_llama_prefill_for, rope_inv_freq,
+};
 
 /// One forward function's plan: `decode`, or a prefill bucket.
 #[derive(Debug, Clone)]
@@ -97,11 +99,13 @@ pub fn runnable(plan: &LlamaPlan) -> Result<Runnable, String> {
             if opts.batch > 32 {
                 return Err("the runtime decodes at most 32 users per step (one tile row) so far".into());
             }
-            let system = SystemProfile::by_name(plan.system).ok_or_else(|| format!("unknown system `{}`", plan.system))?;
+            let system =
+                SystemProfile::by_name(plan.system).ok_or_else(|| format!("unknown system `{}`", plan.system))?;
             let mut steps = vec![Step { module: "decode".into(), plan: plan.clone() }];
             for s in decode_prefill_lengths(opts.seq_len) {
                 // Each bucket runs on the decode plan's weights (one copy on the device).
-                let p = plan_llama_prefill_for(plan, &system, s).map_err(|e| format!("the {s}-token prefill bucket cannot be planned: {e}"))?;
+                let p = plan_llama_prefill_for(plan, &system, s)
+                    .map_err(|e| format!("the {s}-token prefill bucket cannot be planned: {e}"))?;
                 steps.push(Step { module: format!("prefill_{s}"), plan: p });
             }
             steps
@@ -110,10 +114,16 @@ pub fn runnable(plan: &LlamaPlan) -> Result<Runnable, String> {
     // Every step reads the same device tensors, placed alike: the struct holds one copy.
     let mut tensors: Vec<TensorArg> = Vec::new();
     for step in &steps {
-        for t in all_ops(&step.plan).flat_map(|o| &o.inputs).filter(|t| t.name.starts_with("self.") || t.name.starts_with("layer.")) {
+        for t in all_ops(&step.plan)
+            .flat_map(|o| &o.inputs)
+            .filter(|t| t.name.starts_with("self.") || t.name.starts_with("layer."))
+        {
             match tensors.iter().find(|k| k.name == t.name) {
                 Some(k) if (k.dtype, k.memory_config) != (t.dtype, t.memory_config) => {
-                    return Err(format!("`{}` places `{}` differently from the decode step; one weight copy is generated", step.module, t.name));
+                    return Err(format!(
+                        "`{}` places `{}` differently from the decode step; one weight copy is generated",
+                        step.module, t.name
+                    ));
                 }
                 Some(_) => {}
                 None => tensors.push(t.clone()),
@@ -129,7 +139,11 @@ fn lit(v: u32) -> Literal {
 
 /// The prefix of a layer plan's consts and functions: none when every layer runs one plan.
 fn layer_prefix(step: &Step, i: usize) -> String {
-    if step.plan.program.layer_plans.len() == 1 { String::new() } else { format!("layers_{}_", step.plan.program.layer_plans[i].layers[0]) }
+    if step.plan.program.layer_plans.len() == 1 {
+        String::new()
+    } else {
+        format!("layers_{}_", step.plan.program.layer_plans[i].layers[0])
+    }
 }
 
 /// The plan module's program consts: shapes, the folded RoPE frequencies, the hoisted configs
@@ -198,7 +212,8 @@ fn field(name: &str) -> Ident {
 fn heads_of(ops: &[PlannedOp]) -> (u32, u32) {
     ops.iter()
         .find_map(|o| match o.call {
-            Call::NlpCreateQkvHeads { num_q_heads, num_kv_heads, .. } | Call::NlpCreateQkvHeadsDecode { num_q_heads, num_kv_heads } => Some((num_q_heads, num_kv_heads)),
+            Call::NlpCreateQkvHeads { num_q_heads, num_kv_heads, .. }
+            | Call::NlpCreateQkvHeadsDecode { num_q_heads, num_kv_heads } => Some((num_q_heads, num_kv_heads)),
             _ => None,
         })
         .unwrap_or((1, 1))
@@ -207,7 +222,15 @@ fn heads_of(ops: &[PlannedOp]) -> (u32, u32) {
 /// How `load` makes the device tensor `t`, read by `op`: the weight transform (by Hugging Face
 /// name, `{i}` the layer) and the upload in the planned placement. `lm_col` is the first
 /// vocabulary column of an LM-head piece.
-fn load_expr(t: &TensorArg, op: &PlannedOp, consts: &TokenStream, prefix: &str, names: &Names, heads: (u32, u32), lm_col: u32) -> TokenStream {
+fn load_expr(
+    t: &TensorArg,
+    op: &PlannedOp,
+    consts: &TokenStream,
+    prefix: &str,
+    names: &Names,
+    heads: (u32, u32),
+    lm_col: u32,
+) -> TokenStream {
     let dt = t.dtype.const_expr();
     let mc = names.mc(&t.memory_config);
     let hf = |w: &str| {
@@ -402,8 +425,15 @@ pub fn program_tokens(item: &LlamaItem, plan_mod: &Ident, doc: &[String], r: &Ru
         step_fns.extend(layer_fns);
         let prologue = statements(&p.prologue, &names, &consts, "");
         let epilogue = statements(&p.epilogue, &names, &consts, "");
-        let h_in = format_ident!("{}", p.prologue.last().and_then(|o| o.outputs.first()).map_or("h", |t| t.name.as_str()));
-        let logits: Vec<Ident> = p.epilogue.iter().filter(|o| matches!(o.call, Call::Linear(_))).flat_map(|o| &o.outputs).map(|t| format_ident!("{}", t.name)).collect();
+        let h_in =
+            format_ident!("{}", p.prologue.last().and_then(|o| o.outputs.first()).map_or("h", |t| t.name.as_str()));
+        let logits: Vec<Ident> = p
+            .epilogue
+            .iter()
+            .filter(|o| matches!(o.call, Call::Linear(_)))
+            .flat_map(|o| &o.outputs)
+            .map(|t| format_ident!("{}", t.name))
+            .collect();
         let ids_mc = names.mc(&reader(&p.prologue, "step.ids").expect("an embedding").1.memory_config);
         let runs = layer_runs(&p.layer_plans).into_iter().map(|(i, a, b)| {
             let name = format_ident!("{}_{}layer", s.module, layer_prefix(s, i));
@@ -418,7 +448,10 @@ pub fn program_tokens(item: &LlamaItem, plan_mod: &Ident, doc: &[String], r: &Ru
         let doc = if decode {
             " One decode step: user `u` feeds `tokens[u]` at `positions[u]`; returns each user's logits.".to_string()
         } else {
-            format!(" A prefill of up to {} tokens for `user`: fills its KV-cache rows, returns the last token's logits.", s.plan.options.seq_len)
+            format!(
+                " A prefill of up to {} tokens for `user`: fills its KV-cache rows, returns the last token's logits.",
+                s.plan.options.seq_len
+            )
         };
         let f = if decode {
             let (cos, _) = rope_mc(s);

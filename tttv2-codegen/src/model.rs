@@ -129,21 +129,14 @@ pub fn model_multi_tokens(plans: &[(Option<Ident>, &ModelDecl, &ModelPlan)], ite
                 });
                 let input = if i == 0 { quote!(x) } else { quote!(&x) };
                 // No bias declared: no bias argument (and `load` reads no bias weight).
-                let bias = if l.bias {
-                    quote!(self.#fident.bias.as_ref())
-                } else {
-                    quote!(None)
-                };
+                let bias = if l.bias { quote!(self.#fident.bias.as_ref()) } else { quote!(None) };
                 steps.push(quote! {
                     let x = ::tttv2::ops::linear(#input, &self.#fident.weight, #bias, &#plan_mod::#const_ident)?;
                 });
             }
         }
     }
-    let first_const = decl
-        .layers
-        .first()
-        .map(|l| Ident::new(&l.name.to_uppercase(), Span::call_site()));
+    let first_const = decl.layers.first().map(|l| Ident::new(&l.name.to_uppercase(), Span::call_site()));
     let first_in = decl.layers.first().map(|l| l.in_features()).unwrap_or(0);
     let last_out = decl.layers.last().map(|l| l.out_features()).unwrap_or(0);
     let rows = decl.batch;
@@ -196,12 +189,10 @@ pub fn model_multi_tokens(plans: &[(Option<Ident>, &ModelDecl, &ModelPlan)], ite
     };
     let (input_fn, forward_fn) = match first_const {
         Some(fc) => {
-            let input_doc = format!(
-                " Uploads `x`, row-major `[{rows}, {first_in}]` f32, as the first layer expects it."
-            );
-            let fwd_doc = format!(
-                " Runs the model on `x` (`[{rows}, {first_in}]`) and returns `[{rows}, {last_out}]`."
-            );
+            let input_doc =
+                format!(" Uploads `x`, row-major `[{rows}, {first_in}]` f32, as the first layer expects it.");
+            let fwd_doc =
+                format!(" Runs the model on `x` (`[{rows}, {first_in}]`) and returns `[{rows}, {last_out}]`.");
             (
                 quote! {
                     #[doc = #input_doc]
@@ -221,7 +212,8 @@ pub fn model_multi_tokens(plans: &[(Option<Ident>, &ModelDecl, &ModelPlan)], ite
         None => (quote!(), quote!()),
     };
     let load_doc = " Loads every weight by name (`<field>.weight`, `<field>.bias`, Hugging Face layout `[out, in]`) and uploads it in its planned dtype and layout.";
-    let summary_lines = summary.lines().map(|l| if l.is_empty() { String::new() } else { format!(" {}", l.trim_start()) });
+    let summary_lines =
+        summary.lines().map(|l| if l.is_empty() { String::new() } else { format!(" {}", l.trim_start()) });
     quote! {
         #attrs
         #[doc = ""]

@@ -76,7 +76,10 @@ impl Names {
     }
 
     fn add_mc(&mut self, mc: MemoryConfig) {
-        if mc == MemoryConfig::DRAM_INTERLEAVED || mc == MemoryConfig::L1_INTERLEAVED || self.mcs.iter().any(|(m, _)| *m == mc) {
+        if mc == MemoryConfig::DRAM_INTERLEAVED
+            || mc == MemoryConfig::L1_INTERLEAVED
+            || self.mcs.iter().any(|(m, _)| *m == mc)
+        {
             return;
         }
         let buf = match mc.buffer_type {
@@ -175,7 +178,8 @@ impl Names {
         let n = Literal::u32_unsuffixed(c.n);
         let bias = c.bias;
         let (idt, wdt, dt) = (c.input_dtype.const_expr(), c.weight_dtype.const_expr(), c.dtype.const_expr());
-        let (imc, wmc, mc) = (self.mc(&c.input_memory_config), self.mc(&c.weight_memory_config), self.mc(&c.memory_config));
+        let (imc, wmc, mc) =
+            (self.mc(&c.input_memory_config), self.mc(&c.weight_memory_config), self.mc(&c.memory_config));
         let pc = c.program_config.const_expr();
         let ckc = self.ckc(&c.compute_kernel_config);
         quote!(LinearConfig {
@@ -237,12 +241,22 @@ pub fn statements(ops: &[PlannedOp], names: &Names, consts: &TokenStream, prefix
             }
             Call::RmsNorm { epsilon, program_config, memory_config, compute_kernel_config } => {
                 let (x, w) = (a(0), a(1));
-                let (eps, pc, mc, ckc) = (epsilon.const_expr(), names.norm(program_config), names.mc(memory_config), names.ckc(compute_kernel_config));
+                let (eps, pc, mc, ckc) = (
+                    epsilon.const_expr(),
+                    names.norm(program_config),
+                    names.mc(memory_config),
+                    names.ckc(compute_kernel_config),
+                );
                 quote!(#bind ops::rms_norm(#x, #eps, #w, &#pc, &#mc, &#ckc)?;)
             }
             Call::Linear(c) => {
                 let (x, w, k) = (a(0), a(1), linear_const(op, prefix));
-                let bias = if c.bias { let b = a(2); quote!(Some(#b)) } else { quote!(None) };
+                let bias = if c.bias {
+                    let b = a(2);
+                    quote!(Some(#b))
+                } else {
+                    quote!(None)
+                };
                 quote!(#bind ops::linear(#x, #w, #bias, &#consts::#k)?;)
             }
             Call::NlpCreateQkvHeads { num_q_heads, num_kv_heads, memory_config } => {
@@ -272,14 +286,30 @@ pub fn statements(ops: &[PlannedOp], names: &Names, consts: &TokenStream, prefix
                 let (cache, x) = (arg(&op.inputs[0], true), a(1));
                 quote!(ops::paged_update_cache(#cache, #x, positions)?;)
             }
-            Call::ScaledDotProductAttention { is_causal, scale, program_config, memory_config, compute_kernel_config } => {
+            Call::ScaledDotProductAttention {
+                is_causal,
+                scale,
+                program_config,
+                memory_config,
+                compute_kernel_config,
+            } => {
                 let (q, k, v) = (a(0), a(1), a(2));
-                let (s, pc, mc, ckc) = (scale.const_expr(), names.sdpa(program_config), names.mc(memory_config), names.ckc(compute_kernel_config));
+                let (s, pc, mc, ckc) = (
+                    scale.const_expr(),
+                    names.sdpa(program_config),
+                    names.mc(memory_config),
+                    names.ckc(compute_kernel_config),
+                );
                 quote!(#bind ops::scaled_dot_product_attention(#q, #k, #v, None, #is_causal, Some(#s), &#pc, &#mc, &#ckc)?;)
             }
             Call::ScaledDotProductAttentionDecode { scale, program_config, memory_config, compute_kernel_config } => {
                 let (q, k, v) = (a(0), a(1), a(2));
-                let (s, pc, mc, ckc) = (scale.const_expr(), names.sdpa(program_config), names.mc(memory_config), names.ckc(compute_kernel_config));
+                let (s, pc, mc, ckc) = (
+                    scale.const_expr(),
+                    names.sdpa(program_config),
+                    names.mc(memory_config),
+                    names.ckc(compute_kernel_config),
+                );
                 quote!(#bind ops::scaled_dot_product_attention_decode(#q, #k, #v, positions, Some(#s), &#pc, &#mc, &#ckc)?;)
             }
             Call::NlpConcatHeads { memory_config } => {
@@ -295,7 +325,8 @@ pub fn statements(ops: &[PlannedOp], names: &Names, consts: &TokenStream, prefix
                 quote!(#bind ops::add(#x, #y, &#mc, #dt)?;)
             }
             Call::Multiply { memory_config, dtype, lhs_activation } => {
-                let (x, y, mc, dt, act) = (a(0), a(1), names.mc(memory_config), dtype.const_expr(), lhs_activation.const_expr());
+                let (x, y, mc, dt, act) =
+                    (a(0), a(1), names.mc(memory_config), dtype.const_expr(), lhs_activation.const_expr());
                 quote!(#bind ops::multiply(#x, #y, &#mc, #dt, #act)?;)
             }
             Call::SliceLastToken { memory_config } => {

@@ -17,7 +17,8 @@ use tttv2_core::plan::llama::{LayerOverride, LlamaOptions, WeightGroup, plan_lla
 use tttv2_core::ttnn::DataType;
 
 fn model(name: &str) -> LlamaConfig {
-    LlamaConfig::from_file(Path::new(env!("CARGO_MANIFEST_DIR")).join("../models").join(name).join("config.json")).unwrap()
+    LlamaConfig::from_file(Path::new(env!("CARGO_MANIFEST_DIR")).join("../models").join(name).join("config.json"))
+        .unwrap()
 }
 
 fn distinct_layers(layers: u32) -> Vec<LayerOverride> {
@@ -27,7 +28,12 @@ fn distinct_layers(layers: u32) -> Vec<LayerOverride> {
     for l in 0..layers {
         let mut code = l;
         for g in groups {
-            v.push(LayerOverride { layers: Some((l, l)), group: g, dtype: Some(dts[(code % 3) as usize]), math_fidelity: None });
+            v.push(LayerOverride {
+                layers: Some((l, l)),
+                group: g,
+                dtype: Some(dts[(code % 3) as usize]),
+                math_fidelity: None,
+            });
             code /= 3;
         }
     }
@@ -58,7 +64,9 @@ fn bench(c: &mut Criterion) {
     c.bench_function("llama-3.1-70b prefill 2048 n150 (shapes only, unlimited budget)", |b| {
         b.iter(|| plan_llama(black_box(&m70), &SystemProfile::N150, &prefill).unwrap())
     });
-    c.bench_function("llama-3.1-8b decode n150", |b| b.iter(|| plan_llama(black_box(&m8), &SystemProfile::N150, &decode).unwrap()));
+    c.bench_function("llama-3.1-8b decode n150", |b| {
+        b.iter(|| plan_llama(black_box(&m8), &SystemProfile::N150, &decode).unwrap())
+    });
     let prefill8 = LlamaOptions { seq_len: 2048, ..LlamaOptions::new(Mode::Prefill, 1) };
     c.bench_function("llama-3.1-8b prefill 2048 n150", |b| {
         b.iter(|| plan_llama(black_box(&m8), &SystemProfile::N150, &prefill8).unwrap())

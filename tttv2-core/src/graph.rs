@@ -101,7 +101,11 @@ impl Graph {
             for t in &op.inputs {
                 if let Some(&p) = producer.get(t.name.as_str()) {
                     let residual = op.op == OpKind::Add && (t.name == "h" || t.name == "h_attn");
-                    edges.push(Edge { from: p, to: i, kind: if residual { EdgeKind::Residual } else { EdgeKind::Data } });
+                    edges.push(Edge {
+                        from: p,
+                        to: i,
+                        kind: if residual { EdgeKind::Residual } else { EdgeKind::Data },
+                    });
                 }
             }
             for t in &op.outputs {

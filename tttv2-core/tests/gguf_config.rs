@@ -7,9 +7,7 @@ use std::path::{Path, PathBuf};
 use tttv2_core::hf::{HfError, HfErrorKind, LlamaConfig, RopeScaling};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/gguf")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/gguf").join(name)
 }
 
 /// What the fixtures hold, as a config.json (the same as tests/gguf_load.rs's `tiny_config`).
@@ -28,10 +26,7 @@ fn the_fixtures_read_as_their_config_json() {
         let gguf = LlamaConfig::from_file(fixture(&format!("tiny_{arch}.gguf"))).unwrap();
         let json = tiny_config(hf);
         assert_eq!(json.first_difference(&gguf), None, "{arch}");
-        assert_eq!(
-            gguf.max_position_embeddings, json.max_position_embeddings,
-            "{arch}"
-        );
+        assert_eq!(gguf.max_position_embeddings, json.max_position_embeddings, "{arch}");
         assert_eq!(gguf.qkv_bias, arch == "qwen2", "{arch}");
         assert_eq!(gguf.qkv_bias, json.qkv_bias, "{arch}");
         assert_eq!(gguf.tie_word_embeddings, json.tie_word_embeddings, "{arch}");
@@ -75,15 +70,8 @@ fn a_binary_file_is_not_a_config() {
 
 fn malformed(path: &Path) -> String {
     let e = LlamaConfig::from_file(path).unwrap_err();
-    assert!(
-        matches!(e.kind, HfErrorKind::MalformedGguf { .. }),
-        "{}: {e}",
-        path.display()
-    );
-    assert!(e.to_string().starts_with(&format!(
-        "{}: not a readable GGUF header: at byte ",
-        path.display()
-    )));
+    assert!(matches!(e.kind, HfErrorKind::MalformedGguf { .. }), "{}: {e}", path.display());
+    assert!(e.to_string().starts_with(&format!("{}: not a readable GGUF header: at byte ", path.display())));
     e.to_string()
 }
 
@@ -102,10 +90,7 @@ fn a_huge_string_length_is_an_error() {
     // The length of the first key, `general.architecture`.
     bytes[24..32].copy_from_slice(&(u64::MAX / 3).to_le_bytes());
     let msg = malformed(&write("huge_string.gguf", &bytes));
-    assert!(
-        msg.contains(&format!("needs {} bytes", u64::MAX / 3)),
-        "{msg}"
-    );
+    assert!(msg.contains(&format!("needs {} bytes", u64::MAX / 3)), "{msg}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -244,11 +229,7 @@ fn edited(set: &[(&str, V)], remove: &[&str]) -> Vec<(String, V)> {
     kv
 }
 
-fn read(
-    name: &str,
-    kv: &[(String, V)],
-    tensors: &[(String, Vec<u64>)],
-) -> Result<LlamaConfig, HfError> {
+fn read(name: &str, kv: &[(String, V)], tensors: &[(String, Vec<u64>)]) -> Result<LlamaConfig, HfError> {
     LlamaConfig::from_file(write(name, &gguf(kv, tensors)))
 }
 
@@ -286,11 +267,7 @@ fn a_missing_required_key_is_named() {
         let name = format!("missing_{suffix}.gguf");
         let e = read_kv(&name, &[], &[&key]).unwrap_err();
         assert_eq!(e.kind, HfErrorKind::MissingField(key.clone()));
-        assert!(
-            e.to_string()
-                .ends_with(&format!("{name}: missing field `{key}`")),
-            "{e}"
-        );
+        assert!(e.to_string().ends_with(&format!("{name}: missing field `{key}`")), "{e}");
     }
     let e = read_kv("no_arch.gguf", &[], &["general.architecture"]).unwrap_err();
     assert_eq!(e.field(), Some("general.architecture"));
@@ -298,18 +275,10 @@ fn a_missing_required_key_is_named() {
 
 #[test]
 fn other_architectures_are_refused_by_name() {
-    let e = read_kv(
-        "gemma.gguf",
-        &[("general.architecture", V::Str("gemma2"))],
-        &[],
-    )
-    .unwrap_err();
+    let e = read_kv("gemma.gguf", &[("general.architecture", V::Str("gemma2"))], &[]).unwrap_err();
     assert_eq!(e.field(), Some("general.architecture"));
     let msg = e.to_string();
-    assert!(
-        msg.contains("\"gemma2\"") && msg.contains("\"llama\"") && msg.contains("\"qwen2\""),
-        "{msg}"
-    );
+    assert!(msg.contains("\"gemma2\"") && msg.contains("\"llama\"") && msg.contains("\"qwen2\""), "{msg}");
 }
 
 #[test]
@@ -317,34 +286,16 @@ fn defaults_follow_llama_cpp() {
     let c = read_kv(
         "defaults.gguf",
         &[],
-        &[
-            "llama.attention.head_count_kv",
-            "llama.rope.freq_base",
-            "llama.vocab_size",
-            "tokenizer.ggml.bos_token_id",
-        ],
+        &["llama.attention.head_count_kv", "llama.rope.freq_base", "llama.vocab_size", "tokenizer.ggml.bos_token_id"],
     )
     .unwrap();
-    assert_eq!(
-        (c.num_key_value_heads, c.head_dim, c.rope_theta),
-        (4, 16, 10_000.0)
-    );
+    assert_eq!((c.num_key_value_heads, c.head_dim, c.rope_theta), (4, 16, 10_000.0));
     assert_eq!(c.vocab_size, 100, "the length of tokenizer.ggml.tokens");
     assert!(c.bos_token_id.is_empty());
     // Without vocab_size or a token list: the rows of token_embd.weight ([hidden, vocab]).
-    let c = read_kv(
-        "vocab_from_embd.gguf",
-        &[],
-        &["llama.vocab_size", "tokenizer.ggml.tokens"],
-    )
-    .unwrap();
+    let c = read_kv("vocab_from_embd.gguf", &[], &["llama.vocab_size", "tokenizer.ggml.tokens"]).unwrap();
     assert_eq!(c.vocab_size, 100);
-    let e = read_kv(
-        "vocab_mismatch.gguf",
-        &[("llama.vocab_size", V::U32(128))],
-        &[],
-    )
-    .unwrap_err();
+    let e = read_kv("vocab_mismatch.gguf", &[("llama.vocab_size", V::U32(128))], &[]).unwrap_err();
     assert_eq!(e.field(), Some("llama.vocab_size"), "{e}");
     assert!(e.to_string().contains("token_embd.weight"), "{e}");
 }
@@ -352,12 +303,7 @@ fn defaults_follow_llama_cpp() {
 #[test]
 fn f32_numbers_read_back_as_their_decimals() {
     for eps in [1e-5f32, 1e-6, 3e-7] {
-        let c = read_kv(
-            "eps.gguf",
-            &[("llama.attention.layer_norm_rms_epsilon", V::F32(eps))],
-            &[],
-        )
-        .unwrap();
+        let c = read_kv("eps.gguf", &[("llama.attention.layer_norm_rms_epsilon", V::F32(eps))], &[]).unwrap();
         assert_eq!(c.rms_norm_eps, format!("{eps}").parse::<f64>().unwrap());
         assert_ne!(c.rms_norm_eps, eps as f64, "not the f32 widened");
     }
@@ -365,26 +311,11 @@ fn f32_numbers_read_back_as_their_decimals() {
 
 #[test]
 fn token_ids_and_the_end_of_turn_token() {
-    let c = read_kv(
-        "eot.gguf",
-        &[("tokenizer.ggml.eot_token_id", V::U32(7))],
-        &[],
-    )
-    .unwrap();
+    let c = read_kv("eot.gguf", &[("tokenizer.ggml.eot_token_id", V::U32(7))], &[]).unwrap();
     assert_eq!((c.bos_token_id, c.eos_token_id), (vec![1], vec![2, 7]));
-    let c = read_kv(
-        "eot_same.gguf",
-        &[("tokenizer.ggml.eot_token_id", V::U32(2))],
-        &[],
-    )
-    .unwrap();
+    let c = read_kv("eot_same.gguf", &[("tokenizer.ggml.eot_token_id", V::U32(2))], &[]).unwrap();
     assert_eq!(c.eos_token_id, vec![2]);
-    let e = read_kv(
-        "bad_bos.gguf",
-        &[("tokenizer.ggml.bos_token_id", V::I32(-1))],
-        &[],
-    )
-    .unwrap_err();
+    let e = read_kv("bad_bos.gguf", &[("tokenizer.ggml.bos_token_id", V::I32(-1))], &[]).unwrap_err();
     assert_eq!(e.field(), Some("tokenizer.ggml.bos_token_id"));
 }
 
@@ -393,14 +324,7 @@ fn rope_scaling() {
     let linear = |name: &str, set: &[(&str, V)]| read_kv(name, set, &[]).map(|c| c.rope_scaling);
     let factor = ("llama.rope.scaling.factor", V::F32(4.0));
     assert_eq!(
-        linear(
-            "linear.gguf",
-            &[
-                ("llama.rope.scaling.type", V::Str("linear")),
-                factor.clone()
-            ]
-        )
-        .unwrap(),
+        linear("linear.gguf", &[("llama.rope.scaling.type", V::Str("linear")), factor.clone()]).unwrap(),
         Some(RopeScaling::Linear { factor: 4.0 })
     );
     // llama.cpp's default type is linear; the old key name counts too.
@@ -413,19 +337,8 @@ fn rope_scaling() {
         Some(RopeScaling::Linear { factor: 2.0 })
     );
     // Type "none" never scales (llama.cpp ignores the factor).
-    assert_eq!(
-        linear(
-            "none.gguf",
-            &[("llama.rope.scaling.type", V::Str("none")), factor.clone()]
-        )
-        .unwrap(),
-        None
-    );
-    let e = linear(
-        "yarn.gguf",
-        &[("llama.rope.scaling.type", V::Str("yarn")), factor],
-    )
-    .unwrap_err();
+    assert_eq!(linear("none.gguf", &[("llama.rope.scaling.type", V::Str("none")), factor.clone()]).unwrap(), None);
+    let e = linear("yarn.gguf", &[("llama.rope.scaling.type", V::Str("yarn")), factor]).unwrap_err();
     assert_eq!(e.field(), Some("llama.rope.scaling.type"), "{e}");
     assert!(e.to_string().contains("yarn"), "{e}");
     // Llama 3 scaling: divisors in a tensor, no parameters in the metadata.
@@ -435,8 +348,7 @@ fn rope_scaling() {
     assert_eq!(e.field(), Some("rope_freqs.weight"));
     let msg = e.to_string();
     assert!(
-        msg.contains("per-frequency divisors")
-            && msg.contains("fix: use the model's Hugging Face config.json"),
+        msg.contains("per-frequency divisors") && msg.contains("fix: use the model's Hugging Face config.json"),
         "{msg}"
     );
 }
@@ -460,10 +372,7 @@ fn keys_that_change_numerics_are_refused_by_name() {
     for (key, value) in refused {
         let e = read_kv("refused.gguf", &[(key, value.clone())], &[]).unwrap_err();
         assert_eq!(e.field(), Some(key), "{value:?}: {e}");
-        assert!(
-            matches!(e.kind, HfErrorKind::Unsupported { .. }),
-            "{key}: {e}"
-        );
+        assert!(matches!(e.kind, HfErrorKind::Unsupported { .. }), "{key}: {e}");
         assert!(e.fix().is_some_and(|f| !f.is_empty()), "{key}");
     }
     // The same keys at values that change nothing.
@@ -475,11 +384,7 @@ fn keys_that_change_numerics_are_refused_by_name() {
         ("llama.attention.key_length", V::U32(16)),
         ("llama.tensor_data_layout", V::Str("Meta AI original pth")),
     ] {
-        assert_eq!(
-            read_kv("inert.gguf", &[(key, value)], &[]).unwrap(),
-            llama_json(),
-            "{key}"
-        );
+        assert_eq!(read_kv("inert.gguf", &[(key, value)], &[]).unwrap(), llama_json(), "{key}");
     }
 }
 
@@ -502,12 +407,8 @@ fn out_of_range_counts_are_errors() {
 
 #[test]
 fn the_tensor_table_gives_the_tied_head_and_the_biases() {
-    let without = |drop: &str| -> Vec<(String, Vec<u64>)> {
-        llama_tensors()
-            .into_iter()
-            .filter(|(n, _)| n != drop)
-            .collect()
-    };
+    let without =
+        |drop: &str| -> Vec<(String, Vec<u64>)> { llama_tensors().into_iter().filter(|(n, _)| n != drop).collect() };
     let c = read("tied.gguf", &llama_kv(), &without("output.weight")).unwrap();
     assert!(c.tie_word_embeddings);
     let with_bias = |names: &[&str]| {
@@ -515,12 +416,7 @@ fn the_tensor_table_gives_the_tied_head_and_the_biases() {
         t.extend(names.iter().map(|n| (format!("blk.0.{n}.bias"), vec![32])));
         t
     };
-    let c = read(
-        "llama_bias.gguf",
-        &llama_kv(),
-        &with_bias(&["attn_q", "attn_k", "attn_v"]),
-    )
-    .unwrap();
+    let c = read("llama_bias.gguf", &llama_kv(), &with_bias(&["attn_q", "attn_k", "attn_v"])).unwrap();
     assert!(c.qkv_bias);
     let e = read("partial_bias.gguf", &llama_kv(), &with_bias(&["attn_q"])).unwrap_err();
     assert_eq!(e.field(), Some("blk.0.attn_k.bias"), "{e}");
@@ -530,29 +426,16 @@ fn the_tensor_table_gives_the_tied_head_and_the_biases() {
     }
     // qwen2 always has the biases.
     let qwen = edited(&[("general.architecture", V::Str("qwen2"))], &[]);
-    let qwen: Vec<(String, V)> = qwen
-        .into_iter()
-        .map(|(k, v)| (k.replacen("llama.", "qwen2.", 1), v))
-        .collect();
+    let qwen: Vec<(String, V)> = qwen.into_iter().map(|(k, v)| (k.replacen("llama.", "qwen2.", 1), v)).collect();
     let e = read("qwen_no_bias.gguf", &qwen, &llama_tensors()).unwrap_err();
     assert_eq!(e.field(), Some("blk.0.attn_q.bias"), "{e}");
-    let c = read(
-        "qwen.gguf",
-        &qwen,
-        &with_bias(&["attn_q", "attn_k", "attn_v"]),
-    )
-    .unwrap();
+    let c = read("qwen.gguf", &qwen, &with_bias(&["attn_q", "attn_k", "attn_v"])).unwrap();
     assert!(c.qkv_bias && c.sliding_window.is_none());
 }
 
 #[test]
 fn the_sliding_window_and_split_files() {
-    let c = read_kv(
-        "window.gguf",
-        &[("llama.attention.sliding_window", V::U32(128))],
-        &[],
-    )
-    .unwrap();
+    let c = read_kv("window.gguf", &[("llama.attention.sliding_window", V::U32(128))], &[]).unwrap();
     assert_eq!(c.sliding_window, Some(128));
     assert!(c.check_context(129).is_err());
     let e = read_kv("split.gguf", &[("split.count", V::U32(2))], &[]);

@@ -45,10 +45,18 @@ struct Expect {
     fits_n150: bool,
 }
 
-const LLAMA31: RopeScaling =
-    RopeScaling::Llama3 { factor: 8.0, low_freq_factor: 1.0, high_freq_factor: 4.0, original_max_position_embeddings: 8192 };
-const LLAMA32: RopeScaling =
-    RopeScaling::Llama3 { factor: 32.0, low_freq_factor: 1.0, high_freq_factor: 4.0, original_max_position_embeddings: 8192 };
+const LLAMA31: RopeScaling = RopeScaling::Llama3 {
+    factor: 8.0,
+    low_freq_factor: 1.0,
+    high_freq_factor: 4.0,
+    original_max_position_embeddings: 8192,
+};
+const LLAMA32: RopeScaling = RopeScaling::Llama3 {
+    factor: 32.0,
+    low_freq_factor: 1.0,
+    high_freq_factor: 4.0,
+    original_max_position_embeddings: 8192,
+};
 
 #[rustfmt::skip]
 const PLANNED: &[Expect] = &[
@@ -99,7 +107,11 @@ fn every_corpus_config_is_read_as_transformers_reads_it_and_planned_for_n150() {
                 Ok(p) => {
                     assert!(e.fits_n150, "{n}: planned on n150 but expected not to fit");
                     assert_eq!(p.model, c, "{n}: the plan records the config it was made for");
-                    let biased = p.ops.iter().filter(|o| matches!(o.call, tttv2_core::plan::llama::Call::Linear(l) if l.bias)).count();
+                    let biased = p
+                        .ops
+                        .iter()
+                        .filter(|o| matches!(o.call, tttv2_core::plan::llama::Call::Linear(l) if l.bias))
+                        .count();
                     let want = if e.qkv_bias { e.layers as usize } else { 0 };
                     assert_eq!(biased, want, "{n}: one fused-bias QKV matmul per layer");
                 }
@@ -122,10 +134,15 @@ fn qwen2_configs_are_read_with_their_qkv_bias_and_window_rules() {
     }
     // transformers' Qwen2Config: the window applies only with use_sliding_window, and only to
     // layers max_window_layers.. (none when max_window_layers >= num_hidden_layers).
-    let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(corpus("Qwen2.5-0.5B")).unwrap()).unwrap();
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(corpus("Qwen2.5-0.5B")).unwrap()).unwrap();
     v["use_sliding_window"] = true.into();
     v["sliding_window"] = 4096.into();
-    assert_eq!(LlamaConfig::from_json_str(&v.to_string()).unwrap().sliding_window, None, "max_window_layers = 24 = num_hidden_layers");
+    assert_eq!(
+        LlamaConfig::from_json_str(&v.to_string()).unwrap().sliding_window,
+        None,
+        "max_window_layers = 24 = num_hidden_layers"
+    );
     v["max_window_layers"] = 20.into();
     let c = LlamaConfig::from_json_str(&v.to_string()).unwrap();
     assert_eq!(c.sliding_window, Some(4096));
@@ -209,7 +226,8 @@ fn llama3_inv_freq_matches_transformers() {
 
 /// TinyLlama's config with `patch` merged in.
 fn tiny_with(patch: serde_json::Value) -> Result<LlamaConfig, tttv2_core::hf::HfError> {
-    let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(corpus("TinyLlama-1.1B-Chat-v1.0")).unwrap()).unwrap();
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(corpus("TinyLlama-1.1B-Chat-v1.0")).unwrap()).unwrap();
     for (k, x) in patch.as_object().unwrap() {
         v[k] = x.clone();
     }
@@ -263,12 +281,18 @@ fn fields_that_change_numerics_are_refused_naming_the_field() {
             serde_json::json!({"rope_scaling": null, "rope_parameters": {"rope_type": "yarn", "factor": 4.0, "rope_theta": 10000.0}}),
             "rope_parameters.rope_type",
         ),
-        (serde_json::json!({"rope_scaling": {"type": "longrope", "short_factor": [1.0], "long_factor": [1.0]}}), "rope_scaling.type"),
+        (
+            serde_json::json!({"rope_scaling": {"type": "longrope", "short_factor": [1.0], "long_factor": [1.0]}}),
+            "rope_scaling.type",
+        ),
         (serde_json::json!({"partial_rotary_factor": 0.5}), "partial_rotary_factor"),
         (serde_json::json!({"quantization_config": {"quant_method": "gptq", "bits": 4}}), "quantization_config"),
         (serde_json::json!({"layer_types": ["full_attention", "sliding_attention"]}), "layer_types"),
         // transformers 4 and 5 forms that disagree: never pick one silently.
-        (serde_json::json!({"rope_parameters": {"rope_type": "default", "rope_theta": 20000.0}}), "rope_parameters.rope_theta"),
+        (
+            serde_json::json!({"rope_parameters": {"rope_type": "default", "rope_theta": 20000.0}}),
+            "rope_parameters.rope_theta",
+        ),
         (
             serde_json::json!({"rope_scaling": {"rope_type": "linear", "factor": 2.0}, "rope_parameters": {"rope_type": "default"}}),
             "rope_scaling",
@@ -302,14 +326,18 @@ fn fields_that_do_not_change_numerics_are_accepted() {
     .unwrap();
     assert_eq!(c, base, "Llama ignores sliding_window as transformers' LlamaConfig does");
     // eos as a list (Llama-3.1-Instruct) and transformers 5's `dtype`.
-    let c = tiny_with(serde_json::json!({"eos_token_id": [128001, 128008, 128009], "torch_dtype": null, "dtype": "float32"})).unwrap();
+    let c = tiny_with(
+        serde_json::json!({"eos_token_id": [128001, 128008, 128009], "torch_dtype": null, "dtype": "float32"}),
+    )
+    .unwrap();
     assert_eq!(c.eos_token_id, [128001, 128008, 128009]);
     assert_eq!(c.torch_dtype.as_deref(), Some("float32"));
 }
 
 #[test]
 fn a_sliding_window_narrower_than_the_planned_context_is_refused() {
-    let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(corpus("Mistral-7B-v0.3")).unwrap()).unwrap();
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(corpus("Mistral-7B-v0.3")).unwrap()).unwrap();
     // Mistral-7B-v0.1 style: a 4096 window. Absent means MistralConfig's default, 4096 too.
     v["sliding_window"] = 4096.into();
     let explicit = LlamaConfig::from_json_str(&v.to_string()).unwrap();

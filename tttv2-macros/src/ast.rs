@@ -66,7 +66,10 @@ fn last_segment(ty: &Type) -> Option<String> {
 pub fn parse_model(cx: &Ctxt, item: ItemStruct, preset: bool) -> Model {
     let ItemStruct { attrs, vis, ident, generics, fields, .. } = item;
     if !generics.params.is_empty() {
-        cx.error_spanned_by(&generics, "[generic-model] a `#[ttt_model]` struct cannot be generic; fix: remove the generic parameters");
+        cx.error_spanned_by(
+            &generics,
+            "[generic-model] a `#[ttt_model]` struct cannot be generic; fix: remove the generic parameters",
+        );
     }
     let named = match fields {
         Fields::Named(n) => n.named,
@@ -88,7 +91,12 @@ pub fn parse_model(cx: &Ctxt, item: ItemStruct, preset: bool) -> Model {
             let Some(name) = attr.path().get_ident().map(|i| i.to_string()) else { continue };
             let Some(expected_ty) = expected_type(&name) else { continue };
             if kind.is_some() {
-                cx.error_spanned_by(attr, format!("[duplicate-layer-attribute] field `{fident}` has more than one layer attribute; fix: keep one"));
+                cx.error_spanned_by(
+                    attr,
+                    format!(
+                        "[duplicate-layer-attribute] field `{fident}` has more than one layer attribute; fix: keep one"
+                    ),
+                );
                 continue;
             }
             let tokens: TokenStream = match &attr.meta {

@@ -14,8 +14,8 @@ use crate::ast::{Model, parse_model};
 use crate::attr::parse_model_attrs;
 use crate::ctxt::Ctxt;
 use crate::features::arch_enabled;
-use crate::lower::{Lowered, lower};
 use crate::llama;
+use crate::lower::{Lowered, lower};
 
 /// One device to plan for.
 pub(crate) struct Target {
@@ -31,11 +31,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
 }
 
 /// Expands with an explicit answer to "is this architecture's feature on?" (tests use it).
-pub fn expand_with(
-    args: TokenStream,
-    input: TokenStream,
-    arch_enabled: impl Fn(Arch) -> bool,
-) -> TokenStream {
+pub fn expand_with(args: TokenStream, input: TokenStream, arch_enabled: impl Fn(Arch) -> bool) -> TokenStream {
     let item: ItemStruct = match syn::parse2(input) {
         Ok(item) => item,
         Err(e) => {
@@ -55,7 +51,9 @@ pub fn expand_with(
     let feature_error = Ctxt::new();
     let feature_fix = |arch: Arch| {
         let f = arch.cargo_feature();
-        format!("fix: enable it, e.g. `tttv2 = {{ version = \"…\", features = [\"{f}\"] }}` or `cargo build --features {f}`")
+        format!(
+            "fix: enable it, e.g. `tttv2 = {{ version = \"…\", features = [\"{f}\"] }}` or `cargo build --features {f}`"
+        )
     };
     // What to plan for: `device`, or each of `devices` whose feature is on, in the order listed.
     let mut targets: Vec<Target> = Vec::new();
@@ -85,7 +83,11 @@ pub fn expand_with(
                     "[device-feature] none of `devices` is compiled in: {}; {}",
                     devs.value
                         .iter()
-                        .map(|d| format!("`{}` needs the `{}` feature of tttv2", d.value.1, d.value.0.arch.cargo_feature()))
+                        .map(|d| format!(
+                            "`{}` needs the `{}` feature of tttv2",
+                            d.value.1,
+                            d.value.0.arch.cargo_feature()
+                        ))
                         .collect::<Vec<_>>()
                         .join(", "),
                     feature_fix(first).replace("enable it", "enable at least one")
@@ -93,7 +95,8 @@ pub fn expand_with(
             );
             on = devs.value.iter().collect();
         }
-        targets.extend(on.into_iter().map(|d| Target { module: Some(format_ident!("{}", d.value.1)), device: d.value.0 }));
+        targets
+            .extend(on.into_iter().map(|d| Target { module: Some(format_ident!("{}", d.value.1)), device: d.value.0 }));
     }
     if cx.has_errors() {
         return with_stub(cx, feature_error, &model);

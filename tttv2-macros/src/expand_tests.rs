@@ -35,7 +35,10 @@ fn mlp_expansion() {
     // The configs are consts and forward is a straight line of op calls.
     assert!(code.contains("pub const UP: LinearConfig = LinearConfig {"));
     let flat: String = code.split_whitespace().collect::<Vec<_>>().join(" ");
-    assert!(flat.contains("::tttv2::ops::linear( x, &self.up.weight, self.up.bias.as_ref(), &mlp_plan::UP, )?"), "{flat}");
+    assert!(
+        flat.contains("::tttv2::ops::linear( x, &self.up.weight, self.up.bias.as_ref(), &mlp_plan::UP, )?"),
+        "{flat}"
+    );
     assert!(!code.contains("match "), "no runtime dispatch on config");
 }
 
@@ -130,7 +133,9 @@ fn flat(code: &str) -> String {
 /// The text of `pub const FIELD: LinearConfig = LinearConfig { … }` (up to its closing
 /// `dtype: …,`) in the emitted plan module.
 fn linear_config<'a>(code: &'a str, field: &str) -> &'a str {
-    let start = code.find(&format!("pub const {}: LinearConfig = LinearConfig {{", field.to_uppercase())).unwrap_or_else(|| panic!("no `{field}` config"));
+    let start = code
+        .find(&format!("pub const {}: LinearConfig = LinearConfig {{", field.to_uppercase()))
+        .unwrap_or_else(|| panic!("no `{field}` config"));
     let len = code[start..].find("dtype: DataType::").and_then(|i| code[start + i..].find(',').map(|j| i + j)).unwrap();
     &code[start..start + len]
 }
@@ -198,7 +203,8 @@ fn unused_bias_and_untied_lm_head_weights_are_not_emitted() {
     // A tied LM head reads the embedding table: no `lm_head.weight` anywhere in the expansion.
     let tied = small_llama(quote!(device = "wormhole_b0", mode = "prefill", batch = 1, seq_len = 128), true, |_| true);
     assert!(!tied.contains("lm_head.weight"));
-    let untied = small_llama(quote!(device = "wormhole_b0", mode = "prefill", batch = 1, seq_len = 128), false, |_| true);
+    let untied =
+        small_llama(quote!(device = "wormhole_b0", mode = "prefill", batch = 1, seq_len = 128), false, |_| true);
     assert!(untied.contains("lm_head.weight"), "the check above can fail");
     // No Llama op consumes a bias (Llama projections have none).
     assert!(!untied.contains(".bias"), "no bias weight is named in the plan");
@@ -217,7 +223,10 @@ fn qkv_is_one_matmul_and_silu_is_fused() {
     // One op per layer consumes q_proj, k_proj and v_proj together; none of them alone.
     let manifest = manifest_of(&code);
     let ops = manifest["ops"].as_array().unwrap();
-    let qkv: Vec<_> = ops.iter().filter(|o| o["weights"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains("q_proj"))).collect();
+    let qkv: Vec<_> = ops
+        .iter()
+        .filter(|o| o["weights"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains("q_proj")))
+        .collect();
     assert_eq!(qkv.len(), 4, "one QKV matmul per layer");
     for op in qkv {
         let w: Vec<&str> = op["weights"].as_array().unwrap().iter().map(|w| w.as_str().unwrap()).collect();
@@ -259,7 +268,12 @@ fn plan_values_are_folded_into_consts() {
     let head = "pub const ROPE_INV_FREQ: [f32; 32] = [";
     let at = f.find(head).unwrap_or_else(|| panic!("no folded RoPE frequencies")) + head.len();
     // RoPE frequencies are folded at build time: θ_i = 10000^(-2i/64), i < 32.
-    let freqs: Vec<f64> = f[at..at + f[at..].find(']').unwrap()].split(',').map(str::trim).filter(|v| !v.is_empty()).map(|v| v.trim_end_matches("f32").parse().unwrap()).collect();
+    let freqs: Vec<f64> = f[at..at + f[at..].find(']').unwrap()]
+        .split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(|v| v.trim_end_matches("f32").parse().unwrap())
+        .collect();
     assert_eq!(freqs.len(), 32);
     for (i, v) in freqs.iter().enumerate() {
         let want = 10000f64.powf(-(2.0 * i as f64) / 64.0);

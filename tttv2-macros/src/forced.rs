@@ -48,19 +48,41 @@ const FAMILIES: &[Family] = &[
     (
         "MatmulMultiCoreReuseProgramConfig",
         || Kind::Reuse,
-        &["compute_with_storage_grid_size", "in0_block_w", "out_subblock_h", "out_subblock_w", "per_core_M", "per_core_N"],
+        &[
+            "compute_with_storage_grid_size",
+            "in0_block_w",
+            "out_subblock_h",
+            "out_subblock_w",
+            "per_core_M",
+            "per_core_N",
+        ],
         &[],
     ),
     (
         "MatmulMultiCoreReuseMultiCastProgramConfig",
         || Kind::MultiCast2D,
-        &["compute_with_storage_grid_size", "in0_block_w", "out_subblock_h", "out_subblock_w", "per_core_M", "per_core_N"],
+        &[
+            "compute_with_storage_grid_size",
+            "in0_block_w",
+            "out_subblock_h",
+            "out_subblock_w",
+            "per_core_M",
+            "per_core_N",
+        ],
         &["out_block_h", "out_block_w", "transpose_mcast", "fuse_batch"],
     ),
     (
         "MatmulMultiCoreReuseMultiCast1DProgramConfig",
         || Kind::MultiCast1D,
-        &["compute_with_storage_grid_size", "in0_block_w", "out_subblock_h", "out_subblock_w", "per_core_M", "per_core_N", "mcast_in0"],
+        &[
+            "compute_with_storage_grid_size",
+            "in0_block_w",
+            "out_subblock_h",
+            "out_subblock_w",
+            "per_core_M",
+            "per_core_N",
+            "mcast_in0",
+        ],
         &["out_block_h", "out_block_w", "fuse_batch"],
     ),
     (
@@ -88,12 +110,8 @@ fn value(e: &Expr) -> Option<Value> {
     match e {
         Expr::Lit(ExprLit { lit: Lit::Bool(b), .. }) => Some(Value::Bool(b.value)),
         Expr::Lit(_) => int(e).map(Value::Int),
-        Expr::Tuple(t) if t.elems.len() == 2 => {
-            Some(Value::Grid(CoreCoord::new(int(&t.elems[0])?, int(&t.elems[1])?)))
-        }
-        Expr::Array(a) if a.elems.len() == 2 => {
-            Some(Value::Grid(CoreCoord::new(int(&a.elems[0])?, int(&a.elems[1])?)))
-        }
+        Expr::Tuple(t) if t.elems.len() == 2 => Some(Value::Grid(CoreCoord::new(int(&t.elems[0])?, int(&t.elems[1])?))),
+        Expr::Array(a) if a.elems.len() == 2 => Some(Value::Grid(CoreCoord::new(int(&a.elems[0])?, int(&a.elems[1])?))),
         _ => None,
     }
 }
@@ -132,7 +150,10 @@ pub fn parse_forced(cx: &Ctxt, expr: &Expr) -> Option<ForcedConfig> {
             let all: Vec<String> = required.iter().chain(optional).map(|f| format!("`{f}`")).collect();
             cx.error_spanned_by(
                 ident,
-                format!("[unknown-program-config-field] `{fname}` is not a field of `{name}`{}", if all.is_empty() { String::new() } else { format!("; fix: use {}", all.join(", ")) }),
+                format!(
+                    "[unknown-program-config-field] `{fname}` is not a field of `{name}`{}",
+                    if all.is_empty() { String::new() } else { format!("; fix: use {}", all.join(", ")) }
+                ),
             );
             ok = false;
             continue;
@@ -150,7 +171,13 @@ pub fn parse_forced(cx: &Ctxt, expr: &Expr) -> Option<ForcedConfig> {
                 values.insert(fname.clone(), Value::Int(i));
             }
             _ => {
-                let want = if expected_grid { "a grid `(x, y)`" } else if expected_bool { "`true` or `false`" } else { "an integer literal" };
+                let want = if expected_grid {
+                    "a grid `(x, y)`"
+                } else if expected_bool {
+                    "`true` or `false`"
+                } else {
+                    "an integer literal"
+                };
                 cx.error_spanned_by(&f.expr, format!("[program-config-syntax] `{fname}` takes {want}"));
                 ok = false;
                 continue;
@@ -160,7 +187,10 @@ pub fn parse_forced(cx: &Ctxt, expr: &Expr) -> Option<ForcedConfig> {
     }
     for r in required {
         if !values.contains_key(*r) && ok {
-            cx.error_spanned_by(path, format!("[missing-program-config-field] `{name}` needs `{r}`; fix: add `{r}: …`"));
+            cx.error_spanned_by(
+                path,
+                format!("[missing-program-config-field] `{name}` needs `{r}`; fix: add `{r}: …`"),
+            );
             ok = false;
         }
     }

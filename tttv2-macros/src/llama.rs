@@ -64,8 +64,10 @@ pub fn expand_llama(
     }
     let errors = feature_error.into_compile_errors();
     let item = item(model, attrs);
-    let device_plans: Vec<DevicePlan> =
-        plans.iter().map(|(m, b, p)| DevicePlan { module: m.clone(), plan: p, prefill_buckets_us: b.clone() }).collect();
+    let device_plans: Vec<DevicePlan> = plans
+        .iter()
+        .map(|(m, b, p)| DevicePlan { module: m.clone(), plan: p, prefill_buckets_us: b.clone() })
+        .collect();
     let code = match device_plans.as_slice() {
         [single @ DevicePlan { module: None, .. }] => llama_tokens(&item, single),
         _ => llama_multi_tokens(&item, &device_plans),
@@ -98,12 +100,9 @@ fn item(model: &Model, attrs: &ModelAttrs) -> LlamaItem {
 /// one that makes the model big), others at the config.
 fn plan_error_span(model: &Model, attrs: &ModelAttrs, e: &LlamaPlanError) -> proc_macro2::Span {
     match e {
-        LlamaPlanError::MemoryBudget { .. } => attrs
-            .spans
-            .get("memory_budget")
-            .or(attrs.spans.get("seq_len"))
-            .or(attrs.spans.get("device"))
-            .copied(),
+        LlamaPlanError::MemoryBudget { .. } => {
+            attrs.spans.get("memory_budget").or(attrs.spans.get("seq_len")).or(attrs.spans.get("device")).copied()
+        }
         _ => attrs.spans.get("config").copied(),
     }
     .unwrap_or(model.span())

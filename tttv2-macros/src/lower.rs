@@ -47,9 +47,10 @@ impl Spans {
         let Some(i) = layer else { return self.model };
         let (field, keys) = &self.layers[i];
         if key == Some("program_config")
-            && let Some(s) = field_for_rule(rule).and_then(|f| keys.get(&format!("program_config.{f}"))) {
-                return *s;
-            }
+            && let Some(s) = field_for_rule(rule).and_then(|f| keys.get(&format!("program_config.{f}")))
+        {
+            return *s;
+        }
         key.and_then(|k| keys.get(k).copied()).unwrap_or(*field)
     }
 }
@@ -85,7 +86,9 @@ pub fn lower(cx: &Ctxt, model: &Model, attrs: &ModelAttrs, device: DeviceProfile
                     // is a file that is not a usable config.
                     let msg = match shown.fix() {
                         Some(_) => format!("[config-json] {shown}"),
-                        None => format!("[config-json] {shown}; fix: point `config` at a Hugging Face config.json of a Llama-family model (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM) or a GGUF file of one (llama, qwen2) (paths are relative to CARGO_MANIFEST_DIR, or to this source file)"),
+                        None => format!(
+                            "[config-json] {shown}; fix: point `config` at a Hugging Face config.json of a Llama-family model (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM) or a GGUF file of one (llama, qwen2) (paths are relative to CARGO_MANIFEST_DIR, or to this source file)"
+                        ),
                     };
                     cx.error_at(c.span, msg);
                     return None;
@@ -147,7 +150,12 @@ fn options(cx: &Ctxt, attrs: &ModelAttrs, cfg: &LlamaConfig) -> Option<LlamaOpti
     }
     // A field whose numerics depend on the planned context (a sliding window narrower than it).
     if let Err(kind) = cfg.check_context(o.seq_len) {
-        let span = attrs.spans.get("seq_len").copied().or(attrs.config.as_ref().map(|c| c.span)).unwrap_or_else(Span::call_site);
+        let span = attrs
+            .spans
+            .get("seq_len")
+            .copied()
+            .or(attrs.config.as_ref().map(|c| c.span))
+            .unwrap_or_else(Span::call_site);
         let file = attrs.config.as_ref().map_or_else(|| "the model".to_owned(), |c| c.value.0.clone());
         cx.error_at(span, format!("[config-json] {file}: {kind}"));
         return None;
@@ -186,13 +194,21 @@ fn llama_from_fields(cx: &Ctxt, model: &Model) -> Option<LlamaConfig> {
     .filter_map(|(n, m)| m.then_some(n))
     .collect();
     if !missing.is_empty() {
-        cx.error_at(model.span(), format!("[incomplete-decoder] a Llama decoder also needs {}; fix: add the missing fields", missing.join(", ")));
+        cx.error_at(
+            model.span(),
+            format!(
+                "[incomplete-decoder] a Llama decoder also needs {}; fix: add the missing fields",
+                missing.join(", ")
+            ),
+        );
         return None;
     }
-    let (Some((LlamaLayerAttrs::Embedding { vocab: Some(vocab), dim: Some(hidden) }, _, _)),
-         Some((LlamaLayerAttrs::Decoder(d), dspans, dspan)),
-         Some((LlamaLayerAttrs::RmsNorm { dim: Some(norm_dim), eps: norm_eps }, _, _)),
-         Some((LlamaLayerAttrs::LmHead { vocab: Some(head_vocab), tied }, _, _))) = (embedding, decoder, norm, head)
+    let (
+        Some((LlamaLayerAttrs::Embedding { vocab: Some(vocab), dim: Some(hidden) }, _, _)),
+        Some((LlamaLayerAttrs::Decoder(d), dspans, dspan)),
+        Some((LlamaLayerAttrs::RmsNorm { dim: Some(norm_dim), eps: norm_eps }, _, _)),
+        Some((LlamaLayerAttrs::LmHead { vocab: Some(head_vocab), tied }, _, _)),
+    ) = (embedding, decoder, norm, head)
     else {
         return None; // a required key is missing: already reported
     };
@@ -220,7 +236,13 @@ fn llama_from_fields(cx: &Ctxt, model: &Model) -> Option<LlamaConfig> {
         }
     }
     if norm_dim.value != hidden.value {
-        cx.error_at(norm_dim.span, format!("[norm-dim] the final norm has dim = {} but the hidden size is {}; fix: set dim = {}", norm_dim.value, hidden.value, hidden.value));
+        cx.error_at(
+            norm_dim.span,
+            format!(
+                "[norm-dim] the final norm has dim = {} but the hidden size is {}; fix: set dim = {}",
+                norm_dim.value, hidden.value, hidden.value
+            ),
+        );
         ok = false;
     }
     if head_vocab.value != vocab.value {

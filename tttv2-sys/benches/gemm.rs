@@ -34,7 +34,22 @@ const NO_TRANS: i32 = 111;
 fn openblas(m: u32, n: u32, k: u32, a: &[f32], b: &[f32], c: &mut [f32]) {
     // SAFETY: slices hold m*k, k*n and m*n values, row-major with the given leading dims.
     unsafe {
-        cblas_sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, m as i32, n as i32, k as i32, 1.0, a.as_ptr(), k as i32, b.as_ptr(), n as i32, 0.0, c.as_mut_ptr(), n as i32)
+        cblas_sgemm(
+            ROW_MAJOR,
+            NO_TRANS,
+            NO_TRANS,
+            m as i32,
+            n as i32,
+            k as i32,
+            1.0,
+            a.as_ptr(),
+            k as i32,
+            b.as_ptr(),
+            n as i32,
+            0.0,
+            c.as_mut_ptr(),
+            n as i32,
+        )
     }
 }
 
@@ -53,7 +68,9 @@ fn bench(c: &mut Criterion) {
         let mut g = c.benchmark_group(format!("sgemm_{m}x{k}x{n}"));
         g.throughput(Throughput::Elements(2 * m as u64 * n as u64 * k as u64)); // FLOPs
         g.sample_size(10);
-        g.bench_function("tttv2_host", |bch| bch.iter(|| host_sgemm(m, n, k, black_box(&a), black_box(&b), &mut out, 0).unwrap()));
+        g.bench_function("tttv2_host", |bch| {
+            bch.iter(|| host_sgemm(m, n, k, black_box(&a), black_box(&b), &mut out, 0).unwrap())
+        });
         g.bench_function("openblas", |bch| bch.iter(|| openblas(m, n, k, black_box(&a), black_box(&b), &mut ref_out)));
         g.finish();
     }

@@ -36,7 +36,13 @@ fn rng_vec(n: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
-fn sharded(layout: TensorMemoryLayout, buffer: BufferType, grid: (u32, u32), num_cores: u32, shape: [u32; 2]) -> MemoryConfig {
+fn sharded(
+    layout: TensorMemoryLayout,
+    buffer: BufferType,
+    grid: (u32, u32),
+    num_cores: u32,
+    shape: [u32; 2],
+) -> MemoryConfig {
     MemoryConfig::sharded(
         layout,
         buffer,
@@ -51,7 +57,13 @@ fn sharded(layout: TensorMemoryLayout, buffer: BufferType, grid: (u32, u32), num
 fn ckc(dt: DataType) -> ComputeKernelConfig {
     // tt-transformers' pairing: bf16 weights HiFi4, bfloat8_b HiFi2; fp32 dest off, packer_l1_acc on.
     let f = if dt == DataType::Bfloat16 { MathFidelity::HiFi4 } else { MathFidelity::HiFi2 };
-    ComputeKernelConfig { math_fidelity: f, math_approx_mode: false, fp32_dest_acc_en: false, packer_l1_acc: true, dst_full_sync_en: true }
+    ComputeKernelConfig {
+        math_fidelity: f,
+        math_approx_mode: false,
+        fp32_dest_acc_en: false,
+        packer_l1_acc: true,
+        dst_full_sync_en: true,
+    }
 }
 
 struct Setup {
@@ -70,7 +82,8 @@ fn dram_sharded(dev: &Device, m: u32, k: u32, n: u32, dt: DataType, xv: &[f32], 
     let per_core_n = nt.div_ceil(64);
     let out_cores = nt / per_core_n;
     let a_mem = sharded(TensorMemoryLayout::WidthSharded, BufferType::L1, (8, 8), in_cores, [32, in_w * 32]);
-    let b_mem = sharded(TensorMemoryLayout::WidthSharded, BufferType::Dram, (banks, 1), banks, [k, nt.div_ceil(banks) * 32]);
+    let b_mem =
+        sharded(TensorMemoryLayout::WidthSharded, BufferType::Dram, (banks, 1), banks, [k, nt.div_ceil(banks) * 32]);
     let o_mem = sharded(TensorMemoryLayout::WidthSharded, BufferType::L1, (8, 8), out_cores, [32, per_core_n * 32]);
     let x = Tensor::from_f32(dev, xv, &[1, 1, m, k], DataType::Bfloat16, Layout::Tile, &a_mem).unwrap();
     let w = Tensor::from_f32(dev, wv, &[1, 1, k, n], dt, Layout::Tile, &b_mem).unwrap();
@@ -182,7 +195,9 @@ fn gemv_f32_mt(m: usize, k: usize, n: usize, x: &[f32], w: &[f32], y: &mut [f32]
 fn bench(c: &mut Criterion, rows: &mut Vec<(String, String, u64)>) {
     let dev = Device::open(&DeviceProfile::N150).unwrap();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    for (k, n, dt) in [(2048u32, 8192u32, DataType::Bfloat8B), (2048, 8192, DataType::Bfloat16), (8192, 2048, DataType::Bfloat8B)] {
+    for (k, n, dt) in
+        [(2048u32, 8192u32, DataType::Bfloat8B), (2048, 8192, DataType::Bfloat16), (8192, 2048, DataType::Bfloat8B)]
+    {
         let wv = rng_vec((k * n) as usize, 0xABCD + k as u64);
         for m in [1u32, 32] {
             let xv = rng_vec((m * k) as usize, 0x1234 + m as u64);
@@ -191,7 +206,10 @@ fn bench(c: &mut Criterion, rows: &mut Vec<(String, String, u64)>) {
             g.sample_size(10).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(3));
             let bf16_bytes = 2 * k as u64 * n as u64;
             g.throughput(Throughput::Bytes(bf16_bytes));
-            for (name, s) in [("dram_sharded", dram_sharded(&dev, m, k, n, dt, &xv, &wv)), ("interleaved", interleaved(&dev, m, k, n, dt, &xv, &wv))] {
+            for (name, s) in [
+                ("dram_sharded", dram_sharded(&dev, m, k, n, dt, &xv, &wv)),
+                ("interleaved", interleaved(&dev, m, k, n, dt, &xv, &wv)),
+            ] {
                 for (path, pname) in [(HostMatmulPath::SmallM, "small_m"), (HostMatmulPath::General, "general")] {
                     // The general path rebuilds everything per call; time it on the DRAM-sharded
                     // config only (the interleaved one costs the same).
@@ -207,7 +225,9 @@ fn bench(c: &mut Criterion, rows: &mut Vec<(String, String, u64)>) {
             }
             let mut y = vec![0f32; (m * n) as usize];
             g.throughput(Throughput::Bytes(2 * bf16_bytes));
-            g.bench_function("f32_loop_1t", |b| b.iter(|| gemv_f32(m as usize, k as usize, n as usize, black_box(&xv), &wv, &mut y)));
+            g.bench_function("f32_loop_1t", |b| {
+                b.iter(|| gemv_f32(m as usize, k as usize, n as usize, black_box(&xv), &wv, &mut y))
+            });
             rows.push((group.clone(), "f32_loop_1t".into(), 2 * bf16_bytes));
             g.bench_function("f32_loop_mt", |b| {
                 b.iter(|| gemv_f32_mt(m as usize, k as usize, n as usize, black_box(&xv), &wv, &mut y, threads))
@@ -226,7 +246,10 @@ fn median_ns(group: &str, id: &str) -> Option<f64> {
     let at = text.find("\"median\"")?;
     let rest = &text[at..];
     let p = rest.find("\"point_estimate\":")? + "\"point_estimate\":".len();
-    let num: String = rest[p..].chars().take_while(|c| c.is_ascii_digit() || *c == '.' || *c == 'e' || *c == '-' || *c == '+').collect();
+    let num: String = rest[p..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == 'e' || *c == '-' || *c == '+')
+        .collect();
     num.parse().ok()
 }
 

@@ -38,7 +38,13 @@ fn rng_vec(n: usize, seed: u64) -> Vec<f32> {
 }
 
 fn ckc(f: MathFidelity) -> ComputeKernelConfig {
-    ComputeKernelConfig { math_fidelity: f, math_approx_mode: false, fp32_dest_acc_en: false, packer_l1_acc: true, dst_full_sync_en: false }
+    ComputeKernelConfig {
+        math_fidelity: f,
+        math_approx_mode: false,
+        fp32_dest_acc_en: false,
+        packer_l1_acc: true,
+        dst_full_sync_en: false,
+    }
 }
 
 /// The 2D multicast config on an 8x8 grid: M tiles over grid rows, N tiles over grid columns,
@@ -103,7 +109,15 @@ struct Variant {
     path: HostMatmulPath,
 }
 
-fn linear_cfg(m: u32, k: u32, n: u32, wdt: DataType, wmem: MemoryConfig, pc: MatmulProgramConfig, f: MathFidelity) -> LinearConfig {
+fn linear_cfg(
+    m: u32,
+    k: u32,
+    n: u32,
+    wdt: DataType,
+    wmem: MemoryConfig,
+    pc: MatmulProgramConfig,
+    f: MathFidelity,
+) -> LinearConfig {
     LinearConfig {
         m,
         k,
@@ -135,15 +149,33 @@ fn dt_name(d: DataType) -> &'static str {
 
 fn bench(c: &mut Criterion, rows: &mut Vec<(String, String)>) {
     let dev = Device::open(&DeviceProfile::N150).unwrap();
-    let shapes = [(128u32, 2048u32, 3072u32, "qkv"), (128, 2048, 2048, "wo"), (128, 2048, 8192, "w1"), (128, 8192, 2048, "w2"), (32, 2048, 128256, "lm_head")];
+    let shapes = [
+        (128u32, 2048u32, 3072u32, "qkv"),
+        (128, 2048, 2048, "wo"),
+        (128, 2048, 8192, "w1"),
+        (128, 8192, 2048, "w2"),
+        (32, 2048, 128256, "lm_head"),
+    ];
     for (m, k, n, name) in shapes {
         let wv = rng_vec((k * n) as usize, 0xABCD + k as u64 + n as u64);
         let xv = rng_vec((m * k) as usize, 0x1234 + m as u64);
-        let x = Tensor::from_f32(&dev, &xv, &[1, 1, m, k], DataType::Bfloat16, Layout::Tile, &MemoryConfig::DRAM_INTERLEAVED).unwrap();
+        let x = Tensor::from_f32(
+            &dev,
+            &xv,
+            &[1, 1, m, k],
+            DataType::Bfloat16,
+            Layout::Tile,
+            &MemoryConfig::DRAM_INTERLEAVED,
+        )
+        .unwrap();
         let pairs: &[(DataType, MathFidelity)] = if name == "lm_head" {
             &[(DataType::Bfloat8B, MathFidelity::HiFi2)]
         } else {
-            &[(DataType::Bfloat8B, MathFidelity::HiFi2), (DataType::Bfloat4B, MathFidelity::LoFi), (DataType::Bfloat16, MathFidelity::HiFi4)]
+            &[
+                (DataType::Bfloat8B, MathFidelity::HiFi2),
+                (DataType::Bfloat4B, MathFidelity::LoFi),
+                (DataType::Bfloat16, MathFidelity::HiFi4),
+            ]
         };
         let mut variants = Vec::new();
         for &(wdt, f) in pairs {
@@ -151,14 +183,35 @@ fn bench(c: &mut Criterion, rows: &mut Vec<(String, String)>) {
             let pc = if m > 32 { mc2d(m, k, n) } else { mc1d(m, n) };
             let cfg = linear_cfg(m, k, n, wdt, MemoryConfig::DRAM_INTERLEAVED, pc, f);
             if name == "qkv" && wdt == DataType::Bfloat8B {
-                variants.push(Variant { id: format!("general_{}_{f:?}_2d", dt_name(wdt)), w: up_w(&dev, &wv, k, n, wdt), cfg, path: HostMatmulPath::General });
-                let ws = Tensor::from_f32(&dev, &wv, &[1, 1, k, n], wdt, Layout::Tile, &dram_width_sharded(k, n)).unwrap();
+                variants.push(Variant {
+                    id: format!("general_{}_{f:?}_2d", dt_name(wdt)),
+                    w: up_w(&dev, &wv, k, n, wdt),
+                    cfg,
+                    path: HostMatmulPath::General,
+                });
+                let ws =
+                    Tensor::from_f32(&dev, &wv, &[1, 1, k, n], wdt, Layout::Tile, &dram_width_sharded(k, n)).unwrap();
                 let cfg_s = linear_cfg(m, k, n, wdt, dram_width_sharded(k, n), pc, f);
-                variants.push(Variant { id: format!("linear_{}_{f:?}_2d_dram_sharded_w", dt_name(wdt)), w: ws, cfg: cfg_s, path: HostMatmulPath::Auto });
+                variants.push(Variant {
+                    id: format!("linear_{}_{f:?}_2d_dram_sharded_w", dt_name(wdt)),
+                    w: ws,
+                    cfg: cfg_s,
+                    path: HostMatmulPath::Auto,
+                });
                 let cfg1 = linear_cfg(m, k, n, wdt, MemoryConfig::DRAM_INTERLEAVED, mc1d(m, n), f);
-                variants.push(Variant { id: format!("linear_{}_{f:?}_1d", dt_name(wdt)), w: up_w(&dev, &wv, k, n, wdt), cfg: cfg1, path: HostMatmulPath::Auto });
+                variants.push(Variant {
+                    id: format!("linear_{}_{f:?}_1d", dt_name(wdt)),
+                    w: up_w(&dev, &wv, k, n, wdt),
+                    cfg: cfg1,
+                    path: HostMatmulPath::Auto,
+                });
             }
-            variants.push(Variant { id: format!("linear_{}_{f:?}_{}", dt_name(wdt), if m > 32 { "2d" } else { "1d" }), w, cfg, path: HostMatmulPath::Auto });
+            variants.push(Variant {
+                id: format!("linear_{}_{f:?}_{}", dt_name(wdt), if m > 32 { "2d" } else { "1d" }),
+                w,
+                cfg,
+                path: HostMatmulPath::Auto,
+            });
         }
         let group = format!("prefill_{name}_{m}x{k}x{n}");
         let mut g = c.benchmark_group(&group);
@@ -185,7 +238,10 @@ fn median_ns(group: &str, id: &str) -> Option<f64> {
     let at = text.find("\"median\"")?;
     let rest = &text[at..];
     let p = rest.find("\"point_estimate\":")? + "\"point_estimate\":".len();
-    let num: String = rest[p..].chars().take_while(|c| c.is_ascii_digit() || *c == '.' || *c == 'e' || *c == '-' || *c == '+').collect();
+    let num: String = rest[p..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == 'e' || *c == '-' || *c == '+')
+        .collect();
     num.parse().ok()
 }
 
@@ -194,18 +250,42 @@ fn median_ns(group: &str, id: &str) -> Option<f64> {
 fn quick(rounds: usize) {
     let dev = Device::open(&DeviceProfile::N150).unwrap();
     let filter = std::env::args().skip(1).find(|a| !a.starts_with('-')).unwrap_or_default();
-    for (m, k, n, name) in [(128u32, 2048u32, 3072u32, "qkv"), (128, 2048, 2048, "wo"), (128, 2048, 8192, "w1"), (128, 8192, 2048, "w2"), (32, 2048, 128256, "lm_head")] {
+    for (m, k, n, name) in [
+        (128u32, 2048u32, 3072u32, "qkv"),
+        (128, 2048, 2048, "wo"),
+        (128, 2048, 8192, "w1"),
+        (128, 8192, 2048, "w2"),
+        (32, 2048, 128256, "lm_head"),
+    ] {
         if !name.contains(filter.as_str()) {
             continue;
         }
         let wv = rng_vec((k * n) as usize, 0xABCD + k as u64 + n as u64);
         let xv = rng_vec((m * k) as usize, 0x1234 + m as u64);
-        let x = Tensor::from_f32(&dev, &xv, &[1, 1, m, k], DataType::Bfloat16, Layout::Tile, &MemoryConfig::DRAM_INTERLEAVED).unwrap();
+        let x = Tensor::from_f32(
+            &dev,
+            &xv,
+            &[1, 1, m, k],
+            DataType::Bfloat16,
+            Layout::Tile,
+            &MemoryConfig::DRAM_INTERLEAVED,
+        )
+        .unwrap();
         let pc = if m > 32 { mc2d(m, k, n) } else { mc1d(m, n) };
-        let vars: Vec<(String, Tensor, LinearConfig)> = [(DataType::Bfloat8B, MathFidelity::HiFi2), (DataType::Bfloat4B, MathFidelity::LoFi), (DataType::Bfloat16, MathFidelity::HiFi4)]
-            .into_iter()
-            .map(|(wdt, f)| (format!("linear_{}_{f:?}", dt_name(wdt)), up_w(&dev, &wv, k, n, wdt), linear_cfg(m, k, n, wdt, MemoryConfig::DRAM_INTERLEAVED, pc, f)))
-            .collect();
+        let vars: Vec<(String, Tensor, LinearConfig)> = [
+            (DataType::Bfloat8B, MathFidelity::HiFi2),
+            (DataType::Bfloat4B, MathFidelity::LoFi),
+            (DataType::Bfloat16, MathFidelity::HiFi4),
+        ]
+        .into_iter()
+        .map(|(wdt, f)| {
+            (
+                format!("linear_{}_{f:?}", dt_name(wdt)),
+                up_w(&dev, &wv, k, n, wdt),
+                linear_cfg(m, k, n, wdt, MemoryConfig::DRAM_INTERLEAVED, pc, f),
+            )
+        })
+        .collect();
         let mut out = vec![0f32; (m * n) as usize];
         let mut best_s = f64::MAX;
         let mut best = vec![f64::MAX; vars.len()];

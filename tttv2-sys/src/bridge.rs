@@ -247,7 +247,13 @@ pub(crate) mod ffi {
         ) -> Result<UniquePtr<Tensor>>;
         /// A tensor of zeros (`ttnn::zeros`): the KV cache is created this way, without
         /// uploading a host buffer of zeros.
-        fn tensor_zeros(device: &Device, shape: &[u32], dtype: DataType, layout: Layout, mem: &MemConfig) -> Result<UniquePtr<Tensor>>;
+        fn tensor_zeros(
+            device: &Device,
+            shape: &[u32],
+            dtype: DataType,
+            layout: Layout,
+            mem: &MemConfig,
+        ) -> Result<UniquePtr<Tensor>>;
         /// Reads a tensor back as logical row-major f32.
         fn tensor_to_f32(tensor: &Tensor) -> Result<Vec<f32>>;
         /// Logical shape.

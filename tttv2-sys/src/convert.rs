@@ -2,8 +2,8 @@
 
 use tttv2_core::device::{Arch, DeviceProfile};
 use tttv2_core::ttnn::{
-    BufferType, ComputeKernelConfig, DataType, Layout, MathFidelity, MatmulProgramConfig,
-    MemoryConfig, ShardOrientation, TensorMemoryLayout, UnaryOpType, UnaryWithParam,
+    BufferType, ComputeKernelConfig, DataType, Layout, MathFidelity, MatmulProgramConfig, MemoryConfig,
+    ShardOrientation, TensorMemoryLayout, UnaryOpType, UnaryWithParam,
 };
 
 use crate::bridge::ffi;

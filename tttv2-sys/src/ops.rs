@@ -21,10 +21,7 @@ pub fn linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>, cfg: &LinearCo
     if shape.len() < 2 || shape[shape.len() - 1] != cfg.k || rows != cfg.m as u64 {
         return Err(Error::Shape {
             op: "linear",
-            message: format!(
-                "the plan was made for x of [{}, {}] but x is {:?}",
-                cfg.m, cfg.k, shape
-            ),
+            message: format!("the plan was made for x of [{}, {}] but x is {:?}", cfg.m, cfg.k, shape),
         });
     }
     if bias.is_some() != cfg.bias {
@@ -143,7 +140,9 @@ fn check_norm_program_config(x: &Tensor, pc: &LayerNormProgramConfig) -> Result<
         }
     };
     if legacy_reduction || legacy_rsqrt || use_welford {
-        return err("the legacy reduction, legacy rsqrt and Welford variants are not implemented by the host backend".into());
+        return err(
+            "the legacy reduction, legacy rsqrt and Welford variants are not implemented by the host backend".into()
+        );
     }
     Ok(())
 }
@@ -298,8 +297,16 @@ pub fn scaled_dot_product_attention(
     compute_kernel_config: &ComputeKernelConfig,
 ) -> Result<Tensor> {
     match mask {
-        Some(m) => record("scaled_dot_product_attention", (is_causal, scale, program_config, memory_config, compute_kernel_config), &[q, k, v, m]),
-        None => record("scaled_dot_product_attention", (is_causal, scale, program_config, memory_config, compute_kernel_config), &[q, k, v]),
+        Some(m) => record(
+            "scaled_dot_product_attention",
+            (is_causal, scale, program_config, memory_config, compute_kernel_config),
+            &[q, k, v, m],
+        ),
+        None => record(
+            "scaled_dot_product_attention",
+            (is_causal, scale, program_config, memory_config, compute_kernel_config),
+            &[q, k, v],
+        ),
     }
     // SAFETY: the mask pointer is null or points to a tensor borrowed for the whole call.
     let r = unsafe {
@@ -332,7 +339,11 @@ pub fn scaled_dot_product_attention_decode(
     memory_config: &MemoryConfig,
     compute_kernel_config: &ComputeKernelConfig,
 ) -> Result<Tensor> {
-    record("scaled_dot_product_attention_decode", (scale, program_config, memory_config, compute_kernel_config), &[q, k, v]);
+    record(
+        "scaled_dot_product_attention_decode",
+        (scale, program_config, memory_config, compute_kernel_config),
+        &[q, k, v],
+    );
     wrap(
         ffi::sdpa_decode(
             &q.inner,
@@ -386,7 +397,13 @@ pub fn nlp_create_qkv_heads(
 ) -> Result<(Tensor, Tensor, Tensor)> {
     record("nlp_create_qkv_heads", (num_q_heads, num_kv_heads, transpose_k, memory_config), &[x]);
     heads(
-        ffi::nlp_create_qkv_heads(&x.inner, num_q_heads, num_kv_heads, transpose_k, &convert::memory_config(memory_config)),
+        ffi::nlp_create_qkv_heads(
+            &x.inner,
+            num_q_heads,
+            num_kv_heads,
+            transpose_k,
+            &convert::memory_config(memory_config),
+        ),
         "nlp_create_qkv_heads",
     )
 }
@@ -394,7 +411,11 @@ pub fn nlp_create_qkv_heads(
 /// `ttnn::experimental::nlp_create_qkv_heads_decode(x, num_q_heads, num_kv_heads)`:
 /// `[1, 1, b, (nq + 2 nkv) d]` -> `[1, b, nq, d]`, `[1, b, nkv, d]` x2, HEIGHT_SHARDED in L1 on
 /// `b` cores (one `[32, d]` shard per user).
-pub fn nlp_create_qkv_heads_decode(x: &Tensor, num_q_heads: u32, num_kv_heads: u32) -> Result<(Tensor, Tensor, Tensor)> {
+pub fn nlp_create_qkv_heads_decode(
+    x: &Tensor,
+    num_q_heads: u32,
+    num_kv_heads: u32,
+) -> Result<(Tensor, Tensor, Tensor)> {
     record("nlp_create_qkv_heads_decode", (num_q_heads, num_kv_heads), &[x]);
     heads(ffi::nlp_create_qkv_heads_decode(&x.inner, num_q_heads, num_kv_heads), "nlp_create_qkv_heads_decode")
 }
@@ -434,7 +455,12 @@ pub fn typecast(x: &Tensor, dtype: DataType, memory_config: &MemoryConfig) -> Re
 /// `ttnn::to_layout(x, layout, dtype, memory_config)`: tilize / untilize.
 pub fn to_layout(x: &Tensor, layout: Layout, dtype: DataType, memory_config: &MemoryConfig) -> Result<Tensor> {
     wrap(
-        ffi::to_layout(&x.inner, convert::layout(layout), convert::data_type(dtype), &convert::memory_config(memory_config)),
+        ffi::to_layout(
+            &x.inner,
+            convert::layout(layout),
+            convert::data_type(dtype),
+            &convert::memory_config(memory_config),
+        ),
         "to_layout",
     )
 }

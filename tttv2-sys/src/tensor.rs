@@ -43,9 +43,21 @@ impl Tensor {
 
     /// A tensor of zeros of logical `shape` in `dtype` and `layout`, placed as `memory_config`
     /// says (`ttnn::zeros`): nothing is uploaded from the host.
-    pub fn zeros(device: &Device, shape: &[u32], dtype: DataType, layout: Layout, memory_config: &MemoryConfig) -> Result<Tensor> {
-        let inner = ffi::tensor_zeros(&device.inner, shape, convert::data_type(dtype), convert::layout(layout), &convert::memory_config(memory_config))
-            .map_err(backend("zeros"))?;
+    pub fn zeros(
+        device: &Device,
+        shape: &[u32],
+        dtype: DataType,
+        layout: Layout,
+        memory_config: &MemoryConfig,
+    ) -> Result<Tensor> {
+        let inner = ffi::tensor_zeros(
+            &device.inner,
+            shape,
+            convert::data_type(dtype),
+            convert::layout(layout),
+            &convert::memory_config(memory_config),
+        )
+        .map_err(backend("zeros"))?;
         Ok(Tensor { inner })
     }
 
@@ -104,8 +116,14 @@ impl Tensor {
                 message: format!("shape {shape:?} holds {volume} values but {} were given", data.len()),
             });
         }
-        let inner = ffi::tensor_from_u32(&device.inner, data, shape, convert::layout(layout), &convert::memory_config(memory_config))
-            .map_err(backend("from_u32"))?;
+        let inner = ffi::tensor_from_u32(
+            &device.inner,
+            data,
+            shape,
+            convert::layout(layout),
+            &convert::memory_config(memory_config),
+        )
+        .map_err(backend("from_u32"))?;
         Ok(Tensor { inner })
     }
 

@@ -38,7 +38,11 @@ pub fn take() -> Vec<TraceEntry> {
 pub(crate) fn record(op: &'static str, config: impl Debug, inputs: &[&Tensor]) {
     TRACE.with(|t| {
         if let Some(v) = t.borrow_mut().as_mut() {
-            v.push(TraceEntry { op, config: format!("{config:?}"), inputs: inputs.iter().map(|x| (x.dtype(), x.memory_config())).collect() });
+            v.push(TraceEntry {
+                op,
+                config: format!("{config:?}"),
+                inputs: inputs.iter().map(|x| (x.dtype(), x.memory_config())).collect(),
+            });
         }
     });
 }

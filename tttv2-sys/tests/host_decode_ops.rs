@@ -40,19 +40,28 @@ fn in_place_cache_updates_quantize_like_the_whole_tensor() {
             ops::update_cache(&mut cache, &upd_t, 3, 0).unwrap();
             for hi in 0..h {
                 for bi in 0..b {
-                    want[at(bi, hi, 3)..at(bi, hi, 3) + d as usize].copy_from_slice(&upd[((hi * b + bi) * d) as usize..((hi * b + bi + 1) * d) as usize]);
+                    want[at(bi, hi, 3)..at(bi, hi, 3) + d as usize]
+                        .copy_from_slice(&upd[((hi * b + bi) * d) as usize..((hi * b + bi + 1) * d) as usize]);
                 }
             }
         }
         // paged_update_cache: one row per user at its own position.
-        let per_t = Tensor::from_f32(&dev, &r.vec((b * h * d) as usize), &[1, b, h, d], DataType::Bfloat16, Layout::Tile,
-            &sharded(TensorMemoryLayout::HeightSharded, BufferType::L1, (8, 8), b, [32, d])).unwrap();
+        let per_t = Tensor::from_f32(
+            &dev,
+            &r.vec((b * h * d) as usize),
+            &[1, b, h, d],
+            DataType::Bfloat16,
+            Layout::Tile,
+            &sharded(TensorMemoryLayout::HeightSharded, BufferType::L1, (8, 8), b, [32, d]),
+        )
+        .unwrap();
         let per = per_t.to_f32().unwrap();
         ops::paged_update_cache(&mut cache, &per_t, &[5, 40]).unwrap();
         for bi in 0..b {
             for hi in 0..h {
                 let p = [5, 40][bi as usize];
-                want[at(bi, hi, p)..at(bi, hi, p) + d as usize].copy_from_slice(&per[((bi * h + hi) * d) as usize..((bi * h + hi + 1) * d) as usize]);
+                want[at(bi, hi, p)..at(bi, hi, p) + d as usize]
+                    .copy_from_slice(&per[((bi * h + hi) * d) as usize..((bi * h + hi + 1) * d) as usize]);
             }
         }
         // The reference: the whole expected cache uploaded (quantized as one tensor).
@@ -72,7 +81,12 @@ fn matmul_after_an_in_place_update_sees_the_new_values() {
     // A [1, 1, K, N] cache tensor used as a matmul weight (the small-M path caches its operand).
     let mut w = up(&dev, &wv, &[1, 1, k, n], DataType::Bfloat16);
     let pc = MatmulProgramConfig::MultiCore(MatmulMultiCoreProgramConfig {});
-    let mm = |w: &Tensor| ops::matmul(&tx, w, &pc, &hifi4(true), &MemoryConfig::DRAM_INTERLEAVED, DataType::Float32).unwrap().to_f32().unwrap();
+    let mm = |w: &Tensor| {
+        ops::matmul(&tx, w, &pc, &hifi4(true), &MemoryConfig::DRAM_INTERLEAVED, DataType::Float32)
+            .unwrap()
+            .to_f32()
+            .unwrap()
+    };
     let before = mm(&w);
     let row = bf16v(&r.vec(n as usize));
     ops::update_cache(&mut w, &up(&dev, &row, &[1, 1, 1, n], DataType::Bfloat16), 7, 0).unwrap();
@@ -94,14 +108,35 @@ fn sdpa_decode_refuses_a_sharded_output_for_gqa() {
     let q = up(&dev, &r.vec((b * qh * d) as usize), &[1, b, qh, d], DataType::Bfloat16);
     let k = up(&dev, &r.vec((b * kvh * s * d) as usize), &[b, kvh, s, d], DataType::Bfloat16);
     let v = up(&dev, &r.vec((b * kvh * s * d) as usize), &[b, kvh, s, d], DataType::Bfloat16);
-    let pc = SDPAProgramConfig { compute_with_storage_grid_size: CoreCoord::new(8, 8), q_chunk_size: 0, k_chunk_size: 0, exp_approx_mode: Some(false), max_cores_per_head_batch: 16 };
+    let pc = SDPAProgramConfig {
+        compute_with_storage_grid_size: CoreCoord::new(8, 8),
+        q_chunk_size: 0,
+        k_chunk_size: 0,
+        exp_approx_mode: Some(false),
+        max_cores_per_head_batch: 16,
+    };
     let sharded = MemoryConfig::sharded(
         TensorMemoryLayout::HeightSharded,
         BufferType::L1,
-        ShardSpec { grid: ShardGrid::row_wise(b, CoreCoord::new(8, 8)), shape: [32, d], orientation: ShardOrientation::RowMajor },
+        ShardSpec {
+            grid: ShardGrid::row_wise(b, CoreCoord::new(8, 8)),
+            shape: [32, d],
+            orientation: ShardOrientation::RowMajor,
+        },
     );
     let pos = vec![s - 1; b as usize];
-    let err = ops::scaled_dot_product_attention_decode(&q, &k, &v, &pos, None, &pc, &sharded, &hifi4(false)).expect_err("a sharded GQA output must be refused");
+    let err = ops::scaled_dot_product_attention_decode(&q, &k, &v, &pos, None, &pc, &sharded, &hifi4(false))
+        .expect_err("a sharded GQA output must be refused");
     assert!(err.to_string().contains("Sharded output not supported for GQA"), "{err}");
-    ops::scaled_dot_product_attention_decode(&q, &k, &v, &pos, None, &pc, &MemoryConfig::DRAM_INTERLEAVED, &hifi4(false)).unwrap();
+    ops::scaled_dot_product_attention_decode(
+        &q,
+        &k,
+        &v,
+        &pos,
+        None,
+        &pc,
+        &MemoryConfig::DRAM_INTERLEAVED,
+        &hifi4(false),
+    )
+    .unwrap();
 }

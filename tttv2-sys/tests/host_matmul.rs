@@ -168,8 +168,15 @@ fn k_blocking_and_packer_l1_acc_change_bfp8_partials() {
     let run = |bw: u32, l1: bool| {
         let mut cc = hifi4(false);
         cc.packer_l1_acc = l1;
-        let o = ops::matmul(&ta, &tb, &mc1d(bw, 1, 2, 1, 2, true), &cc, &MemoryConfig::DRAM_INTERLEAVED, DataType::Bfloat8B)
-            .unwrap();
+        let o = ops::matmul(
+            &ta,
+            &tb,
+            &mc1d(bw, 1, 2, 1, 2, true),
+            &cc,
+            &MemoryConfig::DRAM_INTERLEAVED,
+            DataType::Bfloat8B,
+        )
+        .unwrap();
         let g = o.to_f32().unwrap();
         g.iter().zip(&want).map(|(&x, &w)| (x as f64 - w).powi(2)).sum::<f64>().sqrt()
     };
@@ -232,8 +239,9 @@ fn fidelity_orders_the_error() {
     let err = |f: MathFidelity| {
         let mut cc = hifi4(true);
         cc.math_fidelity = f;
-        let o = ops::matmul(&ta, &tb, &mc1d(8, 1, 2, 1, 2, true), &cc, &MemoryConfig::DRAM_INTERLEAVED, DataType::Float32)
-            .unwrap();
+        let o =
+            ops::matmul(&ta, &tb, &mc1d(8, 1, 2, 1, 2, true), &cc, &MemoryConfig::DRAM_INTERLEAVED, DataType::Float32)
+                .unwrap();
         let g = o.to_f32().unwrap();
         (g.iter().zip(&want).map(|(&x, &w)| (x as f64 - w).powi(2)).sum::<f64>() / g.len() as f64).sqrt()
     };

@@ -14,7 +14,13 @@ use tttv2_sys::ops::diag::{HostMatmulPath, set_host_matmul_path};
 use tttv2_sys::{Tensor, ops};
 
 fn ckc(f: MathFidelity, fp32: bool, l1: bool) -> ComputeKernelConfig {
-    ComputeKernelConfig { math_fidelity: f, math_approx_mode: false, fp32_dest_acc_en: fp32, packer_l1_acc: l1, dst_full_sync_en: false }
+    ComputeKernelConfig {
+        math_fidelity: f,
+        math_approx_mode: false,
+        fp32_dest_acc_en: fp32,
+        packer_l1_acc: l1,
+        dst_full_sync_en: false,
+    }
 }
 
 fn mc2d(bw: u32, pm: u32, pn: u32, obh: u32, obw: u32, act: Option<UnaryWithParam>) -> MatmulProgramConfig {
@@ -85,7 +91,10 @@ fn run(c: &Case, path: HostMatmulPath) -> Vec<f32> {
 fn same_bits(a: &[f32], b: &[f32], what: &str) {
     assert_eq!(a.len(), b.len(), "{what}: length");
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
-        assert!(x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()), "{what}: element {i}: prepared {x} vs general {y}");
+        assert!(
+            x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()),
+            "{what}: element {i}: prepared {x} vs general {y}"
+        );
     }
 }
 
@@ -114,7 +123,10 @@ fn prepared_path_matches_general_path_at_prefill_sizes() {
         for m in [33u32, 128, 203] {
             let x = up(&dev, &r.vec((m * k) as usize), &[1, 1, m, k], DataType::Bfloat16);
             let (mt, nt) = (m.div_ceil(32), n.div_ceil(32));
-            for (fi, f) in [MathFidelity::LoFi, MathFidelity::HiFi2, MathFidelity::HiFi3, MathFidelity::HiFi4].into_iter().enumerate() {
+            for (fi, f) in [MathFidelity::LoFi, MathFidelity::HiFi2, MathFidelity::HiFi3, MathFidelity::HiFi4]
+                .into_iter()
+                .enumerate()
+            {
                 for fp32 in [false, true] {
                     for l1 in [false, true] {
                         for (bi, bw) in [1u32, 2, 8].into_iter().enumerate() {
@@ -123,9 +135,28 @@ fn prepared_path_matches_general_path_at_prefill_sizes() {
                             let act = (bi == 1).then(|| UnaryWithParam::new(UnaryOpType::Silu));
                             // 2D: one tile row and column per core; or all of M per core in
                             // blocks of 2 tile rows.
-                            let pc = if (fi + bi) % 2 == 0 { mc2d(bw, 1, 1, 1, 1, act) } else { mc2d(bw, mt, nt, if mt.is_multiple_of(2) { 2 } else { 1 }, nt, act) };
-                            let c = Case { x: &x, w: &w, bias: with_bias.then_some(&bias), m, k, n, pc, cc: ckc(f, fp32, l1), out_dtype };
-                            all_paths(&c, &format!("w {wdt:?} m {m} {f:?} fp32 {fp32} l1 {l1} bw {bw} out {out_dtype:?} bias {with_bias}"));
+                            let pc = if (fi + bi) % 2 == 0 {
+                                mc2d(bw, 1, 1, 1, 1, act)
+                            } else {
+                                mc2d(bw, mt, nt, if mt.is_multiple_of(2) { 2 } else { 1 }, nt, act)
+                            };
+                            let c = Case {
+                                x: &x,
+                                w: &w,
+                                bias: with_bias.then_some(&bias),
+                                m,
+                                k,
+                                n,
+                                pc,
+                                cc: ckc(f, fp32, l1),
+                                out_dtype,
+                            };
+                            all_paths(
+                                &c,
+                                &format!(
+                                    "w {wdt:?} m {m} {f:?} fp32 {fp32} l1 {l1} bw {bw} out {out_dtype:?} bias {with_bias}"
+                                ),
+                            );
                             cases += 1;
                         }
                     }
@@ -148,7 +179,8 @@ fn prepared_path_matches_general_path_for_tall_regions_with_fp32_dest() {
     let w = up(&dev, &r.vec((k * n) as usize), &[k, n], DataType::Bfloat8B);
     for (name, pc) in [("2d", mc2d(8, 7, 1, 7, 1, None)), ("1d", mc1d(8, m / 32, 1))] {
         for f in [MathFidelity::HiFi2, MathFidelity::HiFi4] {
-            let c = Case { x: &x, w: &w, bias: None, m, k, n, pc, cc: ckc(f, true, false), out_dtype: DataType::Float32 };
+            let c =
+                Case { x: &x, w: &w, bias: None, m, k, n, pc, cc: ckc(f, true, false), out_dtype: DataType::Float32 };
             all_paths(&c, &format!("{name} {f:?}"));
         }
     }
@@ -165,7 +197,17 @@ fn prepared_path_matches_f64_reference_at_prefill_sizes() {
     let b = bf16v(&r.vec((k * n) as usize));
     let x = up(&dev, &a, &[m, k], DataType::Bfloat16);
     let w = up(&dev, &b, &[k, n], DataType::Bfloat16);
-    let c = Case { x: &x, w: &w, bias: None, m, k, n, pc: mc2d(4, 1, 2, 1, 2, None), cc: ckc(MathFidelity::HiFi4, true, false), out_dtype: DataType::Bfloat16 };
+    let c = Case {
+        x: &x,
+        w: &w,
+        bias: None,
+        m,
+        k,
+        n,
+        pc: mc2d(4, 1, 2, 1, 2, None),
+        cc: ckc(MathFidelity::HiFi4, true, false),
+        out_dtype: DataType::Bfloat16,
+    };
     let got = run(&c, HostMatmulPath::Prepared);
     let (want, abs) = matmul_ref(&a, &b, m as usize, k as usize, n as usize);
     assert_eq!(got.len(), (m * n) as usize);
@@ -190,7 +232,17 @@ fn prepared_path_models_bf16_dest_rounding_at_prefill_sizes() {
     let b: Vec<f32> = (0..k * n).map(|i| if i / n < 16 { 2f32.powi(-9) } else { 1.0 + 2f32.powi(-7) }).collect();
     let x = up(&dev, &a, &[m, k], DataType::Bfloat16);
     let w = up(&dev, &b, &[k, n], DataType::Bfloat16);
-    let c = Case { x: &x, w: &w, bias: None, m, k, n, pc: mc2d(8, 1, 1, 1, 1, None), cc: ckc(MathFidelity::HiFi4, false, false), out_dtype: DataType::Float32 };
+    let c = Case {
+        x: &x,
+        w: &w,
+        bias: None,
+        m,
+        k,
+        n,
+        pc: mc2d(8, 1, 1, 1, 1, None),
+        cc: ckc(MathFidelity::HiFi4, false, false),
+        out_dtype: DataType::Float32,
+    };
     let got = run(&c, HostMatmulPath::Prepared);
     let mut dest = 0.0f64;
     for step in 0..(k / 16) {

@@ -30,7 +30,13 @@ fn mc1d(bw: u32, pn: u32, act: Option<UnaryWithParam>) -> MatmulProgramConfig {
 }
 
 fn ckc(f: MathFidelity, fp32: bool, l1: bool) -> ComputeKernelConfig {
-    ComputeKernelConfig { math_fidelity: f, math_approx_mode: false, fp32_dest_acc_en: fp32, packer_l1_acc: l1, dst_full_sync_en: false }
+    ComputeKernelConfig {
+        math_fidelity: f,
+        math_approx_mode: false,
+        fp32_dest_acc_en: fp32,
+        packer_l1_acc: l1,
+        dst_full_sync_en: false,
+    }
 }
 
 struct Case<'a> {
@@ -70,7 +76,10 @@ fn run(c: &Case, path: HostMatmulPath) -> Vec<f32> {
 fn same_bits(a: &[f32], b: &[f32], what: &str) {
     assert_eq!(a.len(), b.len(), "{what}: length");
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
-        assert!(x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()), "{what}: element {i}: small-M {x} vs general {y}");
+        assert!(
+            x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()),
+            "{what}: element {i}: small-M {x} vs general {y}"
+        );
     }
 }
 
@@ -96,7 +105,10 @@ fn small_m_matches_general_path_across_numerics() {
         let w = up(&dev, &wv, &[k, n], wdt);
         for m in [1u32, 5, 32] {
             let x = up(&dev, &r.vec((m * k) as usize), &[1, 1, m, k], DataType::Bfloat16);
-            for (fi, f) in [MathFidelity::LoFi, MathFidelity::HiFi2, MathFidelity::HiFi3, MathFidelity::HiFi4].into_iter().enumerate() {
+            for (fi, f) in [MathFidelity::LoFi, MathFidelity::HiFi2, MathFidelity::HiFi3, MathFidelity::HiFi4]
+                .into_iter()
+                .enumerate()
+            {
                 for fp32 in [false, true] {
                     for l1 in [false, true] {
                         for (bi, bw) in [1u32, 2, 8].into_iter().enumerate() {
@@ -115,7 +127,12 @@ fn small_m_matches_general_path_across_numerics() {
                                 out_mem: MemoryConfig::DRAM_INTERLEAVED,
                                 out_dtype,
                             };
-                            both(&c, &format!("w {wdt:?} m {m} {f:?} fp32 {fp32} l1 {l1} bw {bw} out {out_dtype:?} bias {with_bias}"));
+                            both(
+                                &c,
+                                &format!(
+                                    "w {wdt:?} m {m} {f:?} fp32 {fp32} l1 {l1} bw {bw} out {out_dtype:?} bias {with_bias}"
+                                ),
+                            );
                             cases += 1;
                         }
                     }
@@ -156,7 +173,11 @@ fn small_m_matches_general_path_for_every_family() {
             fused_activation: None,
             fuse_batch: true,
         });
-        for (name, pc) in [("MultiCore", MatmulProgramConfig::MultiCore(MatmulMultiCoreProgramConfig {})), ("Reuse", reuse), ("MultiCast2D", mc2d)] {
+        for (name, pc) in [
+            ("MultiCore", MatmulProgramConfig::MultiCore(MatmulMultiCoreProgramConfig {})),
+            ("Reuse", reuse),
+            ("MultiCast2D", mc2d),
+        ] {
             for fp32 in [false, true] {
                 let c = Case {
                     x: &x,
@@ -180,16 +201,32 @@ fn small_m_matches_general_path_for_every_family() {
         let a_mem = sharded(TensorMemoryLayout::WidthSharded, BufferType::L1, (8, 8), 4, [rows, 64]);
         let b_mem = sharded(TensorMemoryLayout::WidthSharded, BufferType::Dram, (12, 1), 12, [k, 32]);
         let o_mem = sharded(TensorMemoryLayout::WidthSharded, BufferType::L1, (8, 8), 12, [rows, 32]);
-        let x = Tensor::from_f32(&dev, &r.vec((m * k) as usize), &[1, 1, m, k], DataType::Bfloat16, Layout::Tile, &a_mem).unwrap();
-        let w = Tensor::from_f32(&dev, &r.vec((k * n) as usize), &[k, n], DataType::Bfloat8B, Layout::Tile, &b_mem).unwrap();
+        let x =
+            Tensor::from_f32(&dev, &r.vec((m * k) as usize), &[1, 1, m, k], DataType::Bfloat16, Layout::Tile, &a_mem)
+                .unwrap();
+        let w = Tensor::from_f32(&dev, &r.vec((k * n) as usize), &[k, n], DataType::Bfloat8B, Layout::Tile, &b_mem)
+            .unwrap();
         let pc = MatmulProgramConfig::DramSharded(MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig {
             in0_block_w: 2,
             per_core_M: 1,
             per_core_N: 1,
             fused_activation: None,
         });
-        for (f, fp32, l1) in [(MathFidelity::HiFi2, false, true), (MathFidelity::LoFi, true, false), (MathFidelity::HiFi4, false, false)] {
-            let c = Case { x: &x, w: &w, bias: None, m, k, n, pc, cc: ckc(f, fp32, l1), out_mem: o_mem, out_dtype: DataType::Bfloat16 };
+        for (f, fp32, l1) in
+            [(MathFidelity::HiFi2, false, true), (MathFidelity::LoFi, true, false), (MathFidelity::HiFi4, false, false)]
+        {
+            let c = Case {
+                x: &x,
+                w: &w,
+                bias: None,
+                m,
+                k,
+                n,
+                pc,
+                cc: ckc(f, fp32, l1),
+                out_mem: o_mem,
+                out_dtype: DataType::Bfloat16,
+            };
             both(&c, &format!("DramSharded m {m} {f:?}"));
         }
     }

@@ -46,30 +46,55 @@ fn eltwise_add_multiply_swiglu_silu_gelu() {
     let a = bf16v(&r.vec((h * w) as usize).iter().map(|x| x * 4.0).collect::<Vec<_>>());
     let b = bf16v(&r.vec((h * w) as usize));
     let row = bf16v(&r.vec(w as usize));
-    let (ta, tb, trow) = (up(&dev, &a, &[h, w], DataType::Bfloat16), up(&dev, &b, &[h, w], DataType::Bfloat16), up(&dev, &row, &[1, w], DataType::Bfloat16));
+    let (ta, tb, trow) = (
+        up(&dev, &a, &[h, w], DataType::Bfloat16),
+        up(&dev, &b, &[h, w], DataType::Bfloat16),
+        up(&dev, &row, &[1, w], DataType::Bfloat16),
+    );
     let silu = |x: f64| x / (1.0 + (-x).exp());
     let n = (h * w) as usize;
     // One output rounding: 2^-8 relative.
     let add = ops::add(&ta, &tb, &DRAM, DataType::Bfloat16).unwrap().to_f32().unwrap();
     assert_close(&add, &(0..n).map(|i| a[i] as f64 + b[i] as f64).collect::<Vec<_>>(), BF16_HALF_ULP, 0.0, "add");
     let addb = ops::add(&ta, &trow, &DRAM, DataType::Bfloat16).unwrap().to_f32().unwrap();
-    assert_close(&addb, &(0..n).map(|i| a[i] as f64 + row[i % w as usize] as f64).collect::<Vec<_>>(), BF16_HALF_ULP, 0.0, "add bcast");
+    assert_close(
+        &addb,
+        &(0..n).map(|i| a[i] as f64 + row[i % w as usize] as f64).collect::<Vec<_>>(),
+        BF16_HALF_ULP,
+        0.0,
+        "add bcast",
+    );
     let mul = ops::multiply(&ta, &tb, &DRAM, DataType::Bfloat16, None).unwrap().to_f32().unwrap();
     assert_close(&mul, &(0..n).map(|i| a[i] as f64 * b[i] as f64).collect::<Vec<_>>(), BF16_HALF_ULP, 0.0, "multiply");
     // SwiGLU: silu(a) is rounded to bf16 before the multiply, then the product: two roundings
     // (2 * 2^-8), plus f32 exp error (1e-6 abs).
     let sw = ops::multiply(&ta, &tb, &DRAM, DataType::Bfloat16, Some(UnaryOpType::Silu)).unwrap().to_f32().unwrap();
-    assert_close(&sw, &(0..n).map(|i| silu(a[i] as f64) * b[i] as f64).collect::<Vec<_>>(), 2.0 * BF16_HALF_ULP, 1e-6, "swiglu");
+    assert_close(
+        &sw,
+        &(0..n).map(|i| silu(a[i] as f64) * b[i] as f64).collect::<Vec<_>>(),
+        2.0 * BF16_HALF_ULP,
+        1e-6,
+        "swiglu",
+    );
     let s = ops::silu(&ta, &DRAM).unwrap().to_f32().unwrap();
     assert_close(&s, &(0..n).map(|i| silu(a[i] as f64)).collect::<Vec<_>>(), BF16_HALF_ULP, 1e-6, "silu");
     // gelu (erf form); reference erf via the tanh-free Abramowitz-Stegun 7.1.26 (|err| < 1.5e-7).
     let erf = |x: f64| {
         let t = 1.0 / (1.0 + 0.3275911 * x.abs());
-        let y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * (-x * x).exp();
+        let y = 1.0
+            - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592)
+                * t
+                * (-x * x).exp();
         if x >= 0.0 { y } else { -y }
     };
     let g = ops::gelu(&ta, false, &DRAM).unwrap().to_f32().unwrap();
-    assert_close(&g, &(0..n).map(|i| 0.5 * a[i] as f64 * (1.0 + erf(a[i] as f64 / 2f64.sqrt()))).collect::<Vec<_>>(), BF16_HALF_ULP, 1e-6, "gelu");
+    assert_close(
+        &g,
+        &(0..n).map(|i| 0.5 * a[i] as f64 * (1.0 + erf(a[i] as f64 / 2f64.sqrt()))).collect::<Vec<_>>(),
+        BF16_HALF_ULP,
+        1e-6,
+        "gelu",
+    );
 }
 
 #[test]
@@ -97,7 +122,10 @@ fn rms_norm_layer_norm_softmax() {
         }
     }
     // One output rounding; 1e-5 abs for f32 arithmetic near zero.
-    let rms = ops::rms_norm(&tx, eps, &tg, &LayerNormProgramConfig::Default(Default::default()), &DRAM, &cc).unwrap().to_f32().unwrap();
+    let rms = ops::rms_norm(&tx, eps, &tg, &LayerNormProgramConfig::Default(Default::default()), &DRAM, &cc)
+        .unwrap()
+        .to_f32()
+        .unwrap();
     assert_close(&rms, &want_rms, BF16_HALF_ULP, 1e-5, "rms_norm");
     let ln = ops::layer_norm(&tx, eps, Some(&tg), Some(&tbeta), &DRAM, &cc).unwrap().to_f32().unwrap();
     assert_close(&ln, &want_ln, BF16_HALF_ULP, 1e-5, "layer_norm");
@@ -142,7 +170,8 @@ fn rotary_embedding_llama_prefill_and_decode() {
         tm[(2 * k + 1) * 32 + 2 * k] = -1.0;
     }
     let tx = up(&dev, &x, &[b, nh, s, d], DataType::Bfloat16);
-    let (tc, ts) = (up(&dev, &cos, &[1, 1, s, d], DataType::Bfloat16), up(&dev, &sin, &[1, 1, s, d], DataType::Bfloat16));
+    let (tc, ts) =
+        (up(&dev, &cos, &[1, 1, s, d], DataType::Bfloat16), up(&dev, &sin, &[1, 1, s, d], DataType::Bfloat16));
     let tt = up(&dev, &tm, &[1, 1, 32, 32], DataType::Bfloat16);
     let got = ops::rotary_embedding_llama(&tx, &tc, &ts, &tt, false, &DRAM, &hifi4(true)).unwrap().to_f32().unwrap();
     let mut want = vec![0f64; x.len()];
@@ -177,11 +206,21 @@ fn rotary_embedding_llama_prefill_and_decode() {
         }
     }
     let hs = |rows: u32, n: u32| sharded(TensorMemoryLayout::HeightSharded, BufferType::L1, (8, 8), n, [rows, d]);
-    let txd = Tensor::from_f32(&dev, &xd, &[1, users, nh, d], DataType::Bfloat16, Layout::Tile, &hs(32, users)).unwrap();
-    let tcd = Tensor::from_f32(&dev, &cd, &[1, users, 32, d], DataType::Bfloat16, Layout::Tile, &hs(32, users)).unwrap();
-    let tsd = Tensor::from_f32(&dev, &sd, &[1, users, 32, d], DataType::Bfloat16, Layout::Tile, &hs(32, users)).unwrap();
-    let ttd = Tensor::from_f32(&dev, &tm, &[1, 1, 32, 32], DataType::Bfloat16, Layout::Tile,
-        &sharded(TensorMemoryLayout::HeightSharded, BufferType::L1, (8, 8), 1, [32, 32])).unwrap();
+    let txd =
+        Tensor::from_f32(&dev, &xd, &[1, users, nh, d], DataType::Bfloat16, Layout::Tile, &hs(32, users)).unwrap();
+    let tcd =
+        Tensor::from_f32(&dev, &cd, &[1, users, 32, d], DataType::Bfloat16, Layout::Tile, &hs(32, users)).unwrap();
+    let tsd =
+        Tensor::from_f32(&dev, &sd, &[1, users, 32, d], DataType::Bfloat16, Layout::Tile, &hs(32, users)).unwrap();
+    let ttd = Tensor::from_f32(
+        &dev,
+        &tm,
+        &[1, 1, 32, 32],
+        DataType::Bfloat16,
+        Layout::Tile,
+        &sharded(TensorMemoryLayout::HeightSharded, BufferType::L1, (8, 8), 1, [32, 32]),
+    )
+    .unwrap();
     let got = ops::rotary_embedding_llama(&txd, &tcd, &tsd, &ttd, true, &DRAM, &hifi4(true)).unwrap().to_f32().unwrap();
     for u in 0..users as usize {
         for h in 0..nh as usize {
@@ -199,7 +238,15 @@ fn rotary_embedding_llama_prefill_and_decode() {
     assert!(ops::rotary_embedding_llama(&tx, &tc, &ts, &tt, true, &DRAM, &hifi4(true)).is_err());
 }
 
-fn attention_ref(q: &[f32], k: &[f32], v: &[f32], d: usize, rows: &[usize], keys: usize, visible: impl Fn(usize) -> usize) -> Vec<f64> {
+fn attention_ref(
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    d: usize,
+    rows: &[usize],
+    keys: usize,
+    visible: impl Fn(usize) -> usize,
+) -> Vec<f64> {
     // q rows (indices into q), k/v [keys, d]; row i sees keys 0..=visible(i).
     let mut out = vec![];
     for (i, &qi) in rows.iter().enumerate() {
@@ -225,8 +272,16 @@ fn sdpa_prefill_causal_gqa_and_decode() {
     let q = bf16v(&r.vec((nq * s * d) as usize));
     let k = bf16v(&r.vec((nkv * s * d) as usize));
     let v = bf16v(&r.vec((nkv * s * d) as usize));
-    let (tq, tk, tv) = (up(&dev, &q, &[1, nq, s, d], DataType::Bfloat16), up(&dev, &k, &[1, nkv, s, d], DataType::Bfloat16), up(&dev, &v, &[1, nkv, s, d], DataType::Bfloat16));
-    let got = ops::scaled_dot_product_attention(&tq, &tk, &tv, None, true, None, &sdpa_cfg(64, 32), &DRAM, &hifi4(true)).unwrap().to_f32().unwrap();
+    let (tq, tk, tv) = (
+        up(&dev, &q, &[1, nq, s, d], DataType::Bfloat16),
+        up(&dev, &k, &[1, nkv, s, d], DataType::Bfloat16),
+        up(&dev, &v, &[1, nkv, s, d], DataType::Bfloat16),
+    );
+    let got =
+        ops::scaled_dot_product_attention(&tq, &tk, &tv, None, true, None, &sdpa_cfg(64, 32), &DRAM, &hifi4(true))
+            .unwrap()
+            .to_f32()
+            .unwrap();
     // Scores and probabilities are rounded to bf16 in the kernel's intermediate CBs and the output
     // once more: a few bf16 roundings on values bounded by max|v| <= 1 => 4 * 2^-8 absolute.
     for h in 0..nq as usize {
@@ -235,7 +290,13 @@ fn sdpa_prefill_causal_gqa_and_decode() {
         let kk = &k[g * (s * d) as usize..(g + 1) * (s * d) as usize];
         let vv = &v[g * (s * d) as usize..(g + 1) * (s * d) as usize];
         let want = attention_ref(&q, kk, vv, d as usize, &rows, s as usize, |i| i);
-        assert_close(&got[h * (s * d) as usize..(h + 1) * (s * d) as usize], &want, 0.0, 4.0 * BF16_HALF_ULP, "sdpa prefill");
+        assert_close(
+            &got[h * (s * d) as usize..(h + 1) * (s * d) as usize],
+            &want,
+            0.0,
+            4.0 * BF16_HALF_ULP,
+            "sdpa prefill",
+        );
     }
 
     // Decode: q [1, users, nq, d], caches [users, nkv, max_seq, d], one position per user.
@@ -244,8 +305,16 @@ fn sdpa_prefill_causal_gqa_and_decode() {
     let kc = bf16v(&r.vec((users * nkv * max_s * d) as usize));
     let vc = bf16v(&r.vec((users * nkv * max_s * d) as usize));
     let cur = [10u32, 70];
-    let (tqd, tkc, tvc) = (up(&dev, &qd, &[1, users, nq, d], DataType::Bfloat16), up(&dev, &kc, &[users, nkv, max_s, d], DataType::Bfloat16), up(&dev, &vc, &[users, nkv, max_s, d], DataType::Bfloat16));
-    let got = ops::scaled_dot_product_attention_decode(&tqd, &tkc, &tvc, &cur, None, &sdpa_cfg(0, 32), &DRAM, &hifi4(true)).unwrap().to_f32().unwrap();
+    let (tqd, tkc, tvc) = (
+        up(&dev, &qd, &[1, users, nq, d], DataType::Bfloat16),
+        up(&dev, &kc, &[users, nkv, max_s, d], DataType::Bfloat16),
+        up(&dev, &vc, &[users, nkv, max_s, d], DataType::Bfloat16),
+    );
+    let got =
+        ops::scaled_dot_product_attention_decode(&tqd, &tkc, &tvc, &cur, None, &sdpa_cfg(0, 32), &DRAM, &hifi4(true))
+            .unwrap()
+            .to_f32()
+            .unwrap();
     for u in 0..users as usize {
         for h in 0..nq as usize {
             let g = h / (nq / nkv) as usize;
@@ -254,7 +323,13 @@ fn sdpa_prefill_causal_gqa_and_decode() {
             let vv = &vc[off..off + (max_s * d) as usize];
             let row = u * nq as usize + h;
             let want = attention_ref(&qd, kk, vv, d as usize, &[row], max_s as usize, |_| cur[u] as usize);
-            assert_close(&got[row * d as usize..(row + 1) * d as usize], &want, 0.0, 4.0 * BF16_HALF_ULP, "sdpa decode");
+            assert_close(
+                &got[row * d as usize..(row + 1) * d as usize],
+                &want,
+                0.0,
+                4.0 * BF16_HALF_ULP,
+                "sdpa decode",
+            );
         }
     }
 }
@@ -269,19 +344,35 @@ fn kv_cache_update_fill_and_per_user() {
     let upd = bf16v(&Rng(8).vec((h * b * d) as usize));
     ops::update_cache(&mut cache, &up(&dev, &upd, &[1, h, b, d], DataType::Bfloat16), 3, 0).unwrap();
     let per = bf16v(&Rng(9).vec((b * h * d) as usize));
-    let per_t = Tensor::from_f32(&dev, &per, &[1, b, h, d], DataType::Bfloat16, Layout::Tile,
-        &sharded(TensorMemoryLayout::HeightSharded, BufferType::L1, (8, 8), b, [32, d])).unwrap();
+    let per_t = Tensor::from_f32(
+        &dev,
+        &per,
+        &[1, b, h, d],
+        DataType::Bfloat16,
+        Layout::Tile,
+        &sharded(TensorMemoryLayout::HeightSharded, BufferType::L1, (8, 8), b, [32, d]),
+    )
+    .unwrap();
     ops::paged_update_cache(&mut cache, &per_t, &[5, 20]).unwrap();
     let c = cache.to_f32().unwrap();
     let at = |bi: u32, hi: u32, si: u32| ((bi * h + hi) * s + si) as usize * d as usize;
     for hi in 0..h {
         for si in 0..32 {
-            assert_eq!(&c[at(1, hi, 32 + si)..at(1, hi, 32 + si) + d as usize], &fill[((hi * 32 + si) * d) as usize..((hi * 32 + si + 1) * d) as usize]);
+            assert_eq!(
+                &c[at(1, hi, 32 + si)..at(1, hi, 32 + si) + d as usize],
+                &fill[((hi * 32 + si) * d) as usize..((hi * 32 + si + 1) * d) as usize]
+            );
         }
         for bi in 0..b {
-            assert_eq!(&c[at(bi, hi, 3)..at(bi, hi, 3) + d as usize], &upd[((hi * b + bi) * d) as usize..((hi * b + bi + 1) * d) as usize]);
+            assert_eq!(
+                &c[at(bi, hi, 3)..at(bi, hi, 3) + d as usize],
+                &upd[((hi * b + bi) * d) as usize..((hi * b + bi + 1) * d) as usize]
+            );
             let p = [5, 20][bi as usize];
-            assert_eq!(&c[at(bi, hi, p)..at(bi, hi, p) + d as usize], &per[((bi * h + hi) * d) as usize..((bi * h + hi + 1) * d) as usize]);
+            assert_eq!(
+                &c[at(bi, hi, p)..at(bi, hi, p) + d as usize],
+                &per[((bi * h + hi) * d) as usize..((bi * h + hi + 1) * d) as usize]
+            );
         }
     }
     assert!(c[at(0, 0, 0)..at(0, 0, 1)].iter().all(|&x| x == 0.0));
@@ -304,8 +395,14 @@ fn create_and_concat_heads_prefill_and_decode() {
                 assert_eq!(qv[(h * s as usize + si) * d as usize + t], x[si * w as usize + h * d as usize + t]);
             }
             for h in 0..nkv as usize {
-                assert_eq!(kv[(h * d as usize + t) * s as usize + si], x[si * w as usize + (nq as usize + h) * d as usize + t]);
-                assert_eq!(vv[(h * s as usize + si) * d as usize + t], x[si * w as usize + (nq + nkv) as usize * d as usize + h * d as usize + t]);
+                assert_eq!(
+                    kv[(h * d as usize + t) * s as usize + si],
+                    x[si * w as usize + (nq as usize + h) * d as usize + t]
+                );
+                assert_eq!(
+                    vv[(h * s as usize + si) * d as usize + t],
+                    x[si * w as usize + (nq + nkv) as usize * d as usize + h * d as usize + t]
+                );
             }
         }
     }
@@ -313,19 +410,26 @@ fn create_and_concat_heads_prefill_and_decode() {
     assert_eq!(cat.shape(), vec![b, 1, s, nq * d]);
     let cv = cat.to_f32().unwrap();
     for si in 0..s as usize {
-        assert_eq!(&cv[si * (nq * d) as usize..(si + 1) * (nq * d) as usize], &x[si * w as usize..si * w as usize + (nq * d) as usize]);
+        assert_eq!(
+            &cv[si * (nq * d) as usize..(si + 1) * (nq * d) as usize],
+            &x[si * w as usize..si * w as usize + (nq * d) as usize]
+        );
     }
     // Decode: [1, 1, users, w] -> [1, users, nq, d] HEIGHT_SHARDED, one [32, d] shard per user.
     let users = 3u32;
     let xd = bf16v(&Rng(11).vec((users * w) as usize));
-    let (qd, kd, _vd) = ops::nlp_create_qkv_heads_decode(&up(&dev, &xd, &[1, 1, users, w], DataType::Bfloat16), nq, nkv).unwrap();
+    let (qd, kd, _vd) =
+        ops::nlp_create_qkv_heads_decode(&up(&dev, &xd, &[1, 1, users, w], DataType::Bfloat16), nq, nkv).unwrap();
     assert_eq!(qd.shape(), vec![1, users, nq, d]);
     assert_eq!(qd.shards().len(), users as usize);
     assert_eq!(qd.memory_config().memory_layout, TensorMemoryLayout::HeightSharded);
     let kdv = kd.to_f32().unwrap();
     for u in 0..users as usize {
         for h in 0..nkv as usize {
-            assert_eq!(&kdv[(u * nkv as usize + h) * d as usize..][..d as usize], &xd[u * w as usize + (nq as usize + h) * d as usize..][..d as usize]);
+            assert_eq!(
+                &kdv[(u * nkv as usize + h) * d as usize..][..d as usize],
+                &xd[u * w as usize + (nq as usize + h) * d as usize..][..d as usize]
+            );
         }
         // The user's shard holds its heads in rows 0..nq of a [32, d] buffer (padding zero).
         let sh = qd.shard_values(u as u32).unwrap();
@@ -337,7 +441,10 @@ fn create_and_concat_heads_prefill_and_decode() {
     assert_eq!(cd.shards().len(), nq as usize);
     let cdv = cd.to_f32().unwrap();
     for u in 0..users as usize {
-        assert_eq!(&cdv[u * (nq * d) as usize..(u + 1) * (nq * d) as usize], &xd[u * w as usize..u * w as usize + (nq * d) as usize]);
+        assert_eq!(
+            &cdv[u * (nq * d) as usize..(u + 1) * (nq * d) as usize],
+            &xd[u * w as usize..u * w as usize + (nq * d) as usize]
+        );
     }
 }
 
@@ -385,7 +492,15 @@ fn slice_takes_the_sub_tensor() {
     let device = device();
     let (b, s, w) = (2u32, 64u32, 96u32);
     let data: Vec<f32> = (0..b * s * w).map(|i| (i % 251) as f32).collect();
-    let x = Tensor::from_f32(&device, &data, &[1, b, s, w], DataType::Float32, Layout::Tile, &MemoryConfig::DRAM_INTERLEAVED).unwrap();
+    let x = Tensor::from_f32(
+        &device,
+        &data,
+        &[1, b, s, w],
+        DataType::Float32,
+        Layout::Tile,
+        &MemoryConfig::DRAM_INTERLEAVED,
+    )
+    .unwrap();
     let y = ops::slice(&x, &[0, 1, s - 1, 32], &[1, 2, s, 96], &MemoryConfig::DRAM_INTERLEAVED).unwrap();
     assert_eq!(y.shape(), vec![1, 1, 1, 64]);
     let want: Vec<f32> = (32..96).map(|c| data[((s + (s - 1)) * w + c) as usize]).collect();
@@ -398,7 +513,9 @@ fn slice_takes_the_sub_tensor() {
 fn reshape_keeps_values_and_checks_volume() {
     let device = device();
     let data: Vec<f32> = (0..2 * 64).map(|i| i as f32).collect();
-    let x = Tensor::from_f32(&device, &data, &[2, 64], DataType::Float32, Layout::Tile, &MemoryConfig::DRAM_INTERLEAVED).unwrap();
+    let x =
+        Tensor::from_f32(&device, &data, &[2, 64], DataType::Float32, Layout::Tile, &MemoryConfig::DRAM_INTERLEAVED)
+            .unwrap();
     let y = ops::reshape(&x, &[1, 1, 2, 64], &MemoryConfig::DRAM_INTERLEAVED).unwrap();
     assert_eq!((y.shape(), y.to_f32().unwrap()), (vec![1, 1, 2, 64], data));
     let err = ops::reshape(&x, &[1, 3, 64], &MemoryConfig::DRAM_INTERLEAVED).unwrap_err();
@@ -436,7 +553,8 @@ fn rms_norm_program_config_is_checked() {
     let cc = hifi4(true);
     let default = LayerNormProgramConfig::Default(LayerNormDefaultProgramConfig::default());
     assert!(ops::rms_norm(&tx, 1e-5, &tg, &default, &DRAM, &cc).is_ok());
-    let welford = LayerNormProgramConfig::Default(LayerNormDefaultProgramConfig { use_welford: true, ..Default::default() });
+    let welford =
+        LayerNormProgramConfig::Default(LayerNormDefaultProgramConfig { use_welford: true, ..Default::default() });
     let e = ops::rms_norm(&tx, 1e-5, &tg, &welford, &DRAM, &cc).unwrap_err().to_string();
     assert!(e.contains("Welford"), "{e}");
     let sharded = LayerNormProgramConfig::Sharded(LayerNormShardedMultiCoreProgramConfig {
@@ -455,12 +573,17 @@ fn rms_norm_program_config_is_checked() {
     let mc = MemoryConfig::sharded(
         TensorMemoryLayout::WidthSharded,
         BufferType::L1,
-        ShardSpec { grid: ShardGrid::row_wise(4, CoreCoord::new(8, 8)), shape: [32, 32], orientation: ShardOrientation::RowMajor },
+        ShardSpec {
+            grid: ShardGrid::row_wise(4, CoreCoord::new(8, 8)),
+            shape: [32, 32],
+            orientation: ShardOrientation::RowMajor,
+        },
     );
     let xs = ops::to_memory_config(&tx, &mc).unwrap();
     assert!(ops::rms_norm(&xs, 1e-5, &tg, &sharded, &mc, &cc).is_ok());
     let LayerNormProgramConfig::Sharded(s) = sharded else { unreachable!() };
-    let wide = LayerNormProgramConfig::Sharded(LayerNormShardedMultiCoreProgramConfig { block_w: 2, subblock_w: 2, ..s });
+    let wide =
+        LayerNormProgramConfig::Sharded(LayerNormShardedMultiCoreProgramConfig { block_w: 2, subblock_w: 2, ..s });
     let e = ops::rms_norm(&xs, 1e-5, &tg, &wide, &mc, &cc).unwrap_err().to_string();
     assert!(e.contains("block_w (2)"), "{e}");
 }

@@ -70,7 +70,9 @@ fn bfp_round_trip_random_tiles_within_half_ulp_of_the_shared_exponent() {
 #[test]
 fn bfp_adversarial_tiles() {
     let dt = DataType::Bfloat8B;
-    let rt = |v: &[f32]| diag::unpack_block_float(&diag::pack_block_float(&tile_with_row0(v), 32, 32, dt).unwrap(), 32, 32, dt).unwrap();
+    let rt = |v: &[f32]| {
+        diag::unpack_block_float(&diag::pack_block_float(&tile_with_row0(v), 32, 32, dt).unwrap(), 32, 32, dt).unwrap()
+    };
     // Zeros pack to all-zero words.
     assert!(diag::pack_block_float(&vec![0.0; 1024], 32, 32, dt).unwrap().iter().all(|&w| w == 0));
     // Denormals flush to zero.
@@ -102,14 +104,16 @@ fn bfp_adversarial_tiles() {
 fn bf16_round_to_nearest_even_known_values() {
     let dev = device();
     let vals = [
-        1.0f32 + 2f32.powi(-8),                     // tie -> even (1.0)
-        1.0 + 3.0 * 2f32.powi(-8),                  // tie -> even (1 + 2^-6)
-        1.0 + 2f32.powi(-8) + 2f32.powi(-20),       // above the tie -> up
-        f32::MAX,                                   // overflows to +inf
+        1.0f32 + 2f32.powi(-8),               // tie -> even (1.0)
+        1.0 + 3.0 * 2f32.powi(-8),            // tie -> even (1 + 2^-6)
+        1.0 + 2f32.powi(-8) + 2f32.powi(-20), // above the tie -> up
+        f32::MAX,                             // overflows to +inf
         f32::NEG_INFINITY,
-        f32::from_bits(0x7FA0_0001),                // any NaN -> canonical 0x7FC0
+        f32::from_bits(0x7FA0_0001), // any NaN -> canonical 0x7FC0
     ];
-    let t = Tensor::from_f32(&dev, &vals, &[1, 6], DataType::Bfloat16, Layout::RowMajor, &MemoryConfig::DRAM_INTERLEAVED).unwrap();
+    let t =
+        Tensor::from_f32(&dev, &vals, &[1, 6], DataType::Bfloat16, Layout::RowMajor, &MemoryConfig::DRAM_INTERLEAVED)
+            .unwrap();
     let w = t.raw_words().unwrap();
     let halves: Vec<u32> = w.iter().flat_map(|&x| [x & 0xFFFF, x >> 16]).collect();
     assert_eq!(halves, vec![0x3F80, 0x3F82, 0x3F81, 0x7F80, 0xFF80, 0x7FC0]);

@@ -65,12 +65,25 @@ fn run(dev: &Device, c: &Case) -> Result<(), String> {
             e(ops::matmul(&t["a"], &t["b"], &pc, &ckc, &out, dt))
         }
         "embedding" => e(ops::embedding(&t["ids"], &t["weight"], &out, dt, Layout::Tile)),
-        "rotary_prefill" => e(ops::rotary_embedding_llama(&t["x"], &t["cos"], &t["sin"], &t["trans_mat"], false, &out, &ckc)),
-        "sdpa" => e(ops::scaled_dot_product_attention(&t["q"], &t["k"], &t["v"], None, true, None, &sdpa_pc(), &out, &ckc)),
+        "rotary_prefill" => {
+            e(ops::rotary_embedding_llama(&t["x"], &t["cos"], &t["sin"], &t["trans_mat"], false, &out, &ckc))
+        }
+        "sdpa" => {
+            e(ops::scaled_dot_product_attention(&t["q"], &t["k"], &t["v"], None, true, None, &sdpa_pc(), &out, &ckc))
+        }
         "sdpa_decode" => {
             let b = c.tensors["q"].shape[1] as usize;
             let s = c.tensors["k"].shape[2];
-            e(ops::scaled_dot_product_attention_decode(&t["q"], &t["k"], &t["v"], &vec![s - 1; b], None, &sdpa_pc(), &out, &ckc))
+            e(ops::scaled_dot_product_attention_decode(
+                &t["q"],
+                &t["k"],
+                &t["v"],
+                &vec![s - 1; b],
+                None,
+                &sdpa_pc(),
+                &out,
+                &ckc,
+            ))
         }
         "fill_cache" => {
             let input = t.remove("input").unwrap();
@@ -100,8 +113,14 @@ fn host_refuses_every_corpus_case() {
             "text": r.err().unwrap_or_default(),
         }));
     }
-    let out = std::env::var("CORPUS_OUT").map(PathBuf::from).unwrap_or_else(|_| std::env::temp_dir().join("host_results.json"));
-    std::fs::write(&out, serde_json::to_string_pretty(&serde_json::json!({ "backend": "host", "results": results })).unwrap()).unwrap();
+    let out = std::env::var("CORPUS_OUT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| std::env::temp_dir().join("host_results.json"));
+    std::fs::write(
+        &out,
+        serde_json::to_string_pretty(&serde_json::json!({ "backend": "host", "results": results })).unwrap(),
+    )
+    .unwrap();
     eprintln!("{} cases, host results in {}", corpus.cases.len(), out.display());
     assert!(accepted.is_empty(), "the host backend accepted corpus cases that name one of its rules: {accepted:?}");
 }

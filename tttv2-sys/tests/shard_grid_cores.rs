@@ -42,12 +42,7 @@ struct Case {
 
 const CASES: &[Case] = &[
     // 4 wide, 3 tall at (2, 1); 6 cores row by row: one full row, then 2 of the next.
-    Case {
-        bbox: (2, 1, 5, 3),
-        num_cores: 6,
-        row_wise: true,
-        cores: &[(2, 1), (3, 1), (4, 1), (5, 1), (2, 2), (3, 2)],
-    },
+    Case { bbox: (2, 1, 5, 3), num_cores: 6, row_wise: true, cores: &[(2, 1), (3, 1), (4, 1), (5, 1), (2, 2), (3, 2)] },
     // The same box column by column: two full columns of 3.
     Case {
         bbox: (2, 1, 5, 3),
@@ -63,19 +58,9 @@ const CASES: &[Case] = &[
         cores: &[(1, 2), (1, 3), (1, 4), (2, 2), (2, 3), (2, 4), (3, 2)],
     },
     // Fewer cores than the box is wide: a partial first row only.
-    Case {
-        bbox: (4, 6, 7, 7),
-        num_cores: 3,
-        row_wise: true,
-        cores: &[(4, 6), (5, 6), (6, 6)],
-    },
+    Case { bbox: (4, 6, 7, 7), num_cores: 3, row_wise: true, cores: &[(4, 6), (5, 6), (6, 6)] },
     // The whole box, not at the origin.
-    Case {
-        bbox: (6, 5, 7, 6),
-        num_cores: 4,
-        row_wise: true,
-        cores: &[(6, 5), (7, 5), (6, 6), (7, 6)],
-    },
+    Case { bbox: (6, 5, 7, 6), num_cores: 4, row_wise: true, cores: &[(6, 5), (7, 5), (6, 6), (7, 6)] },
 ];
 
 const DRIVER: &str = r#"
@@ -132,12 +117,7 @@ fn build_driver() -> PathBuf {
 }
 
 /// The helper's ranges and cores for one grid, or its error text.
-fn run(
-    exe: &PathBuf,
-    bbox: Rect,
-    num_cores: u32,
-    row_wise: bool,
-) -> Result<(Vec<Rect>, Vec<Core>), String> {
+fn run(exe: &PathBuf, bbox: Rect, num_cores: u32, row_wise: bool) -> Result<(Vec<Rect>, Vec<Core>), String> {
     let args = [bbox.0, bbox.1, bbox.2, bbox.3, num_cores, row_wise as u32].map(|v| v.to_string());
     let out = Command::new(exe).args(&args).output().unwrap();
     assert!(out.status.success());
@@ -184,17 +164,10 @@ fn helper_picks_the_expected_cores_off_the_origin() {
     let exe = driver();
     for c in CASES {
         let (ranges, cores) = run(&exe, c.bbox, c.num_cores, c.row_wise).unwrap();
-        let what = format!(
-            "bbox {:?}, {} cores, row_wise {}",
-            c.bbox, c.num_cores, c.row_wise
-        );
+        let what = format!("bbox {:?}, {} cores, row_wise {}", c.bbox, c.num_cores, c.row_wise);
         assert_eq!(cores, c.cores, "{what}: shard_grid_cores");
         // The TT-NN backend's CoreRangeSet: the same cores in the same order, no core twice.
-        assert_eq!(
-            tt_order(&ranges, c.row_wise),
-            c.cores,
-            "{what}: shard_grid_ranges {ranges:?}"
-        );
+        assert_eq!(tt_order(&ranges, c.row_wise), c.cores, "{what}: shard_grid_ranges {ranges:?}");
         assert!(ranges.len() <= 2, "{what}: {ranges:?}");
         for &(x0, y0, x1, y1) in &ranges {
             assert!(
@@ -204,10 +177,7 @@ fn helper_picks_the_expected_cores_off_the_origin() {
         }
     }
     // Exact shapes of the ranges for the first case: the full row, then the partial one.
-    assert_eq!(
-        run(&exe, (2, 1, 5, 3), 6, true).unwrap().0,
-        vec![(2, 1, 5, 1), (2, 2, 3, 2)]
-    );
+    assert_eq!(run(&exe, (2, 1, 5, 3), 6, true).unwrap().0, vec![(2, 1, 5, 1), (2, 2, 3, 2)]);
 }
 
 #[test]
@@ -221,30 +191,17 @@ fn helper_rejects_grids_it_cannot_fill() {
     assert!(err.contains("before its start"), "{err}");
 }
 
-fn sharded(
-    bbox: Rect,
-    num_cores: u32,
-    row_wise: bool,
-    layout: TensorMemoryLayout,
-    shape: [u32; 2],
-) -> MemoryConfig {
+fn sharded(bbox: Rect, num_cores: u32, row_wise: bool, layout: TensorMemoryLayout, shape: [u32; 2]) -> MemoryConfig {
     MemoryConfig {
         memory_layout: layout,
         buffer_type: BufferType::L1,
         shard_spec: Some(ShardSpec {
             grid: ShardGrid {
-                bounding_box: CoreRange {
-                    start: CoreCoord::new(bbox.0, bbox.1),
-                    end: CoreCoord::new(bbox.2, bbox.3),
-                },
+                bounding_box: CoreRange { start: CoreCoord::new(bbox.0, bbox.1), end: CoreCoord::new(bbox.2, bbox.3) },
                 num_cores,
             },
             shape,
-            orientation: if row_wise {
-                ShardOrientation::RowMajor
-            } else {
-                ShardOrientation::ColMajor
-            },
+            orientation: if row_wise { ShardOrientation::RowMajor } else { ShardOrientation::ColMajor },
         }),
     }
 }
@@ -261,35 +218,16 @@ fn host_backend_places_shards_on_the_same_cores() {
         ] {
             let mem = sharded(c.bbox, n, c.row_wise, layout, shape);
             let data = Rng(7).vec((tensor_shape[0] * tensor_shape[1]) as usize);
-            let t = Tensor::from_f32(
-                &dev,
-                &data,
-                &tensor_shape,
-                DataType::Bfloat16,
-                Layout::Tile,
-                &mem,
-            )
-            .unwrap();
+            let t = Tensor::from_f32(&dev, &data, &tensor_shape, DataType::Bfloat16, Layout::Tile, &mem).unwrap();
             let placed: Vec<Core> = t.shards().iter().map(|s| (s.core_x, s.core_y)).collect();
-            assert_eq!(
-                placed, c.cores,
-                "bbox {:?}, {n} cores, row_wise {}, {layout:?}",
-                c.bbox, c.row_wise
-            );
+            assert_eq!(placed, c.cores, "bbox {:?}, {n} cores, row_wise {}, {layout:?}", c.bbox, c.row_wise);
             // Shard i holds the i-th block of rows (height) or columns (width).
             for (i, s) in t.shards().iter().enumerate() {
-                let (r, col) = if layout == TensorMemoryLayout::HeightSharded {
-                    (32 * i as u32, 0)
-                } else {
-                    (0, 32 * i as u32)
-                };
+                let (r, col) =
+                    if layout == TensorMemoryLayout::HeightSharded { (32 * i as u32, 0) } else { (0, 32 * i as u32) };
                 assert_eq!((s.row0, s.col0), (r, col), "shard {i}");
             }
-            assert_eq!(
-                t.to_f32().unwrap(),
-                bf16v(&data),
-                "round trip through the shards"
-            );
+            assert_eq!(t.to_f32().unwrap(), bf16v(&data), "round trip through the shards");
         }
     }
 }

@@ -137,15 +137,36 @@ fn shape_of(cfg: &LinearConfig, device: &DeviceProfile) -> (u64, u64, u64, u64, 
         }
         MatmulProgramConfig::Reuse(p) => {
             let blocks = mt.div_ceil(p.per_core_M as u64);
-            (blocks, p.out_subblock_h as u64, p.out_subblock_w as u64, p.in0_block_w as u64, p.per_core_M as u64, p.per_core_N as u64)
+            (
+                blocks,
+                p.out_subblock_h as u64,
+                p.out_subblock_w as u64,
+                p.in0_block_w as u64,
+                p.per_core_M as u64,
+                p.per_core_N as u64,
+            )
         }
         MatmulProgramConfig::MultiCast2D(p) => {
             let blocks = mt.div_ceil(p.per_core_M as u64) * nt.div_ceil(p.per_core_N as u64);
-            (blocks, p.out_subblock_h as u64, p.out_subblock_w as u64, p.in0_block_w as u64, p.per_core_M as u64, p.per_core_N as u64)
+            (
+                blocks,
+                p.out_subblock_h as u64,
+                p.out_subblock_w as u64,
+                p.in0_block_w as u64,
+                p.per_core_M as u64,
+                p.per_core_N as u64,
+            )
         }
         MatmulProgramConfig::MultiCast1D(p) => {
             let blocks = mt.div_ceil(p.per_core_M as u64) * nt.div_ceil(p.per_core_N as u64);
-            (blocks, p.out_subblock_h as u64, p.out_subblock_w as u64, p.in0_block_w as u64, p.per_core_M as u64, p.per_core_N as u64)
+            (
+                blocks,
+                p.out_subblock_h as u64,
+                p.out_subblock_w as u64,
+                p.in0_block_w as u64,
+                p.per_core_M as u64,
+                p.per_core_N as u64,
+            )
         }
         MatmulProgramConfig::DramSharded(p) => {
             let banks = device.dram_banks as u64;
@@ -186,13 +207,24 @@ mod tests {
     fn dram_sharded_gemv_beats_interleaved_and_is_dram_bound() {
         let d = DeviceProfile::N150;
         let req = LinearRequest::new("t", 32, 4096, 14336, Policy::Performance);
-        let inter = plan_linear_with(&req, &d, &LinearSearch { activations_in_l1: true, ..LinearSearch::default() }).unwrap();
-        let sharded = plan_linear_with(&req, &d, &LinearSearch { activations_in_l1: true, dram_sharded_only: true, ..LinearSearch::default() }).unwrap();
+        let inter =
+            plan_linear_with(&req, &d, &LinearSearch { activations_in_l1: true, ..LinearSearch::default() }).unwrap();
+        let sharded = plan_linear_with(
+            &req,
+            &d,
+            &LinearSearch { activations_in_l1: true, dram_sharded_only: true, ..LinearSearch::default() },
+        )
+        .unwrap();
         assert!(matches!(sharded.config.program_config, MatmulProgramConfig::DramSharded(_)));
         assert!(sharded.cost.total_us < inter.cost.total_us, "{} vs {}", sharded.cost.total_us, inter.cost.total_us);
         assert!(sharded.cost.dram_us >= sharded.cost.compute_us.max(sharded.cost.noc_us));
         // Allowing both families picks the DRAM-sharded one.
-        let both = plan_linear_with(&req, &d, &LinearSearch { activations_in_l1: true, allow_dram_sharded: true, ..LinearSearch::default() }).unwrap();
+        let both = plan_linear_with(
+            &req,
+            &d,
+            &LinearSearch { activations_in_l1: true, allow_dram_sharded: true, ..LinearSearch::default() },
+        )
+        .unwrap();
         assert_eq!(both.config.program_config, sharded.config.program_config);
     }
 
@@ -202,14 +234,16 @@ mod tests {
     /// the same file (65536×1536 bf16: 260–270 GB/s).
     #[test]
     fn dram_sharded_streaming_matches_the_read_benchmark_per_shape() {
-        use super::{DRAM_SHARDED_EFFICIENCY, super::KERNEL_RAMP_US};
+        use super::{super::KERNEL_RAMP_US, DRAM_SHARDED_EFFICIENCY};
         let d = DeviceProfile::N150;
         let gbs = |k: u64, n: u64, tile: u64| {
             let bytes = k * n / 1024 * tile;
             let us = KERNEL_RAMP_US + bytes as f64 / (d.dram_bandwidth_bytes_per_s * DRAM_SHARDED_EFFICIENCY) * 1e6;
             bytes as f64 / us / 1e3
         };
-        for (k, n, tile, measured) in [(2048, 3840, 576, 244.0), (3584, 2304, 1088, 255.0), (1024, 2304, 1088, 226.0), (2048, 1536, 1088, 232.0)] {
+        for (k, n, tile, measured) in
+            [(2048, 3840, 576, 244.0), (3584, 2304, 1088, 255.0), (1024, 2304, 1088, 226.0), (2048, 1536, 1088, 232.0)]
+        {
             let model = gbs(k, n, tile);
             assert!((model / measured - 1.0).abs() < 0.02, "{k}x{n}: model {model:.1} GB/s vs measured {measured}");
         }

@@ -243,8 +243,7 @@ impl DeviceProfile {
     };
 
     /// Every single-chip profile tttv2 can plan for.
-    pub const ALL: [DeviceProfile; 6] =
-        [Self::N150, Self::N300, Self::WH_GALAXY, Self::P150, Self::P100, Self::E150];
+    pub const ALL: [DeviceProfile; 6] = [Self::N150, Self::N300, Self::WH_GALAXY, Self::P150, Self::P100, Self::E150];
 
     /// Looks a target up by board name (`n150`) or architecture name (`wormhole_b0`, which means
     /// its reference board).
@@ -262,8 +261,7 @@ impl DeviceProfile {
 
     /// The names the `#[ttt_model]` error message lists (unchanged since the first version so the
     /// macro's UI snapshot stays valid; [`DeviceProfile::ALL_NAMES`] is the complete list).
-    pub const NAMES: &'static [&'static str] =
-        &["wormhole_b0", "n150", "blackhole", "p150", "grayskull", "e150"];
+    pub const NAMES: &'static [&'static str] = &["wormhole_b0", "n150", "blackhole", "p150", "grayskull", "e150"];
 
     /// Every name [`DeviceProfile::by_name`] accepts.
     pub const ALL_NAMES: &'static [&'static str] =

@@ -115,8 +115,7 @@ impl SystemProfile {
     }
 
     /// Names [`SystemProfile::by_name`] accepts, for messages.
-    pub const NAMES: &'static [&'static str] =
-        &["n150", "n300", "t3k", "galaxy", "p150", "p100", "e150"];
+    pub const NAMES: &'static [&'static str] = &["n150", "n300", "t3k", "galaxy", "p150", "p100", "e150"];
 
     /// Number of chips.
     pub const fn num_chips(&self) -> u32 {

@@ -47,32 +47,22 @@ const SNIFF_BYTES: u64 = 8192;
 /// Opens `path`: a GGUF header when the file starts with `GGUF`, its text when it is UTF-8
 /// without NUL bytes (which JSON never holds raw), [`HfErrorKind::NotAConfig`] otherwise.
 pub(super) fn open(path: &Path) -> Result<Source, HfError> {
-    let err = |kind| HfError {
-        path: path.to_path_buf(),
-        kind,
-    };
+    let err = |kind| HfError { path: path.to_path_buf(), kind };
     let io = |e: io::Error| err(HfErrorKind::Io(e.to_string()));
     let file = File::open(path).map_err(io)?;
     let len = file.metadata().map_err(io)?.len();
     let mut reader = BufReader::new(file);
     let mut bytes = Vec::new();
-    (&mut reader)
-        .take(SNIFF_BYTES)
-        .read_to_end(&mut bytes)
-        .map_err(io)?;
+    (&mut reader).take(SNIFF_BYTES).read_to_end(&mut bytes).map_err(io)?;
     if bytes.starts_with(MAGIC) {
         reader.rewind().map_err(io)?;
-        return read_header(reader, len)
-            .map(Source::Gguf)
-            .map_err(|f| err(f.into()));
+        return read_header(reader, len).map(Source::Gguf).map_err(|f| err(f.into()));
     }
     if !looks_like_text(&bytes) {
         return Err(err(HfErrorKind::NotAConfig));
     }
     reader.read_to_end(&mut bytes).map_err(io)?;
-    String::from_utf8(bytes)
-        .map(Source::Text)
-        .map_err(|_| err(HfErrorKind::NotAConfig))
+    String::from_utf8(bytes).map(Source::Text).map_err(|_| err(HfErrorKind::NotAConfig))
 }
 
 /// Whether `path` is a GGUF file (starts with its magic); false for anything unreadable.
@@ -134,14 +124,9 @@ impl fmt::Display for Value {
 }
 
 fn type_name(ty: u32) -> &'static str {
-    const NAMES: [&str; 13] = [
-        "u8", "i8", "u16", "i16", "u32", "i32", "f32", "bool", "string", "array", "u64", "i64",
-        "f64",
-    ];
-    NAMES
-        .get(ty as usize)
-        .copied()
-        .unwrap_or("values of an unknown type")
+    const NAMES: [&str; 13] =
+        ["u8", "i8", "u16", "i16", "u32", "i32", "f32", "bool", "string", "array", "u64", "i64", "f64"];
+    NAMES.get(ty as usize).copied().unwrap_or("values of an unknown type")
 }
 
 /// A GGUF header: its metadata and, for each tensor, its dimensions (innermost first).
@@ -219,7 +204,11 @@ fn version<R: BufRead>(c: &mut Counted<R>) -> Result<(), Fault> {
     let v = c.u32("the version")?;
     match v {
         2 | 3 => Ok(()),
-        1 => Err(c.malformed(4, "GGUF version 1 (32-bit lengths, 2023) is not read; fix: convert the model again with a current llama.cpp".into())),
+        1 => Err(c.malformed(
+            4,
+            "GGUF version 1 (32-bit lengths, 2023) is not read; fix: convert the model again with a current llama.cpp"
+                .into(),
+        )),
         // The version of a big-endian file, read little-endian.
         _ if matches!(v.swap_bytes(), 2 | 3) => {
             Err(c.malformed(4, "a big-endian GGUF file; tttv2 reads little-endian GGUF (llama.cpp's default)".into()))
@@ -235,14 +224,10 @@ fn tensor_info<R: BufRead>(c: &mut Counted<R>, i: u64) -> Result<(String, Vec<u6
     if n_dims > MAX_DIMS {
         return Err(c.malformed(
             at,
-            format!(
-                "the tensor `{name}` has {n_dims} dimensions; ggml tensors have at most {MAX_DIMS}"
-            ),
+            format!("the tensor `{name}` has {n_dims} dimensions; ggml tensors have at most {MAX_DIMS}"),
         ));
     }
-    let dims = (0..n_dims)
-        .map(|_| c.u64(&format!("a dimension of `{name}`")))
-        .collect::<Result<Vec<_>, _>>()?;
+    let dims = (0..n_dims).map(|_| c.u64(&format!("a dimension of `{name}`"))).collect::<Result<Vec<_>, _>>()?;
     c.u32(&format!("the type of `{name}`"))?;
     c.u64(&format!("the data offset of `{name}`"))?;
     Ok((name, dims))
@@ -313,10 +298,7 @@ impl<R: BufRead> Counted<R> {
         self.need(n, what)?;
         let copied = io::copy(&mut (&mut self.r).take(n), &mut io::sink()).map_err(Fault::Io)?;
         if copied != n {
-            return Err(Fault::Io(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "the file shrank while it was read",
-            )));
+            return Err(Fault::Io(io::Error::new(io::ErrorKind::UnexpectedEof, "the file shrank while it was read")));
         }
         self.pos += n;
         Ok(())
@@ -339,10 +321,9 @@ impl<R: BufRead> Counted<R> {
             11 => Value::Int(i64::from_le_bytes(self.array(&what)?)),
             12 => Value::F64(f64::from_le_bytes(self.array(&what)?)),
             _ => {
-                return Err(self.malformed(
-                    self.pos - 4,
-                    format!("`{key}` has the unknown value type {ty} (known: 0..=12)"),
-                ));
+                return Err(
+                    self.malformed(self.pos - 4, format!("`{key}` has the unknown value type {ty} (known: 0..=12)"))
+                );
             }
         })
     }
@@ -351,10 +332,7 @@ impl<R: BufRead> Counted<R> {
         match self.array::<1>(what)? {
             [0] => Ok(Value::Bool(false)),
             [1] => Ok(Value::Bool(true)),
-            [b] => Err(self.malformed(
-                self.pos - 1,
-                format!("{what} is a bool stored as {b}, not 0 or 1"),
-            )),
+            [b] => Err(self.malformed(self.pos - 1, format!("{what} is a bool stored as {b}, not 0 or 1"))),
         }
     }
 
@@ -379,10 +357,7 @@ impl<R: BufRead> Counted<R> {
                 }
             }
             9 => {
-                return Err(self.malformed(
-                    at,
-                    format!("`{key}` nests arrays more than {MAX_ARRAY_DEPTH} deep"),
-                ));
+                return Err(self.malformed(at, format!("`{key}` nests arrays more than {MAX_ARRAY_DEPTH} deep")));
             }
             _ => match scalar_size(elem) {
                 Some(size) => {
@@ -390,10 +365,7 @@ impl<R: BufRead> Counted<R> {
                     self.skip(len * size, &what)?;
                 }
                 None => {
-                    return Err(self.malformed(
-                        at,
-                        format!("`{key}` is an array of the unknown value type {elem}"),
-                    ));
+                    return Err(self.malformed(at, format!("`{key}` is an array of the unknown value type {elem}")));
                 }
             },
         }
@@ -419,23 +391,18 @@ fn scalar_size(ty: u32) -> Option<u64> {
 /// The GGUF architectures read, and the transformers architecture each is planned as. llama.cpp's
 /// converter writes Mistral as `llama` (`convert_hf_to_gguf.py` registers `MistralForCausalLM`
 /// under its Llama model).
-const ARCHITECTURES: &[(&str, &str)] =
-    &[("llama", "LlamaForCausalLM"), ("qwen2", "Qwen2ForCausalLM")];
+const ARCHITECTURES: &[(&str, &str)] = &[("llama", "LlamaForCausalLM"), ("qwen2", "Qwen2ForCausalLM")];
 
 /// The fix of every refusal below: the same model's config.json describes what the GGUF header
 /// cannot.
-const USE_CONFIG_JSON: &str =
-    "use the model's Hugging Face config.json (`--config <model directory>`)";
+const USE_CONFIG_JSON: &str = "use the model's Hugging Face config.json (`--config <model directory>`)";
 
 /// The config a GGUF header describes; errors name the metadata key (or tensor) at fault.
 pub(super) fn llama_config(h: &Header) -> Result<LlamaConfig, HfErrorKind> {
     let (arch, hf_arch) = architecture(h)?;
     let m = Meta { h, arch };
     split(&m)?;
-    for (key, value) in
-        h.kv.iter()
-            .filter(|(k, _)| k.strip_prefix(arch).is_some_and(|s| s.starts_with('.')))
-    {
+    for (key, value) in h.kv.iter().filter(|(k, _)| k.strip_prefix(arch).is_some_and(|s| s.starts_with('.'))) {
         check_key(&key[arch.len() + 1..], key, value)?;
     }
     refused_tensors(h)?;
@@ -505,11 +472,7 @@ const MAPPED: &[&str] = &[
 /// Keys that do not change what the model computes: how the converter laid out tensors
 /// (`tensor_data_layout`; the weight reader undoes the layout), whether the model was fine-tuned
 /// for its scaling, and the original context, which llama.cpp uses only for YaRN (refused below).
-const INERT: &[&str] = &[
-    "tensor_data_layout",
-    "rope.scaling.finetuned",
-    "rope.scaling.original_context_length",
-];
+const INERT: &[&str] = &["tensor_data_layout", "rope.scaling.finetuned", "rope.scaling.original_context_length"];
 
 /// Every `{arch}.*` key is mapped, inert, at a value that changes nothing, or refused: a key
 /// tttv2 does not know may change the numerics, so it is not ignored.
@@ -518,9 +481,7 @@ fn check_key(suffix: &str, key: &str, v: &Value) -> Result<(), HfErrorKind> {
     let one = as_f64(v) == Some(1.0);
     let fine = match suffix {
         s if MAPPED.contains(&s) || INERT.contains(&s) => true,
-        "expert_count" | "expert_used_count" | "attention.max_alibi_bias" => {
-            zero || as_f64(v) == Some(0.0)
-        }
+        "expert_count" | "expert_used_count" | "attention.max_alibi_bias" => zero || as_f64(v) == Some(0.0),
         "logit_scale" | "rope.scaling.attn_factor" => one,
         "attention.causal" => *v == Value::Bool(true),
         "use_parallel_residual" => *v == Value::Bool(false),
@@ -540,29 +501,19 @@ fn check_key(suffix: &str, key: &str, v: &Value) -> Result<(), HfErrorKind> {
 fn refusal(suffix: &str) -> &'static str {
     match suffix {
         "expert_count" | "expert_used_count" => "a mixture of experts, and tttv2 plans a dense MLP",
-        "attention.max_alibi_bias" => {
-            "ALiBi attention biases, which tttv2's attention does not add"
-        }
-        "logit_scale" => {
-            "the logits are multiplied by this factor, which tttv2's LM head does not do"
-        }
-        "rope.scaling.attn_factor" => {
-            "cos/sin are multiplied by this attention factor, which tttv2's RoPE does not do"
-        }
+        "attention.max_alibi_bias" => "ALiBi attention biases, which tttv2's attention does not add",
+        "logit_scale" => "the logits are multiplied by this factor, which tttv2's LM head does not do",
+        "rope.scaling.attn_factor" => "cos/sin are multiplied by this attention factor, which tttv2's RoPE does not do",
         "attention.causal" => "attention that is not causal, and tttv2 plans causal attention",
         "use_parallel_residual" => {
             "attention and MLP side by side (parallel residual), and tttv2 plans them in sequence"
         }
-        "attention.clamp_kqv" => {
-            "q, k and v are clamped to this bound, which tttv2's attention does not do"
-        }
+        "attention.clamp_kqv" => "q, k and v are clamped to this bound, which tttv2's attention does not do",
         "attention.layer_norm_epsilon" => {
             "the model normalizes with LayerNorm (this is its epsilon), and tttv2 plans RMSNorm"
         }
         "attention.scale" => "attention scores are scaled by this instead of 1/sqrt(head_dim)",
-        _ => {
-            "a hyperparameter tttv2 does not read; it may change the numerics, so it is refused rather than ignored"
-        }
+        _ => "a hyperparameter tttv2 does not read; it may change the numerics, so it is refused rather than ignored",
     }
 }
 
@@ -587,12 +538,7 @@ fn refused_tensors(h: &Header) -> Result<(), HfErrorKind> {
     for (name, reason, fix) in refused {
         if let Some(dims) = h.tensors.get(name) {
             let found = format!("a tensor of dims {dims:?}");
-            return Err(HfErrorKind::Unsupported {
-                field: name.into(),
-                found,
-                reason: reason.into(),
-                fix: fix.into(),
-            });
+            return Err(HfErrorKind::Unsupported { field: name.into(), found, reason: reason.into(), fix: fix.into() });
         }
     }
     Ok(())
@@ -602,11 +548,7 @@ const MLP_BIAS: &str = "a bias on the MLP projections, which tttv2's planned MLP
 
 /// The q/k/v bias, from its tensors: all three or none (Qwen2 always has them).
 fn qkv_bias(m: &Meta) -> Result<bool, HfErrorKind> {
-    let names = [
-        "blk.0.attn_q.bias",
-        "blk.0.attn_k.bias",
-        "blk.0.attn_v.bias",
-    ];
+    let names = ["blk.0.attn_q.bias", "blk.0.attn_k.bias", "blk.0.attn_v.bias"];
     let present = names.map(|n| m.h.tensors.contains_key(n));
     match present {
         [true, true, true] => Ok(true),
@@ -617,12 +559,7 @@ fn qkv_bias(m: &Meta) -> Result<bool, HfErrorKind> {
         }),
         [false, false, false] => Ok(false),
         _ => {
-            let missing = names
-                .iter()
-                .zip(present)
-                .filter(|(_, p)| !p)
-                .map(|(n, _)| *n)
-                .collect::<Vec<_>>();
+            let missing = names.iter().zip(present).filter(|(_, p)| !p).map(|(n, _)| *n).collect::<Vec<_>>();
             Err(HfErrorKind::InvalidField {
                 field: missing[0].into(),
                 expected: "a tensor, as the other q/k/v biases are present".into(),
@@ -658,11 +595,7 @@ fn hf_config(m: &Meta, hf_arch: &str) -> Result<HfConfig, HfErrorKind> {
         head_dim: Some(head_dim),
         num_hidden_layers: Some(m.required("block_count")?),
         vocab_size: Some(vocab),
-        rms_norm_eps: Some(
-            eps.ok_or_else(|| {
-                HfErrorKind::MissingField(m.key("attention.layer_norm_rms_epsilon"))
-            })?,
-        ),
+        rms_norm_eps: Some(eps.ok_or_else(|| HfErrorKind::MissingField(m.key("attention.layer_norm_rms_epsilon")))?),
         // llama.cpp's default base, as transformers'.
         rope_theta: Some(theta.unwrap_or(10_000.0)),
         rope_scaling: linear_scaling(m)?.map(|factor| HfRope {
@@ -672,9 +605,7 @@ fn hf_config(m: &Meta, hf_arch: &str) -> Result<HfConfig, HfErrorKind> {
         }),
         tie_word_embeddings: Some(!m.h.tensors.contains_key("output.weight")),
         max_position_embeddings: Some(m.required("context_length")?),
-        bos_token_id: m
-            .token_id("tokenizer.ggml.bos_token_id")?
-            .map(TokenIds::One),
+        bos_token_id: m.token_id("tokenizer.ggml.bos_token_id")?.map(TokenIds::One),
         eos_token_id: eos(m)?,
         ..HfConfig::default()
     })
@@ -707,9 +638,7 @@ fn head_dim(m: &Meta, hidden: u32, heads: u32) -> Result<u32, HfErrorKind> {
         return Err(HfErrorKind::Unsupported {
             field: m.key("attention.value_length"),
             found: v.to_string(),
-            reason: format!(
-                "value heads narrower or wider than key heads ({d}), and tttv2 plans one head_dim"
-            ),
+            reason: format!("value heads narrower or wider than key heads ({d}), and tttv2 plans one head_dim"),
             fix: USE_CONFIG_JSON.into(),
         });
     }
@@ -732,9 +661,7 @@ const Q_WEIGHT: &str = "blk.0.attn_q.weight";
 fn q_width(m: &Meta, hidden: u32, heads: u32) -> Result<Option<u32>, HfErrorKind> {
     let per_head = |n: u64| {
         let d = n / heads as u64;
-        (n > 0 && n.is_multiple_of(heads as u64))
-            .then(|| u32::try_from(d).ok())
-            .flatten()
+        (n > 0 && n.is_multiple_of(heads as u64)).then(|| u32::try_from(d).ok()).flatten()
     };
     match m.h.tensors.get(Q_WEIGHT).map(Vec::as_slice) {
         None => Ok(None),
@@ -778,11 +705,7 @@ fn vocab(m: &Meta, hidden: u32) -> Result<u32, HfErrorKind> {
         return Err(HfErrorKind::MissingField(vocab_key));
     };
     if let Some(r) = rows.filter(|&r| r != n) {
-        return Err(invalid(
-            key,
-            format!("{r}, the rows of `token_embd.weight`"),
-            n,
-        ));
+        return Err(invalid(key, format!("{r}, the rows of `token_embd.weight`"), n));
     }
     match u32::try_from(n) {
         Ok(v) if v > 0 => Ok(v),
@@ -798,9 +721,7 @@ fn linear_scaling(m: &Meta) -> Result<Option<f64>, HfErrorKind> {
     let ty = m.string(&type_key)?;
     let factor = match m.number("rope.scaling.factor")? {
         Some(f) => Some(("rope.scaling.factor", f)),
-        None => m
-            .number("rope.scale_linear")?
-            .map(|f| ("rope.scale_linear", f)),
+        None => m.number("rope.scale_linear")?.map(|f| ("rope.scale_linear", f)),
     };
     match ty.unwrap_or("linear") {
         "none" => Ok(None),
@@ -814,7 +735,9 @@ fn linear_scaling(m: &Meta) -> Result<Option<f64>, HfErrorKind> {
             field: type_key,
             found: "\"yarn\"".into(),
             reason: "YaRN also multiplies cos/sin by an attention factor, which tttv2's RoPE does not apply".into(),
-            fix: "none yet: YaRN needs cos/sin scaling in the planned RoPE; use a checkpoint with default or linear RoPE".into(),
+            fix:
+                "none yet: YaRN needs cos/sin scaling in the planned RoPE; use a checkpoint with default or linear RoPE"
+                    .into(),
         }),
         other => Err(HfErrorKind::Unsupported {
             field: type_key,
@@ -827,14 +750,8 @@ fn linear_scaling(m: &Meta) -> Result<Option<f64>, HfErrorKind> {
 
 /// `eos_token_id`, plus the end-of-turn token chat models stop on when it is another.
 fn eos(m: &Meta) -> Result<Option<TokenIds>, HfErrorKind> {
-    let mut ids: Vec<u32> = m
-        .token_id("tokenizer.ggml.eos_token_id")?
-        .into_iter()
-        .collect();
-    if let Some(eot) = m
-        .token_id("tokenizer.ggml.eot_token_id")?
-        .filter(|t| !ids.contains(t))
-    {
+    let mut ids: Vec<u32> = m.token_id("tokenizer.ggml.eos_token_id")?.into_iter().collect();
+    if let Some(eot) = m.token_id("tokenizer.ggml.eot_token_id")?.filter(|t| !ids.contains(t)) {
         ids.push(eot);
     }
     Ok((!ids.is_empty()).then_some(TokenIds::Many(ids)))
@@ -855,47 +772,21 @@ fn rename(kind: HfErrorKind, m: &Meta) -> HfErrorKind {
         ("rope_scaling.factor", "rope.scaling.factor"),
         ("max_position_embeddings", "context_length"),
     ];
-    let key = |f: String| {
-        KEYS.iter()
-            .find(|(hf, _)| *hf == f)
-            .map_or(f, |(_, k)| m.key(k))
-    };
+    let key = |f: String| KEYS.iter().find(|(hf, _)| *hf == f).map_or(f, |(_, k)| m.key(k));
     match kind {
         HfErrorKind::MissingField(f) => HfErrorKind::MissingField(key(f)),
-        HfErrorKind::InvalidField {
-            field,
-            expected,
-            found,
-        } => HfErrorKind::InvalidField {
-            field: key(field),
-            expected,
-            found,
-        },
-        HfErrorKind::Unsupported {
-            field,
-            found,
-            reason,
-            fix,
-        } => HfErrorKind::Unsupported {
-            field: key(field),
-            found,
-            reason,
-            fix,
-        },
+        HfErrorKind::InvalidField { field, expected, found } => {
+            HfErrorKind::InvalidField { field: key(field), expected, found }
+        }
+        HfErrorKind::Unsupported { field, found, reason, fix } => {
+            HfErrorKind::Unsupported { field: key(field), found, reason, fix }
+        }
         other => other,
     }
 }
 
-fn invalid(
-    field: impl Into<String>,
-    expected: impl Into<String>,
-    found: impl ToString,
-) -> HfErrorKind {
-    HfErrorKind::InvalidField {
-        field: field.into(),
-        expected: expected.into(),
-        found: found.to_string(),
-    }
+fn invalid(field: impl Into<String>, expected: impl Into<String>, found: impl ToString) -> HfErrorKind {
+    HfErrorKind::InvalidField { field: field.into(), expected: expected.into(), found: found.to_string() }
 }
 
 /// A number as the config reads it. GGUF stores epsilons and RoPE bases as f32, the nearest f32
@@ -943,8 +834,7 @@ impl Meta<'_> {
     }
 
     fn required(&self, suffix: &str) -> Result<u32, HfErrorKind> {
-        self.count(suffix)?
-            .ok_or_else(|| HfErrorKind::MissingField(self.key(suffix)))
+        self.count(suffix)?.ok_or_else(|| HfErrorKind::MissingField(self.key(suffix)))
     }
 
     /// `{arch}.{suffix}`: a number.
@@ -952,9 +842,7 @@ impl Meta<'_> {
         let key = self.key(suffix);
         match self.h.kv.get(&key) {
             None => Ok(None),
-            Some(v) => as_f64(v)
-                .map(Some)
-                .ok_or_else(|| invalid(key, "a number", v)),
+            Some(v) => as_f64(v).map(Some).ok_or_else(|| invalid(key, "a number", v)),
         }
     }
 
@@ -972,11 +860,7 @@ impl Meta<'_> {
             None => Ok(None),
             Some(v) => match integer(v).and_then(|n| u32::try_from(n).ok()) {
                 Some(id) => Ok(Some(id)),
-                None => Err(invalid(
-                    key,
-                    "a token id (an integer from 0 to 2^32 - 1)",
-                    v,
-                )),
+                None => Err(invalid(key, "a token id (an integer from 0 to 2^32 - 1)", v)),
             },
         }
     }
@@ -995,9 +879,7 @@ mod tests {
     use super::*;
 
     fn fixture(name: &str) -> Vec<u8> {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../tests/gguf")
-            .join(name);
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/gguf").join(name);
         std::fs::read(path).unwrap()
     }
 
@@ -1017,10 +899,7 @@ mod tests {
         let h = header(&fixture("tiny_qwen2.gguf")).unwrap();
         assert_eq!(h.kv["general.architecture"], Value::Str("qwen2".into()));
         assert_eq!(h.kv["qwen2.context_length"], Value::Uint(128));
-        assert_eq!(
-            h.kv["qwen2.attention.layer_norm_rms_epsilon"],
-            Value::F32(1e-5)
-        );
+        assert_eq!(h.kv["qwen2.attention.layer_norm_rms_epsilon"], Value::F32(1e-5));
         assert_eq!(h.tensors["token_embd.weight"], vec![32, 8]);
         assert_eq!(h.tensors.len(), 15);
     }
@@ -1030,13 +909,8 @@ mod tests {
     #[test]
     fn every_truncation_of_the_header_is_an_error() {
         let bytes = fixture("tiny_llama.gguf");
-        let whole = (0..=bytes.len())
-            .find(|&n| header(&bytes[..n]).is_ok())
-            .unwrap();
-        assert!(
-            whole > 500 && whole < bytes.len(),
-            "the header ends at {whole}"
-        );
+        let whole = (0..=bytes.len()).find(|&n| header(&bytes[..n]).is_ok()).unwrap();
+        assert!(whole > 500 && whole < bytes.len(), "the header ends at {whole}");
         for n in 0..whole {
             let at = malformed_at(header(&bytes[..n]));
             assert!(at <= n as u64, "{n}: offset {at}");

@@ -156,7 +156,9 @@ pub enum HfErrorKind {
         found: String,
     },
     /// The file is neither text (a config.json) nor a GGUF file.
-    #[error("is not a config: expected a Hugging Face config.json (or the directory holding it) or a GGUF file (llama.cpp's format)")]
+    #[error(
+        "is not a config: expected a Hugging Face config.json (or the directory holding it) or a GGUF file (llama.cpp's format)"
+    )]
     NotAConfig,
     /// A GGUF file's header (metadata and tensor table) cannot be read.
     #[error("not a readable GGUF header: at byte {offset}: {message}")]
@@ -220,7 +222,12 @@ fn invalid(field: impl Into<String>, expected: impl Into<String>, found: impl To
     HfErrorKind::InvalidField { field: field.into(), expected: expected.into(), found: found.to_string() }
 }
 
-fn unsupported(field: impl Into<String>, found: impl ToString, reason: impl Into<String>, fix: impl Into<String>) -> HfErrorKind {
+fn unsupported(
+    field: impl Into<String>,
+    found: impl ToString,
+    reason: impl Into<String>,
+    fix: impl Into<String>,
+) -> HfErrorKind {
     HfErrorKind::Unsupported { field: field.into(), found: found.to_string(), reason: reason.into(), fix: fix.into() }
 }
 
@@ -284,12 +291,17 @@ impl LlamaConfig {
 
         let hidden_size = required_u32("hidden_size", hf.hidden_size)?;
         let num_attention_heads = required_u32("num_attention_heads", hf.num_attention_heads)?;
-        let num_key_value_heads = positive_u32("num_key_value_heads", hf.num_key_value_heads)?.unwrap_or(num_attention_heads);
+        let num_key_value_heads =
+            positive_u32("num_key_value_heads", hf.num_key_value_heads)?.unwrap_or(num_attention_heads);
         let head_dim = match positive_u32("head_dim", hf.head_dim)? {
             Some(h) => h,
             None => {
                 if hidden_size % num_attention_heads != 0 {
-                    return Err(invalid("num_attention_heads", "a divisor of hidden_size when head_dim is absent", num_attention_heads));
+                    return Err(invalid(
+                        "num_attention_heads",
+                        "a divisor of hidden_size when head_dim is absent",
+                        num_attention_heads,
+                    ));
                 }
                 hidden_size / num_attention_heads
             }
@@ -298,8 +310,8 @@ impl LlamaConfig {
             return Err(invalid("num_key_value_heads", "a divisor of num_attention_heads", num_key_value_heads));
         }
         let max_position_embeddings = required_u32("max_position_embeddings", hf.max_position_embeddings)?;
-        let rms_norm_eps =
-            positive_f64("rms_norm_eps", hf.rms_norm_eps)?.ok_or_else(|| HfErrorKind::MissingField("rms_norm_eps".into()))?;
+        let rms_norm_eps = positive_f64("rms_norm_eps", hf.rms_norm_eps)?
+            .ok_or_else(|| HfErrorKind::MissingField("rms_norm_eps".into()))?;
         let (rope_theta, rope_scaling) = rope(hf, max_position_embeddings)?;
 
         // Fields that change numerics and the planner does not implement.
@@ -358,7 +370,9 @@ impl LlamaConfig {
                 None => Some(4096),
                 Some(w) => positive_u32("sliding_window", w)?,
             },
-            Family::Qwen2 if hf.use_sliding_window == Some(true) && hf.max_window_layers.unwrap_or(28) < num_hidden_layers => {
+            Family::Qwen2
+                if hf.use_sliding_window == Some(true) && hf.max_window_layers.unwrap_or(28) < num_hidden_layers =>
+            {
                 match hf.sliding_window {
                     // Qwen2Config's default window.
                     None => Some(4096),
@@ -393,7 +407,8 @@ impl LlamaConfig {
     /// The config a model was compiled with, from its plan module's `MANIFEST_JSON` (whose
     /// `model` section is this struct serialized).
     pub fn from_manifest_json(manifest_json: &str) -> Result<LlamaConfig, String> {
-        let manifest: Value = serde_json::from_str(manifest_json).map_err(|e| format!("the manifest is not JSON: {e}"))?;
+        let manifest: Value =
+            serde_json::from_str(manifest_json).map_err(|e| format!("the manifest is not JSON: {e}"))?;
         let model = manifest.get("model").cloned().ok_or("the manifest has no `model` section (not a Llama plan)")?;
         serde_json::from_value(model).map_err(|e| format!("the manifest's `model` section: {e}"))
     }
@@ -407,11 +422,19 @@ impl LlamaConfig {
             (compiled != found).then_some(ConfigDifference { field, compiled, found })
         };
         diff("hidden_size", self.hidden_size.to_string(), found.hidden_size.to_string())
-            .or_else(|| diff("intermediate_size", self.intermediate_size.to_string(), found.intermediate_size.to_string()))
-            .or_else(|| diff("num_attention_heads", self.num_attention_heads.to_string(), found.num_attention_heads.to_string()))
-            .or_else(|| diff("num_key_value_heads", self.num_key_value_heads.to_string(), found.num_key_value_heads.to_string()))
+            .or_else(|| {
+                diff("intermediate_size", self.intermediate_size.to_string(), found.intermediate_size.to_string())
+            })
+            .or_else(|| {
+                diff("num_attention_heads", self.num_attention_heads.to_string(), found.num_attention_heads.to_string())
+            })
+            .or_else(|| {
+                diff("num_key_value_heads", self.num_key_value_heads.to_string(), found.num_key_value_heads.to_string())
+            })
             .or_else(|| diff("head_dim", self.head_dim.to_string(), found.head_dim.to_string()))
-            .or_else(|| diff("num_hidden_layers", self.num_hidden_layers.to_string(), found.num_hidden_layers.to_string()))
+            .or_else(|| {
+                diff("num_hidden_layers", self.num_hidden_layers.to_string(), found.num_hidden_layers.to_string())
+            })
             .or_else(|| diff("vocab_size", self.vocab_size.to_string(), found.vocab_size.to_string()))
             .or_else(|| diff("rms_norm_eps", self.rms_norm_eps.to_string(), found.rms_norm_eps.to_string()))
             .or_else(|| diff("rope_theta", self.rope_theta.to_string(), found.rope_theta.to_string()))
@@ -420,7 +443,9 @@ impl LlamaConfig {
                 diff("tie_word_embeddings", self.tie_word_embeddings.to_string(), found.tie_word_embeddings.to_string())
             })
             .or_else(|| diff("attention_bias (q/k/v)", self.qkv_bias.to_string(), found.qkv_bias.to_string()))
-            .or_else(|| diff("sliding_window", format!("{:?}", self.sliding_window), format!("{:?}", found.sliding_window)))
+            .or_else(|| {
+                diff("sliding_window", format!("{:?}", self.sliding_window), format!("{:?}", found.sliding_window))
+            })
     }
 
     /// Checks that planning `context` positions gives transformers' numerics: a sliding window
@@ -450,7 +475,17 @@ impl LlamaConfig {
         }
         for i in 0..self.num_hidden_layers {
             let p = format!("model.layers.{i}");
-            for m in ["input_layernorm", "post_attention_layernorm", "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"] {
+            for m in [
+                "input_layernorm",
+                "post_attention_layernorm",
+                "self_attn.q_proj",
+                "self_attn.k_proj",
+                "self_attn.v_proj",
+                "self_attn.o_proj",
+                "mlp.gate_proj",
+                "mlp.up_proj",
+                "mlp.down_proj",
+            ] {
                 names.push(format!("{p}.{m}.weight"));
             }
             if self.qkv_bias {
@@ -479,8 +514,9 @@ impl HfConfig {
     /// errors name the field's path.
     pub fn parse(text: &str, path: &Path) -> Result<HfConfig, HfError> {
         let err = |kind| HfError { path: path.to_path_buf(), kind };
-        let v: Value = serde_json::from_str(text)
-            .map_err(|e| err(HfErrorKind::InvalidJson { line: e.line(), column: e.column(), message: e.to_string() }))?;
+        let v: Value = serde_json::from_str(text).map_err(|e| {
+            err(HfErrorKind::InvalidJson { line: e.line(), column: e.column(), message: e.to_string() })
+        })?;
         if !v.is_object() {
             return Err(err(HfErrorKind::NotAnObject));
         }
@@ -509,7 +545,11 @@ fn rope(hf: &HfConfig, max_position_embeddings: u32) -> Result<(f64, Option<Rope
     let inner_theta = positive_f64("rope_parameters.rope_theta", p.rope_theta)?;
     let theta = match (inner_theta, top_theta) {
         (Some(a), Some(b)) if a != b => {
-            return Err(invalid("rope_parameters.rope_theta", format!("the top-level rope_theta ({b}) when both are given"), a));
+            return Err(invalid(
+                "rope_parameters.rope_theta",
+                format!("the top-level rope_theta ({b}) when both are given"),
+                a,
+            ));
         }
         (Some(a), _) | (None, Some(a)) => a,
         (None, None) => 10_000.0,
@@ -555,8 +595,8 @@ fn scaling(r: &HfRope, at: &str, max_position_embeddings: u32) -> Result<Option<
         "default" => None,
         "linear" => Some(RopeScaling::Linear { factor: factor()? }),
         "llama3" => {
-            let low =
-                positive_f64(&f("low_freq_factor"), r.low_freq_factor)?.ok_or_else(|| HfErrorKind::MissingField(f("low_freq_factor")))?;
+            let low = positive_f64(&f("low_freq_factor"), r.low_freq_factor)?
+                .ok_or_else(|| HfErrorKind::MissingField(f("low_freq_factor")))?;
             let high = positive_f64(&f("high_freq_factor"), r.high_freq_factor)?
                 .ok_or_else(|| HfErrorKind::MissingField(f("high_freq_factor")))?;
             if high <= low {
@@ -591,7 +631,9 @@ fn scaling(r: &HfRope, at: &str, max_position_embeddings: u32) -> Result<Option<
                     format!(
                         "dynamic NTK RoPE changes its frequencies with the sequence length past {o} positions, below max_position_embeddings ({max_position_embeddings}); tttv2 fixes RoPE frequencies at compile time"
                     ),
-                    format!("set max_position_embeddings to {o} (the context within which dynamic RoPE equals the default)"),
+                    format!(
+                        "set max_position_embeddings to {o} (the context within which dynamic RoPE equals the default)"
+                    ),
                 ));
             }
             Some(RopeScaling::Dynamic { factor: factor()? })
@@ -631,7 +673,10 @@ mod tests {
             v["architectures"] = serde_json::json!(["LlamaForCausalLM"]);
             assert_eq!(LlamaConfig::from_json_str(&v.to_string()).unwrap(), cfg, "{name}");
         }
-        assert!(LlamaConfig::from_file(fixture("Llama-3.2-1B")).unwrap().rope_scaling.is_some(), "the round trip covers rope_scaling");
+        assert!(
+            LlamaConfig::from_file(fixture("Llama-3.2-1B")).unwrap().rope_scaling.is_some(),
+            "the round trip covers rope_scaling"
+        );
     }
 
     #[test]

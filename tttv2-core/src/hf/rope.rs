@@ -24,7 +24,12 @@ impl LlamaConfig {
         match self.rope_scaling {
             None | Some(RopeScaling::Dynamic { .. }) => {}
             Some(RopeScaling::Linear { factor }) => inv_freq.iter_mut().for_each(|f| *f /= factor),
-            Some(RopeScaling::Llama3 { factor, low_freq_factor: low, high_freq_factor: high, original_max_position_embeddings }) => {
+            Some(RopeScaling::Llama3 {
+                factor,
+                low_freq_factor: low,
+                high_freq_factor: high,
+                original_max_position_embeddings,
+            }) => {
                 let original = original_max_position_embeddings as f64;
                 let (low_wavelen, high_wavelen) = (original / low, original / high);
                 for f in &mut inv_freq {

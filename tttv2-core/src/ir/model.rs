@@ -2,7 +2,7 @@ use serde::Serialize;
 
 use crate::device::DeviceProfile;
 use crate::plan::{Mode, Policy};
-use crate::ttnn::{DataType, MatmulProgramConfig, MathFidelity, UnaryOpType};
+use crate::ttnn::{DataType, MathFidelity, MatmulProgramConfig, UnaryOpType};
 
 /// A whole model as declared.
 #[derive(Debug, Clone, PartialEq, Serialize)]

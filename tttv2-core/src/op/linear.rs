@@ -1,8 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use crate::ttnn::{
-    ComputeKernelConfig, DataType, MatmulProgramConfig, MemoryConfig, TILE_HEIGHT, TILE_WIDTH,
-};
+use crate::ttnn::{ComputeKernelConfig, DataType, MatmulProgramConfig, MemoryConfig, TILE_HEIGHT, TILE_WIDTH};
 
 /// The configs of one `ttnn::linear` call: `y = act(x · W + b)` with `x: [m, k]`, `W: [k, n]`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

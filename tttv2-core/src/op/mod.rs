@@ -6,6 +6,4 @@
 
 mod linear;
 
-
-
 pub use linear::LinearConfig;

@@ -7,8 +7,8 @@ use crate::rules::{L1Usage, Rule, RuleViolation, check_linear};
 use crate::ttnn::{
     BufferType, ComputeKernelConfig, CoreCoord, DataType, MatmulMultiCoreReuseMultiCast1DProgramConfig,
     MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig, MatmulMultiCoreReuseMultiCastProgramConfig,
-    MatmulMultiCoreReuseProgramConfig, MatmulProgramConfig, MemoryConfig, ShardGrid, ShardOrientation, ShardSpec, TensorMemoryLayout,
-    UnaryWithParam,
+    MatmulMultiCoreReuseProgramConfig, MatmulProgramConfig, MemoryConfig, ShardGrid, ShardOrientation, ShardSpec,
+    TensorMemoryLayout, UnaryWithParam,
 };
 
 use super::{PlanError, Policy};
@@ -70,8 +70,26 @@ pub struct LinearPlan {
 /// Output subblock shapes (h, w) in TT-NN's preference order (`SUBBLOCK_HW_CHOICES`,
 /// `bmm_op_utils::get_matmul_subblock_params`, matmul-rules.md §9).
 const SUBBLOCK_HW_CHOICES: [(u32, u32); 20] = [
-    (4, 2), (2, 4), (8, 1), (1, 8), (7, 1), (1, 7), (3, 2), (2, 3), (6, 1), (1, 6),
-    (5, 1), (1, 5), (2, 2), (4, 1), (1, 4), (3, 1), (1, 3), (2, 1), (1, 2), (1, 1),
+    (4, 2),
+    (2, 4),
+    (8, 1),
+    (1, 8),
+    (7, 1),
+    (1, 7),
+    (3, 2),
+    (2, 3),
+    (6, 1),
+    (1, 6),
+    (5, 1),
+    (1, 5),
+    (2, 2),
+    (4, 1),
+    (1, 4),
+    (3, 1),
+    (1, 3),
+    (2, 1),
+    (1, 2),
+    (1, 1),
 ];
 
 /// The first subblock in TT-NN's order that divides the block and fits the dest register.
@@ -146,9 +164,7 @@ pub fn plan_linear_with(
     search: &LinearSearch,
 ) -> Result<LinearPlan, PlanError> {
     let weight_dtype = req.weight_dtype.unwrap_or(req.policy.matmul_weight_dtype());
-    let ckc = req
-        .compute_kernel_config
-        .unwrap_or_else(|| req.policy.matmul_compute_config(weight_dtype, device));
+    let ckc = req.compute_kernel_config.unwrap_or_else(|| req.policy.matmul_compute_config(weight_dtype, device));
     let act_mc = if search.activations_in_l1 { MemoryConfig::L1_INTERLEAVED } else { MemoryConfig::DRAM_INTERLEAVED };
     let base = LinearConfig {
         m: req.m,
@@ -244,7 +260,9 @@ fn dram_sharded_config(
     // The activation is sharded in blocks of in0_block_w unless the forced config says otherwise;
     // callers that choose the shard width use `dram_sharded_candidates`.
     let kt = base.kt();
-    let shard_w = (1..=kt).find(|w| kt.is_multiple_of(*w) && kt / w <= device.num_cores() && w % p.in0_block_w.max(1) == 0).unwrap_or(kt);
+    let shard_w = (1..=kt)
+        .find(|w| kt.is_multiple_of(*w) && kt / w <= device.num_cores() && w % p.in0_block_w.max(1) == 0)
+        .unwrap_or(kt);
     dram_sharded_with(base, p, shard_w, device)
 }
 
@@ -266,7 +284,11 @@ fn dram_sharded_with(
         input_memory_config: MemoryConfig::sharded(
             TensorMemoryLayout::WidthSharded,
             BufferType::L1,
-            ShardSpec { grid: ShardGrid::row_wise(in_cores.max(1), grid), shape: [rows, in0_shard_w * 32], orientation: ShardOrientation::RowMajor },
+            ShardSpec {
+                grid: ShardGrid::row_wise(in_cores.max(1), grid),
+                shape: [rows, in0_shard_w * 32],
+                orientation: ShardOrientation::RowMajor,
+            },
         ),
         weight_memory_config: MemoryConfig::sharded(
             TensorMemoryLayout::WidthSharded,
@@ -280,7 +302,11 @@ fn dram_sharded_with(
         memory_config: MemoryConfig::sharded(
             TensorMemoryLayout::WidthSharded,
             BufferType::L1,
-            ShardSpec { grid: ShardGrid::row_wise(out_cores.max(1), grid), shape: [rows, p.per_core_N * 32], orientation: ShardOrientation::RowMajor },
+            ShardSpec {
+                grid: ShardGrid::row_wise(out_cores.max(1), grid),
+                shape: [rows, p.per_core_N * 32],
+                orientation: ShardOrientation::RowMajor,
+            },
         ),
         program_config: MatmulProgramConfig::DramSharded(p),
         ..*base
@@ -369,10 +395,8 @@ fn candidates(
         // (matmul-rules.md §4).
         for per_core_m in (1..=mt).filter(|d| mt % d == 0) {
             let blocks = mt / per_core_m;
-            let Some((gx, gy)) = (1..=grid.y)
-                .filter(|gy| blocks % gy == 0 && blocks / gy <= grid.x)
-                .map(|gy| (blocks / gy, gy))
-                .next()
+            let Some((gx, gy)) =
+                (1..=grid.y).filter(|gy| blocks % gy == 0 && blocks / gy <= grid.x).map(|gy| (blocks / gy, gy)).next()
             else {
                 continue;
             };
@@ -439,4 +463,3 @@ fn out_blocks(per_core_m: u32, per_core_n: u32) -> Vec<(u32, u32)> {
     }
     v
 }
-

@@ -12,7 +12,7 @@ mod model;
 mod policy;
 
 pub use error::PlanError;
-pub use linear::{LinearPlan, LinearRequest, LinearSearch, plan_linear, plan_linear_with};
 pub(crate) use linear::choose_subblock;
+pub use linear::{LinearPlan, LinearRequest, LinearSearch, plan_linear, plan_linear_with};
 pub use model::{LayerPlan, ModelError, ModelPlan, plan_model};
 pub use policy::{Mode, Policy};

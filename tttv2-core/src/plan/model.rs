@@ -23,17 +23,34 @@ pub enum LayerPlan {
 impl ModelPlan {
     /// Estimated time of one forward call, µs.
     pub fn estimate_us(&self) -> f64 {
-        self.layers.iter().map(|l| match l { LayerPlan::Linear(p) => p.cost.total_us }).sum()
+        self.layers
+            .iter()
+            .map(|l| match l {
+                LayerPlan::Linear(p) => p.cost.total_us,
+            })
+            .sum()
     }
 
     /// Largest L1 per core any op needs.
     pub fn l1_peak_bytes_per_core(&self) -> u64 {
-        self.layers.iter().map(|l| match l { LayerPlan::Linear(p) => p.l1.total() }).max().unwrap_or(0)
+        self.layers
+            .iter()
+            .map(|l| match l {
+                LayerPlan::Linear(p) => p.l1.total(),
+            })
+            .max()
+            .unwrap_or(0)
     }
 
     /// Most cores any op uses.
     pub fn max_cores(&self) -> u32 {
-        self.layers.iter().map(|l| match l { LayerPlan::Linear(p) => p.cost.cores }).max().unwrap_or(0)
+        self.layers
+            .iter()
+            .map(|l| match l {
+                LayerPlan::Linear(p) => p.cost.cores,
+            })
+            .max()
+            .unwrap_or(0)
     }
 }
 
@@ -80,13 +97,8 @@ pub fn plan_model(model: &ModelDecl) -> Result<ModelPlan, Vec<ModelError>> {
     for (i, layer) in model.layers.iter().enumerate() {
         match &layer.kind {
             LayerKind::Linear(l) => {
-                let mut req = LinearRequest::new(
-                    layer.name.clone(),
-                    model.batch,
-                    l.in_features,
-                    l.out_features,
-                    model.policy,
-                );
+                let mut req =
+                    LinearRequest::new(layer.name.clone(), model.batch, l.in_features, l.out_features, model.policy);
                 req.bias = l.bias;
                 req.activation = l.activation.map(UnaryWithParam::new);
                 req.weight_dtype = l.weight_dtype;

@@ -43,11 +43,7 @@ impl Policy {
     }
 
     /// The compute-kernel config of a matmul whose weight has `weight_dtype`.
-    pub fn matmul_compute_config(
-        self,
-        weight_dtype: DataType,
-        device: &DeviceProfile,
-    ) -> ComputeKernelConfig {
+    pub fn matmul_compute_config(self, weight_dtype: DataType, device: &DeviceProfile) -> ComputeKernelConfig {
         // TT pairs BFP4 with LoFi, BFP8 with HiFi2, BF16 with HiFi4 (hardware.md). On Wormhole,
         // fp32 accumulation with HiFi4 triggers TT-NN's warning about HW bug #38306, which
         // recommends HiFi3 (`compute_kernel_config.cpp::verify_numerical_configuration`).

@@ -56,8 +56,7 @@ pub fn linear_l1_usage(cfg: &LinearConfig, _device: &DeviceProfile) -> L1Usage {
     // in0's shard; a DRAM-sharded weight is streamed through the in1 CB).
     let l1_shard = |mc: &crate::ttnn::MemoryConfig, tile: u64| match mc.shard_spec {
         Some(spec)
-            if mc.memory_layout != TensorMemoryLayout::Interleaved
-                && mc.buffer_type == crate::ttnn::BufferType::L1 =>
+            if mc.memory_layout != TensorMemoryLayout::Interleaved && mc.buffer_type == crate::ttnn::BufferType::L1 =>
         {
             (spec.shape[0].div_ceil(32) as u64) * (spec.shape[1].div_ceil(32) as u64) * tile
         }
@@ -167,8 +166,7 @@ fn mcast_usage(cfg: &LinearConfig, f: [u32; 5], out_sharded: bool, input_shard: 
     let o = cfg.dtype.tile_bytes();
     let num_blocks = cfg.kt() as u64 / w.max(1);
     let mult = if num_blocks > 1 { 2 } else { 1 };
-    let packer_l1_acc_en = cfg.compute_kernel_config.packer_l1_acc
-        && ((cfg.bias && num_blocks > 1) || num_blocks > 2);
+    let packer_l1_acc_en = cfg.compute_kernel_config.packer_l1_acc && ((cfg.bias && num_blocks > 1) || num_blocks > 2);
     let interm = interm_dtype(cfg, packer_l1_acc_en);
     let out_tiles = if out_sharded { pm * pn } else { bh * bw };
     // The intermediate CB shares the output CB's memory unless the formats differ or a sharded

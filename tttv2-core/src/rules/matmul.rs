@@ -63,7 +63,10 @@ pub fn check_linear(cfg: &LinearConfig, device: &DeviceProfile) -> Result<L1Usag
             if p.per_core_N != nt {
                 return Err(RuleViolation::new(
                     Rule::ReuseFullWidth,
-                    format!("MatmulMultiCoreReuseProgramConfig needs per_core_N == Nt, got per_core_N {} and Nt {nt}", p.per_core_N),
+                    format!(
+                        "MatmulMultiCoreReuseProgramConfig needs per_core_N == Nt, got per_core_N {} and Nt {nt}",
+                        p.per_core_N
+                    ),
                     format!("set per_core_N = {nt} or use a multicast program config"),
                 ));
             }
@@ -83,9 +86,14 @@ pub fn check_linear(cfg: &LinearConfig, device: &DeviceProfile) -> Result<L1Usag
             grid_fits(g.x, g.y, device)?;
             subblock(p.out_subblock_h, p.out_subblock_w, dest)?;
             in0_block_w(kt, p.in0_block_w)?;
-            block_divisibility(
-                [p.out_subblock_h, p.out_subblock_w, p.out_block_h, p.out_block_w, p.per_core_M, p.per_core_N],
-            )?;
+            block_divisibility([
+                p.out_subblock_h,
+                p.out_subblock_w,
+                p.out_block_h,
+                p.out_block_w,
+                p.per_core_M,
+                p.per_core_N,
+            ])?;
             // §2: blocks along M go on grid rows, along N on grid columns (swapped when
             // transpose_mcast).
             let by = mt.div_ceil(p.per_core_M);
@@ -94,7 +102,9 @@ pub fn check_linear(cfg: &LinearConfig, device: &DeviceProfile) -> Result<L1Usag
             if by > rows || bx > cols {
                 return Err(RuleViolation::new(
                     Rule::OutputBlocksFitCores,
-                    format!("2D multicast needs ceil(Mt/per_core_M) = {by} <= {rows} grid rows and ceil(Nt/per_core_N) = {bx} <= {cols} grid columns"),
+                    format!(
+                        "2D multicast needs ceil(Mt/per_core_M) = {by} <= {rows} grid rows and ceil(Nt/per_core_N) = {bx} <= {cols} grid columns"
+                    ),
                     "increase per_core_M/per_core_N or the grid",
                 ));
             }
@@ -119,9 +129,14 @@ pub fn check_linear(cfg: &LinearConfig, device: &DeviceProfile) -> Result<L1Usag
             grid_fits(g.x, g.y, device)?;
             subblock(p.out_subblock_h, p.out_subblock_w, dest)?;
             in0_block_w(kt, p.in0_block_w)?;
-            block_divisibility(
-                [p.out_subblock_h, p.out_subblock_w, p.out_block_h, p.out_block_w, p.per_core_M, p.per_core_N],
-            )?;
+            block_divisibility([
+                p.out_subblock_h,
+                p.out_subblock_w,
+                p.out_block_h,
+                p.out_block_w,
+                p.per_core_M,
+                p.per_core_N,
+            ])?;
             let blocks = mt.div_ceil(p.per_core_M) * nt.div_ceil(p.per_core_N);
             blocks_fit(blocks, g.area(), "MatmulMultiCoreReuseMultiCast1DProgramConfig")?;
             if p.mcast_in0 && mt.div_ceil(p.per_core_M) != 1 {
@@ -149,16 +164,15 @@ pub fn check_linear(cfg: &LinearConfig, device: &DeviceProfile) -> Result<L1Usag
             sharding::check_1d(cfg, p)?;
         }
         MatmulProgramConfig::DramSharded(p) => {
-            nonzero(&[
-                ("in0_block_w", p.in0_block_w),
-                ("per_core_M", p.per_core_M),
-                ("per_core_N", p.per_core_N),
-            ])?;
+            nonzero(&[("in0_block_w", p.in0_block_w), ("per_core_M", p.per_core_M), ("per_core_N", p.per_core_N)])?;
             in0_block_w(kt, p.in0_block_w)?;
             if mt != 1 || p.per_core_M != 1 {
                 return Err(RuleViolation::new(
                     Rule::DramShardedSingleTileRow,
-                    format!("currently only support in0 tensor height of tile height: DRAM-sharded matmul needs Mt == per_core_M == 1, got M = {} (Mt {mt}) and per_core_M {}", cfg.m, p.per_core_M),
+                    format!(
+                        "currently only support in0 tensor height of tile height: DRAM-sharded matmul needs Mt == per_core_M == 1, got M = {} (Mt {mt}) and per_core_M {}",
+                        cfg.m, p.per_core_M
+                    ),
                     "use the DRAM-sharded config only for decode with at most 32 rows; use a multicast config for larger M",
                 ));
             }
@@ -248,7 +262,10 @@ fn grid_fits(x: u32, y: u32, device: &DeviceProfile) -> Check {
     if x == 0 || y == 0 || x > g.x || y > g.y {
         return Err(RuleViolation::new(
             Rule::GridFitsDevice,
-            format!("compute_with_storage_grid_size ({x}, {y}) does not fit {}'s compute grid ({}, {})", device.name, g.x, g.y),
+            format!(
+                "compute_with_storage_grid_size ({x}, {y}) does not fit {}'s compute grid ({}, {})",
+                device.name, g.x, g.y
+            ),
             format!("use a grid of at most ({}, {})", g.x, g.y),
         ));
     }
@@ -260,7 +277,9 @@ fn subblock(h: u32, w: u32, dest: u32) -> Check {
         return Err(RuleViolation::new(
             Rule::SubblockFitsDest,
             format!("out_subblock_w {w} times out_subblock_h {h} needs to be at most {dest} to fit in hardware"),
-            format!("choose out_subblock_h * out_subblock_w <= {dest} (the dest register holds {dest} tiles with this compute-kernel config)"),
+            format!(
+                "choose out_subblock_h * out_subblock_w <= {dest} (the dest register holds {dest} tiles with this compute-kernel config)"
+            ),
         ));
     }
     Ok(())
@@ -300,7 +319,9 @@ fn blocks_fit(blocks: u32, cores: u32, family: &str) -> Check {
     if blocks > cores {
         return Err(RuleViolation::new(
             Rule::OutputBlocksFitCores,
-            format!("{family} would produce {blocks} output blocks on {cores} cores (tt-metal #54798: more output blocks than cores gives wrong results or fails)"),
+            format!(
+                "{family} would produce {blocks} output blocks on {cores} cores (tt-metal #54798: more output blocks than cores gives wrong results or fails)"
+            ),
             "increase per_core_M/per_core_N or the grid",
         ));
     }
@@ -311,7 +332,9 @@ fn sharded_out_subblock(cfg: &LinearConfig, h: u32, w: u32, per_core_n: u32) -> 
     if cfg.memory_config.is_sharded() && !(w == per_core_n || h == 1) {
         return Err(RuleViolation::new(
             Rule::ShardedOutputSubblock,
-            format!("a sharded output needs out_subblock_w == per_core_N or out_subblock_h == 1, got out_subblock_h {h}, out_subblock_w {w}, per_core_N {per_core_n} (tt-metal #26150)"),
+            format!(
+                "a sharded output needs out_subblock_w == per_core_N or out_subblock_h == 1, got out_subblock_h {h}, out_subblock_w {w}, per_core_N {per_core_n} (tt-metal #26150)"
+            ),
             "set out_subblock_h = 1 or out_subblock_w = per_core_N",
         ));
     }

@@ -67,7 +67,10 @@ impl ShardGrid {
         }
         let w = if num_cores < grid.x { num_cores } else { grid.x };
         let rows = num_cores.div_ceil(grid.x);
-        ShardGrid { bounding_box: CoreRange { start: CoreCoord::new(0, 0), end: CoreCoord::new(w - 1, rows - 1) }, num_cores }
+        ShardGrid {
+            bounding_box: CoreRange { start: CoreCoord::new(0, 0), end: CoreCoord::new(w - 1, rows - 1) },
+            num_cores,
+        }
     }
 
     /// Columns and rows the cores actually occupy (the bounding box TT-NN computes from the

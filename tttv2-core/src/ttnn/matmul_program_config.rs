@@ -126,9 +126,7 @@ impl MatmulProgramConfig {
             MatmulProgramConfig::Reuse(_) => "MatmulMultiCoreReuseProgramConfig",
             MatmulProgramConfig::MultiCast2D(_) => "MatmulMultiCoreReuseMultiCastProgramConfig",
             MatmulProgramConfig::MultiCast1D(_) => "MatmulMultiCoreReuseMultiCast1DProgramConfig",
-            MatmulProgramConfig::DramSharded(_) => {
-                "MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig"
-            }
+            MatmulProgramConfig::DramSharded(_) => "MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig",
         }
     }
 

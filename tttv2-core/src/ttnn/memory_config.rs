@@ -71,18 +71,11 @@ impl MemoryConfig {
         shard_spec: None,
     };
     /// `ttnn::L1_MEMORY_CONFIG`: interleaved over the L1 banks.
-    pub const L1_INTERLEAVED: MemoryConfig = MemoryConfig {
-        memory_layout: TensorMemoryLayout::Interleaved,
-        buffer_type: BufferType::L1,
-        shard_spec: None,
-    };
+    pub const L1_INTERLEAVED: MemoryConfig =
+        MemoryConfig { memory_layout: TensorMemoryLayout::Interleaved, buffer_type: BufferType::L1, shard_spec: None };
 
     /// A sharded config.
-    pub const fn sharded(
-        memory_layout: TensorMemoryLayout,
-        buffer_type: BufferType,
-        shard_spec: ShardSpec,
-    ) -> Self {
+    pub const fn sharded(memory_layout: TensorMemoryLayout, buffer_type: BufferType, shard_spec: ShardSpec) -> Self {
         MemoryConfig { memory_layout, buffer_type, shard_spec: Some(shard_spec) }
     }
 

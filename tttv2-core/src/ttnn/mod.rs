@@ -23,11 +23,11 @@ pub use matmul_program_config::{
     MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig, MatmulMultiCoreReuseMultiCastProgramConfig,
     MatmulMultiCoreReuseProgramConfig, MatmulProgramConfig,
 };
-pub use op_program_config::{
-    LayerNormDefaultProgramConfig, LayerNormProgramConfig, LayerNormShardedMultiCoreProgramConfig,
-    OpProgramConfig, SDPAProgramConfig, TaggedSdpa,
-};
 pub use memory_config::{BufferType, MemoryConfig, ShardOrientation, ShardSpec, TensorMemoryLayout};
+pub use op_program_config::{
+    LayerNormDefaultProgramConfig, LayerNormProgramConfig, LayerNormShardedMultiCoreProgramConfig, OpProgramConfig,
+    SDPAProgramConfig, TaggedSdpa,
+};
 
 /// The tt-metal commit whose TT-NN API these types, the rule checker and the TT-NN backend follow.
 pub const TT_METAL_COMMIT: &str = "13adda80c119631d18b0bc06163416ba148c25ab";

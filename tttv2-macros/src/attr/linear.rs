@@ -98,8 +98,9 @@ pub fn parse_linear(cx: &Ctxt, tokens: TokenStream, attr: &syn::Meta) -> LinearA
         }
     }
     if let (Some(f), Some(act)) = (&a.program_config, a.activation)
-        && matches!(f.config, MatmulProgramConfig::MultiCore(_) | MatmulProgramConfig::Reuse(_)) {
-            cx.error_at(
+        && matches!(f.config, MatmulProgramConfig::MultiCore(_) | MatmulProgramConfig::Reuse(_))
+    {
+        cx.error_at(
                 seen["program_config"],
                 format!(
                     "[activation-not-fusable] `{}` has no `fused_activation`, so `activation = \"{}\"` would be lost; fix: force a multicast program config or drop the activation",
@@ -107,7 +108,7 @@ pub fn parse_linear(cx: &Ctxt, tokens: TokenStream, attr: &syn::Meta) -> LinearA
                     format!("{act:?}").to_lowercase()
                 ),
             );
-        }
+    }
     a.spans = seen;
     if let Some(f) = &a.program_config {
         for (field, span) in &f.field_spans {

@@ -97,7 +97,10 @@ fn positive_float(cx: &Ctxt, key: &str, kv: &KeyValue) -> Option<Spanned<f64>> {
     let v = lit_float(cx, key, &kv.value)?;
     // `<= 0.0` is false for NaN, which `is_finite` refuses.
     if v.value <= 0.0 || !v.value.is_finite() {
-        cx.error_at(v.span, format!("[positive-number] `{key}` must be positive and finite, got {}; fix: use a value > 0", v.value));
+        cx.error_at(
+            v.span,
+            format!("[positive-number] `{key}` must be positive and finite, got {}; fix: use a value > 0", v.value),
+        );
         return None;
     }
     Some(v)
@@ -113,7 +116,13 @@ fn require(cx: &Ctxt, what: &str, meta: &dyn quote::ToTokens, seen: &BTreeMap<St
 
 /// Parses one Llama layer attribute named `name`; `spans` receives each key's value span
 /// (nested keys as `attention.heads`).
-pub fn parse_llama_layer(cx: &Ctxt, name: &str, tokens: TokenStream, meta: &Meta, spans: &mut BTreeMap<String, Span>) -> LlamaLayerAttrs {
+pub fn parse_llama_layer(
+    cx: &Ctxt,
+    name: &str,
+    tokens: TokenStream,
+    meta: &Meta,
+    spans: &mut BTreeMap<String, Span>,
+) -> LlamaLayerAttrs {
     let pairs = parse_key_values(cx, tokens);
     match name {
         "embedding" => {
@@ -163,53 +172,65 @@ fn group_pairs(cx: &Ctxt, key: &str, kv: &KeyValue) -> Vec<KeyValue> {
 fn parse_decoder(cx: &Ctxt, pairs: Vec<KeyValue>, meta: &Meta, spans: &mut BTreeMap<String, Span>) -> DecoderAttrs {
     let mut d = DecoderAttrs::default();
     let mut nested: Vec<(String, Span)> = Vec::new();
-    let seen = for_each_key(cx, "decoder", &["repeat", "eps", "max_position_embeddings", "attention", "mlp"], &pairs, |key, kv| match key {
-        "repeat" => d.repeat = dim(cx, key, &kv.value),
-        "max_position_embeddings" => d.max_position_embeddings = dim(cx, key, &kv.value),
-        "eps" => d.eps = positive_float(cx, key, kv),
-        "attention" => {
-            let inner = group_pairs(cx, key, kv);
-            let s = for_each_key(
-                cx,
-                "attention",
-                &["heads", "kv_heads", "head_dim", "rope_theta", "rope_scaling", "qkv_bias", "sliding_window"],
-                &inner,
-                |k, v| match k {
-                    "heads" => d.heads = dim(cx, k, &v.value),
-                    "kv_heads" => d.kv_heads = dim(cx, k, &v.value),
-                    "head_dim" => d.head_dim = dim(cx, k, &v.value),
-                    "rope_theta" => d.rope_theta = positive_float(cx, k, v),
-                    "qkv_bias" => d.qkv_bias = lit_bool(cx, k, &v.value).unwrap_or(false),
-                    "sliding_window" => d.sliding_window = dim(cx, k, &v.value),
-                    _ => d.rope_scaling = parse_rope_scaling(cx, v),
-                },
-            );
-            for k in ["heads"] {
-                if !s.contains_key(k) {
-                    cx.error_spanned_by(&kv.value, format!("[missing-key] `attention(...)` needs `{k}`; fix: add `{k} = …`"));
-                }
-            }
-            nested.extend(s.into_iter().map(|(k, v)| (format!("attention.{k}"), v)));
-        }
-        _ => {
-            let inner = group_pairs(cx, key, kv);
-            let s = for_each_key(cx, "mlp", &["intermediate", "activation"], &inner, |k, v| match k {
-                "intermediate" => d.intermediate = dim(cx, k, &v.value),
-                _ => {
-                    if let Some(a) = lit_str(cx, k, &v.value) {
-                        if a.value != "silu" {
-                            cx.error_at(a.span, format!("[unsupported-activation] the gated MLP of a Llama decoder supports `silu` (SwiGLU), not `{}`; fix: use `activation = \"silu\"`", a.value));
-                        }
-                        d.activation = Some(a);
+    let seen = for_each_key(
+        cx,
+        "decoder",
+        &["repeat", "eps", "max_position_embeddings", "attention", "mlp"],
+        &pairs,
+        |key, kv| match key {
+            "repeat" => d.repeat = dim(cx, key, &kv.value),
+            "max_position_embeddings" => d.max_position_embeddings = dim(cx, key, &kv.value),
+            "eps" => d.eps = positive_float(cx, key, kv),
+            "attention" => {
+                let inner = group_pairs(cx, key, kv);
+                let s = for_each_key(
+                    cx,
+                    "attention",
+                    &["heads", "kv_heads", "head_dim", "rope_theta", "rope_scaling", "qkv_bias", "sliding_window"],
+                    &inner,
+                    |k, v| match k {
+                        "heads" => d.heads = dim(cx, k, &v.value),
+                        "kv_heads" => d.kv_heads = dim(cx, k, &v.value),
+                        "head_dim" => d.head_dim = dim(cx, k, &v.value),
+                        "rope_theta" => d.rope_theta = positive_float(cx, k, v),
+                        "qkv_bias" => d.qkv_bias = lit_bool(cx, k, &v.value).unwrap_or(false),
+                        "sliding_window" => d.sliding_window = dim(cx, k, &v.value),
+                        _ => d.rope_scaling = parse_rope_scaling(cx, v),
+                    },
+                );
+                for k in ["heads"] {
+                    if !s.contains_key(k) {
+                        cx.error_spanned_by(
+                            &kv.value,
+                            format!("[missing-key] `attention(...)` needs `{k}`; fix: add `{k} = …`"),
+                        );
                     }
                 }
-            });
-            if !s.contains_key("intermediate") {
-                cx.error_spanned_by(&kv.value, "[missing-key] `mlp(...)` needs `intermediate`; fix: add `intermediate = …`");
+                nested.extend(s.into_iter().map(|(k, v)| (format!("attention.{k}"), v)));
             }
-            nested.extend(s.into_iter().map(|(k, v)| (format!("mlp.{k}"), v)));
-        }
-    });
+            _ => {
+                let inner = group_pairs(cx, key, kv);
+                let s = for_each_key(cx, "mlp", &["intermediate", "activation"], &inner, |k, v| match k {
+                    "intermediate" => d.intermediate = dim(cx, k, &v.value),
+                    _ => {
+                        if let Some(a) = lit_str(cx, k, &v.value) {
+                            if a.value != "silu" {
+                                cx.error_at(a.span, format!("[unsupported-activation] the gated MLP of a Llama decoder supports `silu` (SwiGLU), not `{}`; fix: use `activation = \"silu\"`", a.value));
+                            }
+                            d.activation = Some(a);
+                        }
+                    }
+                });
+                if !s.contains_key("intermediate") {
+                    cx.error_spanned_by(
+                        &kv.value,
+                        "[missing-key] `mlp(...)` needs `intermediate`; fix: add `intermediate = …`",
+                    );
+                }
+                nested.extend(s.into_iter().map(|(k, v)| (format!("mlp.{k}"), v)));
+            }
+        },
+    );
     require(cx, "#[decoder]", meta, &seen, &["repeat", "attention", "mlp"]);
     spans.extend(seen);
     spans.extend(nested);
@@ -218,7 +239,12 @@ fn parse_decoder(cx: &Ctxt, pairs: Vec<KeyValue>, meta: &Meta, spans: &mut BTree
 
 fn parse_rope_scaling(cx: &Ctxt, kv: &KeyValue) -> Option<Spanned<RopeScalingAttrs>> {
     let inner = group_pairs(cx, "rope_scaling", kv);
-    let mut r = RopeScalingAttrs { factor: 0.0, low_freq_factor: 1.0, high_freq_factor: 4.0, original_max_position_embeddings: 8192 };
+    let mut r = RopeScalingAttrs {
+        factor: 0.0,
+        low_freq_factor: 1.0,
+        high_freq_factor: 4.0,
+        original_max_position_embeddings: 8192,
+    };
     let mut ok = true;
     let seen = for_each_key(
         cx,
@@ -241,7 +267,10 @@ fn parse_rope_scaling(cx: &Ctxt, kv: &KeyValue) -> Option<Spanned<RopeScalingAtt
         },
     );
     if !seen.contains_key("factor") {
-        cx.error_spanned_by(&kv.value, "[rope-scaling] `rope_scaling(...)` needs `factor`; fix: add e.g. `factor = 32.0`");
+        cx.error_spanned_by(
+            &kv.value,
+            "[rope-scaling] `rope_scaling(...)` needs `factor`; fix: add e.g. `factor = 32.0`",
+        );
         return None;
     }
     if ok && r.high_freq_factor <= r.low_freq_factor {

@@ -91,10 +91,7 @@ pub(crate) fn for_each_key(
             continue;
         }
         if seen.contains_key(&key) {
-            cx.error_spanned_by(
-                &kv.key,
-                format!("[duplicate-key] `{key}` is given twice in `{what}`; fix: keep one"),
-            );
+            cx.error_spanned_by(&kv.key, format!("[duplicate-key] `{key}` is given twice in `{what}`; fix: keep one"));
             continue;
         }
         seen.insert(key.clone(), kv.value.span());
@@ -105,10 +102,14 @@ pub(crate) fn for_each_key(
 
 pub(crate) fn lit_int(cx: &Ctxt, key: &str, value: &Expr) -> Option<Spanned<u64>> {
     if let Expr::Lit(ExprLit { lit: Lit::Int(i), .. }) = value
-        && let Ok(v) = i.base10_parse::<u64>() {
-            return Some(Spanned { value: v, span: i.span() });
-        }
-    cx.error_spanned_by(value, format!("[expected-integer] `{key}` takes a non-negative integer literal, e.g. `{key} = 1024`"));
+        && let Ok(v) = i.base10_parse::<u64>()
+    {
+        return Some(Spanned { value: v, span: i.span() });
+    }
+    cx.error_spanned_by(
+        value,
+        format!("[expected-integer] `{key}` takes a non-negative integer literal, e.g. `{key} = 1024`"),
+    );
     None
 }
 
@@ -192,4 +193,3 @@ pub(crate) fn dim(cx: &Ctxt, key: &str, value: &Expr) -> Option<Spanned<u32>> {
     }
     Some(Spanned { value: v.value as u32, span: v.span })
 }
-

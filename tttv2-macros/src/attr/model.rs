@@ -185,7 +185,10 @@ pub fn parse_model_attrs(cx: &Ctxt, args: TokenStream) -> ModelAttrs {
                     Some(p) => attrs.policy = p,
                     None => cx.error_at(
                         s.span,
-                        format!("[unknown-policy] unknown policy `{}`; fix: use \"performance\" or \"accuracy\"", s.value),
+                        format!(
+                            "[unknown-policy] unknown policy `{}`; fix: use \"performance\" or \"accuracy\"",
+                            s.value
+                        ),
                     ),
                 }
             }
@@ -218,7 +221,10 @@ pub fn parse_model_attrs(cx: &Ctxt, args: TokenStream) -> ModelAttrs {
                     Some(o) => attrs.optimize_for = o,
                     None => cx.error_at(
                         s.span,
-                        format!("[unknown-optimize-for] unknown goal `{}`; fix: use \"latency\" or \"throughput\"", s.value),
+                        format!(
+                            "[unknown-optimize-for] unknown goal `{}`; fix: use \"latency\" or \"throughput\"",
+                            s.value
+                        ),
                     ),
                 }
             }
@@ -229,7 +235,10 @@ pub fn parse_model_attrs(cx: &Ctxt, args: TokenStream) -> ModelAttrs {
                     Some(b) => attrs.memory_budget = Some(b),
                     None => cx.error_at(
                         s.span,
-                        format!("[memory-budget-syntax] `{}` is not a size; fix: write e.g. \"8GB\" or \"512MiB\"", s.value),
+                        format!(
+                            "[memory-budget-syntax] `{}` is not a size; fix: write e.g. \"8GB\" or \"512MiB\"",
+                            s.value
+                        ),
                     ),
                 }
             }
@@ -238,7 +247,8 @@ pub fn parse_model_attrs(cx: &Ctxt, args: TokenStream) -> ModelAttrs {
     });
     if seen.contains_key("device") && seen.contains_key("devices") {
         // Blame whichever of the two was written second.
-        let second = pairs.iter().filter(|kv| kv.key == "device" || kv.key == "devices").nth(1).expect("both keys were seen");
+        let second =
+            pairs.iter().filter(|kv| kv.key == "device" || kv.key == "devices").nth(1).expect("both keys were seen");
         cx.error_spanned_by(
             &second.key,
             "[device-or-devices] `device` and `devices` are both given; fix: keep `device = \"…\"` for one target, or list every target in `devices = [\"…\", …]`",

@@ -78,13 +78,23 @@ pub fn assert_close(got: &[f32], want: &[f64], rel: f64, abs_tol: f64, what: &st
     let mut max = 0.0f64;
     for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
         let e = (g as f64 - w).abs();
-        assert!(e <= rel * w.abs() + abs_tol, "{what}: element {i}: got {g}, want {w} (err {e}, bound {})", rel * w.abs() + abs_tol);
+        assert!(
+            e <= rel * w.abs() + abs_tol,
+            "{what}: element {i}: got {g}, want {w} (err {e}, bound {})",
+            rel * w.abs() + abs_tol
+        );
         max = max.max(e);
     }
     max
 }
 
-pub fn sharded(layout: TensorMemoryLayout, buffer: BufferType, grid: (u32, u32), num_cores: u32, shape: [u32; 2]) -> MemoryConfig {
+pub fn sharded(
+    layout: TensorMemoryLayout,
+    buffer: BufferType,
+    grid: (u32, u32),
+    num_cores: u32,
+    shape: [u32; 2],
+) -> MemoryConfig {
     MemoryConfig::sharded(
         layout,
         buffer,

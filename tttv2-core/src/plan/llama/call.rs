@@ -167,7 +167,13 @@ impl Call {
             }
             Call::Typecast { dtype, memory_config } => format!("{:?}", (dtype, memory_config)),
             Call::FillCache | Call::PagedUpdateCache | Call::AllReduce | Call::AllGather => "()".into(),
-            Call::ScaledDotProductAttention { is_causal, scale, program_config, memory_config, compute_kernel_config } => {
+            Call::ScaledDotProductAttention {
+                is_causal,
+                scale,
+                program_config,
+                memory_config,
+                compute_kernel_config,
+            } => {
                 format!("{:?}", (is_causal, Some(scale), program_config, memory_config, compute_kernel_config))
             }
             Call::ScaledDotProductAttentionDecode { scale, program_config, memory_config, compute_kernel_config } => {
@@ -176,7 +182,9 @@ impl Call {
             Call::NlpConcatHeads { memory_config } => format!("{:?}", (memory_config,)),
             Call::NlpConcatHeadsDecode { num_heads } => format!("{:?}", (num_heads,)),
             Call::Add { memory_config, dtype } => format!("{:?}", (memory_config, dtype)),
-            Call::Multiply { memory_config, dtype, lhs_activation } => format!("{:?}", (memory_config, dtype, lhs_activation)),
+            Call::Multiply { memory_config, dtype, lhs_activation } => {
+                format!("{:?}", (memory_config, dtype, lhs_activation))
+            }
             Call::SliceLastToken { memory_config } => format!("{:?}", (memory_config,)),
         }
     }

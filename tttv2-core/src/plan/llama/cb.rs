@@ -36,7 +36,15 @@ pub(super) fn rms_norm_default(hidden: u32, fp32: bool) -> u64 {
 /// (`ttnn/cpp/ttnn/operations/normalization/layernorm/device/sharded_layernorm_factory_helpers.cpp`:
 /// two-stage reduce `:82-93`, worker split `:137-167`, sizes `CBSizeParams::compute` `:533-600`,
 /// CBs created `:990-1240`). Input and output CBs live in the shards (not counted here).
-pub(super) fn rms_norm_sharded(hidden: u32, rows: u32, shard_cores: u32, gx: u32, gy: u32, block_w: u32, fp32: bool) -> u64 {
+pub(super) fn rms_norm_sharded(
+    hidden: u32,
+    rows: u32,
+    shard_cores: u32,
+    gx: u32,
+    gy: u32,
+    block_w: u32,
+    fp32: bool,
+) -> u64 {
     let t = if fp32 { 4096 } else { T16 };
     let (kt, bh, bw) = (ceil(hidden as u64, 32), ceil(rows as u64, 32), block_w as u64);
     let two_stage = gx > 1 && gy > 1;
@@ -58,7 +66,11 @@ pub(super) fn rms_norm_sharded(hidden: u32, rows: u32, shard_cores: u32, gx: u32
 pub(super) fn embedding(hidden: u32, weight_tile: u64, out_tile: u64) -> u64 {
     let nt = ceil(hidden as u64, 32);
     let budget = 1024 * 1024;
-    let (tpc, buf) = if 2 * nt * weight_tile > budget { ((budget / weight_tile).max(1).min(nt).min(64), 2) } else { (nt, if nt > 64 { 1 } else { 2 }) };
+    let (tpc, buf) = if 2 * nt * weight_tile > budget {
+        ((budget / weight_tile).max(1).min(nt).min(64), 2)
+    } else {
+        (nt, if nt > 64 { 1 } else { 2 })
+    };
     buf * tpc * weight_tile + 32 * 4 + buf * tpc * out_tile
 }
 
@@ -92,12 +104,25 @@ pub(super) fn rotary_prefill(head_dim: u32, batch: u32, heads: u32, seq: u32, gr
 /// `sdpa_subblock_utils.hpp:67-72`). q is double-buffered when a core gets more than one q chunk
 /// (causal: chunks are dealt in pairs when a head has an even number of them).
 #[allow(clippy::too_many_arguments)]
-pub(super) fn sdpa_prefill(batch: u32, q_heads: u32, seq: u32, head_dim: u32, q_chunk: u32, k_chunk: u32, cores: u32, kv_tile: u64) -> u64 {
+pub(super) fn sdpa_prefill(
+    batch: u32,
+    q_heads: u32,
+    seq: u32,
+    head_dim: u32,
+    q_chunk: u32,
+    k_chunk: u32,
+    cores: u32,
+    kv_tile: u64,
+) -> u64 {
     let (sq, sk, d) = (q_chunk as u64 / 32, k_chunk as u64 / 32, ceil(head_dim as u64, 32));
     let nq = ceil(seq as u64, q_chunk as u64);
     let chunks = batch as u64 * q_heads as u64 * nq;
     let cores = cores.max(1) as u64;
-    let per_core = if nq.is_multiple_of(2) { (chunks / 2 / cores) * 2 + if !(chunks / 2).is_multiple_of(cores) { 2 } else { 0 } } else { ceil(chunks, cores) };
+    let per_core = if nq.is_multiple_of(2) {
+        (chunks / 2 / cores) * 2 + if !(chunks / 2).is_multiple_of(cores) { 2 } else { 0 }
+    } else {
+        ceil(chunks, cores)
+    };
     let qbf = if per_core > 1 { 2 } else { 1 };
     let qktv_h = 2;
     let tiles = sq * d * qbf // q
@@ -120,7 +145,16 @@ pub(super) fn sdpa_prefill(batch: u32, q_heads: u32, seq: u32, head_dim: u32, q_
 /// CBs `:538-616`). Every tile is counted as a full 32x32 tile (the factory uses 16x32 tiles for
 /// some CBs when a user has at most 16 q heads), and the two cur_pos sticks as 1 KiB: an upper bound.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn sdpa_decode(batch: u32, q_heads: u32, kv_heads: u32, head_dim: u32, grid_cores: u32, max_cores_per_head: u32, fp32: bool, kv_tile: u64) -> u64 {
+pub(super) fn sdpa_decode(
+    batch: u32,
+    q_heads: u32,
+    kv_heads: u32,
+    head_dim: u32,
+    grid_cores: u32,
+    max_cores_per_head: u32,
+    fp32: bool,
+    kv_tile: u64,
+) -> u64 {
     let (b, kvh) = (batch.max(1) as u64, kv_heads.max(1) as u64);
     let avail = grid_cores as u64;
     let per_batch = avail.min(max_cores_per_head as u64 * b * kvh) / b;

@@ -24,8 +24,8 @@ mod types;
 
 pub use call::{Call, TensorArg};
 pub use types::{
-    LayerOverride, LayerPlan, Program, TracedCall, LlamaOptions, LlamaPlan, LlamaPlanError, OpKind, OpShapes, OptimizeFor,
-    PlanTotals, PlannedOp, THROUGHPUT_SLACK, WeightGroup,
+    LayerOverride, LayerPlan, LlamaOptions, LlamaPlan, LlamaPlanError, OpKind, OpShapes, OptimizeFor, PlanTotals,
+    PlannedOp, Program, THROUGHPUT_SLACK, TracedCall, WeightGroup,
 };
 
 use std::collections::BTreeMap;
@@ -35,9 +35,9 @@ use crate::hf::LlamaConfig;
 use crate::ttnn::{DataType, MathFidelity, MatmulProgramConfig, MemoryConfig, OpProgramConfig};
 
 use super::{LinearPlan, LinearRequest, LinearSearch, Mode, Policy, plan_linear_with};
+use crate::rules::Rule;
 use ops::{Ctx, Residency, rectangular};
 use step::Step;
-use crate::rules::Rule;
 
 /// dtype and fidelity of one weight group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,7 +153,13 @@ fn weight_bytes(k: u32, n: u32, dtype: DataType, pad_banks: Option<u32>) -> u64 
 }
 
 /// Weights plus KV cache per chip under an assignment.
-fn memory_needed(cfg: &LlamaConfig, s: &Split, a: &Assignment, opts: &LlamaOptions, device: &DeviceProfile) -> (u64, u64) {
+fn memory_needed(
+    cfg: &LlamaConfig,
+    s: &Split,
+    a: &Assignment,
+    opts: &LlamaOptions,
+    device: &DeviceProfile,
+) -> (u64, u64) {
     let pad = (opts.mode == Mode::Decode && opts.batch <= 32).then_some(device.dram_banks);
     let mut w = cfg.vocab_size as u64 * s.hidden as u64 * 2; // embedding table, bf16 row-major
     for g in &a.layers {
@@ -193,14 +199,24 @@ pub fn plan_llama(cfg: &LlamaConfig, system: &SystemProfile, opts: &LlamaOptions
 /// interleaved in1 and is left out by the rule checker. The LM head keeps the decode plan's
 /// column split, each piece on its decode weight. Dtypes, fidelities and the KV cache follow
 /// the decode plan (the memory budget is the decode plan's: it is what the device holds).
-pub fn plan_llama_prefill_for(decode: &LlamaPlan, system: &SystemProfile, seq_len: u32) -> Result<LlamaPlan, LlamaPlanError> {
+pub fn plan_llama_prefill_for(
+    decode: &LlamaPlan,
+    system: &SystemProfile,
+    seq_len: u32,
+) -> Result<LlamaPlan, LlamaPlanError> {
     if decode.options.mode != Mode::Decode {
-        return Err(LlamaPlanError::Unsupported { rule: Rule::ShapeMismatch, message: "prefill can share the weights of a decode plan only".into() });
+        return Err(LlamaPlanError::Unsupported {
+            rule: Rule::ShapeMismatch,
+            message: "prefill can share the weights of a decode plan only".into(),
+        });
     }
     if seq_len > decode.options.seq_len {
         return Err(LlamaPlanError::Unsupported {
             rule: Rule::ShapeMismatch,
-            message: format!("a {seq_len}-token prefill does not fit the decode plan's KV cache of {} positions", decode.options.seq_len),
+            message: format!(
+                "a {seq_len}-token prefill does not fit the decode plan's KV cache of {} positions",
+                decode.options.seq_len
+            ),
         });
     }
     let opts = LlamaOptions { mode: Mode::Prefill, batch: 1, seq_len, ..decode.options.clone() };
@@ -214,9 +230,11 @@ struct SharedWeights<'a> {
 
 impl SharedWeights<'_> {
     fn weight(&self, op: &str) -> Result<(DataType, MemoryConfig), LlamaPlanError> {
-        let o = self.plan.ops.iter().find(|o| o.name == op && o.op == OpKind::Linear).ok_or_else(|| LlamaPlanError::Unsupported {
-            rule: Rule::ShapeMismatch,
-            message: format!("the decode plan has no matmul `{op}` whose weight this prefill could share"),
+        let o = self.plan.ops.iter().find(|o| o.name == op && o.op == OpKind::Linear).ok_or_else(|| {
+            LlamaPlanError::Unsupported {
+                rule: Rule::ShapeMismatch,
+                message: format!("the decode plan has no matmul `{op}` whose weight this prefill could share"),
+            }
         })?;
         Ok((o.dtypes["weight"], o.memory_configs["weight"]))
     }
@@ -232,18 +250,29 @@ impl SharedWeights<'_> {
     }
 }
 
-fn plan(cfg: &LlamaConfig, system: &SystemProfile, opts: &LlamaOptions, shared: Option<&LlamaPlan>) -> Result<LlamaPlan, LlamaPlanError> {
+fn plan(
+    cfg: &LlamaConfig,
+    system: &SystemProfile,
+    opts: &LlamaOptions,
+    shared: Option<&LlamaPlan>,
+) -> Result<LlamaPlan, LlamaPlanError> {
     let device = system.chip;
     let shared = shared.map(|plan| SharedWeights { plan });
     // Memory is what the device holds: with shared weights, the decode plan's weights and cache.
     let mem_opts = shared.as_ref().map_or(opts, |s| &s.plan.options);
     if opts.batch == 0 || opts.seq_len == 0 {
-        return Err(LlamaPlanError::Unsupported { rule: Rule::ShapeMismatch, message: "batch and seq_len must be positive".into() });
+        return Err(LlamaPlanError::Unsupported {
+            rule: Rule::ShapeMismatch,
+            message: "batch and seq_len must be positive".into(),
+        });
     }
     if opts.seq_len > cfg.max_position_embeddings {
         return Err(LlamaPlanError::Unsupported {
             rule: Rule::ShapeMismatch,
-            message: format!("seq_len {} exceeds the model's max_position_embeddings {}", opts.seq_len, cfg.max_position_embeddings),
+            message: format!(
+                "seq_len {} exceeds the model's max_position_embeddings {}",
+                opts.seq_len, cfg.max_position_embeddings
+            ),
         });
     }
     // A sliding window narrower than the planned context would need windowed attention.
@@ -259,7 +288,10 @@ fn plan(cfg: &LlamaConfig, system: &SystemProfile, opts: &LlamaOptions, shared: 
     let mut a = assignment(cfg, mem_opts);
     let mut notes = Vec::new();
     if device.legacy {
-        notes.push(format!("{} is a legacy target: TT-NN dropped it after v0.55; the plan is for reference only", device.name));
+        notes.push(format!(
+            "{} is a legacy target: TT-NN dropped it after v0.55; the plan is for reference only",
+            device.name
+        ));
     }
     type Relaxation = (&'static str, fn(&mut Assignment));
     let steps: [Relaxation; 3] = [
@@ -326,7 +358,14 @@ fn plan(cfg: &LlamaConfig, system: &SystemProfile, opts: &LlamaOptions, shared: 
     if shared.is_some() {
         notes.push("weights shared with the decode plan: every matmul reads the decode plan's weight placement".into());
     }
-    let planner = MatmulPlanner { device: &device, opts, res, shared: shared.as_ref(), output_dtype: DataType::Bfloat16, qkv_bias: cfg.qkv_bias };
+    let planner = MatmulPlanner {
+        device: &device,
+        opts,
+        res,
+        shared: shared.as_ref(),
+        output_dtype: DataType::Bfloat16,
+        qkv_bias: cfg.qkv_bias,
+    };
     let eps = cfg.rms_norm_eps as f32;
     let bf16 = DataType::Bfloat16;
 
@@ -335,7 +374,11 @@ fn plan(cfg: &LlamaConfig, system: &SystemProfile, opts: &LlamaOptions, shared: 
     let emb = ctx.embedding("model.embed_tokens.weight".into(), m, cfg.vocab_size, s.hidden)?;
     let emb_out = emb.memory_configs["output"];
     st.push(emb, &[("step.ids", "input"), ("self.embed_tokens", "weight")], &[("embedded", "output")])?;
-    st.push(ctx.reshape("embedding.reshape".into(), m, s.hidden, emb_out)?, &[("embedded", "input")], &[("h", "output")])?;
+    st.push(
+        ctx.reshape("embedding.reshape".into(), m, s.hidden, emb_out)?,
+        &[("embedded", "input")],
+        &[("h", "output")],
+    )?;
     let hidden = TensorArg { name: "h".into(), shape: [1, 1, m, s.hidden], dtype: bf16, memory_config: hidden_mc };
     let h_name = if emb_out == hidden_mc {
         "h"
@@ -373,11 +416,19 @@ fn plan(cfg: &LlamaConfig, system: &SystemProfile, opts: &LlamaOptions, shared: 
     // Epilogue: final norm, (prefill) the last token, the LM head pieces.
     let mut st = Step::new(&ctx, "");
     st.input(hidden.clone());
-    st.push(ctx.rms_norm("final_norm".into(), None, "model.norm.weight".into(), eps, m, s.hidden, res)?, &[("h", "input"), ("self.norm", "weight")], &[("x_final", "output")])?;
+    st.push(
+        ctx.rms_norm("final_norm".into(), None, "model.norm.weight".into(), eps, m, s.hidden, res)?,
+        &[("h", "input"), ("self.norm", "weight")],
+        &[("x_final", "output")],
+    )?;
     let head_name = if cfg.tie_word_embeddings { "model.embed_tokens.weight" } else { "lm_head.weight" };
     let (head_m, head_res, head_in) = match opts.mode {
         Mode::Prefill => {
-            st.push(ctx.slice_last(opts.batch, opts.seq_len, s.hidden)?, &[("x_final", "input")], &[("x_last", "output")])?;
+            st.push(
+                ctx.slice_last(opts.batch, opts.seq_len, s.hidden)?,
+                &[("x_final", "input")],
+                &[("x_last", "output")],
+            )?;
             (opts.batch, Residency::Interleaved(MemoryConfig::DRAM_INTERLEAVED), "x_last")
         }
         Mode::Decode => (m, res, "x_final"),
@@ -418,7 +469,18 @@ fn plan(cfg: &LlamaConfig, system: &SystemProfile, opts: &LlamaOptions, shared: 
         let mut v = Vec::new();
         let mut failed = false;
         for (name, n) in split {
-            match head_planner.linear(name, None, vec![head_name.to_string()], head_m, s.hidden, n, lm, policy_fidelity_ckc(opts.policy, lm, &device), None, false) {
+            match head_planner.linear(
+                name,
+                None,
+                vec![head_name.to_string()],
+                head_m,
+                s.hidden,
+                n,
+                lm,
+                policy_fidelity_ckc(opts.policy, lm, &device),
+                None,
+                false,
+            ) {
                 Ok(op) => v.push(op),
                 Err(e) => {
                     last_err = Some(e);
@@ -433,7 +495,10 @@ fn plan(cfg: &LlamaConfig, system: &SystemProfile, opts: &LlamaOptions, shared: 
         }
     }
     let head_ops = head_ops.ok_or_else(|| {
-        last_err.unwrap_or_else(|| LlamaPlanError::Unsupported { rule: Rule::ShapeMismatch, message: "the LM head has no columns".into() })
+        last_err.unwrap_or_else(|| LlamaPlanError::Unsupported {
+            rule: Rule::ShapeMismatch,
+            message: "the LM head has no columns".into(),
+        })
     })?;
     let gather_mc = match opts.mode {
         Mode::Decode => MemoryConfig::L1_INTERLEAVED,
@@ -443,19 +508,45 @@ fn plan(cfg: &LlamaConfig, system: &SystemProfile, opts: &LlamaOptions, shared: 
     let mut logits = Vec::new();
     for (i, op) in head_ops.into_iter().enumerate() {
         let (out, n, name) = (op.memory_configs["output"], op.shapes.n.unwrap_or(0), op.name.clone());
-        let (field, local) = if pieces == 1 { ("self.lm_head".to_string(), "logits".to_string()) } else { (format!("self.lm_head_{i}"), format!("logits_{i}")) };
+        let (field, local) = if pieces == 1 {
+            ("self.lm_head".to_string(), "logits".to_string())
+        } else {
+            (format!("self.lm_head_{i}"), format!("logits_{i}"))
+        };
         st.push(op, &[(head_in, "input"), (&field, "weight")], &[(&local, "output")])?;
         // The all-gather works on interleaved logits: unshard each piece first.
         if s.chips > 1 && out.is_sharded() {
             let gathered = format!("{local}_interleaved");
-            st.push(ctx.to_interleaved(format!("{name}.to_interleaved"), head_m, n, out, gather_mc, head_planner.output_dtype)?, &[(&local, "input")], &[(&gathered, "output")])?;
+            st.push(
+                ctx.to_interleaved(
+                    format!("{name}.to_interleaved"),
+                    head_m,
+                    n,
+                    out,
+                    gather_mc,
+                    head_planner.output_dtype,
+                )?,
+                &[(&local, "input")],
+                &[(&gathered, "output")],
+            )?;
             logits.push(gathered);
         } else {
             logits.push(local);
         }
     }
     if s.chips > 1 {
-        let op = ctx.collective("lm_head.all_gather".into(), None, OpKind::AllGather, head_m, s.vocab, s.chips, system.eth_link_bytes_per_s, system.eth_links, gather_mc, head_planner.output_dtype)?;
+        let op = ctx.collective(
+            "lm_head.all_gather".into(),
+            None,
+            OpKind::AllGather,
+            head_m,
+            s.vocab,
+            s.chips,
+            system.eth_link_bytes_per_s,
+            system.eth_links,
+            gather_mc,
+            head_planner.output_dtype,
+        )?;
         let args: Vec<(&str, &str)> = logits.iter().map(|l| (l.as_str(), "input")).take(1).collect();
         st.push(op, &args, &[("logits_gathered", "output")])?;
         logits = vec!["logits_gathered".into()];
@@ -588,20 +679,33 @@ impl MatmulPlanner<'_> {
             prefer_fewer_cores: (self.opts.optimize_for == OptimizeFor::Throughput).then_some(THROUGHPUT_SLACK),
             weight_memory_config: placed,
         };
-        let p = plan_linear_with(&req, self.device, &search).map_err(|error| LlamaPlanError::Op { op: name.clone(), error })?;
+        let p = plan_linear_with(&req, self.device, &search)
+            .map_err(|error| LlamaPlanError::Op { op: name.clone(), error })?;
         Ok(linear_op(name, layer, weights, self.opts.mode, &p, self.device))
     }
 }
 
-fn linear_op(name: String, layer: Option<u32>, weights: Vec<String>, mode: Mode, p: &LinearPlan, device: &DeviceProfile) -> PlannedOp {
+fn linear_op(
+    name: String,
+    layer: Option<u32>,
+    weights: Vec<String>,
+    mode: Mode,
+    p: &LinearPlan,
+    device: &DeviceProfile,
+) -> PlannedOp {
     let c = &p.config;
     let pad = matches!(c.program_config, MatmulProgramConfig::DramSharded(_)).then_some(device.dram_banks);
     let padded_n = match pad {
         Some(b) => c.n.div_ceil(32 * b) * 32 * b,
         None => c.n,
     };
-    let mut tensors = BTreeMap::from([("input", [1, 1, c.m, c.k]), ("weight", [1, 1, c.k, padded_n]), ("output", [1, 1, c.m, c.n])]);
-    let mut memory_configs = BTreeMap::from([("input", c.input_memory_config), ("weight", c.weight_memory_config), ("output", c.memory_config)]);
+    let mut tensors =
+        BTreeMap::from([("input", [1, 1, c.m, c.k]), ("weight", [1, 1, c.k, padded_n]), ("output", [1, 1, c.m, c.n])]);
+    let mut memory_configs = BTreeMap::from([
+        ("input", c.input_memory_config),
+        ("weight", c.weight_memory_config),
+        ("output", c.memory_config),
+    ]);
     let mut dtypes = BTreeMap::from([("input", c.input_dtype), ("weight", c.weight_dtype), ("output", c.dtype)]);
     if c.bias {
         // The fused bias `[1, n]`: stored like the weight (TT-NN reads it through the same
@@ -621,12 +725,7 @@ fn linear_op(name: String, layer: Option<u32>, weights: Vec<String>, mode: Mode,
         mode,
         layer,
         weights,
-        shapes: OpShapes {
-            m: Some(c.m),
-            k: Some(c.k),
-            n: Some(c.n),
-            tensors,
-        },
+        shapes: OpShapes { m: Some(c.m), k: Some(c.k), n: Some(c.n), tensors },
         program_config: Some(OpProgramConfig::Matmul(c.program_config)),
         compute_kernel_config: Some(c.compute_kernel_config),
         memory_configs,
@@ -637,7 +736,8 @@ fn linear_op(name: String, layer: Option<u32>, weights: Vec<String>, mode: Mode,
         dram_bytes: p.cost.dram_bytes,
         // The model's weight bytes in this dtype (DRAM-sharding pads N further; the padding is
         // counted in the memory budget and the DRAM time, not here).
-        weight_bytes: weight_bytes(c.k, c.n, c.weight_dtype, None) + if c.bias { weight_bytes(32, c.n, c.weight_dtype, None) } else { 0 },
+        weight_bytes: weight_bytes(c.k, c.n, c.weight_dtype, None)
+            + if c.bias { weight_bytes(32, c.n, c.weight_dtype, None) } else { 0 },
     }
 }
 
@@ -681,7 +781,11 @@ fn plan_layer(
     let mut st = Step::new(ctx, n(""));
     st.input(TensorArg { name: "h".into(), ..hidden.clone() });
 
-    st.push(ctx.rms_norm(n("attention_norm"), Some(layer), p("input_layernorm.weight"), eps, m, s.hidden, res)?, &[("h", "input"), ("layer.attention_norm", "weight")], &[("x", "output")])?;
+    st.push(
+        ctx.rms_norm(n("attention_norm"), Some(layer), p("input_layernorm.weight"), eps, m, s.hidden, res)?,
+        &[("h", "input"), ("layer.attention_norm", "weight")],
+        &[("x", "output")],
+    )?;
     let qkv_n = (s.qh + 2 * s.kvh) * s.hd;
     let qkv_w = vec![p("self_attn.q_proj.weight"), p("self_attn.k_proj.weight"), p("self_attn.v_proj.weight")];
     // Qwen2's q/k/v bias is fused into the QKV matmul (`ttnn::linear(x, wqkv, bias)`): TT-NN's
@@ -692,7 +796,18 @@ fn plan_layer(
     // it). tt-transformers adds the bias with a separate `ttnn.add` instead, citing an unfiled
     // suspicion of a DRAM-sharded bias bug (`attention.py` @ 13adda80: "FIXME: File bug against
     // dram-sharded matmuls with bias"); the fused form is one op and one read fewer.
-    let qkv = mm.linear(n("attention.wqkv"), Some(layer), qkv_w, m, s.hidden, qkv_n, g[0], ckc(0), Some((hcores, None)), mm.qkv_bias)?;
+    let qkv = mm.linear(
+        n("attention.wqkv"),
+        Some(layer),
+        qkv_w,
+        m,
+        s.hidden,
+        qkv_n,
+        g[0],
+        ckc(0),
+        Some((hcores, None)),
+        mm.qkv_bias,
+    )?;
     let qkv_out = qkv.memory_configs["output"];
     let mut qkv_args = vec![("x", "input"), ("layer.wqkv", "weight")];
     if mm.qkv_bias {
@@ -712,8 +827,16 @@ fn plan_layer(
     let cache_len = mm.opts.seq_len;
     match mode {
         Mode::Decode => {
-            st.push(ctx.kv_update(layer, "k", batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc, None)?, &[("layer.k_cache", "cache"), ("k_rot", "input")], &[])?;
-            st.push(ctx.kv_update(layer, "v", batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc, None)?, &[("layer.v_cache", "cache"), ("v", "input")], &[])?;
+            st.push(
+                ctx.kv_update(layer, "k", batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc, None)?,
+                &[("layer.k_cache", "cache"), ("k_rot", "input")],
+                &[],
+            )?;
+            st.push(
+                ctx.kv_update(layer, "v", batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc, None)?,
+                &[("layer.v_cache", "cache"), ("v", "input")],
+                &[],
+            )?;
         }
         Mode::Prefill => {
             // `fill_cache` does not convert: with a bfloat8_b cache, K and V are cast first, in
@@ -721,14 +844,29 @@ fn plan_layer(
             let (mut k_in, mut v_in) = ("k_rot", "v");
             if kv_dtype != DataType::Bfloat16 {
                 for (which, from, to) in [("k", "k_rot", "k_cast"), ("v", "v", "v_cast")] {
-                    let op = ctx.typecast(n(&format!("attention.typecast_{which}")), Some(layer), [batch, s.kvh, seq, s.hd], k_mc, DataType::Bfloat16, kv_dtype)?;
+                    let op = ctx.typecast(
+                        n(&format!("attention.typecast_{which}")),
+                        Some(layer),
+                        [batch, s.kvh, seq, s.hd],
+                        k_mc,
+                        DataType::Bfloat16,
+                        kv_dtype,
+                    )?;
                     st.push(op, &[(from, "input")], &[(to, "output")])?;
                 }
                 (k_in, v_in) = ("k_cast", "v_cast");
             }
             if batch == 1 {
-                st.push(ctx.kv_update(layer, "k", batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc, None)?, &[("layer.k_cache", "cache"), (k_in, "input")], &[])?;
-                st.push(ctx.kv_update(layer, "v", batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc, None)?, &[("layer.v_cache", "cache"), (v_in, "input")], &[])?;
+                st.push(
+                    ctx.kv_update(layer, "k", batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc, None)?,
+                    &[("layer.k_cache", "cache"), (k_in, "input")],
+                    &[],
+                )?;
+                st.push(
+                    ctx.kv_update(layer, "v", batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc, None)?,
+                    &[("layer.v_cache", "cache"), (v_in, "input")],
+                    &[],
+                )?;
             } else {
                 // `fill_cache` takes one user per call (TT-NN: "Input tensor batch size must be 1"):
                 // user `u`'s `[1, kv_heads, seq, head_dim]` rows of K and V (`k_rot.user{u}`, a
@@ -737,7 +875,11 @@ fn plan_layer(
                 for u in 0..batch {
                     for (which, from, cache) in [("k", k_in, "layer.k_cache"), ("v", v_in, "layer.v_cache")] {
                         let view = format!("{from}.user{u}");
-                        st.push(ctx.kv_update(layer, which, batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc, Some(u))?, &[(cache, "cache"), (&view, "input")], &[])?;
+                        st.push(
+                            ctx.kv_update(layer, which, batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc, Some(u))?,
+                            &[(cache, "cache"), (&view, "input")],
+                            &[],
+                        )?;
                     }
                 }
             }
@@ -753,41 +895,142 @@ fn plan_layer(
     let scale = sdpa_scale(s.hd);
     let sdpa = ctx.sdpa(layer, batch, attn_len, s.qh, s.kvh, s.hd, kv_dtype, q_mc, sdpa_fid, scale)?;
     match mode {
-        Mode::Decode => st.push(sdpa, &[("q_rot", "q"), ("layer.k_cache", "k_cache"), ("layer.v_cache", "v_cache")], &[("attn", "output")])?,
+        Mode::Decode => st.push(
+            sdpa,
+            &[("q_rot", "q"), ("layer.k_cache", "k_cache"), ("layer.v_cache", "v_cache")],
+            &[("attn", "output")],
+        )?,
         Mode::Prefill => st.push(sdpa, &[("q_rot", "q"), ("k_rot", "k"), ("v", "v")], &[("attn", "output")])?,
     }
     let concat = ctx.concat_heads(layer, batch, seq, s.qh, s.hd)?;
     let concat_out = concat.memory_configs["output"];
     st.push(concat, &[("attn", "input")], &[("attn_concat", "output")])?;
     let wo_in = concat_out.shard_spec.filter(|_| sharded).map(|sp| sp.grid.num_cores);
-    let wo = mm.linear(n("attention.wo"), Some(layer), vec![p("self_attn.o_proj.weight")], m, s.qh * s.hd, s.hidden, g[1], ckc(1), Some((wo_in, hcores)), false)?;
+    let wo = mm.linear(
+        n("attention.wo"),
+        Some(layer),
+        vec![p("self_attn.o_proj.weight")],
+        m,
+        s.qh * s.hd,
+        s.hidden,
+        g[1],
+        ckc(1),
+        Some((wo_in, hcores)),
+        false,
+    )?;
     st.push(wo, &[("attn_concat", "input"), ("layer.wo", "weight")], &[("attn_out", "output")])?;
     let mut attn_out = "attn_out";
     if s.chips > 1 {
-        let op = ctx.collective(n("attention.all_reduce"), Some(layer), OpKind::AllReduce, m, s.hidden, s.chips, system.eth_link_bytes_per_s, system.eth_links, hidden_mc, DataType::Bfloat16)?;
+        let op = ctx.collective(
+            n("attention.all_reduce"),
+            Some(layer),
+            OpKind::AllReduce,
+            m,
+            s.hidden,
+            s.chips,
+            system.eth_link_bytes_per_s,
+            system.eth_links,
+            hidden_mc,
+            DataType::Bfloat16,
+        )?;
         st.push(op, &[("attn_out", "input")], &[("attn_out_reduced", "output")])?;
         attn_out = "attn_out_reduced";
     }
-    let add = ctx.binary(n("attention.residual_add"), Some(layer), OpKind::Add, m, s.hidden, hidden_mc, DataType::Bfloat16, DataType::Bfloat16)?;
+    let add = ctx.binary(
+        n("attention.residual_add"),
+        Some(layer),
+        OpKind::Add,
+        m,
+        s.hidden,
+        hidden_mc,
+        DataType::Bfloat16,
+        DataType::Bfloat16,
+    )?;
     st.push(add, &[("h", "a"), (attn_out, "b")], &[("h_attn", "output")])?;
-    st.push(ctx.rms_norm(n("ffn_norm"), Some(layer), p("post_attention_layernorm.weight"), eps, m, s.hidden, res)?, &[("h_attn", "input"), ("layer.ffn_norm", "weight")], &[("x_ffn", "output")])?;
+    st.push(
+        ctx.rms_norm(n("ffn_norm"), Some(layer), p("post_attention_layernorm.weight"), eps, m, s.hidden, res)?,
+        &[("h_attn", "input"), ("layer.ffn_norm", "weight")],
+        &[("x_ffn", "output")],
+    )?;
     let mid_cores = sharded.then(|| even_cores(s.inter, device));
-    let w1 = mm.linear(n("mlp.w1"), Some(layer), vec![p("mlp.gate_proj.weight")], m, s.hidden, s.inter, g[2], ckc(2), Some((hcores, mid_cores)), false)?;
+    let w1 = mm.linear(
+        n("mlp.w1"),
+        Some(layer),
+        vec![p("mlp.gate_proj.weight")],
+        m,
+        s.hidden,
+        s.inter,
+        g[2],
+        ckc(2),
+        Some((hcores, mid_cores)),
+        false,
+    )?;
     let mid_mc = w1.memory_configs["output"];
     st.push(w1, &[("x_ffn", "input"), ("layer.w1", "weight")], &[("gate", "output")])?;
-    let w3 = mm.linear(n("mlp.w3"), Some(layer), vec![p("mlp.up_proj.weight")], m, s.hidden, s.inter, g[2], ckc(2), Some((hcores, mid_cores)), false)?;
+    let w3 = mm.linear(
+        n("mlp.w3"),
+        Some(layer),
+        vec![p("mlp.up_proj.weight")],
+        m,
+        s.hidden,
+        s.inter,
+        g[2],
+        ckc(2),
+        Some((hcores, mid_cores)),
+        false,
+    )?;
     st.push(w3, &[("x_ffn", "input"), ("layer.w3", "weight")], &[("up", "output")])?;
-    let mul = ctx.binary(n("mlp.silu_mul"), Some(layer), OpKind::Multiply, m, s.inter, mid_mc, DataType::Bfloat16, DataType::Bfloat16)?;
+    let mul = ctx.binary(
+        n("mlp.silu_mul"),
+        Some(layer),
+        OpKind::Multiply,
+        m,
+        s.inter,
+        mid_mc,
+        DataType::Bfloat16,
+        DataType::Bfloat16,
+    )?;
     st.push(mul, &[("gate", "a"), ("up", "b")], &[("gate_up", "output")])?;
-    let w2 = mm.linear(n("mlp.w2"), Some(layer), vec![p("mlp.down_proj.weight")], m, s.inter, s.hidden, g[3], ckc(3), Some((mid_cores, hcores)), false)?;
+    let w2 = mm.linear(
+        n("mlp.w2"),
+        Some(layer),
+        vec![p("mlp.down_proj.weight")],
+        m,
+        s.inter,
+        s.hidden,
+        g[3],
+        ckc(3),
+        Some((mid_cores, hcores)),
+        false,
+    )?;
     st.push(w2, &[("gate_up", "input"), ("layer.w2", "weight")], &[("ffn_out", "output")])?;
     let mut ffn_out = "ffn_out";
     if s.chips > 1 {
-        let op = ctx.collective(n("mlp.all_reduce"), Some(layer), OpKind::AllReduce, m, s.hidden, s.chips, system.eth_link_bytes_per_s, system.eth_links, hidden_mc, DataType::Bfloat16)?;
+        let op = ctx.collective(
+            n("mlp.all_reduce"),
+            Some(layer),
+            OpKind::AllReduce,
+            m,
+            s.hidden,
+            s.chips,
+            system.eth_link_bytes_per_s,
+            system.eth_links,
+            hidden_mc,
+            DataType::Bfloat16,
+        )?;
         st.push(op, &[("ffn_out", "input")], &[("ffn_out_reduced", "output")])?;
         ffn_out = "ffn_out_reduced";
     }
-    let add = ctx.binary(n("mlp.residual_add"), Some(layer), OpKind::Add, m, s.hidden, hidden_mc, DataType::Bfloat16, DataType::Bfloat16)?;
+    let add = ctx.binary(
+        n("mlp.residual_add"),
+        Some(layer),
+        OpKind::Add,
+        m,
+        s.hidden,
+        hidden_mc,
+        DataType::Bfloat16,
+        DataType::Bfloat16,
+    )?;
     st.push(add, &[("h_attn", "a"), (ffn_out, "b")], &[("h_out", "output")])?;
     Ok(st.finish(&["h_out"]))
 }

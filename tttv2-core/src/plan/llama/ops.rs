@@ -14,10 +14,9 @@ use crate::device::DeviceProfile;
 use crate::plan::{Mode, Policy};
 use crate::rules::{Rule, RuleViolation, check_shard_spec};
 use crate::ttnn::{
-    BufferType, ComputeKernelConfig, CoreCoord, DataType, LayerNormDefaultProgramConfig,
-    LayerNormProgramConfig, LayerNormShardedMultiCoreProgramConfig, MathFidelity, MemoryConfig,
-    OpProgramConfig, SDPAProgramConfig, ShardGrid, ShardOrientation, ShardSpec, TaggedSdpa,
-    TensorMemoryLayout,
+    BufferType, ComputeKernelConfig, CoreCoord, DataType, LayerNormDefaultProgramConfig, LayerNormProgramConfig,
+    LayerNormShardedMultiCoreProgramConfig, MathFidelity, MemoryConfig, OpProgramConfig, SDPAProgramConfig, ShardGrid,
+    ShardOrientation, ShardSpec, TaggedSdpa, TensorMemoryLayout,
 };
 
 use super::call::{Call, TensorArg};
@@ -30,7 +29,10 @@ const BF16_TILE: u64 = 2048;
 pub(super) fn violation(op: &str, rule: Rule, msg: String, fix: &str) -> LlamaPlanError {
     LlamaPlanError::Op {
         op: op.to_owned(),
-        error: crate::plan::PlanError::NoValidConfig { op: op.to_owned(), violation: RuleViolation::new(rule, msg, fix) },
+        error: crate::plan::PlanError::NoValidConfig {
+            op: op.to_owned(),
+            violation: RuleViolation::new(rule, msg, fix),
+        },
     }
 }
 
@@ -39,7 +41,11 @@ pub(super) fn width_sharded(cores: u32, grid: CoreCoord, rows: u32, shard_w: u32
     MemoryConfig::sharded(
         TensorMemoryLayout::WidthSharded,
         BufferType::L1,
-        ShardSpec { grid: ShardGrid::row_wise(cores, grid), shape: [rows.div_ceil(32) * 32, shard_w], orientation: ShardOrientation::RowMajor },
+        ShardSpec {
+            grid: ShardGrid::row_wise(cores, grid),
+            shape: [rows.div_ceil(32) * 32, shard_w],
+            orientation: ShardOrientation::RowMajor,
+        },
     )
 }
 
@@ -48,7 +54,11 @@ pub(super) fn height_sharded(cores: u32, grid: CoreCoord, shard_h: u32, width: u
     MemoryConfig::sharded(
         TensorMemoryLayout::HeightSharded,
         BufferType::L1,
-        ShardSpec { grid: ShardGrid::row_wise(cores, grid), shape: [shard_h.div_ceil(32) * 32, width], orientation: ShardOrientation::RowMajor },
+        ShardSpec {
+            grid: ShardGrid::row_wise(cores, grid),
+            shape: [shard_h.div_ceil(32) * 32, width],
+            orientation: ShardOrientation::RowMajor,
+        },
     )
 }
 
@@ -107,8 +117,10 @@ impl Ctx<'_> {
         for (role, mc) in &op.memory_configs {
             let shape = op.shapes.tensors.get(role).copied().unwrap_or([1, 1, 32, 32]);
             let rows = shape[0] * shape[1] * shape[2];
-            check_shard_spec(role, mc, rows, shape[3], self.device)
-                .map_err(|v| LlamaPlanError::Op { op: op.name.clone(), error: crate::plan::PlanError::NoValidConfig { op: op.name.clone(), violation: v } })?;
+            check_shard_spec(role, mc, rows, shape[3], self.device).map_err(|v| LlamaPlanError::Op {
+                op: op.name.clone(),
+                error: crate::plan::PlanError::NoValidConfig { op: op.name.clone(), violation: v },
+            })?;
         }
         // L1-interleaved tensors the op reads or writes: their pages are spread over the cores' L1
         // banks, so the busiest core holds `ceil(pages / cores)` of each (tools/ttnn-replay/FINDINGS.md
@@ -198,15 +210,35 @@ impl Ctx<'_> {
             Mode::Decode => MemoryConfig::L1_INTERLEAVED,
             Mode::Prefill => MemoryConfig::DRAM_INTERLEAVED,
         };
-        let mut op = self.base("embedding".into(), OpKind::Embedding, "ttnn::embedding", None, Call::Embedding { memory_config: out_mc, dtype: DataType::Bfloat16 });
+        let mut op = self.base(
+            "embedding".into(),
+            OpKind::Embedding,
+            "ttnn::embedding",
+            None,
+            Call::Embedding { memory_config: out_mc, dtype: DataType::Bfloat16 },
+        );
         op.weights = vec![weight];
-        op.shapes.tensors = BTreeMap::from([("input", [1, 1, 1, m]), ("weight", [1, 1, vocab, hidden]), ("output", [1, 1, m, hidden])]);
-        op.memory_configs = BTreeMap::from([("input", MemoryConfig::L1_INTERLEAVED), ("weight", MemoryConfig::DRAM_INTERLEAVED), ("output", out_mc)]);
-        op.dtypes = BTreeMap::from([("input", DataType::Uint32), ("weight", DataType::Bfloat16), ("output", DataType::Bfloat16)]);
+        op.shapes.tensors =
+            BTreeMap::from([("input", [1, 1, 1, m]), ("weight", [1, 1, vocab, hidden]), ("output", [1, 1, m, hidden])]);
+        op.memory_configs = BTreeMap::from([
+            ("input", MemoryConfig::L1_INTERLEAVED),
+            ("weight", MemoryConfig::DRAM_INTERLEAVED),
+            ("output", out_mc),
+        ]);
+        op.dtypes = BTreeMap::from([
+            ("input", DataType::Uint32),
+            ("weight", DataType::Bfloat16),
+            ("output", DataType::Bfloat16),
+        ]);
         let row = hidden as u64 * 2;
         let cores = m.div_ceil(32).min(self.device.num_cores()).max(1);
         let out_dram = if out_mc.buffer_type == BufferType::Dram { m as u64 * row } else { 0 };
-        let work = OpWork { cores, dram_bytes: m as u64 * row + out_dram, noc_bytes_per_core: (m as u64 * row).div_ceil(cores as u64) * 2, ..OpWork::default() };
+        let work = OpWork {
+            cores,
+            dram_bytes: m as u64 * row + out_dram,
+            noc_bytes_per_core: (m as u64 * row).div_ceil(cores as u64) * 2,
+            ..OpWork::default()
+        };
         // Row-major gather into tiles: the factory's CBs ([`cb::embedding`]); the L1 output pages are
         // added by `finish`.
         let l1 = cb::embedding(hidden, DataType::Bfloat16.tile_bytes(), DataType::Bfloat16.tile_bytes());
@@ -215,8 +247,22 @@ impl Ctx<'_> {
     }
 
     /// `ttnn::sharded_to_interleaved` of an `m × width` tensor into `to`.
-    pub fn to_interleaved(&self, name: String, m: u32, width: u32, from: MemoryConfig, to: MemoryConfig, dtype: DataType) -> Result<PlannedOp, LlamaPlanError> {
-        let mut op = self.base(name, OpKind::ShardedToInterleaved, "ttnn::to_memory_config", None, Call::ToMemoryConfig { memory_config: to });
+    pub fn to_interleaved(
+        &self,
+        name: String,
+        m: u32,
+        width: u32,
+        from: MemoryConfig,
+        to: MemoryConfig,
+        dtype: DataType,
+    ) -> Result<PlannedOp, LlamaPlanError> {
+        let mut op = self.base(
+            name,
+            OpKind::ShardedToInterleaved,
+            "ttnn::to_memory_config",
+            None,
+            Call::ToMemoryConfig { memory_config: to },
+        );
         op.shapes.tensors = BTreeMap::from([("input", [1, 1, m, width]), ("output", [1, 1, m, width])]);
         op.memory_configs = BTreeMap::from([("input", from), ("output", to)]);
         op.dtypes = BTreeMap::from([("input", dtype), ("output", dtype)]);
@@ -224,7 +270,12 @@ impl Ctx<'_> {
         let cores = from.shard_spec.map_or(1, |s| s.grid.num_cores);
         let bytes = m.div_ceil(32) as u64 * 32 * width as u64 * dtype.tile_bytes() / 1024;
         let dram = if to.buffer_type == BufferType::Dram { bytes } else { 0 };
-        let work = OpWork { cores, dram_bytes: dram, noc_bytes_per_core: shard.max(bytes.div_ceil(cores as u64)), ..OpWork::default() };
+        let work = OpWork {
+            cores,
+            dram_bytes: dram,
+            noc_bytes_per_core: shard.max(bytes.div_ceil(cores as u64)),
+            ..OpWork::default()
+        };
         self.finish(op, work, shard + 2 * BF16_TILE)
     }
 
@@ -240,25 +291,53 @@ impl Ctx<'_> {
     /// Interleaved: `LayerNormDefaultProgramConfig`; L1: [`cb::rms_norm_default`] (with the ROW_MAJOR
     /// gamma every row-sized CB holds the whole row).
     #[allow(clippy::too_many_arguments)]
-    pub fn rms_norm(&self, name: String, layer: Option<u32>, weight: String, epsilon: f32, m: u32, hidden: u32, res: Residency) -> Result<PlannedOp, LlamaPlanError> {
+    pub fn rms_norm(
+        &self,
+        name: String,
+        layer: Option<u32>,
+        weight: String,
+        epsilon: f32,
+        m: u32,
+        hidden: u32,
+        res: Residency,
+    ) -> Result<PlannedOp, LlamaPlanError> {
         let (mt, kt) = (m.div_ceil(32), hidden.div_ceil(32));
         let ckc = self.sfpu_config(true);
         let dest = ckc.dest_reg_tiles();
         let mc = self.hidden_mc(res, m, hidden);
         let call = |pc| Call::RmsNorm { epsilon, program_config: pc, memory_config: mc, compute_kernel_config: ckc };
-        let mut op = self.base(name, OpKind::RmsNorm, "ttnn::rms_norm", layer, call(LayerNormProgramConfig::Default(LayerNormDefaultProgramConfig::default())));
+        let mut op = self.base(
+            name,
+            OpKind::RmsNorm,
+            "ttnn::rms_norm",
+            layer,
+            call(LayerNormProgramConfig::Default(LayerNormDefaultProgramConfig::default())),
+        );
         op.weights = vec![weight];
-        op.shapes.tensors = BTreeMap::from([("input", [1, 1, m, hidden]), ("weight", [1, 1, kt, 32]), ("output", [1, 1, m, hidden])]);
+        op.shapes.tensors =
+            BTreeMap::from([("input", [1, 1, m, hidden]), ("weight", [1, 1, kt, 32]), ("output", [1, 1, m, hidden])]);
         // tt-transformers stores gamma as [1, 1, dim/32, 32] ROW_MAJOR bf16 in DRAM.
         op.memory_configs = BTreeMap::from([("input", mc), ("weight", MemoryConfig::DRAM_INTERLEAVED), ("output", mc)]);
-        op.dtypes = BTreeMap::from([("input", DataType::Bfloat16), ("weight", DataType::Bfloat16), ("output", DataType::Bfloat16)]);
+        op.dtypes = BTreeMap::from([
+            ("input", DataType::Bfloat16),
+            ("weight", DataType::Bfloat16),
+            ("output", DataType::Bfloat16),
+        ]);
         op.compute_kernel_config = Some(ckc);
         op.weight_bytes = hidden as u64 * 2;
         let (work, l1) = match res {
             Residency::Sharded { cores } => {
                 let grid = self.device.compute_grid;
                 if !rectangular(cores, grid) {
-                    return Err(violation(&op.name, Rule::OpConstraint, format!("sharded layernorm needs a rectangular core grid; {cores} cores row-wise on {}x{} is not", grid.x, grid.y), "shard the hidden state over a rectangle of cores"));
+                    return Err(violation(
+                        &op.name,
+                        Rule::OpConstraint,
+                        format!(
+                            "sharded layernorm needs a rectangular core grid; {cores} cores row-wise on {}x{} is not",
+                            grid.x, grid.y
+                        ),
+                        "shard the hidden state over a rectangle of cores",
+                    ));
                 }
                 let block_w = kt.div_ceil(cores);
                 let subblock_w = (1..=dest.min(block_w)).rev().find(|w| block_w % w == 0).unwrap_or(1);
@@ -273,33 +352,62 @@ impl Ctx<'_> {
                     use_welford: false,
                 };
                 if block_w * cores != kt || pc.block_h != mt || block_w % subblock_w != 0 {
-                    return Err(violation(&op.name, Rule::OpConstraint, format!("block_w ({block_w}) must equal K (in tiles) / num_cores ({kt}/{cores}) and block_h must equal Mt ({mt})"), "shard K evenly"));
+                    return Err(violation(
+                        &op.name,
+                        Rule::OpConstraint,
+                        format!(
+                            "block_w ({block_w}) must equal K (in tiles) / num_cores ({kt}/{cores}) and block_h must equal Mt ({mt})"
+                        ),
+                        "shard K evenly",
+                    ));
                 }
                 op.program_config = Some(OpProgramConfig::LayerNorm(LayerNormProgramConfig::Sharded(pc)));
                 op.call = call(LayerNormProgramConfig::Sharded(pc));
                 let shard = l1_shard_bytes(&mc, DataType::Bfloat16);
                 let ext = mc.shard_spec.map_or(CoreCoord::new(cores, 1), |s| s.grid.extent());
-                let l1 = 2 * shard + cb::rms_norm_sharded(hidden, m, cores, ext.x, ext.y, block_w, ckc.fp32_dest_acc_en);
+                let l1 =
+                    2 * shard + cb::rms_norm_sharded(hidden, m, cores, ext.x, ext.y, block_w, ckc.fp32_dest_acc_en);
                 // Each core reads its gamma slice from DRAM and sends one partial-statistics tile
                 // per tile row to the reducing core, which multicasts the result back: the
                 // reducer's port carries (cores + 1) tiles per tile row.
-                let work = OpWork { cores, dram_bytes: hidden as u64 * 2, noc_bytes_per_core: block_w as u64 * BF16_TILE + mt as u64 * BF16_TILE * (cores as u64 + 1), ..OpWork::default() };
+                let work = OpWork {
+                    cores,
+                    dram_bytes: hidden as u64 * 2,
+                    noc_bytes_per_core: block_w as u64 * BF16_TILE + mt as u64 * BF16_TILE * (cores as u64 + 1),
+                    ..OpWork::default()
+                };
                 (work, l1)
             }
             Residency::Interleaved(_) => {
-                op.program_config = Some(OpProgramConfig::LayerNorm(LayerNormProgramConfig::Default(LayerNormDefaultProgramConfig::default())));
+                op.program_config = Some(OpProgramConfig::LayerNorm(LayerNormProgramConfig::Default(
+                    LayerNormDefaultProgramConfig::default(),
+                )));
                 let cores = mt.min(self.device.num_cores()).max(1);
                 let l1 = cb::rms_norm_default(hidden, ckc.fp32_dest_acc_en);
                 if l1 > self.device.l1_budget_bytes() {
                     // FINDINGS.md fix 5: a TILE gamma [1, 1, 32, hidden] would let TT-NN pick its
                     // capped large-tensor kernel (layernorm_op_multi_core.cpp:269-311 @ 13adda80);
                     // the planner and the generated code do not store gamma that way yet.
-                    return Err(violation(&op.name, Rule::L1Fits, format!("rms_norm (LayerNormDefault, ROW_MAJOR gamma) keeps the whole {hidden}-wide row in its circular buffers: {l1} B per core, over the {} B {} allows", self.device.l1_budget_bytes(), self.device.name), "store gamma as a TILE [1, 1, 32, hidden] tensor (not planned yet) or shard the hidden state"));
+                    return Err(violation(
+                        &op.name,
+                        Rule::L1Fits,
+                        format!(
+                            "rms_norm (LayerNormDefault, ROW_MAJOR gamma) keeps the whole {hidden}-wide row in its circular buffers: {l1} B per core, over the {} B {} allows",
+                            self.device.l1_budget_bytes(),
+                            self.device.name
+                        ),
+                        "store gamma as a TILE [1, 1, 32, hidden] tensor (not planned yet) or shard the hidden state",
+                    ));
                 }
                 let bytes = m as u64 * hidden as u64 * 2;
                 let dram = if mc.buffer_type == BufferType::Dram { 2 * bytes } else { 0 } + hidden as u64 * 2;
                 // Two passes over the row (sum of squares, then scale).
-                let work = OpWork { cores, dram_bytes: dram, noc_bytes_per_core: 3 * bytes.div_ceil(cores as u64), ..OpWork::default() };
+                let work = OpWork {
+                    cores,
+                    dram_bytes: dram,
+                    noc_bytes_per_core: 3 * bytes.div_ceil(cores as u64),
+                    ..OpWork::default()
+                };
                 (work, l1)
             }
         };
@@ -309,13 +417,38 @@ impl Ctx<'_> {
     /// Head split. Decode: `nlp_create_qkv_heads_decode`, outputs HEIGHT_SHARDED one user per core
     /// (heads padded to whole tile rows). Prefill: `nlp_create_qkv_heads` into DRAM.
     #[allow(clippy::too_many_arguments)]
-    pub fn create_heads(&self, layer: u32, batch: u32, seq: u32, qh: u32, kvh: u32, hd: u32, input: MemoryConfig) -> Result<PlannedOp, LlamaPlanError> {
+    pub fn create_heads(
+        &self,
+        layer: u32,
+        batch: u32,
+        seq: u32,
+        qh: u32,
+        kvh: u32,
+        hd: u32,
+        input: MemoryConfig,
+    ) -> Result<PlannedOp, LlamaPlanError> {
         let name = format!("layers.{layer}.attention.create_heads");
         let width = (qh + 2 * kvh) * hd;
         let grid = self.device.compute_grid;
         let mut op = match self.mode {
-            Mode::Decode => self.base(name, OpKind::CreateQkvHeads, "ttnn::experimental::nlp_create_qkv_heads_decode", Some(layer), Call::NlpCreateQkvHeadsDecode { num_q_heads: qh, num_kv_heads: kvh }),
-            Mode::Prefill => self.base(name, OpKind::CreateQkvHeads, "ttnn::experimental::nlp_create_qkv_heads", Some(layer), Call::NlpCreateQkvHeads { num_q_heads: qh, num_kv_heads: kvh, memory_config: MemoryConfig::DRAM_INTERLEAVED }),
+            Mode::Decode => self.base(
+                name,
+                OpKind::CreateQkvHeads,
+                "ttnn::experimental::nlp_create_qkv_heads_decode",
+                Some(layer),
+                Call::NlpCreateQkvHeadsDecode { num_q_heads: qh, num_kv_heads: kvh },
+            ),
+            Mode::Prefill => self.base(
+                name,
+                OpKind::CreateQkvHeads,
+                "ttnn::experimental::nlp_create_qkv_heads",
+                Some(layer),
+                Call::NlpCreateQkvHeads {
+                    num_q_heads: qh,
+                    num_kv_heads: kvh,
+                    memory_config: MemoryConfig::DRAM_INTERLEAVED,
+                },
+            ),
         };
         let m = batch * seq;
         op.shapes.tensors = BTreeMap::from([
@@ -324,12 +457,22 @@ impl Ctx<'_> {
             ("k", if self.mode == Mode::Decode { [1, batch, kvh, hd] } else { [batch, kvh, seq, hd] }),
             ("v", if self.mode == Mode::Decode { [1, batch, kvh, hd] } else { [batch, kvh, seq, hd] }),
         ]);
-        op.dtypes = BTreeMap::from([("input", DataType::Bfloat16), ("q", DataType::Bfloat16), ("k", DataType::Bfloat16), ("v", DataType::Bfloat16)]);
+        op.dtypes = BTreeMap::from([
+            ("input", DataType::Bfloat16),
+            ("q", DataType::Bfloat16),
+            ("k", DataType::Bfloat16),
+            ("v", DataType::Bfloat16),
+        ]);
         let bytes = m as u64 * width as u64 * 2;
         let (work, l1) = match self.mode {
             Mode::Decode => {
                 if batch > grid.area() {
-                    return Err(violation(&op.name, Rule::OpConstraint, format!("decode head ops put one user per core: batch {batch} exceeds {} cores", grid.area()), "lower the batch per chip"));
+                    return Err(violation(
+                        &op.name,
+                        Rule::OpConstraint,
+                        format!("decode head ops put one user per core: batch {batch} exceeds {} cores", grid.area()),
+                        "lower the batch per chip",
+                    ));
                 }
                 let q = height_sharded(batch, grid, qh, hd);
                 let kv = height_sharded(batch, grid, kvh, hd);
@@ -339,9 +482,22 @@ impl Ctx<'_> {
                 (OpWork { cores: batch, noc_bytes_per_core: per_core, ..OpWork::default() }, l1)
             }
             Mode::Prefill => {
-                op.memory_configs = BTreeMap::from([("input", input), ("q", MemoryConfig::DRAM_INTERLEAVED), ("k", MemoryConfig::DRAM_INTERLEAVED), ("v", MemoryConfig::DRAM_INTERLEAVED)]);
+                op.memory_configs = BTreeMap::from([
+                    ("input", input),
+                    ("q", MemoryConfig::DRAM_INTERLEAVED),
+                    ("k", MemoryConfig::DRAM_INTERLEAVED),
+                    ("v", MemoryConfig::DRAM_INTERLEAVED),
+                ]);
                 let cores = (m.div_ceil(32)).min(grid.area()).max(1);
-                (OpWork { cores, dram_bytes: 2 * bytes, noc_bytes_per_core: 2 * bytes.div_ceil(cores as u64), ..OpWork::default() }, 4 * BF16_TILE * (hd as u64 / 32).max(1))
+                (
+                    OpWork {
+                        cores,
+                        dram_bytes: 2 * bytes,
+                        noc_bytes_per_core: 2 * bytes.div_ceil(cores as u64),
+                        ..OpWork::default()
+                    },
+                    4 * BF16_TILE * (hd as u64 / 32).max(1),
+                )
             }
         };
         self.finish(op, work, l1)
@@ -355,21 +511,52 @@ impl Ctx<'_> {
     /// (`rotary_embedding_llama_fused_qk_device_operation.cpp`), which the one-user-per-core head
     /// split does not give.
     #[allow(clippy::too_many_arguments)]
-    pub fn rotary(&self, layer: u32, which: &'static str, batch: u32, seq: u32, heads: u32, hd: u32) -> Result<PlannedOp, LlamaPlanError> {
+    pub fn rotary(
+        &self,
+        layer: u32,
+        which: &'static str,
+        batch: u32,
+        seq: u32,
+        heads: u32,
+        hd: u32,
+    ) -> Result<PlannedOp, LlamaPlanError> {
         let grid = self.device.compute_grid;
         let name = format!("layers.{layer}.attention.rotary_{which}");
         if hd > 256 || !hd.is_multiple_of(32) {
-            return Err(violation(&name, Rule::OpConstraint, format!("rotary_embedding_llama needs head_dim <= 256 and a multiple of 32, got {hd}"), "use a supported head_dim"));
+            return Err(violation(
+                &name,
+                Rule::OpConstraint,
+                format!("rotary_embedding_llama needs head_dim <= 256 and a multiple of 32, got {hd}"),
+                "use a supported head_dim",
+            ));
         }
-        let ckc = ComputeKernelConfig { fp32_dest_acc_en: hd <= 128 && self.policy == Policy::Accuracy, ..self.sfpu_config(true) };
+        let ckc = ComputeKernelConfig {
+            fp32_dest_acc_en: hd <= 128 && self.policy == Policy::Accuracy,
+            ..self.sfpu_config(true)
+        };
         let is_decode_mode = self.mode == Mode::Decode;
         let (shape, x_mc, cs_shape, cs_mc, tm_shape, tm_mc) = match self.mode {
             Mode::Decode => {
                 if batch > grid.area() || heads > 32 {
-                    return Err(violation(&name, Rule::OpConstraint, format!("decode rotary_embedding_llama needs batch <= {} cores and at most 32 heads per user (cos/sin shard height 32), got batch {batch}, {heads} heads", grid.area()), "split the heads over more chips or lower the batch"));
+                    return Err(violation(
+                        &name,
+                        Rule::OpConstraint,
+                        format!(
+                            "decode rotary_embedding_llama needs batch <= {} cores and at most 32 heads per user (cos/sin shard height 32), got batch {batch}, {heads} heads",
+                            grid.area()
+                        ),
+                        "split the heads over more chips or lower the batch",
+                    ));
                 }
                 let x = height_sharded(batch, grid, heads, hd);
-                ([1, batch, heads, hd], x, [1, batch, 32, hd], height_sharded(batch, grid, 32, hd), [1, 1, batch * 32, 32], height_sharded(batch, grid, 32, 32))
+                (
+                    [1, batch, heads, hd],
+                    x,
+                    [1, batch, 32, hd],
+                    height_sharded(batch, grid, 32, hd),
+                    [1, 1, batch * 32, 32],
+                    height_sharded(batch, grid, 32, 32),
+                )
             }
             Mode::Prefill => {
                 let d = MemoryConfig::DRAM_INTERLEAVED;
@@ -377,11 +564,20 @@ impl Ctx<'_> {
             }
         };
         let call = Call::RotaryEmbeddingLlama { is_decode_mode, memory_config: x_mc, compute_kernel_config: ckc };
-        let mut op = self.base(name, OpKind::RotaryEmbedding, "ttnn::experimental::rotary_embedding_llama", Some(layer), call);
+        let mut op =
+            self.base(name, OpKind::RotaryEmbedding, "ttnn::experimental::rotary_embedding_llama", Some(layer), call);
         op.compute_kernel_config = Some(ckc);
-        op.shapes.tensors = BTreeMap::from([("input", shape), ("cos", cs_shape), ("sin", cs_shape), ("trans_mat", tm_shape), ("output", shape)]);
-        op.memory_configs = BTreeMap::from([("input", x_mc), ("cos", cs_mc), ("sin", cs_mc), ("trans_mat", tm_mc), ("output", x_mc)]);
-        op.dtypes = ["input", "cos", "sin", "trans_mat", "output"].into_iter().map(|r| (r, DataType::Bfloat16)).collect();
+        op.shapes.tensors = BTreeMap::from([
+            ("input", shape),
+            ("cos", cs_shape),
+            ("sin", cs_shape),
+            ("trans_mat", tm_shape),
+            ("output", shape),
+        ]);
+        op.memory_configs =
+            BTreeMap::from([("input", x_mc), ("cos", cs_mc), ("sin", cs_mc), ("trans_mat", tm_mc), ("output", x_mc)]);
+        op.dtypes =
+            ["input", "cos", "sin", "trans_mat", "output"].into_iter().map(|r| (r, DataType::Bfloat16)).collect();
         let (work, l1) = match self.mode {
             Mode::Decode => {
                 let b = |mc: &MemoryConfig| l1_shard_bytes(mc, DataType::Bfloat16);
@@ -395,7 +591,15 @@ impl Ctx<'_> {
                 let x = batch as u64 * heads as u64 * seq as u64 * hd as u64 * 2;
                 let cs = 2 * seq as u64 * hd as u64 * 2;
                 let cores = (batch * heads * seq.div_ceil(32)).min(grid.area()).max(1);
-                (OpWork { cores, dram_bytes: 2 * x + cs, noc_bytes_per_core: (2 * x + cs).div_ceil(cores as u64), ..OpWork::default() }, cb::rotary_prefill(hd, batch, heads, seq, grid.area()))
+                (
+                    OpWork {
+                        cores,
+                        dram_bytes: 2 * x + cs,
+                        noc_bytes_per_core: (2 * x + cs).div_ceil(cores as u64),
+                        ..OpWork::default()
+                    },
+                    cb::rotary_prefill(hd, batch, heads, seq, grid.area()),
+                )
             }
         };
         self.finish(op, work, l1)
@@ -406,13 +610,31 @@ impl Ctx<'_> {
     /// fused K+V variant needs the two inputs on disjoint cores,
     /// `paged_fused_update_cache_device_operation.cpp`). Prefill: `fill_cache` of one user (`user`; one op per user when the batch is > 1).
     #[allow(clippy::too_many_arguments)]
-    pub fn kv_update(&self, layer: u32, which: &'static str, batch: u32, seq: u32, cache_len: u32, kvh: u32, hd: u32, kv_dtype: DataType, input: MemoryConfig, user: Option<u32>) -> Result<PlannedOp, LlamaPlanError> {
+    pub fn kv_update(
+        &self,
+        layer: u32,
+        which: &'static str,
+        batch: u32,
+        seq: u32,
+        cache_len: u32,
+        kvh: u32,
+        hd: u32,
+        kv_dtype: DataType,
+        input: MemoryConfig,
+        user: Option<u32>,
+    ) -> Result<PlannedOp, LlamaPlanError> {
         let d = MemoryConfig::DRAM_INTERLEAVED;
         let cache_shape = [batch, kvh, cache_len.div_ceil(32) * 32, hd];
         let (mut op, work, l1) = match self.mode {
             Mode::Decode => {
                 let name = format!("layers.{layer}.attention.update_{which}_cache");
-                let mut op = self.base(name, OpKind::KvCacheUpdate, "ttnn::experimental::paged_update_cache", Some(layer), Call::PagedUpdateCache);
+                let mut op = self.base(
+                    name,
+                    OpKind::KvCacheUpdate,
+                    "ttnn::experimental::paged_update_cache",
+                    Some(layer),
+                    Call::PagedUpdateCache,
+                );
                 op.shapes.tensors = BTreeMap::from([("cache", cache_shape), ("input", [1, batch, kvh, hd])]);
                 op.memory_configs = BTreeMap::from([("cache", d), ("input", input)]);
                 op.dtypes = BTreeMap::from([("cache", kv_dtype), ("input", DataType::Bfloat16)]);
@@ -421,7 +643,16 @@ impl Ctx<'_> {
                 let bytes = 2 * tiles * kv_dtype.tile_bytes();
                 let shard = l1_shard_bytes(&input, DataType::Bfloat16);
                 let l1 = shard + cb::paged_update_cache(batch, hd, kv_dtype.tile_bytes());
-                (op, OpWork { cores: batch, dram_bytes: bytes, noc_bytes_per_core: bytes.div_ceil(batch as u64), ..OpWork::default() }, l1)
+                (
+                    op,
+                    OpWork {
+                        cores: batch,
+                        dram_bytes: bytes,
+                        noc_bytes_per_core: bytes.div_ceil(batch as u64),
+                        ..OpWork::default()
+                    },
+                    l1,
+                )
             }
             Mode::Prefill => {
                 // One user per call: TT-NN requires `input.padded_shape()[0] == 1`
@@ -442,7 +673,16 @@ impl Ctx<'_> {
                 let tiles = kvh as u64 * seq.div_ceil(32) as u64 * (hd as u64 / 32);
                 let bytes = tiles * 2 * kv_dtype.tile_bytes();
                 let cores = (tiles.min(self.device.num_cores() as u64)).max(1) as u32;
-                (op, OpWork { cores, dram_bytes: bytes, noc_bytes_per_core: bytes.div_ceil(cores as u64), ..OpWork::default() }, 4 * BF16_TILE)
+                (
+                    op,
+                    OpWork {
+                        cores,
+                        dram_bytes: bytes,
+                        noc_bytes_per_core: bytes.div_ceil(cores as u64),
+                        ..OpWork::default()
+                    },
+                    4 * BF16_TILE,
+                )
             }
         };
         // The cache ops take no compute-kernel config in our calls (TT-NN's default).
@@ -457,33 +697,95 @@ impl Ctx<'_> {
     /// must be divisible by TILE_SIZE") that divide the padded sequence; K and V are re-read once per
     /// q chunk, so larger chunks move less DRAM but need more L1.
     #[allow(clippy::too_many_arguments)]
-    pub fn sdpa(&self, layer: u32, batch: u32, seq: u32, qh: u32, kvh: u32, hd: u32, kv_dtype: DataType, q_mc: MemoryConfig, fidelity: MathFidelity, scale: f32) -> Result<PlannedOp, LlamaPlanError> {
+    pub fn sdpa(
+        &self,
+        layer: u32,
+        batch: u32,
+        seq: u32,
+        qh: u32,
+        kvh: u32,
+        hd: u32,
+        kv_dtype: DataType,
+        q_mc: MemoryConfig,
+        fidelity: MathFidelity,
+        scale: f32,
+    ) -> Result<PlannedOp, LlamaPlanError> {
         let grid = self.device.compute_grid;
         let name = format!("layers.{layer}.attention.sdpa");
-        let ckc = ComputeKernelConfig { math_fidelity: fidelity, math_approx_mode: false, fp32_dest_acc_en: false, packer_l1_acc: false, dst_full_sync_en: false };
+        let ckc = ComputeKernelConfig {
+            math_fidelity: fidelity,
+            math_approx_mode: false,
+            fp32_dest_acc_en: false,
+            packer_l1_acc: false,
+            dst_full_sync_en: false,
+        };
         let s_pad = seq.div_ceil(32) * 32;
-        let kv_bytes_once = 2 * batch as u64 * kvh as u64 * (s_pad as u64 / 32) * (hd as u64 / 32) * kv_dtype.tile_bytes();
+        let kv_bytes_once =
+            2 * batch as u64 * kvh as u64 * (s_pad as u64 / 32) * (hd as u64 / 32) * kv_dtype.tile_bytes();
         let d = MemoryConfig::DRAM_INTERLEAVED;
         match self.mode {
             Mode::Decode => {
-                let pc = SDPAProgramConfig { compute_with_storage_grid_size: grid, q_chunk_size: 0, k_chunk_size: 0, exp_approx_mode: Some(false), max_cores_per_head_batch: 16 };
+                let pc = SDPAProgramConfig {
+                    compute_with_storage_grid_size: grid,
+                    q_chunk_size: 0,
+                    k_chunk_size: 0,
+                    exp_approx_mode: Some(false),
+                    max_cores_per_head_batch: 16,
+                };
                 // DRAM output, resharded for the head merge as tt-transformers does
                 // (`attention.py::forward_decode`): TT-NN refuses a sharded output for GQA.
                 let out = d;
-                let call = Call::ScaledDotProductAttentionDecode { scale, program_config: pc, memory_config: out, compute_kernel_config: ckc };
-                let mut op = self.base(name, OpKind::Sdpa, "ttnn::transformer::scaled_dot_product_attention_decode", Some(layer), call);
+                let call = Call::ScaledDotProductAttentionDecode {
+                    scale,
+                    program_config: pc,
+                    memory_config: out,
+                    compute_kernel_config: ckc,
+                };
+                let mut op = self.base(
+                    name,
+                    OpKind::Sdpa,
+                    "ttnn::transformer::scaled_dot_product_attention_decode",
+                    Some(layer),
+                    call,
+                );
                 op.program_config = Some(OpProgramConfig::Sdpa(TaggedSdpa::Config(pc)));
                 op.compute_kernel_config = Some(ckc);
-                op.shapes.tensors = BTreeMap::from([("q", [1, batch, qh, hd]), ("k_cache", [batch, kvh, s_pad, hd]), ("v_cache", [batch, kvh, s_pad, hd]), ("output", [1, batch, qh, hd])]);
+                op.shapes.tensors = BTreeMap::from([
+                    ("q", [1, batch, qh, hd]),
+                    ("k_cache", [batch, kvh, s_pad, hd]),
+                    ("v_cache", [batch, kvh, s_pad, hd]),
+                    ("output", [1, batch, qh, hd]),
+                ]);
                 op.memory_configs = BTreeMap::from([("q", q_mc), ("k_cache", d), ("v_cache", d), ("output", out)]);
-                op.dtypes = BTreeMap::from([("q", DataType::Bfloat16), ("k_cache", kv_dtype), ("v_cache", kv_dtype), ("output", DataType::Bfloat16)]);
+                op.dtypes = BTreeMap::from([
+                    ("q", DataType::Bfloat16),
+                    ("k_cache", kv_dtype),
+                    ("v_cache", kv_dtype),
+                    ("output", DataType::Bfloat16),
+                ]);
                 // Each (user, kv head) pair's q rows are padded to one 32-row tile: QKᵀ and PV.
                 let flops = 2.0 * 2.0 * batch as f64 * kvh as f64 * 32.0 * s_pad as f64 * hd as f64;
                 let cores = (batch * kvh * 16).min(grid.area()).max(1);
                 let l1 = l1_shard_bytes(&q_mc, DataType::Bfloat16)
-                    + cb::sdpa_decode(batch, qh, kvh, hd, grid.area(), pc.max_cores_per_head_batch, ckc.fp32_dest_acc_en, kv_dtype.tile_bytes());
+                    + cb::sdpa_decode(
+                        batch,
+                        qh,
+                        kvh,
+                        hd,
+                        grid.area(),
+                        pc.max_cores_per_head_batch,
+                        ckc.fp32_dest_acc_en,
+                        kv_dtype.tile_bytes(),
+                    );
                 let out_bytes = batch as u64 * 32 * qh as u64 * hd as u64 * 2;
-                let work = OpWork { cores, dram_bytes: kv_bytes_once + out_bytes, noc_bytes_per_core: kv_bytes_once.div_ceil(cores as u64), fpu_flops: flops, fidelity: Some(fidelity), eth: None };
+                let work = OpWork {
+                    cores,
+                    dram_bytes: kv_bytes_once + out_bytes,
+                    noc_bytes_per_core: kv_bytes_once.div_ceil(cores as u64),
+                    fpu_flops: flops,
+                    fidelity: Some(fidelity),
+                    eth: None,
+                };
                 self.finish(op, work, l1)
             }
             Mode::Prefill => {
@@ -491,27 +793,77 @@ impl Ctx<'_> {
                 let mut last = None;
                 for q_chunk in [512u32, 256, 128, 64, 32] {
                     for k_chunk in [512u32, 256, 128, 64, 32] {
-                        if !s_pad.is_multiple_of(q_chunk) || !s_pad.is_multiple_of(k_chunk) || q_chunk % 32 != 0 || k_chunk % 32 != 0 {
+                        if !s_pad.is_multiple_of(q_chunk)
+                            || !s_pad.is_multiple_of(k_chunk)
+                            || q_chunk % 32 != 0
+                            || k_chunk % 32 != 0
+                        {
                             continue;
                         }
-                        let pc = SDPAProgramConfig { compute_with_storage_grid_size: grid, q_chunk_size: q_chunk, k_chunk_size: k_chunk, exp_approx_mode: Some(false), max_cores_per_head_batch: 16 };
-                        let call = Call::ScaledDotProductAttention { is_causal: true, scale, program_config: pc, memory_config: d, compute_kernel_config: ckc };
-                        let mut op = self.base(name.clone(), OpKind::Sdpa, "ttnn::transformer::scaled_dot_product_attention", Some(layer), call);
+                        let pc = SDPAProgramConfig {
+                            compute_with_storage_grid_size: grid,
+                            q_chunk_size: q_chunk,
+                            k_chunk_size: k_chunk,
+                            exp_approx_mode: Some(false),
+                            max_cores_per_head_batch: 16,
+                        };
+                        let call = Call::ScaledDotProductAttention {
+                            is_causal: true,
+                            scale,
+                            program_config: pc,
+                            memory_config: d,
+                            compute_kernel_config: ckc,
+                        };
+                        let mut op = self.base(
+                            name.clone(),
+                            OpKind::Sdpa,
+                            "ttnn::transformer::scaled_dot_product_attention",
+                            Some(layer),
+                            call,
+                        );
                         op.program_config = Some(OpProgramConfig::Sdpa(TaggedSdpa::Config(pc)));
                         op.compute_kernel_config = Some(ckc);
-                        op.shapes.tensors = BTreeMap::from([("q", [batch, qh, s_pad, hd]), ("k", [batch, kvh, s_pad, hd]), ("v", [batch, kvh, s_pad, hd]), ("output", [batch, qh, s_pad, hd])]);
+                        op.shapes.tensors = BTreeMap::from([
+                            ("q", [batch, qh, s_pad, hd]),
+                            ("k", [batch, kvh, s_pad, hd]),
+                            ("v", [batch, kvh, s_pad, hd]),
+                            ("output", [batch, qh, s_pad, hd]),
+                        ]);
                         op.memory_configs = BTreeMap::from([("q", d), ("k", d), ("v", d), ("output", d)]);
-                        op.dtypes = BTreeMap::from([("q", DataType::Bfloat16), ("k", DataType::Bfloat16), ("v", DataType::Bfloat16), ("output", DataType::Bfloat16)]);
+                        op.dtypes = BTreeMap::from([
+                            ("q", DataType::Bfloat16),
+                            ("k", DataType::Bfloat16),
+                            ("v", DataType::Bfloat16),
+                            ("output", DataType::Bfloat16),
+                        ]);
                         // CBs of the chunked causal SDPA ([`cb::sdpa_prefill`]).
-                        let l1 = cb::sdpa_prefill(batch, qh, s_pad, hd, q_chunk, k_chunk, grid.area(), DataType::Bfloat16.tile_bytes());
+                        let l1 = cb::sdpa_prefill(
+                            batch,
+                            qh,
+                            s_pad,
+                            hd,
+                            q_chunk,
+                            k_chunk,
+                            grid.area(),
+                            DataType::Bfloat16.tile_bytes(),
+                        );
                         let q_chunks = (batch as u64) * (qh as u64) * (s_pad / q_chunk) as u64;
                         let q_bytes = batch as u64 * qh as u64 * s_pad as u64 * hd as u64 * 2;
                         // Causal: each q chunk reads on average half of K and V.
                         let kv_bf16 = 2 * batch as u64 * kvh as u64 * s_pad as u64 * hd as u64 * 2;
-                        let kv_reads = (kv_bf16 as f64 * (qh as f64 / kvh as f64) * (s_pad / q_chunk) as f64 / 2.0) as u64;
-                        let flops = 2.0 * 2.0 * batch as f64 * qh as f64 * s_pad as f64 * s_pad as f64 * hd as f64 / 2.0;
+                        let kv_reads =
+                            (kv_bf16 as f64 * (qh as f64 / kvh as f64) * (s_pad / q_chunk) as f64 / 2.0) as u64;
+                        let flops =
+                            2.0 * 2.0 * batch as f64 * qh as f64 * s_pad as f64 * s_pad as f64 * hd as f64 / 2.0;
                         let cores = (q_chunks.min(grid.area() as u64)).max(1) as u32;
-                        let work = OpWork { cores, dram_bytes: 2 * q_bytes + kv_reads, noc_bytes_per_core: (2 * q_bytes + kv_reads).div_ceil(cores as u64), fpu_flops: flops, fidelity: Some(fidelity), eth: None };
+                        let work = OpWork {
+                            cores,
+                            dram_bytes: 2 * q_bytes + kv_reads,
+                            noc_bytes_per_core: (2 * q_bytes + kv_reads).div_ceil(cores as u64),
+                            fpu_flops: flops,
+                            fidelity: Some(fidelity),
+                            eth: None,
+                        };
                         match self.finish(op, work, l1) {
                             Ok(op) => {
                                 if best.as_ref().is_none_or(|b| op.estimate_us < b.estimate_us) {
@@ -522,27 +874,63 @@ impl Ctx<'_> {
                         }
                     }
                 }
-                best.ok_or_else(|| last.unwrap_or_else(|| violation(&name, Rule::OpConstraint, format!("no chunk size divides the padded sequence {s_pad}"), "pad the sequence to a multiple of 32")))
+                best.ok_or_else(|| {
+                    last.unwrap_or_else(|| {
+                        violation(
+                            &name,
+                            Rule::OpConstraint,
+                            format!("no chunk size divides the padded sequence {s_pad}"),
+                            "pad the sequence to a multiple of 32",
+                        )
+                    })
+                })
             }
         }
     }
 
     /// Head merge. Decode: `nlp_concat_heads_decode`, output WIDTH_SHARDED on `qh` cores with shard
     /// `{32, head_dim}` (ttnn-api.md §8). Prefill: `nlp_concat_heads` into DRAM.
-    pub fn concat_heads(&self, layer: u32, batch: u32, seq: u32, qh: u32, hd: u32) -> Result<PlannedOp, LlamaPlanError> {
+    pub fn concat_heads(
+        &self,
+        layer: u32,
+        batch: u32,
+        seq: u32,
+        qh: u32,
+        hd: u32,
+    ) -> Result<PlannedOp, LlamaPlanError> {
         let grid = self.device.compute_grid;
         let name = format!("layers.{layer}.attention.concat_heads");
         let m = batch * seq;
         let mut op = match self.mode {
-            Mode::Decode => self.base(name, OpKind::ConcatHeads, "ttnn::experimental::nlp_concat_heads_decode", Some(layer), Call::NlpConcatHeadsDecode { num_heads: qh }),
-            Mode::Prefill => self.base(name, OpKind::ConcatHeads, "ttnn::experimental::nlp_concat_heads", Some(layer), Call::NlpConcatHeads { memory_config: MemoryConfig::DRAM_INTERLEAVED }),
+            Mode::Decode => self.base(
+                name,
+                OpKind::ConcatHeads,
+                "ttnn::experimental::nlp_concat_heads_decode",
+                Some(layer),
+                Call::NlpConcatHeadsDecode { num_heads: qh },
+            ),
+            Mode::Prefill => self.base(
+                name,
+                OpKind::ConcatHeads,
+                "ttnn::experimental::nlp_concat_heads",
+                Some(layer),
+                Call::NlpConcatHeads { memory_config: MemoryConfig::DRAM_INTERLEAVED },
+            ),
         };
         op.dtypes = BTreeMap::from([("input", DataType::Bfloat16), ("output", DataType::Bfloat16)]);
         let bytes = m as u64 * qh as u64 * hd as u64 * 2;
         let (work, l1) = match self.mode {
             Mode::Decode => {
                 if qh > grid.area() {
-                    return Err(violation(&op.name, Rule::OpConstraint, format!("nlp_concat_heads_decode puts one head per core: {qh} heads exceed {} cores", grid.area()), "split the heads over more chips"));
+                    return Err(violation(
+                        &op.name,
+                        Rule::OpConstraint,
+                        format!(
+                            "nlp_concat_heads_decode puts one head per core: {qh} heads exceed {} cores",
+                            grid.area()
+                        ),
+                        "split the heads over more chips",
+                    ));
                 }
                 // Reads the heads HEIGHT_SHARDED one user per core (`nlp_concat_heads_decode`), on a
                 // rectangle at the origin: with more than one CoreRange or a grid not starting at
@@ -551,24 +939,54 @@ impl Ctx<'_> {
                 // @ 13adda80; TT-NN 0.81.1 throws `bad optional access`, FINDINGS.md fix 8).
                 let users = rect_grid(batch, grid);
                 if !users.is_rectangular() {
-                    return Err(violation(&op.name, Rule::OpConstraint, format!("nlp_concat_heads_decode needs its input on a rectangle of cores at (0,0); {batch} users fit none on {}x{}", grid.x, grid.y), "use a batch that factors into the grid"));
+                    return Err(violation(
+                        &op.name,
+                        Rule::OpConstraint,
+                        format!(
+                            "nlp_concat_heads_decode needs its input on a rectangle of cores at (0,0); {batch} users fit none on {}x{}",
+                            grid.x, grid.y
+                        ),
+                        "use a batch that factors into the grid",
+                    ));
                 }
                 let input = MemoryConfig::sharded(
                     TensorMemoryLayout::HeightSharded,
                     BufferType::L1,
-                    ShardSpec { grid: users, shape: [qh.div_ceil(32) * 32, hd], orientation: ShardOrientation::RowMajor },
+                    ShardSpec {
+                        grid: users,
+                        shape: [qh.div_ceil(32) * 32, hd],
+                        orientation: ShardOrientation::RowMajor,
+                    },
                 );
                 let out = width_sharded(qh, grid, m, hd);
                 op.shapes.tensors = BTreeMap::from([("input", [1, batch, qh, hd]), ("output", [1, 1, m, qh * hd])]);
                 op.memory_configs = BTreeMap::from([("input", input), ("output", out)]);
                 let l1 = l1_shard_bytes(&input, DataType::Bfloat16) + l1_shard_bytes(&out, DataType::Bfloat16);
-                (OpWork { cores: qh, noc_bytes_per_core: l1_shard_bytes(&out, DataType::Bfloat16), ..OpWork::default() }, l1)
+                (
+                    OpWork {
+                        cores: qh,
+                        noc_bytes_per_core: l1_shard_bytes(&out, DataType::Bfloat16),
+                        ..OpWork::default()
+                    },
+                    l1,
+                )
             }
             Mode::Prefill => {
                 op.shapes.tensors = BTreeMap::from([("input", [batch, qh, seq, hd]), ("output", [1, 1, m, qh * hd])]);
-                op.memory_configs = BTreeMap::from([("input", MemoryConfig::DRAM_INTERLEAVED), ("output", MemoryConfig::DRAM_INTERLEAVED)]);
+                op.memory_configs = BTreeMap::from([
+                    ("input", MemoryConfig::DRAM_INTERLEAVED),
+                    ("output", MemoryConfig::DRAM_INTERLEAVED),
+                ]);
                 let cores = m.div_ceil(32).min(grid.area()).max(1);
-                (OpWork { cores, dram_bytes: 2 * bytes, noc_bytes_per_core: 2 * bytes.div_ceil(cores as u64), ..OpWork::default() }, cb::concat_heads_prefill(qh, hd))
+                (
+                    OpWork {
+                        cores,
+                        dram_bytes: 2 * bytes,
+                        noc_bytes_per_core: 2 * bytes.div_ceil(cores as u64),
+                        ..OpWork::default()
+                    },
+                    cb::concat_heads_prefill(qh, hd),
+                )
             }
         };
         self.finish(op, work, l1)
@@ -577,14 +995,32 @@ impl Ctx<'_> {
     /// Binary eltwise op (`ttnn::add` for residuals, `ttnn::multiply` with a fused SiLU on the
     /// left operand for SwiGLU, ttnn-api.md §3) over `m × width`, all three tensors in `mc`.
     #[allow(clippy::too_many_arguments)]
-    pub fn binary(&self, name: String, layer: Option<u32>, kind: OpKind, m: u32, width: u32, mc: MemoryConfig, in_dtype: DataType, out_dtype: DataType) -> Result<PlannedOp, LlamaPlanError> {
+    pub fn binary(
+        &self,
+        name: String,
+        layer: Option<u32>,
+        kind: OpKind,
+        m: u32,
+        width: u32,
+        mc: MemoryConfig,
+        in_dtype: DataType,
+        out_dtype: DataType,
+    ) -> Result<PlannedOp, LlamaPlanError> {
         let (ttnn_op, call) = if kind == OpKind::Add {
             ("ttnn::add", Call::Add { memory_config: mc, dtype: out_dtype })
         } else {
-            ("ttnn::multiply", Call::Multiply { memory_config: mc, dtype: out_dtype, lhs_activation: Some(crate::ttnn::UnaryOpType::Silu) })
+            (
+                "ttnn::multiply",
+                Call::Multiply {
+                    memory_config: mc,
+                    dtype: out_dtype,
+                    lhs_activation: Some(crate::ttnn::UnaryOpType::Silu),
+                },
+            )
         };
         let mut op = self.base(name, kind, ttnn_op, layer, call);
-        op.shapes.tensors = BTreeMap::from([("a", [1, 1, m, width]), ("b", [1, 1, m, width]), ("output", [1, 1, m, width])]);
+        op.shapes.tensors =
+            BTreeMap::from([("a", [1, 1, m, width]), ("b", [1, 1, m, width]), ("output", [1, 1, m, width])]);
         op.memory_configs = BTreeMap::from([("a", mc), ("b", mc), ("output", mc)]);
         op.dtypes = BTreeMap::from([("a", in_dtype), ("b", in_dtype), ("output", out_dtype)]);
         let bytes = m as u64 * width as u64 * 2;
@@ -599,7 +1035,15 @@ impl Ctx<'_> {
         } else {
             let cores = (m.div_ceil(32) * width.div_ceil(32)).min(self.device.num_cores()).max(1);
             let dram = if mc.buffer_type == BufferType::Dram { 3 * bytes } else { 0 };
-            (OpWork { cores, dram_bytes: dram, noc_bytes_per_core: (3 * bytes).div_ceil(cores as u64), ..OpWork::default() }, 3 * 2 * BF16_TILE + act)
+            (
+                OpWork {
+                    cores,
+                    dram_bytes: dram,
+                    noc_bytes_per_core: (3 * bytes).div_ceil(cores as u64),
+                    ..OpWork::default()
+                },
+                3 * 2 * BF16_TILE + act,
+            )
         };
         self.finish(op, work, l1)
     }
@@ -610,8 +1054,17 @@ impl Ctx<'_> {
     /// `ttnn.typecast(k_heads_1KSD, dtype=keys_BKSD.dtype)` then `ttnn.fill_cache`). Costed as
     /// the tiles it reads and writes; L1: double-buffered input and output tiles.
     #[allow(clippy::too_many_arguments)]
-    pub fn typecast(&self, name: String, layer: Option<u32>, shape: [u32; 4], mc: MemoryConfig, from: DataType, to: DataType) -> Result<PlannedOp, LlamaPlanError> {
-        let mut op = self.base(name, OpKind::Typecast, "ttnn::typecast", layer, Call::Typecast { dtype: to, memory_config: mc });
+    pub fn typecast(
+        &self,
+        name: String,
+        layer: Option<u32>,
+        shape: [u32; 4],
+        mc: MemoryConfig,
+        from: DataType,
+        to: DataType,
+    ) -> Result<PlannedOp, LlamaPlanError> {
+        let mut op =
+            self.base(name, OpKind::Typecast, "ttnn::typecast", layer, Call::Typecast { dtype: to, memory_config: mc });
         op.shapes.tensors = BTreeMap::from([("input", shape), ("output", shape)]);
         op.memory_configs = BTreeMap::from([("input", mc), ("output", mc)]);
         op.dtypes = BTreeMap::from([("input", from), ("output", to)]);
@@ -619,7 +1072,8 @@ impl Ctx<'_> {
         let bytes = tiles * (from.tile_bytes() + to.tile_bytes());
         let dram = if mc.buffer_type == BufferType::Dram { bytes } else { 0 };
         let cores = tiles.min(self.device.num_cores() as u64).max(1) as u32;
-        let work = OpWork { cores, dram_bytes: dram, noc_bytes_per_core: bytes.div_ceil(cores as u64), ..OpWork::default() };
+        let work =
+            OpWork { cores, dram_bytes: dram, noc_bytes_per_core: bytes.div_ceil(cores as u64), ..OpWork::default() };
         self.finish(op, work, 2 * (from.tile_bytes() + to.tile_bytes()))
     }
 
@@ -627,7 +1081,8 @@ impl Ctx<'_> {
     /// view, costed as one op launch.
     pub fn reshape(&self, name: String, rows: u32, width: u32, mc: MemoryConfig) -> Result<PlannedOp, LlamaPlanError> {
         let shape = [1, 1, rows, width];
-        let mut op = self.base(name, OpKind::Reshape, "ttnn::reshape", None, Call::Reshape { shape, memory_config: mc });
+        let mut op =
+            self.base(name, OpKind::Reshape, "ttnn::reshape", None, Call::Reshape { shape, memory_config: mc });
         op.shapes.tensors = BTreeMap::from([("input", [1, 1, rows, width]), ("output", shape)]);
         op.memory_configs = BTreeMap::from([("input", mc), ("output", mc)]);
         op.dtypes = BTreeMap::from([("input", DataType::Bfloat16), ("output", DataType::Bfloat16)]);
@@ -638,17 +1093,28 @@ impl Ctx<'_> {
     /// through DRAM when either side is in DRAM); L1: the L1-sharded sides' shards plus a
     /// double-buffered tile.
     pub fn reshard(&self, name: String, from: &TensorArg, to: MemoryConfig) -> Result<PlannedOp, LlamaPlanError> {
-        let mut op = self.base(name, OpKind::ToMemoryConfig, "ttnn::to_memory_config", None, Call::ToMemoryConfig { memory_config: to });
+        let mut op = self.base(
+            name,
+            OpKind::ToMemoryConfig,
+            "ttnn::to_memory_config",
+            None,
+            Call::ToMemoryConfig { memory_config: to },
+        );
         op.shapes.tensors = BTreeMap::from([("input", from.shape), ("output", from.shape)]);
         op.memory_configs = BTreeMap::from([("input", from.memory_config), ("output", to)]);
         op.dtypes = BTreeMap::from([("input", from.dtype), ("output", from.dtype)]);
         let s = from.shape;
         let rows = s[0] as u64 * s[1] as u64 * s[2].div_ceil(32) as u64 * 32;
         let bytes = rows * s[3].div_ceil(32) as u64 * 32 * from.dtype.tile_bytes() / 1024;
-        let cores = [from.memory_config, to].iter().filter_map(|m| m.shard_spec.map(|s| s.grid.num_cores)).max().unwrap_or(1);
+        let cores =
+            [from.memory_config, to].iter().filter_map(|m| m.shard_spec.map(|s| s.grid.num_cores)).max().unwrap_or(1);
         let dram = [from.memory_config, to].iter().filter(|m| m.buffer_type == BufferType::Dram).count() as u64 * bytes;
         let l1 = l1_shard_bytes(&from.memory_config, from.dtype) + l1_shard_bytes(&to, from.dtype) + 2 * BF16_TILE;
-        self.finish(op, OpWork { cores, dram_bytes: dram, noc_bytes_per_core: bytes.div_ceil(cores as u64), ..OpWork::default() }, l1)
+        self.finish(
+            op,
+            OpWork { cores, dram_bytes: dram, noc_bytes_per_core: bytes.div_ceil(cores as u64), ..OpWork::default() },
+            l1,
+        )
     }
 
     /// `ttnn::slice` of the last token of each prompt (prefill, before the LM head).
@@ -656,11 +1122,17 @@ impl Ctx<'_> {
         let call = Call::SliceLastToken { memory_config: MemoryConfig::DRAM_INTERLEAVED };
         let mut op = self.base("slice_last_token".into(), OpKind::Slice, "ttnn::slice", None, call);
         op.shapes.tensors = BTreeMap::from([("input", [1, 1, batch * seq, hidden]), ("output", [1, 1, batch, hidden])]);
-        op.memory_configs = BTreeMap::from([("input", MemoryConfig::DRAM_INTERLEAVED), ("output", MemoryConfig::DRAM_INTERLEAVED)]);
+        op.memory_configs =
+            BTreeMap::from([("input", MemoryConfig::DRAM_INTERLEAVED), ("output", MemoryConfig::DRAM_INTERLEAVED)]);
         op.dtypes = BTreeMap::from([("input", DataType::Bfloat16), ("output", DataType::Bfloat16)]);
         // Reads one tile row (32 positions) per user, writes one row each.
         let bytes = batch as u64 * 32 * hidden as u64 * 2 + batch as u64 * hidden as u64 * 2;
-        let work = OpWork { cores: batch.min(self.device.num_cores()).max(1), dram_bytes: bytes, noc_bytes_per_core: bytes, ..OpWork::default() };
+        let work = OpWork {
+            cores: batch.min(self.device.num_cores()).max(1),
+            dram_bytes: bytes,
+            noc_bytes_per_core: bytes,
+            ..OpWork::default()
+        };
         self.finish(op, work, 4 * BF16_TILE)
     }
 
@@ -668,8 +1140,24 @@ impl Ctx<'_> {
     /// all-gather `(D-1)/D` of the gathered tensor, over `links` Ethernet links of `link_bw`
     /// bytes/s each (hardware.md: 12.5 GB/s per direction per link).
     #[allow(clippy::too_many_arguments)]
-    pub fn collective(&self, name: String, layer: Option<u32>, kind: OpKind, m: u32, width: u32, chips: u32, link_bw: f64, links: u32, mc: MemoryConfig, dtype: DataType) -> Result<PlannedOp, LlamaPlanError> {
-        let (ttnn_op, call) = if kind == OpKind::AllReduce { ("ttnn::all_reduce", Call::AllReduce) } else { ("ttnn::all_gather", Call::AllGather) };
+    pub fn collective(
+        &self,
+        name: String,
+        layer: Option<u32>,
+        kind: OpKind,
+        m: u32,
+        width: u32,
+        chips: u32,
+        link_bw: f64,
+        links: u32,
+        mc: MemoryConfig,
+        dtype: DataType,
+    ) -> Result<PlannedOp, LlamaPlanError> {
+        let (ttnn_op, call) = if kind == OpKind::AllReduce {
+            ("ttnn::all_reduce", Call::AllReduce)
+        } else {
+            ("ttnn::all_gather", Call::AllGather)
+        };
         let mut op = self.base(name, kind, ttnn_op, layer, call);
         let out_w = if kind == OpKind::AllGather { width * chips } else { width };
         op.shapes.tensors = BTreeMap::from([("input", [1, 1, m, width]), ("output", [1, 1, m, out_w])]);

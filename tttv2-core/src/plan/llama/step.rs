@@ -32,12 +32,22 @@ impl<'a> Step<'a> {
     /// memory config it reads) and returning `outs` (`(local, role)`). A local held in another
     /// memory config than the op reads is moved first by a planned `to_memory_config`; a dtype
     /// difference is a planner error (casts are planned explicitly).
-    pub fn push(&mut self, mut op: PlannedOp, args: &[(&str, &str)], outs: &[(&str, &str)]) -> Result<(), LlamaPlanError> {
+    pub fn push(
+        &mut self,
+        mut op: PlannedOp,
+        args: &[(&str, &str)],
+        outs: &[(&str, &str)],
+    ) -> Result<(), LlamaPlanError> {
         let role = |op: &PlannedOp, tensor: &str, role: &str| -> Result<TensorArg, LlamaPlanError> {
             let (Some(&shape), Some(&dtype), Some(&memory_config)) =
                 (op.shapes.tensors.get(role), op.dtypes.get(role), op.memory_configs.get(role))
             else {
-                return Err(violation(&op.name, Rule::OpConstraint, format!("the planner gave no `{role}` tensor"), "report this planner bug"));
+                return Err(violation(
+                    &op.name,
+                    Rule::OpConstraint,
+                    format!("the planner gave no `{role}` tensor"),
+                    "report this planner bug",
+                ));
             };
             Ok(TensorArg { name: tensor.to_owned(), shape, dtype, memory_config })
         };
@@ -53,11 +63,7 @@ impl<'a> Step<'a> {
                             "plan a typecast",
                         ));
                     }
-                    if have.memory_config == want.memory_config {
-                        have
-                    } else {
-                        self.reshard(&op.name, &have, want)?
-                    }
+                    if have.memory_config == want.memory_config { have } else { self.reshard(&op.name, &have, want)? }
                 }
                 None => want,
             };
@@ -73,7 +79,13 @@ impl<'a> Step<'a> {
     }
 
     /// Moves the local `tensor` into `to` under the name `out` (an op named `name`).
-    pub fn move_to(&mut self, name: &str, tensor: &str, to: crate::ttnn::MemoryConfig, out: &str) -> Result<(), LlamaPlanError> {
+    pub fn move_to(
+        &mut self,
+        name: &str,
+        tensor: &str,
+        to: crate::ttnn::MemoryConfig,
+        out: &str,
+    ) -> Result<(), LlamaPlanError> {
         let have = self.locals[tensor].clone();
         let mut op = self.ctx.reshard(name.to_owned(), &have, to)?;
         op.inputs.push(have.clone());

@@ -6,7 +6,8 @@ use crate::rules::check_linear;
 use crate::ttnn::{BufferType, TensorMemoryLayout};
 
 fn model(name: &str) -> LlamaConfig {
-    LlamaConfig::from_file(Path::new(env!("CARGO_MANIFEST_DIR")).join("../models").join(name).join("config.json")).unwrap()
+    LlamaConfig::from_file(Path::new(env!("CARGO_MANIFEST_DIR")).join("../models").join(name).join("config.json"))
+        .unwrap()
 }
 
 fn plan(name: &str, system: &SystemProfile, opts: &LlamaOptions) -> LlamaPlan {
@@ -42,7 +43,8 @@ fn linears(p: &LlamaPlan) -> impl Iterator<Item = &PlannedOp> {
 
 #[test]
 fn every_planned_matmul_passes_the_checker_and_fits_l1() {
-    let systems = [SystemProfile::N150, SystemProfile::N300, SystemProfile::T3K, SystemProfile::P150, SystemProfile::P100];
+    let systems =
+        [SystemProfile::N150, SystemProfile::N300, SystemProfile::T3K, SystemProfile::P150, SystemProfile::P100];
     for sys in systems {
         for (m, opts) in [
             ("Llama-3.2-1B", decode32()),
@@ -51,7 +53,12 @@ fn every_planned_matmul_passes_the_checker_and_fits_l1() {
         ] {
             let p = plan(m, &sys, &opts);
             for op in &p.ops {
-                assert!(op.l1_peak_bytes_per_core <= sys.chip.l1_budget_bytes(), "{}: {}", op.name, op.l1_peak_bytes_per_core);
+                assert!(
+                    op.l1_peak_bytes_per_core <= sys.chip.l1_budget_bytes(),
+                    "{}: {}",
+                    op.name,
+                    op.l1_peak_bytes_per_core
+                );
                 assert!(op.estimate_us > 0.0 && op.estimate_us.is_finite(), "{}", op.name);
             }
             for op in linears(&p) {
@@ -73,7 +80,11 @@ fn decode_8b_on_n150_uses_dram_sharded_gemvs_and_names_hf_weights() {
     let wqkv = p.ops.iter().find(|o| o.name == "layers.0.attention.wqkv").unwrap();
     assert_eq!(
         wqkv.weights,
-        ["model.layers.0.self_attn.q_proj.weight", "model.layers.0.self_attn.k_proj.weight", "model.layers.0.self_attn.v_proj.weight"]
+        [
+            "model.layers.0.self_attn.q_proj.weight",
+            "model.layers.0.self_attn.k_proj.weight",
+            "model.layers.0.self_attn.v_proj.weight"
+        ]
     );
     assert_eq!((wqkv.shapes.m, wqkv.shapes.k, wqkv.shapes.n), (Some(32), Some(4096), Some(6144)));
     let w2 = p.ops.iter().find(|o| o.name == "layers.31.mlp.w2").unwrap();
@@ -125,7 +136,13 @@ fn decode_8b_n150_performance_roofline() {
         let w = op.memory_configs["weight"].shard_spec.unwrap();
         let padded = w.shape[0] as u64 / 32 * (w.shape[1] as u64 / 32) * 12 * op.dtypes["weight"].tile_bytes();
         let ideal = padded as f64 / stream * 1e6 + crate::cost::FIXED_OP_US;
-        assert!((op.estimate_us / ideal - 1.0).abs() < 0.01, "{}: {:.1} us vs DRAM-bound {:.1} us", op.name, op.estimate_us, ideal);
+        assert!(
+            (op.estimate_us / ideal - 1.0).abs() < 0.01,
+            "{}: {:.1} us vs DRAM-bound {:.1} us",
+            op.name,
+            op.estimate_us,
+            ideal
+        );
         matmul_floor += ideal;
     }
     // Why the 90 % bar is out of reach with honest modelling: the weight matmuls alone, with
@@ -175,7 +192,9 @@ fn batch_hint_switches_decode_between_dram_sharded_and_multicast() {
     };
     assert_eq!(family(&small, "layers.0.mlp.w1"), "MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig");
     assert_ne!(family(&big, "layers.0.mlp.w1"), "MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig");
-    let res = |p: &LlamaPlan| p.ops.iter().find(|o| o.name == "layers.0.attention_norm").unwrap().memory_configs["input"].memory_layout;
+    let res = |p: &LlamaPlan| {
+        p.ops.iter().find(|o| o.name == "layers.0.attention_norm").unwrap().memory_configs["input"].memory_layout
+    };
     assert_eq!(res(&small), TensorMemoryLayout::WidthSharded);
     assert_eq!(res(&big), TensorMemoryLayout::Interleaved);
 }
@@ -183,7 +202,11 @@ fn batch_hint_switches_decode_between_dram_sharded_and_multicast() {
 #[test]
 fn seq_len_hint_changes_sdpa_chunks_and_cache() {
     let sdpa = |s: u32| {
-        let p = plan("Llama-3.2-1B", &SystemProfile::N150, &LlamaOptions { seq_len: s, ..LlamaOptions::new(Mode::Prefill, 1) });
+        let p = plan(
+            "Llama-3.2-1B",
+            &SystemProfile::N150,
+            &LlamaOptions { seq_len: s, ..LlamaOptions::new(Mode::Prefill, 1) },
+        );
         let op = p.ops.iter().find(|o| o.name == "layers.0.attention.sdpa").unwrap().clone();
         let Some(OpProgramConfig::Sdpa(crate::ttnn::TaggedSdpa::Config(c))) = op.program_config else { unreachable!() };
         (c, p.totals.kv_cache_bytes_per_chip)
@@ -199,7 +222,8 @@ fn seq_len_hint_changes_sdpa_chunks_and_cache() {
 fn optimize_for_throughput_frees_cores_within_the_slack() {
     let base = LlamaOptions { seq_len: 256, ..LlamaOptions::new(Mode::Prefill, 1) };
     let lat = plan("Llama-3.2-1B", &SystemProfile::N150, &base);
-    let thr = plan("Llama-3.2-1B", &SystemProfile::N150, &LlamaOptions { optimize_for: OptimizeFor::Throughput, ..base });
+    let thr =
+        plan("Llama-3.2-1B", &SystemProfile::N150, &LlamaOptions { optimize_for: OptimizeFor::Throughput, ..base });
     let mut changed = 0;
     for (a, b) in linears(&lat).zip(linears(&thr)) {
         assert!(b.cores <= a.cores, "{}", a.name);
@@ -212,7 +236,12 @@ fn optimize_for_throughput_frees_cores_within_the_slack() {
 #[test]
 fn per_layer_overrides_apply_to_their_layers_only() {
     let opts = LlamaOptions {
-        overrides: vec![LayerOverride { layers: Some((0, 1)), group: WeightGroup::W1W3, dtype: Some(DataType::Bfloat8B), math_fidelity: Some(MathFidelity::HiFi4) }],
+        overrides: vec![LayerOverride {
+            layers: Some((0, 1)),
+            group: WeightGroup::W1W3,
+            dtype: Some(DataType::Bfloat8B),
+            math_fidelity: Some(MathFidelity::HiFi4),
+        }],
         ..decode32()
     };
     let p = plan("Llama-3.2-1B", &SystemProfile::N150, &opts);
@@ -258,7 +287,19 @@ fn json_shape_has_the_documented_fields() {
     let v = serde_json::to_value(&p).unwrap();
     let op = &v["ops"][4];
     assert_eq!(op["name"], "layers.0.attention.wqkv");
-    for k in ["name", "op", "mode", "weights", "shapes", "program_config", "compute_kernel_config", "memory_configs", "dtypes", "l1_peak_bytes_per_core", "estimate_us"] {
+    for k in [
+        "name",
+        "op",
+        "mode",
+        "weights",
+        "shapes",
+        "program_config",
+        "compute_kernel_config",
+        "memory_configs",
+        "dtypes",
+        "l1_peak_bytes_per_core",
+        "estimate_us",
+    ] {
         assert!(op.get(k).is_some(), "missing {k}");
     }
     assert_eq!(op["program_config"]["type"], "MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig");
@@ -273,7 +314,12 @@ fn prefill_casts_k_and_v_to_a_bfp8_cache_before_fill_cache() {
     let prefill = |policy| LlamaOptions { seq_len: 256, policy, ..LlamaOptions::new(Mode::Prefill, 1) };
     let p = plan("Llama-3.2-1B", &SystemProfile::N150, &prefill(Policy::Performance));
     let idx = |n: &str| p.ops.iter().position(|o| o.name == n).unwrap_or_else(|| panic!("{n} missing"));
-    let (tk, tv, fk, fv) = (idx("layers.0.attention.typecast_k"), idx("layers.0.attention.typecast_v"), idx("layers.0.attention.fill_k_cache"), idx("layers.0.attention.fill_v_cache"));
+    let (tk, tv, fk, fv) = (
+        idx("layers.0.attention.typecast_k"),
+        idx("layers.0.attention.typecast_v"),
+        idx("layers.0.attention.fill_k_cache"),
+        idx("layers.0.attention.fill_v_cache"),
+    );
     assert!(tk < tv && tv < fk && fk < fv, "cast K, cast V, fill K, fill V");
     for i in [tk, tv] {
         let op = &p.ops[i];
@@ -293,23 +339,35 @@ fn prefill_casts_k_and_v_to_a_bfp8_cache_before_fill_cache() {
 #[test]
 fn prefill_for_a_decode_plan_reads_the_decode_weights() {
     let sys = SystemProfile::N150;
-    for (name, policy) in [("Llama-3.2-1B", Policy::Performance), ("Llama-3.1-8B", Policy::Performance), ("Llama-3.2-1B", Policy::Accuracy)] {
+    for (name, policy) in [
+        ("Llama-3.2-1B", Policy::Performance),
+        ("Llama-3.1-8B", Policy::Performance),
+        ("Llama-3.2-1B", Policy::Accuracy),
+    ] {
         let decode = plan(name, &sys, &LlamaOptions { seq_len: 2048, policy, ..decode32() });
         for seq_len in [128, 1024, 2048] {
-            let prefill = plan_llama_prefill_for(&decode, &sys, seq_len).unwrap_or_else(|e| panic!("{name} {seq_len}: {e}"));
+            let prefill =
+                plan_llama_prefill_for(&decode, &sys, seq_len).unwrap_or_else(|e| panic!("{name} {seq_len}: {e}"));
             assert_eq!(prefill.options.mode, Mode::Prefill);
             assert_eq!(prefill.totals.weight_bytes_per_chip, decode.totals.weight_bytes_per_chip);
             let (pre, dec): (Vec<_>, Vec<_>) = (linears(&prefill).collect(), linears(&decode).collect());
             assert_eq!(pre.len(), dec.len(), "{name}: the same matmuls, the LM head split alike");
             for (p, d) in pre.iter().zip(&dec) {
                 assert_eq!(p.name, d.name);
-                assert_eq!((p.dtypes["weight"], p.memory_configs["weight"]), (d.dtypes["weight"], d.memory_configs["weight"]), "{}", p.name);
+                assert_eq!(
+                    (p.dtypes["weight"], p.memory_configs["weight"]),
+                    (d.dtypes["weight"], d.memory_configs["weight"]),
+                    "{}",
+                    p.name
+                );
                 assert_eq!(p.compute_kernel_config, d.compute_kernel_config, "{}", p.name);
                 assert!(p.memory_configs["weight"].is_sharded(), "{}: decode GEMV weights are DRAM-sharded", p.name);
                 // TT-NN takes a sharded in1 only in 2D and wide 1D multicast matmuls.
                 match p.program_config {
                     Some(OpProgramConfig::Matmul(MatmulProgramConfig::MultiCast2D(c))) => assert!(!c.transpose_mcast),
-                    Some(OpProgramConfig::Matmul(MatmulProgramConfig::MultiCast1D(c))) => assert!(c.mcast_in0, "{}", p.name),
+                    Some(OpProgramConfig::Matmul(MatmulProgramConfig::MultiCast1D(c))) => {
+                        assert!(c.mcast_in0, "{}", p.name)
+                    }
                     other => panic!("{}: {other:?}", p.name),
                 }
                 check_linear(&linear_config(p), &sys.chip).unwrap_or_else(|v| panic!("{}: {v}", p.name));
@@ -329,7 +387,8 @@ fn a_tall_1d_matmul_rejects_a_sharded_weight() {
     let sys = SystemProfile::N150;
     let decode = plan("Llama-3.2-1B", &sys, &LlamaOptions { seq_len: 2048, ..decode32() });
     let shared = linears(&decode).find(|o| o.name == "layers.0.mlp.w2").unwrap().memory_configs["weight"];
-    let interleaved = plan("Llama-3.2-1B", &sys, &LlamaOptions { seq_len: 2048, ..LlamaOptions::new(Mode::Prefill, 1) });
+    let interleaved =
+        plan("Llama-3.2-1B", &sys, &LlamaOptions { seq_len: 2048, ..LlamaOptions::new(Mode::Prefill, 1) });
     let base = linear_config(linears(&interleaved).find(|o| o.name == "layers.0.mlp.w2").unwrap());
     // M = 2048 rows over the 64 cores of the 8x8 grid, all of N on each core.
     let (mt, nt) = (base.mt(), base.nt());
@@ -364,7 +423,11 @@ fn lm_head_outputs_float32_under_accuracy_only() {
         let heads = |policy| {
             let opts = LlamaOptions { policy, seq_len: 128, ..LlamaOptions::new(mode, batch) };
             let p = plan("Llama-3.2-1B", &SystemProfile::N150, &opts);
-            p.ops.iter().filter(|o| o.op == OpKind::Linear && o.name.starts_with("lm_head")).cloned().collect::<Vec<_>>()
+            p.ops
+                .iter()
+                .filter(|o| o.op == OpKind::Linear && o.name.starts_with("lm_head"))
+                .cloned()
+                .collect::<Vec<_>>()
         };
         for (policy, want) in [(Policy::Accuracy, DataType::Float32), (Policy::Performance, DataType::Bfloat16)] {
             for op in heads(policy) {
@@ -386,7 +449,12 @@ fn lm_head_outputs_float32_under_accuracy_only() {
         // Every other matmul keeps bfloat16 outputs under accuracy.
         let opts = LlamaOptions { policy: Policy::Accuracy, seq_len: 128, ..LlamaOptions::new(mode, batch) };
         let p = plan("Llama-3.2-1B", &SystemProfile::N150, &opts);
-        assert!(p.ops.iter().filter(|o| o.op == OpKind::Linear && !o.name.starts_with("lm_head")).all(|o| o.dtypes["output"] == DataType::Bfloat16));
+        assert!(
+            p.ops
+                .iter()
+                .filter(|o| o.op == OpKind::Linear && !o.name.starts_with("lm_head"))
+                .all(|o| o.dtypes["output"] == DataType::Bfloat16)
+        );
     }
 }
 
@@ -396,7 +464,11 @@ fn lm_head_outputs_float32_under_accuracy_only() {
 fn qwen2_plans_the_qkv_bias_fused_into_the_qkv_matmul() {
     let cfg = model("corpus/Qwen2.5-0.5B");
     assert!(cfg.qkv_bias);
-    for opts in [LlamaOptions::new(Mode::Decode, 1), LlamaOptions::new(Mode::Decode, 32), LlamaOptions { seq_len: 128, ..LlamaOptions::new(Mode::Prefill, 1) }] {
+    for opts in [
+        LlamaOptions::new(Mode::Decode, 1),
+        LlamaOptions::new(Mode::Decode, 32),
+        LlamaOptions { seq_len: 128, ..LlamaOptions::new(Mode::Prefill, 1) },
+    ] {
         let p = plan_llama(&cfg, &SystemProfile::N150, &opts).unwrap();
         for op in linears(&p) {
             let Call::Linear(c) = op.call else { unreachable!() };
@@ -406,7 +478,10 @@ fn qwen2_plans_the_qkv_bias_fused_into_the_qkv_matmul() {
                 continue;
             }
             let bias = &op.inputs[2];
-            assert_eq!((bias.name.as_str(), bias.dtype, bias.memory_config), ("layer.wqkv_bias", c.weight_dtype, c.bias_memory_config()));
+            assert_eq!(
+                (bias.name.as_str(), bias.dtype, bias.memory_config),
+                ("layer.wqkv_bias", c.weight_dtype, c.bias_memory_config())
+            );
             if let Some(spec) = bias.memory_config.shard_spec {
                 assert_eq!(spec.shape[0], 32, "{}: one tile row per shard", op.name);
             }
@@ -426,7 +501,8 @@ fn qwen2_plans_the_qkv_bias_fused_into_the_qkv_matmul() {
 /// output subblock (Qwen2.5-0.5B's w1: 13 columns per bank, computed as 16 on n150, 19 as 20 on p150).
 #[test]
 fn accuracy_matmul_l1_matches_ttnn() {
-    let acc = |mode, batch, seq_len| LlamaOptions { policy: Policy::Accuracy, seq_len, ..LlamaOptions::new(mode, batch) };
+    let acc =
+        |mode, batch, seq_len| LlamaOptions { policy: Policy::Accuracy, seq_len, ..LlamaOptions::new(mode, batch) };
     let cases = [
         ("corpus/Qwen2.5-0.5B", SystemProfile::N150, acc(Mode::Decode, 32, 128), "layers.0.mlp.w1", 450_560),
         ("corpus/Qwen2.5-0.5B", SystemProfile::P150, acc(Mode::Decode, 32, 128), "layers.0.mlp.w1", 618_496),

@@ -417,6 +417,11 @@ impl LlamaPlan {
     /// The calls one run of this plan makes, in order: what a recorded op trace of the generated
     /// program must equal.
     pub fn op_trace(&self) -> Vec<TracedCall> {
-        self.ops.iter().map(|o| (o.call.op_fn(), o.call.trace_config(), o.inputs.iter().map(|t| (t.dtype, t.memory_config)).collect())).collect()
+        self.ops
+            .iter()
+            .map(|o| {
+                (o.call.op_fn(), o.call.trace_config(), o.inputs.iter().map(|t| (t.dtype, t.memory_config)).collect())
+            })
+            .collect()
     }
 }
