@@ -229,7 +229,7 @@ impl SmallLlama {
             .layers
             .iter()
             .map(|l| {
-                ::tttv2::nn::llama::tensor_bytes(&l.attention_norm)
+                0 + ::tttv2::nn::llama::tensor_bytes(&l.attention_norm)
                     + ::tttv2::nn::llama::tensor_bytes(&l.wqkv)
                     + ::tttv2::nn::llama::tensor_bytes(&l.wo)
                     + ::tttv2::nn::llama::tensor_bytes(&l.ffn_norm)
@@ -296,7 +296,7 @@ impl SmallLlama {
             &q,
             &rope.cos,
             &rope.sin,
-            rope.trans_mat,
+            &rope.trans_mat,
             true,
             &L1_HEIGHT_SHARDED_4_CORES_32X64,
             &COMPUTE_HIFI4,
@@ -306,7 +306,7 @@ impl SmallLlama {
             &k,
             &rope.cos,
             &rope.sin,
-            rope.trans_mat,
+            &rope.trans_mat,
             true,
             &L1_HEIGHT_SHARDED_4_CORES_32X64,
             &COMPUTE_HIFI4,
