@@ -13,6 +13,8 @@
 //! ```
 
 mod error;
+#[cfg(feature = "gguf")]
+mod gguf;
 mod stop;
 mod stream;
 mod strftime;
@@ -48,6 +50,19 @@ impl Chat {
         let template = ChatTemplate::from_dir(dir)?;
         let stop = stop_tokens(dir, &tokenizer)?;
         Ok(Chat { tokenizer, template, stop })
+    }
+
+    /// The same from a GGUF file's metadata alone (feature `gguf`): the tokenizer from
+    /// `tokenizer.ggml.*`, the template from `tokenizer.chat_template`, the stop tokens from the
+    /// end-of-sequence, end-of-turn and end-of-message ids (see `src/chat/gguf.rs`).
+    #[cfg(feature = "gguf")]
+    pub fn from_gguf(path: impl AsRef<Path>) -> Result<Chat, ChatError> {
+        let (tokenizer, template, stop) = gguf::load(path.as_ref())?;
+        Ok(Chat {
+            tokenizer,
+            template,
+            stop,
+        })
     }
 
     /// The tokenizer.
