@@ -14,9 +14,7 @@ use candle_core::quantized::gguf_file::{self, Value};
 use tttv2::chat::{Chat, ChatError, CivilTime, Message, Tokenizer};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/chat_gguf")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/chat_gguf").join(name)
 }
 
 const BPE: [&str; 5] = ["gpt2", "smollm", "llama-bpe", "qwen2", "default"];
@@ -61,11 +59,7 @@ fn from_gguf(name: &str) -> Chat {
 
 /// Ids with and without the special tokens the tokenizer adds, and the decoded text, equal.
 fn assert_same_tokenizer(name: &str, got: &Tokenizer, want: &Tokenizer) {
-    assert_eq!(
-        got.get_vocab_size(true),
-        want.get_vocab_size(true),
-        "{name}"
-    );
+    assert_eq!(got.get_vocab_size(true), want.get_vocab_size(true), "{name}");
     for text in CORPUS {
         for add_special in [false, true] {
             let g = got.encode(*text, add_special).unwrap();
@@ -103,10 +97,7 @@ fn sentencepiece_tokenizes_as_transformers_llama_converter() {
     assert_same_tokenizer("llama-spm", chat.tokenizer(), &want);
     // Byte fallback and the prepended space are in play (not just the vocabulary).
     let ids = chat.encode("日本").unwrap();
-    let tokens: Vec<String> = ids
-        .iter()
-        .map(|&i| chat.tokenizer().id_to_token(i).unwrap())
-        .collect();
+    let tokens: Vec<String> = ids.iter().map(|&i| chat.tokenizer().id_to_token(i).unwrap()).collect();
     assert!(tokens.iter().any(|t| t.starts_with("<0x")), "{tokens:?}");
     assert_eq!(tokens[0], "▁", "{tokens:?}");
     // llama.cpp adds BOS to SentencePiece models; the file says so too.
@@ -141,39 +132,22 @@ fn conversation() -> Vec<Message> {
 
 #[test]
 fn template_and_stop_tokens_match_the_hugging_face_directory() {
-    let now = CivilTime {
-        year: 2025,
-        month: 3,
-        day: 14,
-        hour: 15,
-        minute: 9,
-        second: 26,
-    };
+    let now = CivilTime { year: 2025, month: 3, day: 14, hour: 15, minute: 9, second: 26 };
     for name in BPE.iter().chain(&["llama-spm"]) {
         let gguf = from_gguf(name);
         let dir = Chat::from_dir(fixture(name)).unwrap();
         assert_eq!(gguf.template().source(), dir.template().source(), "{name}");
         for key in ["bos_token", "eos_token"] {
-            assert_eq!(
-                gguf.template().special_token(key),
-                dir.template().special_token(key),
-                "{name}: {key}"
-            );
+            assert_eq!(gguf.template().special_token(key), dir.template().special_token(key), "{name}: {key}");
         }
         for add in [false, true] {
             assert_eq!(
-                gguf.template()
-                    .render_at(&conversation(), add, now)
-                    .unwrap(),
+                gguf.template().render_at(&conversation(), add, now).unwrap(),
                 dir.template().render_at(&conversation(), add, now).unwrap(),
                 "{name}"
             );
         }
-        assert_eq!(
-            gguf.prompt(&conversation()).unwrap(),
-            dir.prompt(&conversation()).unwrap(),
-            "{name}"
-        );
+        assert_eq!(gguf.prompt(&conversation()).unwrap(), dir.prompt(&conversation()).unwrap(), "{name}");
         assert_eq!(gguf.stop_tokens(), dir.stop_tokens(), "{name}");
     }
 }
@@ -185,11 +159,7 @@ fn stop_tokens_are_eos_eot_and_eom() {
     assert_eq!(smollm.stop_tokens(), [id(&smollm, "<|im_end|>")]);
     // eos <|endoftext|>, eot <|im_end|>, eom <empty_output>.
     let llama3 = from_gguf("llama-bpe");
-    let mut want = vec![
-        id(&llama3, "<|endoftext|>"),
-        id(&llama3, "<|im_end|>"),
-        id(&llama3, "<empty_output>"),
-    ];
+    let mut want = vec![id(&llama3, "<|endoftext|>"), id(&llama3, "<|im_end|>"), id(&llama3, "<empty_output>")];
     want.sort_unstable();
     assert_eq!(llama3.stop_tokens(), want);
     let spm = from_gguf("llama-spm");
@@ -238,67 +208,22 @@ fn an_unmodified_rewrite_loads() {
 #[test]
 fn unsupported_or_broken_metadata_is_an_error_naming_file_and_key() {
     let cases: Vec<(&str, &str, Option<Value>, &str)> = vec![
-        (
-            "gpt2",
-            "tokenizer.ggml.pre",
-            Some(Value::String("no-such-pre".into())),
-            "`no-such-pre` is not supported",
-        ),
-        (
-            "gpt2",
-            "tokenizer.ggml.model",
-            Some(Value::String("bert".into())),
-            "`bert` is not supported",
-        ),
-        (
-            "gpt2",
-            "tokenizer.ggml.merges",
-            None,
-            "missing from the GGUF metadata",
-        ),
+        ("gpt2", "tokenizer.ggml.pre", Some(Value::String("no-such-pre".into())), "`no-such-pre` is not supported"),
+        ("gpt2", "tokenizer.ggml.model", Some(Value::String("bert".into())), "`bert` is not supported"),
+        ("gpt2", "tokenizer.ggml.merges", None, "missing from the GGUF metadata"),
         (
             "gpt2",
             "tokenizer.ggml.merges",
             Some(Value::Array(vec![Value::String("nospace".into())])),
             "not two tokens separated by a space",
         ),
-        (
-            "llama-spm",
-            "tokenizer.ggml.scores",
-            Some(Value::Array(vec![Value::F32(0.0)])),
-            "1 entries for 1000 tokens",
-        ),
-        (
-            "gpt2",
-            "tokenizer.ggml.eos_token_id",
-            Some(Value::U32(100_000)),
-            "outside the vocabulary",
-        ),
-        (
-            "gpt2",
-            "tokenizer.ggml.eos_token_id",
-            None,
-            "no end-of-sequence token",
-        ),
+        ("llama-spm", "tokenizer.ggml.scores", Some(Value::Array(vec![Value::F32(0.0)])), "1 entries for 1000 tokens"),
+        ("gpt2", "tokenizer.ggml.eos_token_id", Some(Value::U32(100_000)), "outside the vocabulary"),
+        ("gpt2", "tokenizer.ggml.eos_token_id", None, "no end-of-sequence token"),
         ("gpt2", "tokenizer.chat_template", None, "no chat template"),
-        (
-            "gpt2",
-            "tokenizer.chat_template",
-            Some(Value::String("{% if %}".into())),
-            "does not compile",
-        ),
-        (
-            "gpt2",
-            "tokenizer.ggml.tokens",
-            Some(Value::U32(3)),
-            "expected an array, got u32",
-        ),
-        (
-            "gpt2",
-            "tokenizer.ggml.add_bos_token",
-            Some(Value::String("yes".into())),
-            "expected a bool",
-        ),
+        ("gpt2", "tokenizer.chat_template", Some(Value::String("{% if %}".into())), "does not compile"),
+        ("gpt2", "tokenizer.ggml.tokens", Some(Value::U32(3)), "expected an array, got u32"),
+        ("gpt2", "tokenizer.ggml.add_bos_token", Some(Value::String("yes".into())), "expected a bool"),
     ];
     for (name, key, value, message) in cases {
         let path = edited(name, key, value);
@@ -329,18 +254,14 @@ fn a_missing_or_non_gguf_file_is_an_error_naming_it() {
 #[ignore = "needs the SmolLM2-135M-Instruct GGUF: TTTV2_SMOLLM2_GGUF=/path/to/SmolLM2-135M-Instruct.Q4_1.gguf (after bash tools/real-checkpoint/setup.sh)"]
 fn real_smollm2_gguf_tokenizes_as_its_converted_tokenizer_json() {
     let path = PathBuf::from(std::env::var("TTTV2_SMOLLM2_GGUF").expect("TTTV2_SMOLLM2_GGUF"));
-    let dir = std::env::var_os("TTTV2_SMOLLM2_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| path.parent().unwrap().to_owned());
+    let dir =
+        std::env::var_os("TTTV2_SMOLLM2_DIR").map(PathBuf::from).unwrap_or_else(|| path.parent().unwrap().to_owned());
     let gguf = Chat::from_gguf(&path).unwrap();
     let hf = Chat::from_dir(&dir).unwrap();
     assert_eq!(gguf.tokenizer().get_vocab_size(true), 49152);
     assert_same_tokenizer("SmolLM2", gguf.tokenizer(), hf.tokenizer());
     assert_eq!(gguf.template().source(), hf.template().source());
-    assert_eq!(
-        gguf.prompt(&conversation()).unwrap(),
-        hf.prompt(&conversation()).unwrap()
-    );
+    assert_eq!(gguf.prompt(&conversation()).unwrap(), hf.prompt(&conversation()).unwrap());
     assert_eq!(gguf.stop_tokens(), hf.stop_tokens());
     assert_eq!(gguf.stop_tokens(), [2]);
 }

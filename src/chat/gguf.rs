@@ -40,7 +40,8 @@ const GPT2_RE: &str = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{
 /// "original regex from tokenizer.json" of LLAMA_VOCAB_PRE_TYPE_LLAMA3, src/llama-vocab.cpp).
 const LLAMA3_RE: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 /// Qwen2's, likewise (llama.cpp: LLAMA_VOCAB_PRE_TYPE_QWEN2): digits one by one.
-const QWEN2_RE: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+const QWEN2_RE: &str =
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
 /// The GGUF metadata of one file, with errors that name the file and the key.
 struct Meta<'a> {
@@ -111,10 +112,7 @@ impl Meta<'_> {
             Ok(id) if (id as usize) < n => Ok(Some(id)),
             // gguf-py and llama.cpp write -1 (as u32: 0xFFFFFFFF) for "no such token".
             _ if id == -1 || id == i64::from(u32::MAX) => Ok(None),
-            _ => Err(self.err(
-                key,
-                format!("token id {id} is outside the vocabulary of {n} tokens"),
-            )),
+            _ => Err(self.err(key, format!("token id {id} is outside the vocabulary of {n} tokens"))),
         }
     }
 
@@ -151,18 +149,9 @@ impl Meta<'_> {
             return Ok(None);
         };
         if a.len() != n {
-            return Err(self.err(
-                key,
-                format!(
-                    "{} entries for {n} tokens in tokenizer.ggml.tokens",
-                    a.len()
-                ),
-            ));
+            return Err(self.err(key, format!("{} entries for {n} tokens in tokenizer.ggml.tokens", a.len())));
         }
-        a.iter()
-            .map(|v| convert(v).ok_or_else(|| self.wrong(key, what, v)))
-            .collect::<Result<_, _>>()
-            .map(Some)
+        a.iter().map(|v| convert(v).ok_or_else(|| self.wrong(key, what, v))).collect::<Result<_, _>>().map(Some)
     }
 }
 
@@ -228,12 +217,7 @@ struct BpePre {
 /// its regexes; src/llama-vocab.cpp), written as the model family's tokenizer.json writes them.
 /// `None` for a name not supported.
 fn bpe_pre(pre: &str) -> Option<BpePre> {
-    let plain = |pre_tokenizer| BpePre {
-        normalizer: Json::Null,
-        pre_tokenizer,
-        ignore_merges: false,
-        add_bos: false,
-    };
+    let plain = |pre_tokenizer| BpePre { normalizer: Json::Null, pre_tokenizer, ignore_merges: false, add_bos: false };
     Some(match pre {
         // LLAMA_VOCAB_PRE_TYPE_GPT2: GPT-2's tokenizer.json, ByteLevel with its built-in regex.
         "gpt-2" | "phi-2" | "mpt" | "olmo" => plain(byte_level(true)),
@@ -248,9 +232,7 @@ fn bpe_pre(pre: &str) -> Option<BpePre> {
         "llama3" | "llama-v3" | "llama-bpe" | "falcon3" => BpePre {
             ignore_merges: true,
             add_bos: true,
-            ..plain(
-                json!({"type": "Sequence", "pretokenizers": [split(LLAMA3_RE), byte_level(false)]}),
-            )
+            ..plain(json!({"type": "Sequence", "pretokenizers": [split(LLAMA3_RE), byte_level(false)]}))
         },
         // LLAMA_VOCAB_PRE_TYPE_DBRX / SMAUG: Llama 3's regex, none of its other settings.
         "dbrx" | "smaug-bpe" => plain(json!({
@@ -260,9 +242,7 @@ fn bpe_pre(pre: &str) -> Option<BpePre> {
         // LLAMA_VOCAB_PRE_TYPE_QWEN2: Qwen2's tokenizer.json, which also NFC-normalizes.
         "qwen2" | "deepseek-r1-qwen" => BpePre {
             normalizer: json!({"type": "NFC"}),
-            ..plain(
-                json!({"type": "Sequence", "pretokenizers": [split(QWEN2_RE), byte_level(false)]}),
-            )
+            ..plain(json!({"type": "Sequence", "pretokenizers": [split(QWEN2_RE), byte_level(false)]}))
         },
         // LLAMA_VOCAB_PRE_TYPE_DEFAULT (also what llama.cpp uses when the key is absent): four
         // regexes in turn, each splitting the pieces the previous left; no tokenizer.json exists
@@ -318,10 +298,7 @@ fn spm_merges(tokens: &[&str], scores: &[f32]) -> Vec<(String, String)> {
     let mut score: HashMap<&str, f32> = HashMap::with_capacity(tokens.len());
     let mut order = Vec::with_capacity(tokens.len());
     for (t, &s) in tokens.iter().zip(scores) {
-        if score
-            .insert(t, if s.is_nan() { f32::NEG_INFINITY } else { s })
-            .is_none()
-        {
+        if score.insert(t, if s.is_nan() { f32::NEG_INFINITY } else { s }).is_none() {
             order.push(*t);
         }
     }
@@ -338,33 +315,18 @@ fn spm_merges(tokens: &[&str], scores: &[f32]) -> Vec<(String, String)> {
         }
         local.sort_by_key(|&(il, ir, ..)| (il, ir));
         let total = token.chars().count();
-        merges.extend(
-            local
-                .into_iter()
-                .map(|(_, _, l, r, c)| (l, r, s, c, total - c)),
-        );
+        merges.extend(local.into_iter().map(|(_, _, l, r, c)| (l, r, s, c, total - c)));
     }
-    merges.sort_by(|a, b| {
-        (b.2, b.3, b.4)
-            .partial_cmp(&(a.2, a.3, a.4))
-            .unwrap_or(std::cmp::Ordering::Equal)
-    });
-    merges
-        .into_iter()
-        .map(|(l, r, ..)| (l.to_owned(), r.to_owned()))
-        .collect()
+    merges.sort_by(|a, b| (b.2, b.3, b.4).partial_cmp(&(a.2, a.3, a.4)).unwrap_or(std::cmp::Ordering::Equal));
+    merges.into_iter().map(|(l, r, ..)| (l.to_owned(), r.to_owned())).collect()
 }
 
 /// Everything `Chat` needs, from the GGUF at `path`.
 pub(crate) fn load(path: &Path) -> Result<(Tokenizer, ChatTemplate, Vec<u32>), ChatError> {
-    let file = std::fs::File::open(path)
-        .map_err(|e| ChatError::file(path, format!("cannot open: {e}")))?;
+    let file = std::fs::File::open(path).map_err(|e| ChatError::file(path, format!("cannot open: {e}")))?;
     let content = Content::read(&mut std::io::BufReader::new(file))
         .map_err(|e| ChatError::file(path, format!("not a readable GGUF file: {e}")))?;
-    let meta = Meta {
-        path,
-        kv: &content.metadata,
-    };
+    let meta = Meta { path, kv: &content.metadata };
 
     let tokens = meta.strings("tokenizer.ggml.tokens")?.ok_or_else(|| {
         meta.missing(
@@ -376,19 +338,12 @@ pub(crate) fn load(path: &Path) -> Result<(Tokenizer, ChatTemplate, Vec<u32>), C
         return Err(meta.err("tokenizer.ggml.tokens", "the vocabulary is empty"));
     }
     let n = tokens.len();
-    let types = meta
-        .per_token(
-            "tokenizer.ggml.token_type",
-            n,
-            "an array of integers",
-            as_int,
-        )?
-        .unwrap_or_else(|| vec![1; n]);
+    let types =
+        meta.per_token("tokenizer.ggml.token_type", n, "an array of integers", as_int)?.unwrap_or_else(|| vec![1; n]);
     let vocab = Vocab { tokens, types };
 
-    let model = meta
-        .str("tokenizer.ggml.model")?
-        .ok_or_else(|| meta.missing("tokenizer.ggml.model", "the tokenizer kind"))?;
+    let model =
+        meta.str("tokenizer.ggml.model")?.ok_or_else(|| meta.missing("tokenizer.ggml.model", "the tokenizer kind"))?;
     let bos = meta.token_id("tokenizer.ggml.bos_token_id", n)?;
     let eos = meta.token_id("tokenizer.ggml.eos_token_id", n)?;
     let unk = meta.token_id("tokenizer.ggml.unknown_token_id", n)?;
@@ -404,12 +359,9 @@ pub(crate) fn load(path: &Path) -> Result<(Tokenizer, ChatTemplate, Vec<u32>), C
                     format!("pre-tokenizer `{pre}` is not supported; supported: {SUPPORTED_PRE}"),
                 )
             })?;
-            let merges = meta.strings("tokenizer.ggml.merges")?.ok_or_else(|| {
-                meta.missing(
-                    "tokenizer.ggml.merges",
-                    "a byte-level BPE vocabulary needs its merges",
-                )
-            })?;
+            let merges = meta
+                .strings("tokenizer.ggml.merges")?
+                .ok_or_else(|| meta.missing("tokenizer.ggml.merges", "a byte-level BPE vocabulary needs its merges"))?;
             let merges = merges
                 .iter()
                 .enumerate()
@@ -427,12 +379,7 @@ pub(crate) fn load(path: &Path) -> Result<(Tokenizer, ChatTemplate, Vec<u32>), C
                 .collect::<Result<Vec<_>, _>>()?;
             let add_bos = add_bos_key.unwrap_or(pre_cfg.add_bos);
             let post = if add_bos || add_eos {
-                special_processing(
-                    &meta,
-                    &vocab.tokens,
-                    add_bos.then_some(bos),
-                    add_eos.then_some(eos),
-                )?
+                special_processing(&meta, &vocab.tokens, add_bos.then_some(bos), add_eos.then_some(eos))?
             } else {
                 json!({"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": false, "use_regex": true})
             };
@@ -461,16 +408,11 @@ pub(crate) fn load(path: &Path) -> Result<(Tokenizer, ChatTemplate, Vec<u32>), C
         }
         "llama" => {
             let scores = meta
-                .per_token(
-                    "tokenizer.ggml.scores",
-                    n,
-                    "an array of numbers",
-                    |v| match v {
-                        Value::F32(f) => Some(*f),
-                        Value::F64(f) => Some(*f as f32),
-                        v => as_int(v).map(|i| i as f32),
-                    },
-                )?
+                .per_token("tokenizer.ggml.scores", n, "an array of numbers", |v| match v {
+                    Value::F32(f) => Some(*f),
+                    Value::F64(f) => Some(*f as f32),
+                    v => as_int(v).map(|i| i as f32),
+                })?
                 .ok_or_else(|| {
                     meta.missing(
                         "tokenizer.ggml.scores",
@@ -480,26 +422,17 @@ pub(crate) fn load(path: &Path) -> Result<(Tokenizer, ChatTemplate, Vec<u32>), C
             let merges = spm_merges(&vocab.tokens, &scores);
             // llama.cpp's SentencePiece default (LLAMA_VOCAB_TYPE_SPM): a space before the text,
             // BOS added; both overridable by the file.
-            let prefix = meta
-                .bool("tokenizer.ggml.add_space_prefix")?
-                .unwrap_or(true);
+            let prefix = meta.bool("tokenizer.ggml.add_space_prefix")?.unwrap_or(true);
             let add_bos = add_bos_key.unwrap_or(true);
             // The unknown token: the id the file names, else the first of type unknown.
-            let unk = unk.or_else(|| {
-                vocab
-                    .types
-                    .iter()
-                    .position(|&t| t == UNKNOWN)
-                    .map(|i| i as u32)
-            });
+            let unk = unk.or_else(|| vocab.types.iter().position(|&t| t == UNKNOWN).map(|i| i as u32));
             // LlamaConverter (legacy): normalizer [Prepend("▁")], Replace(" ", "▁"); no
             // pre-tokenizer; decoder Replace("▁", " "), ByteFallback, Fuse[, Strip(" ", 1, 0)].
             let mut normalizers = Vec::new();
             if prefix {
                 normalizers.push(json!({"type": "Prepend", "prepend": "▁"}));
             }
-            normalizers
-                .push(json!({"type": "Replace", "pattern": {"String": " "}, "content": "▁"}));
+            normalizers.push(json!({"type": "Replace", "pattern": {"String": " "}, "content": "▁"}));
             let mut decoders = vec![
                 json!({"type": "Replace", "pattern": {"String": "▁"}, "content": " "}),
                 json!({"type": "ByteFallback"}),
@@ -508,12 +441,7 @@ pub(crate) fn load(path: &Path) -> Result<(Tokenizer, ChatTemplate, Vec<u32>), C
             if prefix {
                 decoders.push(json!({"type": "Strip", "content": " ", "start": 1, "stop": 0}));
             }
-            let post = special_processing(
-                &meta,
-                &vocab.tokens,
-                add_bos.then_some(bos),
-                add_eos.then_some(eos),
-            )?;
+            let post = special_processing(&meta, &vocab.tokens, add_bos.then_some(bos), add_eos.then_some(eos))?;
             json!({
                 "version": "1.0",
                 "truncation": null,
@@ -547,10 +475,7 @@ pub(crate) fn load(path: &Path) -> Result<(Tokenizer, ChatTemplate, Vec<u32>), C
         }
     };
     let tokenizer = Tokenizer::from_str(&json.to_string()).map_err(|e| {
-        ChatError::file(
-            path,
-            format!("cannot build a tokenizer from the `tokenizer.ggml.*` metadata: {e}"),
-        )
+        ChatError::file(path, format!("cannot build a tokenizer from the `tokenizer.ggml.*` metadata: {e}"))
     })?;
 
     // The template, with the special tokens' texts it may refer to.
@@ -583,11 +508,7 @@ pub(crate) fn load(path: &Path) -> Result<(Tokenizer, ChatTemplate, Vec<u32>), C
 
     // Stop at the end of sequence, of turn (Llama 3's <|eot_id|>) and of message (<|eom_id|>).
     let mut stop = Vec::new();
-    for key in [
-        "tokenizer.ggml.eos_token_id",
-        "tokenizer.ggml.eot_token_id",
-        "tokenizer.ggml.eom_token_id",
-    ] {
+    for key in ["tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id", "tokenizer.ggml.eom_token_id"] {
         stop.extend(meta.token_id(key, n)?);
     }
     stop.sort_unstable();
@@ -613,15 +534,7 @@ fn special_processing(
         Some(Some(id)) => Ok(Some(id)),
         Some(None) => Err(meta.missing(key, &format!("{flag} is true, so the token is needed"))),
     };
-    let bos = need(
-        bos,
-        "tokenizer.ggml.bos_token_id",
-        "tokenizer.ggml.add_bos_token",
-    )?;
-    let eos = need(
-        eos,
-        "tokenizer.ggml.eos_token_id",
-        "tokenizer.ggml.add_eos_token",
-    )?;
+    let bos = need(bos, "tokenizer.ggml.bos_token_id", "tokenizer.ggml.add_bos_token")?;
+    let eos = need(eos, "tokenizer.ggml.eos_token_id", "tokenizer.ggml.add_eos_token")?;
     Ok(template_processing(tokens, bos, eos))
 }

@@ -58,11 +58,7 @@ impl Chat {
     #[cfg(feature = "gguf")]
     pub fn from_gguf(path: impl AsRef<Path>) -> Result<Chat, ChatError> {
         let (tokenizer, template, stop) = gguf::load(path.as_ref())?;
-        Ok(Chat {
-            tokenizer,
-            template,
-            stop,
-        })
+        Ok(Chat { tokenizer, template, stop })
     }
 
     /// The tokenizer.
