@@ -1,10 +1,10 @@
 //! What went wrong reading a model directory or rendering a chat: the file, the field, the reason.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// An error of [`crate::chat`]: names the file (and the field in it, when one is at fault).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {}{message}", .path.display(), .field.as_ref().map(|f| format!("field `{f}`: ")).unwrap_or_default())]
 pub struct ChatError {
     /// The file at fault (the model directory when no single file is).
     pub path: PathBuf,
@@ -23,17 +23,6 @@ impl ChatError {
         ChatError { path: path.to_owned(), field: Some(field.to_owned()), message: message.into() }
     }
 }
-
-impl fmt::Display for ChatError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.field {
-            Some(field) => write!(f, "{}: field `{field}`: {}", self.path.display(), self.message),
-            None => write!(f, "{}: {}", self.path.display(), self.message),
-        }
-    }
-}
-
-impl std::error::Error for ChatError {}
 
 /// Reads and parses a JSON file, naming it on failure.
 pub(crate) fn read_json(path: &Path) -> Result<serde_json::Value, ChatError> {

@@ -8,8 +8,6 @@
 //! raw string literals (one source line per line, so plan changes diff well), and there is no
 //! `include_bytes!` of the config, which the generated source no longer reads.
 
-use std::fmt;
-
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
@@ -70,26 +68,15 @@ pub struct GeneratedCrate {
 }
 
 /// Why nothing was generated.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum GenerateError {
     /// `--name` is not a Rust identifier.
+    #[error("[generate-name] `{0}` is not a Rust identifier; fix: pass e.g. `--name SmallLlama`")]
     Name(String),
     /// The model cannot be planned on the device.
+    #[error(transparent)]
     Plan(LlamaPlanError),
 }
-
-impl fmt::Display for GenerateError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            GenerateError::Name(n) => {
-                write!(f, "[generate-name] `{n}` is not a Rust identifier; fix: pass e.g. `--name SmallLlama`")
-            }
-            GenerateError::Plan(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl std::error::Error for GenerateError {}
 
 /// Plans `cfg` on `system` and returns the crate's files.
 pub fn generate_llama(

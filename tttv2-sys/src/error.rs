@@ -1,10 +1,9 @@
-use std::fmt;
-
 /// Everything that can go wrong at run time: a backend rejecting an op (TT-NN's message), a
 /// tensor of the wrong shape, a missing or malformed weight, the wrong device.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     /// The backend rejected an op or failed; `message` is the backend's (TT-NN-style) text.
+    #[error("{op}: {message}")]
     Backend {
         /// The op that failed, e.g. `linear`.
         op: &'static str,
@@ -12,6 +11,7 @@ pub enum Error {
         message: String,
     },
     /// A tensor does not have the shape, dtype or layout the plan was made for.
+    #[error("{op}: {message}")]
     Shape {
         /// The op or place that checked.
         op: &'static str,
@@ -19,6 +19,7 @@ pub enum Error {
         message: String,
     },
     /// A weight is missing or malformed.
+    #[error("weight `{name}`: {message}")]
     Weight {
         /// The weight's name, e.g. `up.weight`.
         name: String,
@@ -26,21 +27,9 @@ pub enum Error {
         message: String,
     },
     /// The device does not match what the model was compiled for, or cannot be opened.
+    #[error("device: {0}")]
     Device(String),
 }
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Backend { op, message } => write!(f, "{op}: {message}"),
-            Error::Shape { op, message } => write!(f, "{op}: {message}"),
-            Error::Weight { name, message } => write!(f, "weight `{name}`: {message}"),
-            Error::Device(m) => write!(f, "device: {m}"),
-        }
-    }
-}
-
-impl std::error::Error for Error {}
 
 /// `Result` with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

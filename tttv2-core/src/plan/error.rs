@@ -1,13 +1,13 @@
-use std::fmt;
-
 use crate::rules::{Rule, RuleViolation};
 
 /// Why the planner could not produce a plan.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlanError {
     /// A config forced by the user breaks a TT-NN rule.
+    #[error("the forced config breaks rule {0}")]
     Forced(RuleViolation),
     /// No candidate config passes the rules; the violation of the closest candidate.
+    #[error("no valid config for `{op}`: {violation}")]
     NoValidConfig {
         /// The op being planned.
         op: String,
@@ -15,6 +15,7 @@ pub enum PlanError {
         violation: RuleViolation,
     },
     /// The request itself is invalid (zero sizes, unsupported dtype…).
+    #[error("invalid op: {0}")]
     InvalidRequest(RuleViolation),
 }
 
@@ -27,17 +28,3 @@ impl PlanError {
         }
     }
 }
-
-impl fmt::Display for PlanError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PlanError::Forced(v) => write!(f, "the forced config breaks rule {v}"),
-            PlanError::NoValidConfig { op, violation } => {
-                write!(f, "no valid config for `{op}`: {violation}")
-            }
-            PlanError::InvalidRequest(v) => write!(f, "invalid op: {v}"),
-        }
-    }
-}
-
-impl std::error::Error for PlanError {}

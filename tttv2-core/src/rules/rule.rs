@@ -112,7 +112,8 @@ impl fmt::Display for Rule {
 }
 
 /// A broken rule: which one, what TT-NN would say, and how to fix it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("[{rule}] {message}; fix: {fix}")]
 pub struct RuleViolation {
     /// The rule.
     pub rule: Rule,
@@ -128,11 +129,3 @@ impl RuleViolation {
         RuleViolation { rule, message: message.into(), fix: fix.into() }
     }
 }
-
-impl fmt::Display for RuleViolation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "[{}] {}; fix: {}", self.rule, self.message, self.fix)
-    }
-}
-
-impl std::error::Error for RuleViolation {}

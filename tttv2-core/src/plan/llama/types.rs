@@ -1,5 +1,4 @@
 use std::collections::BTreeMap;
-use std::fmt;
 
 use serde::Serialize;
 
@@ -348,9 +347,10 @@ pub struct LlamaPlan {
 }
 
 /// Why a Llama plan could not be made.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum LlamaPlanError {
     /// An op has no valid config (or a forced one breaks a rule).
+    #[error("`{op}`: {error}")]
     Op {
         /// The op's name.
         op: String,
@@ -358,6 +358,11 @@ pub enum LlamaPlanError {
         error: PlanError,
     },
     /// Weights plus KV cache exceed the budget even in the smallest dtypes the policy allows.
+    #[error(
+        "[{rule}] weights and KV cache need {needed} B per chip even with bfloat8_b attention and bfloat4_b MLP weights, but the budget is {budget} B: short by {short} B; fix: raise --memory-budget, use a larger mesh, or shorten seq_len / batch",
+        rule = Rule::MemoryBudget,
+        short = .needed.saturating_sub(*.budget)
+    )]
     MemoryBudget {
         /// Bytes per chip needed with the smallest dtypes.
         needed: u64,
@@ -365,6 +370,7 @@ pub enum LlamaPlanError {
         budget: u64,
     },
     /// The model or options cannot be planned (e.g. heads not divisible by the chip count).
+    #[error("[{rule}] {message}")]
     Unsupported {
         /// The broken rule.
         rule: Rule,
@@ -391,23 +397,6 @@ impl LlamaPlanError {
         }
     }
 }
-
-impl fmt::Display for LlamaPlanError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LlamaPlanError::Op { op, error } => write!(f, "`{op}`: {error}"),
-            LlamaPlanError::MemoryBudget { needed, budget } => write!(
-                f,
-                "[{}] weights and KV cache need {needed} B per chip even with bfloat8_b attention and bfloat4_b MLP weights, but the budget is {budget} B: short by {} B; fix: raise --memory-budget, use a larger mesh, or shorten seq_len / batch",
-                Rule::MemoryBudget,
-                needed.saturating_sub(*budget)
-            ),
-            LlamaPlanError::Unsupported { rule, message } => write!(f, "[{rule}] {message}"),
-        }
-    }
-}
-
-impl std::error::Error for LlamaPlanError {}
 
 /// One op call as the op trace records it: the `tttv2::ops` function, the `Debug` text of its
 /// configs ([`Call::trace_config`]) and the dtype and memory config of each tensor argument.
