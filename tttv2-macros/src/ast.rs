@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use crate::attr::{LLAMA_LAYER_ATTRS, LinearAttrs, LlamaLayerAttrs, parse_linear, parse_llama_layer};
 use crate::ctxt::Ctxt;
+use crate::diag::Diag;
 
 /// The user's model struct.
 pub struct Model {
@@ -68,18 +69,18 @@ pub fn parse_model(cx: &Ctxt, item: ItemStruct, preset: bool) -> Model {
     if !generics.params.is_empty() {
         cx.error_spanned_by(
             &generics,
-            "[generic-model] a `#[ttt_model]` struct cannot be generic; fix: remove the generic parameters",
+            Diag::GenericModel.with("a `#[ttt_model]` struct cannot be generic; fix: remove the generic parameters"),
         );
     }
     let named = match fields {
         Fields::Named(n) => n.named,
         Fields::Unnamed(u) => {
-            cx.error_spanned_by(&u, "[named-fields] a `#[ttt_model]` struct declares its layers as named fields; fix: use `struct Name { layer: Linear, … }`");
+            cx.error_spanned_by(&u, Diag::NamedFields.with("a `#[ttt_model]` struct declares its layers as named fields; fix: use `struct Name { layer: Linear, … }`"));
             Default::default()
         }
         Fields::Unit if preset => Default::default(),
         Fields::Unit => {
-            cx.error_spanned_by(&ident, "[no-layers] a `#[ttt_model]` struct needs at least one layer field; fix: add e.g. `#[linear(in = 1024, out = 1024)] proj: Linear`, or `config = \"path/to/config.json\"`");
+            cx.error_spanned_by(&ident, Diag::NoLayers.with("a `#[ttt_model]` struct needs at least one layer field; fix: add e.g. `#[linear(in = 1024, out = 1024)] proj: Linear`, or `config = \"path/to/config.json\"`"));
             Default::default()
         }
     };
@@ -87,29 +88,31 @@ pub fn parse_model(cx: &Ctxt, item: ItemStruct, preset: bool) -> Model {
     for field in named {
         let fident = field.ident.clone().expect("named field");
         let mut kind = None;
+        // A layer attribute written wrong is reported once, as itself, not again as a missing one.
+        let mut malformed = false;
         for attr in &field.attrs {
             let Some(name) = attr.path().get_ident().map(|i| i.to_string()) else { continue };
             let Some(expected_ty) = expected_type(&name) else { continue };
             if kind.is_some() {
                 cx.error_spanned_by(
                     attr,
-                    format!(
-                        "[duplicate-layer-attribute] field `{fident}` has more than one layer attribute; fix: keep one"
-                    ),
+                    Diag::DuplicateLayerAttribute
+                        .with(format!("field `{fident}` has more than one layer attribute; fix: keep one")),
                 );
                 continue;
             }
             let tokens: TokenStream = match &attr.meta {
                 Meta::List(l) => l.tokens.clone(),
                 _ => {
-                    cx.error_spanned_by(attr, format!("[attribute-syntax] write `#[{name}(key = value, …)]`"));
+                    cx.error_spanned_by(attr, Diag::AttributeSyntax.with(format!("write `#[{name}(key = value, …)]`")));
+                    malformed = true;
                     continue;
                 }
             };
             if last_segment(&field.ty).as_deref() != Some(expected_ty) {
                 cx.error_spanned_by(
                     &field.ty,
-                    format!("[field-type] a `#[{name}]` field has type `{expected_ty}` (`tttv2::nn::{expected_ty}`); fix: write `{fident}: {expected_ty}`"),
+                    Diag::FieldType.with(format!("a `#[{name}]` field has type `{expected_ty}` (`tttv2::nn::{expected_ty}`); fix: write `{fident}: {expected_ty}`")),
                 );
             }
             kind = Some(match name.as_str() {
@@ -123,9 +126,12 @@ pub fn parse_model(cx: &Ctxt, item: ItemStruct, preset: bool) -> Model {
         }
         match kind {
             Some(kind) => layers.push(Layer { vis: field.vis, ident: fident, kind }),
+            None if malformed => {}
             None => cx.error_spanned_by(
                 &fident,
-                format!("[missing-layer-attribute] field `{fident}` is not a layer; fix: add a layer attribute such as `#[linear(in = …, out = …)]`"),
+                Diag::MissingLayerAttribute.with(format!(
+                    "field `{fident}` is not a layer; fix: add a layer attribute such as `#[linear(in = …, out = …)]`"
+                )),
             ),
         }
     }
@@ -133,11 +139,11 @@ pub fn parse_model(cx: &Ctxt, item: ItemStruct, preset: bool) -> Model {
         if let Some(l) = layers.first() {
             cx.error_spanned_by(
                 &l.ident,
-                "[config-and-fields] a model declared from `config = \"…\"` takes its layers from the config; fix: remove the layer fields or the `config` option",
+                Diag::ConfigAndFields.with("a model declared from `config = \"…\"` takes its layers from the config; fix: remove the layer fields or the `config` option"),
             );
         }
     } else if layers.is_empty() && !cx.has_errors() {
-        cx.error_spanned_by(&ident, "[no-layers] a `#[ttt_model]` struct needs at least one layer field; fix: add e.g. `#[linear(in = 1024, out = 1024)] proj: Linear`");
+        cx.error_spanned_by(&ident, Diag::NoLayers.with("a `#[ttt_model]` struct needs at least one layer field; fix: add e.g. `#[linear(in = 1024, out = 1024)] proj: Linear`"));
     }
     Model { attrs, vis, ident, layers }
 }

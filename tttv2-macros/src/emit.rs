@@ -13,6 +13,7 @@ use tttv2_core::plan::plan_model;
 use crate::ast::{Model, parse_model};
 use crate::attr::parse_model_attrs;
 use crate::ctxt::Ctxt;
+use crate::diag::Diag;
 use crate::features::arch_enabled;
 use crate::llama;
 use crate::lower::{Lowered, lower};
@@ -38,7 +39,7 @@ pub fn expand_with(args: TokenStream, input: TokenStream, arch_enabled: impl Fn(
             let cx = Ctxt::new();
             cx.syn_error(syn::Error::new(
                 e.span(),
-                "[struct-only] `#[ttt_model]` applies to a struct with named layer fields",
+                Diag::StructOnly.with("`#[ttt_model]` applies to a struct with named layer fields"),
             ));
             return cx.into_compile_errors();
         }
@@ -63,12 +64,12 @@ pub fn expand_with(args: TokenStream, input: TokenStream, arch_enabled: impl Fn(
         if !arch_enabled(arch) {
             feature_error.error_at(
                 dev.span,
-                format!(
-                    "[device-feature] device `{}` needs the `{}` feature of tttv2, which is not enabled; {}",
+                Diag::DeviceFeature.with(format!(
+                    "device `{}` needs the `{}` feature of tttv2, which is not enabled; {}",
                     written,
                     arch.cargo_feature(),
                     feature_fix(arch)
-                ),
+                )),
             );
         }
         targets.push(Target { module: None, device: *profile });
@@ -79,8 +80,8 @@ pub fn expand_with(args: TokenStream, input: TokenStream, arch_enabled: impl Fn(
             let first = devs.value[0].value.0.arch;
             feature_error.error_at(
                 devs.span,
-                format!(
-                    "[device-feature] none of `devices` is compiled in: {}; {}",
+                Diag::DeviceFeature.with(format!(
+                    "none of `devices` is compiled in: {}; {}",
                     devs.value
                         .iter()
                         .map(|d| format!(
@@ -91,7 +92,7 @@ pub fn expand_with(args: TokenStream, input: TokenStream, arch_enabled: impl Fn(
                         .collect::<Vec<_>>()
                         .join(", "),
                     feature_fix(first).replace("enable it", "enable at least one")
-                ),
+                )),
             );
             on = devs.value.iter().collect();
         }

@@ -23,6 +23,7 @@ use tttv2_core::ttnn::{
 };
 
 use crate::ctxt::Ctxt;
+use crate::diag::Diag;
 
 /// A parsed forced config and where each of its fields was written (keyed by field name).
 pub struct ForcedConfig {
@@ -119,29 +120,29 @@ fn value(e: &Expr) -> Option<Value> {
 /// Parses `expr` as a forced program config; errors go to `cx`.
 pub fn parse_forced(cx: &Ctxt, expr: &Expr) -> Option<ForcedConfig> {
     let Expr::Struct(ExprStruct { path, fields, rest, .. }) = expr else {
-        cx.error_spanned_by(expr, "[program-config-syntax] `program_config` takes a TT-NN program config struct literal, e.g. `MatmulMultiCoreReuseMultiCast1DProgramConfig { compute_with_storage_grid_size: (8, 8), in0_block_w: 4, … }`");
+        cx.error_spanned_by(expr, Diag::ProgramConfigSyntax.with("`program_config` takes a TT-NN program config struct literal, e.g. `MatmulMultiCoreReuseMultiCast1DProgramConfig { compute_with_storage_grid_size: (8, 8), in0_block_w: 4, … }`"));
         return None;
     };
     let name = path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
     let Some(&(_, kind, required, optional)) = FAMILIES.iter().find(|f| f.0 == name) else {
         cx.error_spanned_by(
             path,
-            format!(
-                "[unknown-program-config] `{name}` is not a TT-NN matmul program config; fix: use one of {}",
+            Diag::UnknownProgramConfig.with(format!(
+                "`{name}` is not a TT-NN matmul program config; fix: use one of {}",
                 FAMILIES.iter().map(|f| format!("`{}`", f.0)).collect::<Vec<_>>().join(", ")
-            ),
+            )),
         );
         return None;
     };
     if let Some(rest) = rest {
-        cx.error_spanned_by(rest, "[program-config-syntax] `..` is not allowed: write every field");
+        cx.error_spanned_by(rest, Diag::ProgramConfigSyntax.with("`..` is not allowed: write every field"));
     }
     let mut values: BTreeMap<String, Value> = BTreeMap::new();
     let mut field_spans = BTreeMap::new();
     let mut ok = true;
     for f in fields {
         let Member::Named(ident) = &f.member else {
-            cx.error_spanned_by(&f.member, "[program-config-syntax] fields are named");
+            cx.error_spanned_by(&f.member, Diag::ProgramConfigSyntax.with("fields are named"));
             ok = false;
             continue;
         };
@@ -150,10 +151,10 @@ pub fn parse_forced(cx: &Ctxt, expr: &Expr) -> Option<ForcedConfig> {
             let all: Vec<String> = required.iter().chain(optional).map(|f| format!("`{f}`")).collect();
             cx.error_spanned_by(
                 ident,
-                format!(
-                    "[unknown-program-config-field] `{fname}` is not a field of `{name}`{}",
+                Diag::UnknownProgramConfigField.with(format!(
+                    "`{fname}` is not a field of `{name}`{}",
                     if all.is_empty() { String::new() } else { format!("; fix: use {}", all.join(", ")) }
-                ),
+                )),
             );
             ok = false;
             continue;
@@ -178,7 +179,7 @@ pub fn parse_forced(cx: &Ctxt, expr: &Expr) -> Option<ForcedConfig> {
                 } else {
                     "an integer literal"
                 };
-                cx.error_spanned_by(&f.expr, format!("[program-config-syntax] `{fname}` takes {want}"));
+                cx.error_spanned_by(&f.expr, Diag::ProgramConfigSyntax.with(format!("`{fname}` takes {want}")));
                 ok = false;
                 continue;
             }
@@ -189,7 +190,7 @@ pub fn parse_forced(cx: &Ctxt, expr: &Expr) -> Option<ForcedConfig> {
         if !values.contains_key(*r) && ok {
             cx.error_spanned_by(
                 path,
-                format!("[missing-program-config-field] `{name}` needs `{r}`; fix: add `{r}: …`"),
+                Diag::MissingProgramConfigField.with(format!("`{name}` needs `{r}`; fix: add `{r}: …`")),
             );
             ok = false;
         }

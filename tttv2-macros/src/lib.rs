@@ -12,6 +12,7 @@ use proc_macro::TokenStream;
 mod ast;
 mod attr;
 mod ctxt;
+mod diag;
 mod emit;
 #[cfg(test)]
 mod expand_tests;

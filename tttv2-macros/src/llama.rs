@@ -13,6 +13,7 @@ use tttv2_core::plan::llama::{LlamaOptions, LlamaPlanError, plan_llama};
 use crate::ast::Model;
 use crate::attr::ModelAttrs;
 use crate::ctxt::Ctxt;
+use crate::diag::Diag;
 use crate::emit::{Target, with_stub};
 
 /// Plans `cfg` on each target and emits the Llama expansion (or the errors and a stub).
@@ -30,11 +31,11 @@ pub fn expand_llama(
     match opts.mode {
         Mode::Decode if opts.batch > 32 => cx.error_at(
             batch_span,
-            format!("[decode-batch] the generated decode step runs at most 32 users (the hidden state is one 32-row tile, as in tt-transformers' decode), got batch = {}; fix: batch <= 32 (plan larger batches with `tttv2 plan`)", opts.batch),
+            Diag::DecodeBatch.with(format!("the generated decode step runs at most 32 users (the hidden state is one 32-row tile, as in tt-transformers' decode), got batch = {}; fix: batch <= 32 (plan larger batches with `tttv2 plan`)", opts.batch)),
         ),
         Mode::Prefill if opts.batch > 1 => cx.error_at(
             batch_span,
-            format!("[prefill-batch] generated prefill runs one user's prompt per call, got batch = {}; fix: batch = 1, or mode = \"decode\" (its prefill fills each user's cache in turn)", opts.batch),
+            Diag::PrefillBatch.with(format!("generated prefill runs one user's prompt per call, got batch = {}; fix: batch = 1, or mode = \"decode\" (its prefill fills each user's cache in turn)", opts.batch)),
         ),
         _ => {}
     }

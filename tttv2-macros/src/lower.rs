@@ -18,6 +18,7 @@ use tttv2_core::ttnn::{MatmulProgramConfig, UnaryOpType, UnaryWithParam};
 use crate::ast::{LayerAttr, Model};
 use crate::attr::{LlamaLayerAttrs, ModelAttrs};
 use crate::ctxt::Ctxt;
+use crate::diag::Diag;
 use crate::forced::field_for_rule;
 
 /// Puts the layer's activation into a forced config's `fused_activation`, as the planner does.
@@ -71,7 +72,7 @@ pub fn lower(cx: &Ctxt, model: &Model, attrs: &ModelAttrs, device: DeviceProfile
             let first_linear = model.layers.iter().find(|l| matches!(l.kind, LayerAttr::Linear(_)))?;
             cx.error_spanned_by(
                 &first_linear.ident,
-                "[mixed-layers] a Llama decoder (`#[embedding]`, `#[decoder]`, `#[rms_norm]`, `#[lm_head]`) cannot also have `#[linear]` fields; fix: declare them in separate models",
+                Diag::MixedLayers.with("a Llama decoder (`#[embedding]`, `#[decoder]`, `#[rms_norm]`, `#[lm_head]`) cannot also have `#[linear]` fields; fix: declare them in separate models"),
             );
             return None;
         }
@@ -85,10 +86,10 @@ pub fn lower(cx: &Ctxt, model: &Model, attrs: &ModelAttrs, device: DeviceProfile
                     // An unsupported field carries its own fix (in its message); anything else
                     // is a file that is not a usable config.
                     let msg = match shown.fix() {
-                        Some(_) => format!("[config-json] {shown}"),
-                        None => format!(
-                            "[config-json] {shown}; fix: point `config` at a Hugging Face config.json of a Llama-family model (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM) or a GGUF file of one (llama, qwen2) (paths are relative to CARGO_MANIFEST_DIR, or to this source file)"
-                        ),
+                        Some(_) => Diag::ConfigJson.with(format!("{shown}")),
+                        None => Diag::ConfigJson.with(format!(
+                            "{shown}; fix: point `config` at a Hugging Face config.json of a Llama-family model (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM) or a GGUF file of one (llama, qwen2) (paths are relative to CARGO_MANIFEST_DIR, or to this source file)"
+                        )),
                     };
                     cx.error_at(c.span, msg);
                     return None;
@@ -139,10 +140,10 @@ fn options(cx: &Ctxt, attrs: &ModelAttrs, cfg: &LlamaConfig) -> Option<LlamaOpti
         if hi > cfg.max_position_embeddings {
             cx.error_at(
                 attrs.spans["seq_len"],
-                format!(
-                    "[seq-len-range] seq_len goes up to {hi} but the model supports {} positions (max_position_embeddings); fix: lower the range",
+                Diag::SeqLenRange.with(format!(
+                    "seq_len goes up to {hi} but the model supports {} positions (max_position_embeddings); fix: lower the range",
                     cfg.max_position_embeddings
-                ),
+                )),
             );
             return None;
         }
@@ -157,7 +158,7 @@ fn options(cx: &Ctxt, attrs: &ModelAttrs, cfg: &LlamaConfig) -> Option<LlamaOpti
             .or(attrs.config.as_ref().map(|c| c.span))
             .unwrap_or_else(Span::call_site);
         let file = attrs.config.as_ref().map_or_else(|| "the model".to_owned(), |c| c.value.0.clone());
-        cx.error_at(span, format!("[config-json] {file}: {kind}"));
+        cx.error_at(span, Diag::ConfigJson.with(format!("{file}: {kind}")));
         return None;
     }
     Some(o)
@@ -179,7 +180,7 @@ fn llama_from_fields(cx: &Ctxt, model: &Model) -> Option<LlamaConfig> {
             LlamaLayerAttrs::LmHead { .. } => &mut head,
         };
         if slot.is_some() {
-            cx.error_spanned_by(&layer.ident, "[duplicate-layer] a Llama decoder has one `#[embedding]`, one `#[decoder]` (use `repeat`), one final `#[rms_norm]` and one `#[lm_head]`; fix: remove this field");
+            cx.error_spanned_by(&layer.ident, Diag::DuplicateLayer.with("a Llama decoder has one `#[embedding]`, one `#[decoder]` (use `repeat`), one final `#[rms_norm]` and one `#[lm_head]`; fix: remove this field"));
             continue;
         }
         *slot = Some((l, spans, layer.ident.span()));
@@ -196,10 +197,8 @@ fn llama_from_fields(cx: &Ctxt, model: &Model) -> Option<LlamaConfig> {
     if !missing.is_empty() {
         cx.error_at(
             model.span(),
-            format!(
-                "[incomplete-decoder] a Llama decoder also needs {}; fix: add the missing fields",
-                missing.join(", ")
-            ),
+            Diag::IncompleteDecoder
+                .with(format!("a Llama decoder also needs {}; fix: add the missing fields", missing.join(", "))),
         );
         return None;
     }
@@ -217,36 +216,58 @@ fn llama_from_fields(cx: &Ctxt, model: &Model) -> Option<LlamaConfig> {
     let at = |k: &str| dspans.get(k).copied().unwrap_or(dspan);
     let mut ok = true;
     if hidden.value % heads.value != 0 && d.head_dim.is_none() {
-        cx.error_at(at("attention.heads"), format!("[heads-divide-hidden] heads = {} does not divide the hidden size {}; fix: choose heads dividing {} or give `head_dim`", heads.value, hidden.value, hidden.value));
+        cx.error_at(
+            at("attention.heads"),
+            Diag::HeadsDivideHidden.with(format!(
+                "heads = {} does not divide the hidden size {}; fix: choose heads dividing {} or give `head_dim`",
+                heads.value, hidden.value, hidden.value
+            )),
+        );
         ok = false;
     }
     let head_dim = d.head_dim.map(|h| h.value).unwrap_or(hidden.value / heads.value.max(1));
     if heads.value % kv_heads != 0 {
-        cx.error_at(at("attention.kv_heads"), format!("[kv-heads-divide-heads] kv_heads = {kv_heads} does not divide heads = {} (grouped-query attention shares each KV head among heads / kv_heads query heads); fix: choose kv_heads dividing {}", heads.value, heads.value));
+        cx.error_at(at("attention.kv_heads"), Diag::KvHeadsDivideHeads.with(format!("kv_heads = {kv_heads} does not divide heads = {} (grouped-query attention shares each KV head among heads / kv_heads query heads); fix: choose kv_heads dividing {}", heads.value, heads.value)));
         ok = false;
     }
     if let Some(hd) = d.head_dim {
         if hd.value * heads.value != hidden.value {
-            cx.error_at(hd.span, format!("[head-dim-consistent] heads × head_dim = {} × {} = {} but the hidden size is {}; fix: set head_dim = {}", heads.value, hd.value, heads.value * hd.value, hidden.value, hidden.value / heads.value.max(1)));
+            cx.error_at(
+                hd.span,
+                Diag::HeadDimConsistent.with(format!(
+                    "heads × head_dim = {} × {} = {} but the hidden size is {}; fix: set head_dim = {}",
+                    heads.value,
+                    hd.value,
+                    heads.value * hd.value,
+                    hidden.value,
+                    hidden.value / heads.value.max(1)
+                )),
+            );
             ok = false;
         }
         if hd.value % 32 != 0 {
-            cx.error_at(hd.span, format!("[head-dim-tile] head_dim = {} is not a multiple of the 32-wide tile that TT-NN's attention ops need (rotary_embedding_llama decode: head_dim % 32 == 0); fix: use a multiple of 32", hd.value));
+            cx.error_at(hd.span, Diag::HeadDimTile.with(format!("head_dim = {} is not a multiple of the 32-wide tile that TT-NN's attention ops need (rotary_embedding_llama decode: head_dim % 32 == 0); fix: use a multiple of 32", hd.value)));
             ok = false;
         }
     }
     if norm_dim.value != hidden.value {
         cx.error_at(
             norm_dim.span,
-            format!(
-                "[norm-dim] the final norm has dim = {} but the hidden size is {}; fix: set dim = {}",
+            Diag::NormDim.with(format!(
+                "the final norm has dim = {} but the hidden size is {}; fix: set dim = {}",
                 norm_dim.value, hidden.value, hidden.value
-            ),
+            )),
         );
         ok = false;
     }
     if head_vocab.value != vocab.value {
-        cx.error_at(head_vocab.span, format!("[vocab-consistent] the LM head has vocab = {} but the embedding has vocab = {}; fix: use the same vocabulary", head_vocab.value, vocab.value));
+        cx.error_at(
+            head_vocab.span,
+            Diag::VocabConsistent.with(format!(
+                "the LM head has vocab = {} but the embedding has vocab = {}; fix: use the same vocabulary",
+                head_vocab.value, vocab.value
+            )),
+        );
         ok = false;
     }
     if !ok {

@@ -7,6 +7,7 @@ use tttv2_core::ttnn::{DataType, MathFidelity, MatmulProgramConfig, UnaryOpType}
 
 use super::{Spanned, dim, for_each_key, lit_bool, lit_str, parse_key_values};
 use crate::ctxt::Ctxt;
+use crate::diag::Diag;
 use crate::forced::{ForcedConfig, parse_forced};
 
 /// The keys of `#[linear(...)]`.
@@ -55,11 +56,11 @@ pub fn parse_linear(cx: &Ctxt, tokens: TokenStream, attr: &syn::Meta) -> LinearA
                     Some(op) => a.activation = Some(op),
                     None => cx.error_at(
                         s.span,
-                        format!(
-                            "[unknown-activation] unknown activation `{}`; fix: use one of {}",
+                        Diag::UnknownActivation.with(format!(
+                            "unknown activation `{}`; fix: use one of {}",
                             s.value,
                             UnaryOpType::NAMES.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ")
-                        ),
+                        )),
                     ),
                 }
             }
@@ -70,7 +71,10 @@ pub fn parse_linear(cx: &Ctxt, tokens: TokenStream, attr: &syn::Meta) -> LinearA
                     Some(d) if d.is_float() && d != DataType::Float32 => a.dtype = Some(d),
                     _ => cx.error_at(
                         s.span,
-                        format!("[unsupported-dtype] `{}` is not a weight dtype; fix: use \"bfloat16\", \"bfloat8_b\" or \"bfloat4_b\"", s.value),
+                        Diag::UnsupportedDtype.with(format!(
+                            "`{}` is not a weight dtype; fix: use \"bfloat16\", \"bfloat8_b\" or \"bfloat4_b\"",
+                            s.value
+                        )),
                     ),
                 }
             }
@@ -81,7 +85,10 @@ pub fn parse_linear(cx: &Ctxt, tokens: TokenStream, attr: &syn::Meta) -> LinearA
                     Some(f) => a.fidelity = Some(f),
                     None => cx.error_at(
                         s.span,
-                        format!("[unknown-fidelity] unknown math fidelity `{}`; fix: use \"LoFi\", \"HiFi2\", \"HiFi3\" or \"HiFi4\"", s.value),
+                        Diag::UnknownFidelity.with(format!(
+                            "unknown math fidelity `{}`; fix: use \"LoFi\", \"HiFi2\", \"HiFi3\" or \"HiFi4\"",
+                            s.value
+                        )),
                     ),
                 }
             }
@@ -93,7 +100,7 @@ pub fn parse_linear(cx: &Ctxt, tokens: TokenStream, attr: &syn::Meta) -> LinearA
         if !seen.contains_key(required) {
             cx.error_spanned_by(
                 attr,
-                format!("[missing-key] `#[linear]` needs `{required}`; fix: add `{required} = <features>`"),
+                Diag::MissingKey.with(format!("`#[linear]` needs `{required}`; fix: add `{required} = <features>`")),
             );
         }
     }
@@ -102,11 +109,11 @@ pub fn parse_linear(cx: &Ctxt, tokens: TokenStream, attr: &syn::Meta) -> LinearA
     {
         cx.error_at(
                 seen["program_config"],
-                format!(
-                    "[activation-not-fusable] `{}` has no `fused_activation`, so `activation = \"{}\"` would be lost; fix: force a multicast program config or drop the activation",
+                Diag::ActivationNotFusable.with(format!(
+                    "`{}` has no `fused_activation`, so `activation = \"{}\"` would be lost; fix: force a multicast program config or drop the activation",
                     f.config.ttnn_name(),
                     format!("{act:?}").to_lowercase()
-                ),
+                )),
             );
     }
     a.spans = seen;

@@ -16,6 +16,7 @@ use syn::Meta;
 
 use super::{KeyValue, Spanned, dim, for_each_key, lit_bool, lit_float, lit_int, lit_str, parse_key_values};
 use crate::ctxt::Ctxt;
+use crate::diag::Diag;
 
 /// `rope_scaling(...)`: Llama 3's frequency-dependent scaling.
 #[derive(Clone, Copy)]
@@ -99,7 +100,8 @@ fn positive_float(cx: &Ctxt, key: &str, kv: &KeyValue) -> Option<Spanned<f64>> {
     if v.value <= 0.0 || !v.value.is_finite() {
         cx.error_at(
             v.span,
-            format!("[positive-number] `{key}` must be positive and finite, got {}; fix: use a value > 0", v.value),
+            Diag::PositiveNumber
+                .with(format!("`{key}` must be positive and finite, got {}; fix: use a value > 0", v.value)),
         );
         return None;
     }
@@ -109,7 +111,7 @@ fn positive_float(cx: &Ctxt, key: &str, kv: &KeyValue) -> Option<Spanned<f64>> {
 fn require(cx: &Ctxt, what: &str, meta: &dyn quote::ToTokens, seen: &BTreeMap<String, Span>, keys: &[&str]) {
     for k in keys {
         if !seen.contains_key(*k) {
-            cx.error_spanned_by(meta, format!("[missing-key] `{what}` needs `{k}`; fix: add `{k} = …`"));
+            cx.error_spanned_by(meta, Diag::MissingKey.with(format!("`{what}` needs `{k}`; fix: add `{k} = …`")));
         }
     }
 }
@@ -163,7 +165,7 @@ fn group_pairs(cx: &Ctxt, key: &str, kv: &KeyValue) -> Vec<KeyValue> {
     match &kv.group {
         Some(g) => parse_key_values(cx, g.clone()),
         None => {
-            cx.error_spanned_by(&kv.value, format!("[attribute-syntax] write `{key}(key = value, …)`"));
+            cx.error_spanned_by(&kv.value, Diag::AttributeSyntax.with(format!("write `{key}(key = value, …)`")));
             Vec::new()
         }
     }
@@ -202,7 +204,7 @@ fn parse_decoder(cx: &Ctxt, pairs: Vec<KeyValue>, meta: &Meta, spans: &mut BTree
                     if !s.contains_key(k) {
                         cx.error_spanned_by(
                             &kv.value,
-                            format!("[missing-key] `attention(...)` needs `{k}`; fix: add `{k} = …`"),
+                            Diag::MissingKey.with(format!("`attention(...)` needs `{k}`; fix: add `{k} = …`")),
                         );
                     }
                 }
@@ -215,7 +217,7 @@ fn parse_decoder(cx: &Ctxt, pairs: Vec<KeyValue>, meta: &Meta, spans: &mut BTree
                     _ => {
                         if let Some(a) = lit_str(cx, k, &v.value) {
                             if a.value != "silu" {
-                                cx.error_at(a.span, format!("[unsupported-activation] the gated MLP of a Llama decoder supports `silu` (SwiGLU), not `{}`; fix: use `activation = \"silu\"`", a.value));
+                                cx.error_at(a.span, Diag::UnsupportedActivation.with(format!("the gated MLP of a Llama decoder supports `silu` (SwiGLU), not `{}`; fix: use `activation = \"silu\"`", a.value)));
                             }
                             d.activation = Some(a);
                         }
@@ -224,7 +226,7 @@ fn parse_decoder(cx: &Ctxt, pairs: Vec<KeyValue>, meta: &Meta, spans: &mut BTree
                 if !s.contains_key("intermediate") {
                     cx.error_spanned_by(
                         &kv.value,
-                        "[missing-key] `mlp(...)` needs `intermediate`; fix: add `intermediate = …`",
+                        Diag::MissingKey.with("`mlp(...)` needs `intermediate`; fix: add `intermediate = …`"),
                     );
                 }
                 nested.extend(s.into_iter().map(|(k, v)| (format!("mlp.{k}"), v)));
@@ -269,14 +271,14 @@ fn parse_rope_scaling(cx: &Ctxt, kv: &KeyValue) -> Option<Spanned<RopeScalingAtt
     if !seen.contains_key("factor") {
         cx.error_spanned_by(
             &kv.value,
-            "[rope-scaling] `rope_scaling(...)` needs `factor`; fix: add e.g. `factor = 32.0`",
+            Diag::RopeScaling.with("`rope_scaling(...)` needs `factor`; fix: add e.g. `factor = 32.0`"),
         );
         return None;
     }
     if ok && r.high_freq_factor <= r.low_freq_factor {
         cx.error_spanned_by(
             &kv.value,
-            format!("[rope-scaling] `high_freq_factor` ({}) must exceed `low_freq_factor` ({}) (Llama 3 scaling divides by their difference); fix: e.g. low 1.0, high 4.0", r.high_freq_factor, r.low_freq_factor),
+            Diag::RopeScaling.with(format!("`high_freq_factor` ({}) must exceed `low_freq_factor` ({}) (Llama 3 scaling divides by their difference); fix: e.g. low 1.0, high 4.0", r.high_freq_factor, r.low_freq_factor)),
         );
         return None;
     }

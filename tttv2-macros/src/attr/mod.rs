@@ -12,6 +12,7 @@ use syn::spanned::Spanned as _;
 use syn::{Expr, ExprLit, Ident, Lit, Token};
 
 use crate::ctxt::Ctxt;
+use crate::diag::Diag;
 
 mod linear;
 mod llama;
@@ -83,15 +84,18 @@ pub(crate) fn for_each_key(
         if !known.contains(&key.as_str()) {
             cx.error_spanned_by(
                 &kv.key,
-                format!(
-                    "[unknown-key] `{key}` is not a key of `{what}`; fix: use one of {}",
+                Diag::UnknownKey.with(format!(
+                    "`{key}` is not a key of `{what}`; fix: use one of {}",
                     known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
-                ),
+                )),
             );
             continue;
         }
         if seen.contains_key(&key) {
-            cx.error_spanned_by(&kv.key, format!("[duplicate-key] `{key}` is given twice in `{what}`; fix: keep one"));
+            cx.error_spanned_by(
+                &kv.key,
+                Diag::DuplicateKey.with(format!("`{key}` is given twice in `{what}`; fix: keep one")),
+            );
             continue;
         }
         seen.insert(key.clone(), kv.value.span());
@@ -108,7 +112,7 @@ pub(crate) fn lit_int(cx: &Ctxt, key: &str, value: &Expr) -> Option<Spanned<u64>
     }
     cx.error_spanned_by(
         value,
-        format!("[expected-integer] `{key}` takes a non-negative integer literal, e.g. `{key} = 1024`"),
+        Diag::ExpectedInteger.with(format!("`{key}` takes a non-negative integer literal, e.g. `{key} = 1024`")),
     );
     None
 }
@@ -117,7 +121,10 @@ pub(crate) fn lit_str(cx: &Ctxt, key: &str, value: &Expr) -> Option<Spanned<Stri
     if let Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) = value {
         return Some(Spanned { value: s.value(), span: s.span() });
     }
-    cx.error_spanned_by(value, format!("[expected-string] `{key}` takes a string literal, e.g. `{key} = \"...\"`"));
+    cx.error_spanned_by(
+        value,
+        Diag::ExpectedString.with(format!("`{key}` takes a string literal, e.g. `{key} = \"...\"`")),
+    );
     None
 }
 
@@ -125,7 +132,7 @@ pub(crate) fn lit_bool(cx: &Ctxt, key: &str, value: &Expr) -> Option<bool> {
     if let Expr::Lit(ExprLit { lit: Lit::Bool(b), .. }) = value {
         return Some(b.value);
     }
-    cx.error_spanned_by(value, format!("[expected-bool] `{key}` takes `true` or `false`"));
+    cx.error_spanned_by(value, Diag::ExpectedBool.with(format!("`{key}` takes `true` or `false`")));
     None
 }
 
@@ -143,7 +150,10 @@ pub(crate) fn lit_float(cx: &Ctxt, key: &str, value: &Expr) -> Option<Spanned<f6
     match v {
         Some(v) => Some(Spanned { value: if neg { -v } else { v }, span: value.span() }),
         None => {
-            cx.error_spanned_by(value, format!("[expected-number] `{key}` takes a number, e.g. `{key} = 1e-5`"));
+            cx.error_spanned_by(
+                value,
+                Diag::ExpectedNumber.with(format!("`{key}` takes a number, e.g. `{key} = 1e-5`")),
+            );
             None
         }
     }
@@ -155,7 +165,10 @@ pub(crate) fn range(cx: &Ctxt, key: &str, value: &Expr, max_allowed: u64) -> Opt
     let (lo, hi) = match value {
         Expr::Range(r) => {
             let (Some(a), Some(b)) = (&r.start, &r.end) else {
-                cx.error_spanned_by(value, format!("[range-syntax] `{key}` takes `N` or `A..=B` with both ends"));
+                cx.error_spanned_by(
+                    value,
+                    Diag::RangeSyntax.with(format!("`{key}` takes `N` or `A..=B` with both ends")),
+                );
                 return None;
             };
             let (a, b) = (lit_int(cx, key, a)?.value, lit_int(cx, key, b)?.value);
@@ -172,7 +185,7 @@ pub(crate) fn range(cx: &Ctxt, key: &str, value: &Expr, max_allowed: u64) -> Opt
     if lo == 0 || lo > hi || hi > max_allowed {
         cx.error_spanned_by(
             value,
-            format!("[range-empty] `{key}` covers {lo}..={hi}, which is empty or outside 1..={max_allowed}; fix: give a non-empty range within 1..={max_allowed}"),
+            Diag::RangeEmpty.with(format!("`{key}` covers {lo}..={hi}, which is empty or outside 1..={max_allowed}; fix: give a non-empty range within 1..={max_allowed}")),
         );
         return None;
     }
@@ -187,7 +200,8 @@ pub(crate) fn dim(cx: &Ctxt, key: &str, value: &Expr) -> Option<Spanned<u32>> {
     if v.value == 0 || v.value > MAX_DIM {
         cx.error_at(
             v.span,
-            format!("[dimension-range] `{key} = {}` is out of range; fix: use a size from 1 to {MAX_DIM}", v.value),
+            Diag::DimensionRange
+                .with(format!("`{key} = {}` is out of range; fix: use a size from 1 to {MAX_DIM}", v.value)),
         );
         return None;
     }

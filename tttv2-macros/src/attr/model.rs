@@ -12,6 +12,7 @@ use tttv2_core::plan::{Mode, Policy};
 
 use super::{Spanned, for_each_key, lit_str, parse_key_values, range};
 use crate::ctxt::Ctxt;
+use crate::diag::Diag;
 
 /// A device with its name as written (`"n150"` and `"wormhole_b0"` are the same profile).
 pub type NamedDevice = Spanned<(DeviceProfile, String)>;
@@ -100,11 +101,11 @@ fn resolve(path: &str) -> PathBuf {
 
 /// `[unknown-device]`: the message for a name [`DeviceProfile::by_name`] does not know.
 fn unknown_device(name: &str) -> String {
-    format!(
-        "[unknown-device] unknown device `{}`; fix: use one of {}",
+    Diag::UnknownDevice.with(format!(
+        "unknown device `{}`; fix: use one of {}",
         name,
         DeviceProfile::NAMES.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ")
-    )
+    ))
 }
 
 /// Parses `devices = ["…", …]`: each name known, none twice (aliases such as `n150` and
@@ -113,14 +114,16 @@ fn parse_devices(cx: &Ctxt, value: &Expr) -> Option<Spanned<Vec<NamedDevice>>> {
     let Expr::Array(list) = value else {
         cx.error_spanned_by(
             value,
-            "[expected-list] `devices` takes a list of device names; fix: write e.g. `devices = [\"wormhole_b0\", \"blackhole\"]`",
+            Diag::ExpectedList.with(
+                "`devices` takes a list of device names; fix: write e.g. `devices = [\"wormhole_b0\", \"blackhole\"]`",
+            ),
         );
         return None;
     };
     if list.elems.is_empty() {
         cx.error_spanned_by(
             value,
-            "[devices-empty] `devices` lists no device; fix: list at least one, e.g. `devices = [\"wormhole_b0\", \"blackhole\"]`, or write `device = \"wormhole_b0\"` for one",
+            Diag::DevicesEmpty.with("`devices` lists no device; fix: list at least one, e.g. `devices = [\"wormhole_b0\", \"blackhole\"]`, or write `device = \"wormhole_b0\"` for one"),
         );
         return None;
     }
@@ -139,7 +142,10 @@ fn parse_devices(cx: &Ctxt, value: &Expr) -> Option<Spanned<Vec<NamedDevice>>> {
             };
             cx.error_at(
                 s.span,
-                format!("[duplicate-device] `{}` is already in `devices`{same}, and a device has one plan; fix: remove this entry", s.value),
+                Diag::DuplicateDevice.with(format!(
+                    "`{}` is already in `devices`{same}, and a device has one plan; fix: remove this entry",
+                    s.value
+                )),
             );
             continue;
         }
@@ -185,10 +191,8 @@ pub fn parse_model_attrs(cx: &Ctxt, args: TokenStream) -> ModelAttrs {
                     Some(p) => attrs.policy = p,
                     None => cx.error_at(
                         s.span,
-                        format!(
-                            "[unknown-policy] unknown policy `{}`; fix: use \"performance\" or \"accuracy\"",
-                            s.value
-                        ),
+                        Diag::UnknownPolicy
+                            .with(format!("unknown policy `{}`; fix: use \"performance\" or \"accuracy\"", s.value)),
                     ),
                 }
             }
@@ -200,7 +204,7 @@ pub fn parse_model_attrs(cx: &Ctxt, args: TokenStream) -> ModelAttrs {
                     "decode" => attrs.mode = Mode::Decode,
                     other => cx.error_at(
                         s.span,
-                        format!("[unknown-mode] unknown mode `{other}`; fix: use \"prefill\" or \"decode\""),
+                        Diag::UnknownMode.with(format!("unknown mode `{other}`; fix: use \"prefill\" or \"decode\"")),
                     ),
                 }
             }
@@ -221,10 +225,8 @@ pub fn parse_model_attrs(cx: &Ctxt, args: TokenStream) -> ModelAttrs {
                     Some(o) => attrs.optimize_for = o,
                     None => cx.error_at(
                         s.span,
-                        format!(
-                            "[unknown-optimize-for] unknown goal `{}`; fix: use \"latency\" or \"throughput\"",
-                            s.value
-                        ),
+                        Diag::UnknownOptimizeFor
+                            .with(format!("unknown goal `{}`; fix: use \"latency\" or \"throughput\"", s.value)),
                     ),
                 }
             }
@@ -235,10 +237,8 @@ pub fn parse_model_attrs(cx: &Ctxt, args: TokenStream) -> ModelAttrs {
                     Some(b) => attrs.memory_budget = Some(b),
                     None => cx.error_at(
                         s.span,
-                        format!(
-                            "[memory-budget-syntax] `{}` is not a size; fix: write e.g. \"8GB\" or \"512MiB\"",
-                            s.value
-                        ),
+                        Diag::MemoryBudgetSyntax
+                            .with(format!("`{}` is not a size; fix: write e.g. \"8GB\" or \"512MiB\"", s.value)),
                     ),
                 }
             }
@@ -251,13 +251,15 @@ pub fn parse_model_attrs(cx: &Ctxt, args: TokenStream) -> ModelAttrs {
             pairs.iter().filter(|kv| kv.key == "device" || kv.key == "devices").nth(1).expect("both keys were seen");
         cx.error_spanned_by(
             &second.key,
-            "[device-or-devices] `device` and `devices` are both given; fix: keep `device = \"…\"` for one target, or list every target in `devices = [\"…\", …]`",
+            Diag::DeviceOrDevices.with("`device` and `devices` are both given; fix: keep `device = \"…\"` for one target, or list every target in `devices = [\"…\", …]`"),
         );
         attrs.devices = None;
     } else if !seen.contains_key("device") && !seen.contains_key("devices") {
         cx.error_at(
             Span::call_site(),
-            "[missing-key] `#[ttt_model]` needs a target; fix: add `device = \"wormhole_b0\"` (or \"blackhole\", \"grayskull\")",
+            Diag::MissingKey.with(
+                "`#[ttt_model]` needs a target; fix: add `device = \"wormhole_b0\"` (or \"blackhole\", \"grayskull\")",
+            ),
         );
     }
     attrs.spans = seen;

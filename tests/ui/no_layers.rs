@@ -1,0 +1,6 @@
+use tttv2::ttt_model;
+
+#[ttt_model(device = "wormhole_b0")]
+struct Empty {}
+
+fn main() {}

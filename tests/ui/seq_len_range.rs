@@ -1,0 +1,15 @@
+use tttv2::ttt_model;
+
+#[ttt_model(device = "wormhole_b0", mode = "decode", batch = 1, seq_len = 128..=8192)]
+struct Tiny {
+    #[embedding(vocab = 4096, dim = 512)]
+    embed_tokens: Embedding,
+    #[decoder(repeat = 2, max_position_embeddings = 4096, attention(heads = 8), mlp(intermediate = 1536))]
+    layers: Decoder,
+    #[rms_norm(dim = 512)]
+    norm: RmsNorm,
+    #[lm_head(vocab = 4096)]
+    lm_head: LmHead,
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use tttv2::ttt_model;
+
+#[ttt_model(device = "wormhole_b0")]
+struct Mlp {
+    #[linear(in = 64, out = 64, fidelity = "HiFi5")]
+    proj: Linear,
+}
+
+fn main() {}
