@@ -31,10 +31,8 @@ use tttv2_core::device::SystemProfile;
 use tttv2_core::hf::LlamaConfig;
 use tttv2_core::plan::Mode;
 use tttv2_core::plan::Policy;
-use tttv2_core::plan::llama::{
-    LayerOverride, LlamaOptions, LlamaPlan, LlamaPlanError, OptimizeFor, WeightGroup, plan_llama,
-};
-use tttv2_core::ttnn::{DataType, MathFidelity, MatmulProgramConfig, OpProgramConfig};
+use tttv2_core::plan::llama::{LayerOverride, LlamaOptions, LlamaPlan, LlamaPlanError, OptimizeFor, plan_llama};
+use tttv2_core::ttnn::{MatmulProgramConfig, OpProgramConfig};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -157,59 +155,14 @@ fn parse_u32(flag: &str, v: &str) -> Result<u32, String> {
     v.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| bad(format!("{flag} expects a positive integer, got `{v}`")))
 }
 
-/// Bytes; `u64::MAX` for `unlimited`.
+/// `--memory-budget`: core's memory-size grammar, the one `memory_budget = "…"` uses.
 fn parse_bytes(v: &str) -> Result<u64, String> {
-    if v == "unlimited" {
-        return Ok(u64::MAX);
-    }
-    let (num, mult) = if let Some(n) = v.strip_suffix("GiB") {
-        (n, 1u64 << 30)
-    } else if let Some(n) = v.strip_suffix("GB") {
-        (n, 1_000_000_000)
-    } else if let Some(n) = v.strip_suffix("MiB") {
-        (n, 1 << 20)
-    } else if let Some(n) = v.strip_suffix("MB") {
-        (n, 1_000_000)
-    } else {
-        (v, 1)
-    };
-    let x: f64 = num.trim().parse().map_err(|_| format!("expected bytes, <n>GB, <n>GiB or `unlimited`, got `{v}`"))?;
-    if !(x.is_finite() && x > 0.0) {
-        return Err(format!("must be positive, got `{v}`"));
-    }
-    Ok((x * mult as f64) as u64)
+    tttv2_core::plan::parse_memory_size(v)
 }
 
+/// `--override`: core's override grammar.
 fn parse_override(v: &str) -> Result<LayerOverride, String> {
-    let err = || format!("expected <group>[@<first>-<last>]=<dtype>[:<fidelity>], got `{v}`");
-    let (lhs, rhs) = v.split_once('=').ok_or_else(err)?;
-    let (group, layers) = match lhs.split_once('@') {
-        Some((g, r)) => {
-            let (a, b) = r.split_once('-').unwrap_or((r, r));
-            let a: u32 = a.parse().map_err(|_| err())?;
-            let b: u32 = b.parse().map_err(|_| err())?;
-            if a > b {
-                return Err(err());
-            }
-            (g, Some((a, b)))
-        }
-        None => (lhs, None),
-    };
-    let group = WeightGroup::parse(group)
-        .ok_or_else(|| format!("unknown weight group `{group}` (wqkv, wo, w1w3, w2, lm_head)"))?;
-    let (dt, fid) = match rhs.split_once(':') {
-        Some((d, f)) => (d, Some(f)),
-        None => (rhs, None),
-    };
-    let dtype =
-        if dt.is_empty() { None } else { Some(DataType::parse(dt).ok_or_else(|| format!("unknown dtype `{dt}`"))?) };
-    let math_fidelity = match fid {
-        Some(f) => Some(
-            MathFidelity::parse(f).ok_or_else(|| format!("unknown math fidelity `{f}` (lofi, hifi2, hifi3, hifi4)"))?,
-        ),
-        None => None,
-    };
-    Ok(LayerOverride { layers, group, dtype, math_fidelity })
+    v.parse()
 }
 
 /// `N`, or `A..=B` (generate only).
@@ -724,11 +677,9 @@ mod tests {
         assert_eq!(code, 0);
         assert!(out.contains("layers.0.mlp.w1") && !out.contains("layers.1.mlp.w1"), "{out}");
         assert!(out.contains("totals:"));
-        let o = parse_override("w2@3=bf16").unwrap();
-        assert_eq!((o.layers, o.group, o.dtype), (Some((3, 3)), WeightGroup::W2, Some(DataType::Bfloat16)));
-        assert_eq!(parse_bytes("2GB").unwrap(), 2_000_000_000);
-        assert_eq!(parse_bytes("1GiB").unwrap(), 1 << 30);
-        assert_eq!(parse_bytes("unlimited").unwrap(), u64::MAX);
-        assert!(parse_bytes("lots").is_err());
+        // The grammars are core's (tested there); an invalid value is a clap error naming the flag.
+        let (code, _, err) = run(argv(&format!("plan --config {} --memory-budget lots", cfg("Llama-3.2-1B"))));
+        assert_eq!(code, 2);
+        assert!(err.contains("--memory-budget") && err.contains("got `lots`"), "{err}");
     }
 }

@@ -6,12 +6,14 @@
 //! policy and the [`DeviceProfile`](crate::device::DeviceProfile).
 
 mod error;
+mod grammar;
 mod linear;
 pub mod llama;
 mod model;
 mod policy;
 
 pub use error::PlanError;
+pub use grammar::parse_memory_size;
 pub(crate) use linear::choose_subblock;
 pub use linear::{LinearPlan, LinearRequest, LinearSearch, plan_linear, plan_linear_with};
 pub use model::{LayerPlan, ModelError, ModelPlan, plan_model};

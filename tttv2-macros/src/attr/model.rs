@@ -53,25 +53,6 @@ pub const MAX_SEQ_LEN: u64 = 131_072;
 const MODEL_KEYS: &[&str] =
     &["device", "devices", "config", "policy", "mode", "batch", "seq_len", "optimize_for", "memory_budget"];
 
-/// Parses `"8GB"`, `"512MiB"`, `"1.5 GB"` (decimal GB/MB, binary GiB/MiB) into bytes.
-fn parse_bytes(s: &str) -> Option<u64> {
-    let s = s.trim();
-    let split = s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: f64 = num.trim().parse().ok()?;
-    let mult = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1.0,
-        "kb" => 1e3,
-        "mb" => 1e6,
-        "gb" => 1e9,
-        "kib" => 1024.0,
-        "mib" => 1024.0 * 1024.0,
-        "gib" => 1024.0 * 1024.0 * 1024.0,
-        _ => return None,
-    };
-    (n > 0.0).then_some((n * mult) as u64)
-}
-
 /// Resolves a `config` path: relative to `CARGO_MANIFEST_DIR`, else relative to the file the
 /// macro is invoked from.
 fn resolve(path: &str) -> PathBuf {
@@ -199,12 +180,12 @@ pub fn parse_model_attrs(cx: &Ctxt, args: TokenStream) -> ModelAttrs {
         }
         "mode" => {
             if let Some(s) = lit_str(cx, key, &kv.value) {
-                match s.value.as_str() {
-                    "prefill" => attrs.mode = Mode::Prefill,
-                    "decode" => attrs.mode = Mode::Decode,
-                    other => cx.error_at(
+                match Mode::parse(&s.value) {
+                    Some(mode) => attrs.mode = mode,
+                    None => cx.error_at(
                         s.span,
-                        Diag::UnknownMode.with(format!("unknown mode `{other}`; fix: use \"prefill\" or \"decode\"")),
+                        Diag::UnknownMode
+                            .with(format!("unknown mode `{}`; fix: use \"prefill\" or \"decode\"", s.value)),
                     ),
                 }
             }
@@ -233,9 +214,9 @@ pub fn parse_model_attrs(cx: &Ctxt, args: TokenStream) -> ModelAttrs {
         }
         "memory_budget" => {
             if let Some(s) = lit_str(cx, key, &kv.value) {
-                match parse_bytes(&s.value) {
-                    Some(b) => attrs.memory_budget = Some(b),
-                    None => cx.error_at(
+                match tttv2_core::plan::parse_memory_size(&s.value) {
+                    Ok(b) => attrs.memory_budget = Some(b),
+                    Err(_) => cx.error_at(
                         s.span,
                         Diag::MemoryBudgetSyntax
                             .with(format!("`{}` is not a size; fix: write e.g. \"8GB\" or \"512MiB\"", s.value)),
