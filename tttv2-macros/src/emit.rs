@@ -12,6 +12,7 @@ use tttv2_core::plan::plan_model;
 
 use crate::ast::{Model, parse_model};
 use crate::attr::parse_model_attrs;
+use crate::check;
 use crate::ctxt::Ctxt;
 use crate::diag::Diag;
 use crate::features::arch_enabled;
@@ -50,55 +51,7 @@ pub fn expand_with(args: TokenStream, input: TokenStream, arch_enabled: impl Fn(
     // A device whose feature is off is still planned and emitted in full, next to the error, so
     // the only error the user sees is the feature one.
     let feature_error = Ctxt::new();
-    let feature_fix = |arch: Arch| {
-        let f = arch.cargo_feature();
-        format!(
-            "fix: enable it, e.g. `tttv2 = {{ version = \"…\", features = [\"{f}\"] }}` or `cargo build --features {f}`"
-        )
-    };
-    // What to plan for: `device`, or each of `devices` whose feature is on, in the order listed.
-    let mut targets: Vec<Target> = Vec::new();
-    if let Some(dev) = &attrs.device {
-        let (profile, written) = &dev.value;
-        let arch = profile.arch;
-        if !arch_enabled(arch) {
-            feature_error.error_at(
-                dev.span,
-                Diag::DeviceFeature.with(format!(
-                    "device `{}` needs the `{}` feature of tttv2, which is not enabled; {}",
-                    written,
-                    arch.cargo_feature(),
-                    feature_fix(arch)
-                )),
-            );
-        }
-        targets.push(Target { module: None, device: *profile });
-    }
-    if let Some(devs) = &attrs.devices {
-        let mut on: Vec<_> = devs.value.iter().filter(|d| arch_enabled(d.value.0.arch)).collect();
-        if on.is_empty() && !devs.value.is_empty() {
-            let first = devs.value[0].value.0.arch;
-            feature_error.error_at(
-                devs.span,
-                Diag::DeviceFeature.with(format!(
-                    "none of `devices` is compiled in: {}; {}",
-                    devs.value
-                        .iter()
-                        .map(|d| format!(
-                            "`{}` needs the `{}` feature of tttv2",
-                            d.value.1,
-                            d.value.0.arch.cargo_feature()
-                        ))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    feature_fix(first).replace("enable it", "enable at least one")
-                )),
-            );
-            on = devs.value.iter().collect();
-        }
-        targets
-            .extend(on.into_iter().map(|d| Target { module: Some(format_ident!("{}", d.value.1)), device: d.value.0 }));
-    }
+    let targets = check::device_targets(&feature_error, &attrs, &arch_enabled);
     if cx.has_errors() {
         return with_stub(cx, feature_error, &model);
     }

@@ -11,6 +11,7 @@ use proc_macro::TokenStream;
 
 mod ast;
 mod attr;
+mod check;
 mod ctxt;
 mod diag;
 mod emit;

@@ -16,7 +16,9 @@ use tttv2_core::rules::Rule;
 use tttv2_core::ttnn::{MatmulProgramConfig, UnaryOpType, UnaryWithParam};
 
 use crate::ast::{LayerAttr, Model};
+use crate::attr::Spanned;
 use crate::attr::{LlamaLayerAttrs, ModelAttrs};
+use crate::check::{self, DecoderSizes};
 use crate::ctxt::Ctxt;
 use crate::diag::Diag;
 use crate::forced::field_for_rule;
@@ -214,65 +216,19 @@ fn llama_from_fields(cx: &Ctxt, model: &Model) -> Option<LlamaConfig> {
     let (Some(repeat), Some(heads), Some(intermediate)) = (d.repeat, d.heads, d.intermediate) else { return None };
     let kv_heads = d.kv_heads.map(|k| k.value).unwrap_or(heads.value);
     let at = |k: &str| dspans.get(k).copied().unwrap_or(dspan);
-    let mut ok = true;
-    if hidden.value % heads.value != 0 && d.head_dim.is_none() {
-        cx.error_at(
-            at("attention.heads"),
-            Diag::HeadsDivideHidden.with(format!(
-                "heads = {} does not divide the hidden size {}; fix: choose heads dividing {} or give `head_dim`",
-                heads.value, hidden.value, hidden.value
-            )),
-        );
-        ok = false;
-    }
-    let head_dim = d.head_dim.map(|h| h.value).unwrap_or(hidden.value / heads.value.max(1));
-    if heads.value % kv_heads != 0 {
-        cx.error_at(at("attention.kv_heads"), Diag::KvHeadsDivideHeads.with(format!("kv_heads = {kv_heads} does not divide heads = {} (grouped-query attention shares each KV head among heads / kv_heads query heads); fix: choose kv_heads dividing {}", heads.value, heads.value)));
-        ok = false;
-    }
-    if let Some(hd) = d.head_dim {
-        if hd.value * heads.value != hidden.value {
-            cx.error_at(
-                hd.span,
-                Diag::HeadDimConsistent.with(format!(
-                    "heads × head_dim = {} × {} = {} but the hidden size is {}; fix: set head_dim = {}",
-                    heads.value,
-                    hd.value,
-                    heads.value * hd.value,
-                    hidden.value,
-                    hidden.value / heads.value.max(1)
-                )),
-            );
-            ok = false;
-        }
-        if hd.value % 32 != 0 {
-            cx.error_at(hd.span, Diag::HeadDimTile.with(format!("head_dim = {} is not a multiple of the 32-wide tile that TT-NN's attention ops need (rotary_embedding_llama decode: head_dim % 32 == 0); fix: use a multiple of 32", hd.value)));
-            ok = false;
-        }
-    }
-    if norm_dim.value != hidden.value {
-        cx.error_at(
-            norm_dim.span,
-            Diag::NormDim.with(format!(
-                "the final norm has dim = {} but the hidden size is {}; fix: set dim = {}",
-                norm_dim.value, hidden.value, hidden.value
-            )),
-        );
-        ok = false;
-    }
-    if head_vocab.value != vocab.value {
-        cx.error_at(
-            head_vocab.span,
-            Diag::VocabConsistent.with(format!(
-                "the LM head has vocab = {} but the embedding has vocab = {}; fix: use the same vocabulary",
-                head_vocab.value, vocab.value
-            )),
-        );
-        ok = false;
-    }
-    if !ok {
+    let sizes = DecoderSizes {
+        hidden: *hidden,
+        vocab: *vocab,
+        heads: Spanned { value: heads.value, span: at("attention.heads") },
+        kv_heads: Spanned { value: kv_heads, span: at("attention.kv_heads") },
+        head_dim: d.head_dim,
+        norm_dim: *norm_dim,
+        head_vocab: *head_vocab,
+    };
+    if !check::decoder_sizes(cx, &sizes) {
         return None;
     }
+    let head_dim = d.head_dim.map(|h| h.value).unwrap_or(hidden.value / heads.value.max(1));
     let eps = d.eps.or(*norm_eps).map(|e| e.value).unwrap_or(1e-5);
     Some(LlamaConfig {
         hidden_size: hidden.value,
