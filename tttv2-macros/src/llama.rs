@@ -27,7 +27,7 @@ pub fn expand_llama(
     opts: LlamaOptions,
 ) -> TokenStream {
     // What the generated program cannot run is an error here, not a struct without methods.
-    let batch_span = attrs.spans.get("batch").copied().unwrap_or(model.span());
+    let batch_span = attrs.spans.batch.unwrap_or(model.span());
     match opts.mode {
         Mode::Decode if opts.batch > 32 => cx.error_at(
             batch_span,
@@ -101,10 +101,8 @@ fn item(model: &Model, attrs: &ModelAttrs) -> LlamaItem {
 /// one that makes the model big), others at the config.
 fn plan_error_span(model: &Model, attrs: &ModelAttrs, e: &LlamaPlanError) -> proc_macro2::Span {
     match e {
-        LlamaPlanError::MemoryBudget { .. } => {
-            attrs.spans.get("memory_budget").or(attrs.spans.get("seq_len")).or(attrs.spans.get("device")).copied()
-        }
-        _ => attrs.spans.get("config").copied(),
+        LlamaPlanError::MemoryBudget { .. } => attrs.spans.memory_budget.or(attrs.spans.seq_len).or(attrs.spans.device),
+        _ => attrs.spans.config,
     }
     .unwrap_or(model.span())
 }

@@ -141,7 +141,7 @@ fn options(cx: &Ctxt, attrs: &ModelAttrs, cfg: &LlamaConfig) -> Option<LlamaOpti
     if let Some((_, hi)) = attrs.seq_len {
         if hi > cfg.max_position_embeddings {
             cx.error_at(
-                attrs.spans["seq_len"],
+                attrs.spans.seq_len.unwrap_or_else(Span::call_site),
                 Diag::SeqLenRange.with(format!(
                     "seq_len goes up to {hi} but the model supports {} positions (max_position_embeddings); fix: lower the range",
                     cfg.max_position_embeddings
@@ -153,12 +153,7 @@ fn options(cx: &Ctxt, attrs: &ModelAttrs, cfg: &LlamaConfig) -> Option<LlamaOpti
     }
     // A field whose numerics depend on the planned context (a sliding window narrower than it).
     if let Err(kind) = cfg.check_context(o.seq_len) {
-        let span = attrs
-            .spans
-            .get("seq_len")
-            .copied()
-            .or(attrs.config.as_ref().map(|c| c.span))
-            .unwrap_or_else(Span::call_site);
+        let span = attrs.spans.seq_len.or(attrs.config.as_ref().map(|c| c.span)).unwrap_or_else(Span::call_site);
         let file = attrs.config.as_ref().map_or_else(|| "the model".to_owned(), |c| c.value.0.clone());
         cx.error_at(span, Diag::ConfigJson.with(format!("{file}: {kind}")));
         return None;

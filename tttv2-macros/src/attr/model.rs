@@ -39,8 +39,37 @@ pub struct ModelAttrs {
     pub optimize_for: OptimizeFor,
     /// `memory_budget = "8GB"`: DRAM bytes the weights and KV cache may use.
     pub memory_budget: Option<u64>,
-    /// Where each key's value was written.
-    pub spans: BTreeMap<String, Span>,
+    /// Where the keys whose errors come later (planning) were written.
+    pub spans: ModelSpans,
+}
+
+/// Where a `#[ttt_model(...)]` key was written, for errors found after parsing (planning,
+/// cross-key rules); `None` when the key is absent.
+#[derive(Default, Clone, Copy)]
+pub struct ModelSpans {
+    /// `batch = …`.
+    pub batch: Option<Span>,
+    /// `seq_len = …`.
+    pub seq_len: Option<Span>,
+    /// `memory_budget = …`.
+    pub memory_budget: Option<Span>,
+    /// `device = …`.
+    pub device: Option<Span>,
+    /// `config = …`.
+    pub config: Option<Span>,
+}
+
+impl ModelSpans {
+    fn from_keys(seen: &BTreeMap<String, Span>) -> ModelSpans {
+        let at = |key: &str| seen.get(key).copied();
+        ModelSpans {
+            batch: at("batch"),
+            seq_len: at("seq_len"),
+            memory_budget: at("memory_budget"),
+            device: at("device"),
+            config: at("config"),
+        }
+    }
 }
 
 /// Rows per forward when `batch` is not given: one tile row.
@@ -148,7 +177,7 @@ pub fn parse_model_attrs(cx: &Ctxt, args: TokenStream) -> ModelAttrs {
         seq_len: None,
         optimize_for: OptimizeFor::Latency,
         memory_budget: None,
-        spans: BTreeMap::new(),
+        spans: ModelSpans::default(),
     };
     let seen = for_each_key(cx, "ttt_model", MODEL_KEYS, &pairs, |key, kv| match key {
         "device" => {
@@ -243,6 +272,6 @@ pub fn parse_model_attrs(cx: &Ctxt, args: TokenStream) -> ModelAttrs {
             ),
         );
     }
-    attrs.spans = seen;
+    attrs.spans = ModelSpans::from_keys(&seen);
     attrs
 }
