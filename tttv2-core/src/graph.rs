@@ -7,7 +7,8 @@ use serde::Serialize;
 
 use std::collections::HashMap;
 
-use crate::plan::llama::{Call, LlamaPlan, OpKind, PlannedOp};
+use crate::plan::llama::LlamaPlan;
+use crate::program::{Call, OpKind, PlannedOp};
 
 /// One op.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -15,5 +15,6 @@ pub mod ir;
 pub mod manifest;
 pub mod op;
 pub mod plan;
+pub mod program;
 pub mod rules;
 pub mod ttnn;

@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 
-use crate::plan::llama::{LlamaPlan, PlannedOp};
+use crate::plan::llama::LlamaPlan;
+use crate::program::PlannedOp;
 use crate::ttnn::TT_METAL_COMMIT;
 
 /// What the hardware must provide for a plan.

@@ -16,16 +16,16 @@
 //! all-reduce after wo and w2, all-gather of the logits), the scheme tt-transformers uses on
 //! N300/T3K. Identical layers are planned once and reused.
 
-mod call;
 mod cb;
 mod ops;
 mod step;
 mod types;
 
-pub use call::{Call, TensorArg};
+// The program vocabulary, re-exported where planners and generated code have always found it.
+pub use crate::program::{Call, LayerPlan, OpKind, OpShapes, PlannedOp, Program, TensorArg};
 pub use types::{
-    LayerOverride, LayerPlan, LlamaOptions, LlamaPlan, LlamaPlanError, OpKind, OpShapes, OptimizeFor, PlanTotals,
-    PlannedOp, Program, THROUGHPUT_SLACK, TracedCall, WeightGroup,
+    LayerOverride, LlamaOptions, LlamaPlan, LlamaPlanError, OptimizeFor, PlanTotals, THROUGHPUT_SLACK, TracedCall,
+    WeightGroup,
 };
 
 use std::collections::BTreeMap;

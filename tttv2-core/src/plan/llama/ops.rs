@@ -19,9 +19,9 @@ use crate::ttnn::{
     ShardOrientation, ShardSpec, TaggedSdpa, TensorMemoryLayout,
 };
 
-use super::call::{Call, TensorArg};
 use super::cb;
-use super::types::{LlamaPlanError, OpKind, OpShapes, PlannedOp};
+use super::types::LlamaPlanError;
+use crate::program::{Call, OpKind, OpShapes, PlannedOp, TensorArg};
 
 /// bf16 tile bytes (hardware.md tile table).
 const BF16_TILE: u64 = 2048;

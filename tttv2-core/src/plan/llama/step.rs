@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use super::call::TensorArg;
 use super::ops::{Ctx, violation};
-use super::types::{LlamaPlanError, PlannedOp};
+use super::types::LlamaPlanError;
+use crate::program::{PlannedOp, TensorArg};
 use crate::rules::Rule;
 
 /// The ops of one program part, with the tensors live in it.
