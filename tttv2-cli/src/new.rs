@@ -1,12 +1,16 @@
-//! `tttv2 new`: a crate that chats with a Hugging Face model. It declares the model from the
-//! config.json copied beside its Cargo.toml (`#[ttt_model(config = "config.json", ...)]`, planned
-//! when it compiles), and its `main` loads the weights and tokenizer from `--weights <hf-dir>`,
-//! applies the model's chat template, and streams the reply until the model's end-of-turn token.
+//! `tttv2 new`: a crate that chats with a Hugging Face model or a GGUF file. It declares the
+//! model from the config.json beside its Cargo.toml (`#[ttt_model(config = "config.json", ...)]`,
+//! planned when it compiles): the Hugging Face directory's, copied, or for a GGUF file one written
+//! from its metadata ([`tttv2_core::hf::LlamaConfig::to_hf_config_json`]). Its `main` loads the
+//! weights and tokenizer from `--weights <hf-dir>` (a crate made from a GGUF file also takes
+//! `--weights <file.gguf>`), applies the model's chat template, and streams the reply until the
+//! model's end-of-turn token.
 
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 use tttv2_codegen::generate::{package_name, struct_name};
+use tttv2_core::hf::is_gguf;
 use tttv2_core::plan::llama::plan_llama;
 
 use super::{ModeArg, PlanOptions, bad, resolve};
@@ -15,8 +19,9 @@ use super::{ModeArg, PlanOptions, bad, resolve};
 pub struct NewArgs {
     /// The crate's name (and its directory, unless --out says otherwise).
     name: String,
-    /// The Hugging Face model directory (or its config.json); its config.json is copied into the crate.
-    #[arg(long, value_name = "HF_DIR")]
+    /// The Hugging Face model directory (or its config.json), whose config.json is copied into the
+    /// crate; or a GGUF file, whose metadata is written into the crate as a config.json.
+    #[arg(long, value_name = "HF_DIR|GGUF")]
     config: String,
     /// The system to compile for (single-chip: n150, p150, p100, e150).
     #[arg(long, default_value = "n150")]
@@ -75,17 +80,9 @@ fn write(a: &NewArgs) -> Result<String, (u8, String)> {
         overrides: Vec::new(),
     };
     let p = resolve(&opts, false)?;
-    // The crate reads its tokenizer, chat template and safetensors weights from a Hugging Face
-    // directory; a GGUF file plans, but the crate could not run from it.
-    if is_gguf(Path::new(&p.config_path)) {
-        return Err((
-            2,
-            format!(
-                "error: {}: `tttv2 new` needs a Hugging Face model directory (config.json, tokenizer.json, weights), not a GGUF file; fix: pass the model's Hugging Face directory, or plan the GGUF file with `tttv2 plan` / `tttv2 generate`",
-                p.config_path
-            ),
-        ));
-    }
+    // A GGUF file carries the tokenizer, chat template and weights too: the crate gets a
+    // config.json written from its metadata and reads the rest from the file at run time.
+    let gguf = is_gguf(Path::new(&p.config_path));
     let plan = plan_llama(&p.cfg, &p.system, &p.opts).map_err(|e| (1, format!("error: {e}")))?;
     tttv2_codegen::check_runnable(&plan)
         .map_err(|e| (1, format!("error: {e}; fix: choose a single-chip --device or a smaller --batch")))?;
@@ -94,12 +91,20 @@ fn write(a: &NewArgs) -> Result<String, (u8, String)> {
     if out.exists() && std::fs::read_dir(&out).map(|mut d| d.next().is_some()).unwrap_or(true) {
         return Err((2, format!("error: {} exists and is not empty; fix: pass another name or --out", out.display())));
     }
-    let config = std::fs::read_to_string(&p.config_path).map_err(|e| (2, format!("error: {}: {e}", p.config_path)))?;
+    let config = if gguf {
+        p.cfg.to_hf_config_json()
+    } else {
+        std::fs::read_to_string(&p.config_path).map_err(|e| (2, format!("error: {}: {e}", p.config_path)))?
+    };
     let model = struct_name(&a.name);
+    let from_gguf = gguf.then(|| (p.config_path.as_str(), command(a)));
     let files = [
-        ("Cargo.toml", cargo_toml(&a.name, a.tttv2_path.as_deref(), p.system.chip.arch.cargo_feature())),
+        (
+            "Cargo.toml",
+            cargo_toml(&a.name, a.tttv2_path.as_deref(), p.system.chip.arch.cargo_feature(), from_gguf.as_ref()),
+        ),
         ("config.json", config),
-        ("src/main.rs", main_rs(&model, &p.name, a, p.opts.seq_len)),
+        ("src/main.rs", main_rs(&model, &p.name, a, p.opts.seq_len, gguf)),
     ];
     let io = |e: std::io::Error| (2, format!("error: cannot write to {}: {e}", out.display()));
     std::fs::create_dir_all(out.join("src")).map_err(io)?;
@@ -114,15 +119,13 @@ fn write(a: &NewArgs) -> Result<String, (u8, String)> {
         device = a.device,
         batch = a.batch,
         seq = p.opts.seq_len,
-        weights = Path::new(&p.config_path).parent().map_or(".".into(), |d| d.display().to_string()),
+        // The GGUF file's absolute path, which still names it after the `cd`.
+        weights = if gguf {
+            std::fs::canonicalize(&p.config_path).map_or(p.config_path.clone(), |f| f.display().to_string())
+        } else {
+            Path::new(&p.config_path).parent().map_or(".".into(), |d| d.display().to_string())
+        },
     ))
-}
-
-/// Whether the file starts with GGUF's magic.
-fn is_gguf(path: &Path) -> bool {
-    let mut magic = [0; 4];
-    std::fs::File::open(path).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic)).is_ok()
-        && magic == *b"GGUF"
 }
 
 /// The command that wrote the crate, for its header.
@@ -140,20 +143,36 @@ fn command(a: &NewArgs) -> String {
     c
 }
 
-fn cargo_toml(package: &str, tttv2_path: Option<&str>, arch_feature: &str) -> String {
+/// `from_gguf`: the GGUF file the config.json was written from, and the command that wrote it.
+fn cargo_toml(
+    package: &str,
+    tttv2_path: Option<&str>,
+    arch_feature: &str,
+    from_gguf: Option<&(&str, String)>,
+) -> String {
     let dep = match tttv2_path {
         Some(p) => format!("path = {:?}", p),
         None => format!("version = \"{}\"", env!("CARGO_PKG_VERSION")),
     };
+    let (header, gguf_feature) = match from_gguf {
+        Some((file, command)) => (
+            format!(
+                "# config.json was written from the metadata of {file} (LlamaConfig::to_hf_config_json);\n\
+                 # regenerate the crate with `{command}`.\n"
+            ),
+            r#", "gguf""#,
+        ),
+        None => (String::new(), ""),
+    };
     format!(
-        r#"[package]
+        r#"{header}[package]
 name = "{package}"
 version = "0.1.0"
 edition = "2024"
 publish = false
 
 [dependencies]
-tttv2 = {{ {dep}, default-features = false, features = ["{arch_feature}", "chat"] }}
+tttv2 = {{ {dep}, default-features = false, features = ["{arch_feature}", "chat"{gguf_feature}] }}
 clap = {{ version = "4", features = ["derive"] }}
 
 [features]
@@ -169,10 +188,18 @@ debug = 1
     )
 }
 
-fn main_rs(model: &str, source: &str, a: &NewArgs, seq_len: u32) -> String {
+fn main_rs(model: &str, source: &str, a: &NewArgs, seq_len: u32, gguf: bool) -> String {
     let plan = tttv2_codegen::plan_module_name(model);
-    MAIN_RS
-        .replace("{COMMAND}", &command(a))
+    let text = if gguf {
+        let replaced = |text: &str, parts: &[(&str, &str)]| {
+            parts.iter().fold(text.to_owned(), |t, (hf, gguf)| t.replace(hf, gguf))
+        };
+        replaced(MAIN_RS, GGUF_PARTS)
+    } else {
+        MAIN_RS.to_owned()
+    };
+    text.replace("{COMMAND}", &command(a))
+        .replace("{CONFIG_SOURCE}", &a.config)
         .replace("{SOURCE}", source)
         .replace("{MODEL}", model)
         .replace("{PLAN}", &plan)
@@ -293,3 +320,50 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 "#;
+
+/// What a crate made from a GGUF file says and does differently: pairs of (text of [`MAIN_RS`],
+/// its replacement). Its `--weights` takes the GGUF file (found by its magic) or, as the
+/// Hugging Face crate's does, a model directory.
+const GGUF_PARTS: &[(&str, &str)] = &[
+    (
+        "//! Chat with {SOURCE} through tttv2: the model is planned for {DEVICE} when this crate compiles
+//! (decode, batch {BATCH}, {SEQ_LEN} KV-cache positions) from the config.json beside Cargo.toml.",
+        "//! Chat with {SOURCE} through tttv2; config.json was written from the metadata of {CONFIG_SOURCE}
+//! (rerun the command below to regenerate it). The model is planned from it for {DEVICE} when this
+//! crate compiles (decode, batch {BATCH}, {SEQ_LEN} KV-cache positions).",
+    ),
+    (
+        "//!     cargo run --release -- --weights <hf-dir> --prompt \"Hello!\"
+//!
+//! `<hf-dir>` holds the checkpoint (model.safetensors or shards), tokenizer.json and
+//! tokenizer_config.json (its chat template), and the config.json / generation_config.json whose
+//! end-of-sequence tokens stop the reply.",
+        "//!     cargo run --release -- --weights <file.gguf> --prompt \"Hello!\"
+//!
+//! The GGUF file holds the weights (any ggml type `tttv2::nn::GgufWeights` dequantizes) and, in
+//! its metadata, the tokenizer, the chat template and the end-of-sequence tokens that stop the
+//! reply. `--weights` also takes a Hugging Face directory of the same model: the checkpoint
+//! (model.safetensors or shards), tokenizer.json, tokenizer_config.json (its chat template) and
+//! the config.json / generation_config.json whose end-of-sequence tokens stop the reply.",
+    ),
+    ("use tttv2::nn::SafetensorsWeights;", "use tttv2::nn::{GgufWeights, SafetensorsWeights};"),
+    (
+        "/// The Hugging Face model directory: weights, tokenizer.json, tokenizer_config.json, config.json.",
+        "/// The GGUF file, or the Hugging Face model directory (weights, tokenizer.json,
+    /// tokenizer_config.json, config.json).",
+    ),
+    (
+        "    let chat = Chat::from_dir(&args.weights)?;
+    let device = Device::open(&{PLAN}::DEVICE)?;
+    let mut model = {MODEL}::load(&device, &SafetensorsWeights::open(&args.weights)?)?;",
+        "    // A GGUF file (it starts with the magic `GGUF`) or a Hugging Face directory.
+    let gguf = tttv2::hf::is_gguf(&args.weights);
+    let chat = if gguf { Chat::from_gguf(&args.weights)? } else { Chat::from_dir(&args.weights)? };
+    let device = Device::open(&{PLAN}::DEVICE)?;
+    let mut model = if gguf {
+        {MODEL}::load(&device, &GgufWeights::open(&args.weights)?)?
+    } else {
+        {MODEL}::load(&device, &SafetensorsWeights::open(&args.weights)?)?
+    };",
+    ),
+];

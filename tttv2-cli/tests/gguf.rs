@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use tttv2_core::hf::LlamaConfig;
+
 fn tttv2(args: &[&str]) -> Output {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned();
     Command::new(env!("CARGO_BIN_EXE_tttv2")).current_dir(root).args(args).output().expect("the tttv2 binary runs")
@@ -150,17 +152,58 @@ fn a_binary_file_is_not_a_config() {
     assert_eq!(err.trim_end(), expected);
 }
 
-/// `tttv2 new` writes a crate that runs from a Hugging Face directory; a GGUF file is refused up
-/// front rather than failing on a missing tokenizer later.
+/// `tttv2 new` on a GGUF file writes a crate whose config.json is the file's config (written from
+/// its metadata, saying so), whose tttv2 reads GGUF files, and whose `main` loads the file; on a
+/// Hugging Face config it writes the crate as before. (tests/new.rs builds and runs both.)
 #[test]
-fn new_refuses_a_gguf_file() {
+fn new_on_a_gguf_file_writes_its_config_as_config_json() {
     let dir = scratch();
     let gguf = dir.join("for-new.gguf");
     std::fs::write(&gguf, tiny_llama_gguf()).unwrap();
     let out_dir = dir.join("new-out");
+    let _ = std::fs::remove_dir_all(&out_dir);
     let out = tttv2(&["new", "chat", "--config", gguf.to_str().unwrap(), "--out", out_dir.to_str().unwrap()]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("not a GGUF file") && err.contains("fix:"), "{err}");
-    assert!(!out_dir.exists());
+    let (stdout, err) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let file = std::fs::canonicalize(&gguf).unwrap();
+    assert!(stdout.contains(&format!("--weights {} --prompt", file.display())), "{stdout}");
+
+    let written = LlamaConfig::from_file(out_dir.join("config.json")).unwrap();
+    assert_eq!(written, LlamaConfig::from_file(&gguf).unwrap());
+    assert_eq!(written, LlamaConfig::from_json_str(TINY_LLAMA_JSON).unwrap(), "the same model as its config.json");
+    let toml = std::fs::read_to_string(out_dir.join("Cargo.toml")).unwrap();
+    assert!(toml.starts_with(&format!("# config.json was written from the metadata of {}", gguf.display())), "{toml}");
+    assert!(toml.contains(r#"features = ["wormhole_b0", "chat", "gguf"]"#), "{toml}");
+    let main = std::fs::read_to_string(out_dir.join("src/main.rs")).unwrap();
+    assert!(
+        main.starts_with("//! Chat with for-new through tttv2; config.json was written from the metadata of "),
+        "{main}"
+    );
+    for code in [
+        "tttv2::hf::is_gguf(&args.weights)",
+        "Chat::from_gguf(&args.weights)?",
+        "GgufWeights::open(&args.weights)?",
+        "SafetensorsWeights::open(&args.weights)?",
+        "--weights <file.gguf>",
+        "/// The GGUF file, or the Hugging Face model directory",
+    ] {
+        assert!(main.contains(code), "{code}:\n{main}");
+    }
+
+    // A Hugging Face config: copied as is, no `gguf` feature, the directory's `main`.
+    let json_dir = dir.join("hf-dir");
+    std::fs::create_dir_all(&json_dir).unwrap();
+    std::fs::write(json_dir.join("config.json"), TINY_LLAMA_JSON).unwrap();
+    let hf_out = dir.join("new-hf-out");
+    let _ = std::fs::remove_dir_all(&hf_out);
+    let out = tttv2(&["new", "chat", "--config", json_dir.to_str().unwrap(), "--out", hf_out.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read_to_string(hf_out.join("config.json")).unwrap(), TINY_LLAMA_JSON);
+    let toml = std::fs::read_to_string(hf_out.join("Cargo.toml")).unwrap();
+    assert!(toml.starts_with("[package]") && toml.contains(r#"features = ["wormhole_b0", "chat"] }"#), "{toml}");
+    let main = std::fs::read_to_string(hf_out.join("src/main.rs")).unwrap();
+    assert!(
+        !main.contains("Gguf") && !main.contains("from_gguf") && main.contains("Chat::from_dir(&args.weights)?"),
+        "{main}"
+    );
 }

@@ -119,6 +119,192 @@ fn write_model(dir: &Path, generation_eos: Option<u32>) {
     }
 }
 
+/// A GGUF metadata value.
+enum Meta {
+    U32(u32),
+    F32(f32),
+    Str(String),
+    Strs(Vec<String>),
+    I32s(Vec<i32>),
+}
+
+fn put_str(b: &mut Vec<u8>, s: &str) {
+    b.extend((s.len() as u64).to_le_bytes());
+    b.extend(s.as_bytes());
+}
+
+/// A GGUF v3 file (llama.cpp's docs/gguf.md) of f32 tensors: magic, version, tensor and key/value
+/// counts, the key/values (`general.alignment` = 32 first), the tensor infos (dimensions innermost
+/// first, ggml type 0 = F32, offsets from the start of the data, each aligned to 32), padding to
+/// 32, the data. Tensors are given in Hugging Face layout (`[rows, cols]`, row-major), which is
+/// ggml's `[cols, rows]`.
+fn write_gguf(path: &Path, kv: &[(String, Meta)], tensors: &[(String, Vec<usize>, Vec<f32>)]) {
+    const ALIGN: usize = 32;
+    let pad = |b: &mut Vec<u8>| b.resize(b.len().next_multiple_of(ALIGN), 0);
+    let mut b = b"GGUF".to_vec();
+    b.extend(3u32.to_le_bytes());
+    b.extend((tensors.len() as u64).to_le_bytes());
+    b.extend((kv.len() as u64 + 1).to_le_bytes());
+    put_str(&mut b, "general.alignment");
+    b.extend(4u32.to_le_bytes());
+    b.extend((ALIGN as u32).to_le_bytes());
+    for (key, value) in kv {
+        put_str(&mut b, key);
+        match value {
+            Meta::U32(v) => {
+                b.extend(4u32.to_le_bytes());
+                b.extend(v.to_le_bytes());
+            }
+            Meta::F32(v) => {
+                b.extend(6u32.to_le_bytes());
+                b.extend(v.to_le_bytes());
+            }
+            Meta::Str(v) => {
+                b.extend(8u32.to_le_bytes());
+                put_str(&mut b, v);
+            }
+            Meta::Strs(v) => {
+                b.extend(9u32.to_le_bytes());
+                b.extend(8u32.to_le_bytes());
+                b.extend((v.len() as u64).to_le_bytes());
+                v.iter().for_each(|s| put_str(&mut b, s));
+            }
+            Meta::I32s(v) => {
+                b.extend(9u32.to_le_bytes());
+                b.extend(5u32.to_le_bytes());
+                b.extend((v.len() as u64).to_le_bytes());
+                v.iter().for_each(|x| b.extend(x.to_le_bytes()));
+            }
+        }
+    }
+    let mut data = Vec::new();
+    for (name, shape, v) in tensors {
+        assert_eq!(shape.iter().product::<usize>(), v.len(), "{name}");
+        put_str(&mut b, name);
+        b.extend((shape.len() as u32).to_le_bytes());
+        shape.iter().rev().for_each(|&d| b.extend((d as u64).to_le_bytes()));
+        b.extend(0u32.to_le_bytes());
+        b.extend((data.len() as u64).to_le_bytes());
+        data.extend(v.iter().flat_map(|x| x.to_le_bytes()));
+        pad(&mut data);
+    }
+    pad(&mut b);
+    b.extend(data);
+    std::fs::write(path, b).unwrap();
+}
+
+/// llama.cpp's `LlamaModel.permute` (convert_hf_to_gguf.py) of a `[heads · d, cols]` q or k
+/// projection: within each head, Hugging Face row `s·d/2 + j` is stored as row `2j + s`.
+fn permute(hf: &[f32], heads: usize, cols: usize) -> Vec<f32> {
+    let d = hf.len() / cols / heads;
+    let mut out = vec![0.0; hf.len()];
+    for h in 0..heads {
+        for j in 0..d / 2 {
+            for s in 0..2 {
+                let (src, dst) = (h * d + s * d / 2 + j, h * d + 2 * j + s);
+                out[dst * cols..(dst + 1) * cols].copy_from_slice(&hf[src * cols..(src + 1) * cols]);
+            }
+        }
+    }
+    out
+}
+
+/// GPT-2's byte-to-character map (`bytes_to_unicode`): printable Latin-1 bytes are themselves,
+/// the others 256, 257, ... in byte order.
+fn byte_chars() -> Vec<char> {
+    let printable = |b: u32| (0x21..=0x7e).contains(&b) || (0xa1..=0xac).contains(&b) || (0xae..=0xff).contains(&b);
+    let mut next = 256;
+    (0..256u32)
+        .map(|b| {
+            if printable(b) {
+                char::from_u32(b).unwrap()
+            } else {
+                next += 1;
+                char::from_u32(next - 1).unwrap()
+            }
+        })
+        .collect()
+}
+
+/// Token ids of the GGUF's byte-level BPE vocabulary (512 tokens): "hello", the 256 byte
+/// characters, the merges' "he", "ll", "hell", ChatML's two control tokens, unused fillers.
+const HELLO: i32 = 0;
+const IM_START: u32 = 260;
+const IM_END: u32 = 261;
+
+/// The tiny model (tests/models/tiny-accuracy's shapes: 256 wide, 2 layers of 4 heads of 64,
+/// 2 KV heads, MLP 512, vocab 512) as a GGUF file of architecture `arch` (`llama`: q/k rows
+/// permuted as llama.cpp stores them; `qwen2`: with q/k/v biases), LM head zero, with a gpt2
+/// tokenizer (pre-tokenizer `pre`), SmolLM2's ChatML template, BOS <|im_start|> and EOS `eos`.
+fn write_gguf_model(path: &Path, arch: &str, pre: &str, layers: usize, eos: u32) {
+    let (h, i, v, heads, kv_heads, d) = (256usize, 512usize, 512usize, 4usize, 2usize, 64usize);
+    let (q, kv) = (heads * d, kv_heads * d);
+    let key = |k: &str| format!("{arch}.{k}");
+    let mut tokens = vec!["hello".to_owned()];
+    tokens.extend(byte_chars().into_iter().map(String::from));
+    tokens.extend(["he", "ll", "hell", "<|im_start|>", "<|im_end|>"].map(String::from));
+    assert_eq!(tokens[IM_END as usize], "<|im_end|>");
+    tokens.extend((tokens.len()..v).map(|k| format!("<unused{k}>")));
+    let types: Vec<i32> = (0..v as u32).map(|t| if t == IM_START || t == IM_END { 3 } else { 1 }).collect();
+    let template =
+        std::fs::read_to_string(root().join("tests/chat/SmolLM2-135M-Instruct/chat_template.jinja")).unwrap();
+    let kvs = vec![
+        ("general.architecture".to_owned(), Meta::Str(arch.to_owned())),
+        (key("context_length"), Meta::U32(512)),
+        (key("embedding_length"), Meta::U32(h as u32)),
+        (key("block_count"), Meta::U32(layers as u32)),
+        (key("feed_forward_length"), Meta::U32(i as u32)),
+        (key("attention.head_count"), Meta::U32(heads as u32)),
+        (key("attention.head_count_kv"), Meta::U32(kv_heads as u32)),
+        (key("rope.dimension_count"), Meta::U32(d as u32)),
+        (key("rope.freq_base"), Meta::F32(10000.0)),
+        (key("attention.layer_norm_rms_epsilon"), Meta::F32(1e-5)),
+        ("tokenizer.ggml.model".to_owned(), Meta::Str("gpt2".to_owned())),
+        ("tokenizer.ggml.pre".to_owned(), Meta::Str(pre.to_owned())),
+        ("tokenizer.ggml.tokens".to_owned(), Meta::Strs(tokens)),
+        ("tokenizer.ggml.token_type".to_owned(), Meta::I32s(types)),
+        ("tokenizer.ggml.merges".to_owned(), Meta::Strs(["h e", "l l", "he ll", "hell o"].map(String::from).to_vec())),
+        ("tokenizer.ggml.bos_token_id".to_owned(), Meta::U32(IM_START)),
+        ("tokenizer.ggml.eos_token_id".to_owned(), Meta::U32(eos)),
+        ("tokenizer.chat_template".to_owned(), Meta::Str(template)),
+    ];
+    let mut s = 7u64;
+    let mut t = vec![
+        ("token_embd.weight".to_owned(), vec![v, h], values(v * h, 1.0, &mut s)),
+        ("output.weight".to_owned(), vec![v, h], vec![0.0; v * h]),
+        ("output_norm.weight".to_owned(), vec![h], vec![1.0; h]),
+    ];
+    let lin = |inp: usize| (3.0 / inp as f32).sqrt();
+    for l in 0..layers {
+        let p = |x: &str| format!("blk.{l}.{x}");
+        for (name, rows, cols) in [
+            ("attn_q.weight", q, h),
+            ("attn_k.weight", kv, h),
+            ("attn_v.weight", kv, h),
+            ("attn_output.weight", h, q),
+            ("ffn_gate.weight", i, h),
+            ("ffn_up.weight", i, h),
+            ("ffn_down.weight", h, i),
+        ] {
+            let mut w = values(rows * cols, lin(cols), &mut s);
+            if arch == "llama" && name == "attn_q.weight" {
+                w = permute(&w, heads, cols);
+            } else if arch == "llama" && name == "attn_k.weight" {
+                w = permute(&w, kv_heads, cols);
+            }
+            t.push((p(name), vec![rows, cols], w));
+        }
+        if arch == "qwen2" {
+            for (name, rows) in [("attn_q.bias", q), ("attn_k.bias", kv), ("attn_v.bias", kv)] {
+                t.push((p(name), vec![rows], values(rows, 0.1, &mut s)));
+            }
+        }
+        t.push((p("attn_norm.weight"), vec![h], vec![1.0; h]));
+        t.push((p("ffn_norm.weight"), vec![h], vec![1.0; h]));
+    }
+    write_gguf(path, &kvs, &t);
+}
+
 fn run(cmd: &mut Command) -> (String, String) {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
     let (stdout, stderr) =
@@ -203,6 +389,104 @@ fn new_writes_a_crate_that_chats_with_the_model() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("`num_hidden_layers` is 3 but the model was compiled with 2"), "{err}");
     let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// `tttv2 new --config model.gguf`, built and run with `--weights model.gguf`: the crate's
+/// config.json is the GGUF's, its tttv2 has the `gguf` feature, and it chats from the file alone.
+fn new_from_a_gguf_file_chats(arch: &str, pre: &str, hf_architecture: &str) {
+    let tmp = std::env::temp_dir().join(format!("tttv2-new-gguf-{arch}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).unwrap();
+    let gguf = tmp.join(format!("tiny-{arch}-F32.gguf"));
+    write_gguf_model(&gguf, arch, pre, 2, IM_END);
+    let name = format!("tiny_{arch}_gguf");
+    let krate = tmp.join(&name);
+    let (msg, _) = run(Command::new(env!("CARGO_BIN_EXE_tttv2"))
+        .args(["new", &name, "--config"])
+        .arg(&gguf)
+        .arg("--tttv2-path")
+        .arg(root())
+        .arg("--out")
+        .arg(&krate));
+    assert!(msg.contains("decode, batch 1, 512 positions"), "the GGUF's context_length: {msg}");
+    let weights = std::fs::canonicalize(&gguf).unwrap();
+    assert!(msg.contains(&format!("--weights {} --prompt", weights.display())), "names the GGUF file: {msg}");
+    let config = std::fs::read_to_string(krate.join("config.json")).unwrap();
+    let cfg = tttv2_core::hf::LlamaConfig::from_file(krate.join("config.json")).unwrap();
+    assert_eq!(cfg, tttv2_core::hf::LlamaConfig::from_file(&gguf).unwrap(), "{config}");
+    assert!(config.contains(hf_architecture), "{config}");
+    assert_eq!(cfg.qkv_bias, arch == "qwen2");
+    let toml = std::fs::read_to_string(krate.join("Cargo.toml")).unwrap();
+    assert!(toml.contains(r#"features = ["wormhole_b0", "chat", "gguf"]"#), "{toml}");
+
+    std::fs::copy(root().join("Cargo.lock"), krate.join("Cargo.lock")).unwrap();
+    let target = Path::new(env!("CARGO_BIN_EXE_tttv2")).parent().unwrap().parent().unwrap();
+    let start = std::time::Instant::now();
+    run(Command::new(env!("CARGO"))
+        .args(["build", "--release", "--quiet"])
+        .current_dir(&krate)
+        .env("CARGO_TARGET_DIR", target));
+    eprintln!("cargo build --release of the {arch} GGUF crate: {:.1} s", start.elapsed().as_secs_f64());
+    let exe = target.join("release").join(&name);
+
+    // Every logit is 0: greedy takes token 0 ("hello", which byte-level decodes without a space)
+    // until --max-new-tokens, and says each step was a tie.
+    let chat = |weights: &Path, args: &[&str]| {
+        let mut cmd = Command::new(&exe);
+        cmd.arg("--weights").arg(weights).args(["--system", "you", "--prompt", "hello"]).args(args);
+        cmd
+    };
+    let (out, err) = run(&mut chat(&gguf, &["--max-new-tokens", "5"]));
+    assert_eq!(out, "hellohellohellohellohello\n", "{err}");
+    assert_eq!(err.matches("warning: new token").count(), 5, "{err}");
+    assert!(
+        err.contains("512 tokens tie for the highest logit (ids 0, 1, 2, 3, 4, 5, 6, 7, ...); greedy took 0"),
+        "{err}"
+    );
+    assert!(err.contains("5 new tokens, stopped by MaxTokens"), "{err}");
+    // The prompt, through the template and the GGUF's tokenizer: <|im_start|> "system\nyou"
+    // (10 byte tokens) <|im_end|> "\n" <|im_start|> "user\n" (5) "hello" (1: the merges make it
+    // one token) <|im_end|> "\n" <|im_start|> "assistant\n" (10): 5 control + 28.
+    assert!(err.contains("[33 prompt tokens"), "{err}");
+
+    // The same crate reads a Hugging Face directory of the same model too.
+    if arch == "llama" {
+        let hf = tmp.join("hf");
+        write_model(&hf, None);
+        let (out, err) =
+            run(Command::new(&exe).arg("--weights").arg(&hf).args(["--prompt", "hi you", "--max-new-tokens", "2"]));
+        assert_eq!(out, "hello hello\n", "{err}");
+        assert!(err.contains("[23 prompt tokens, 2 new tokens, stopped by MaxTokens"), "{err}");
+    }
+
+    // The GGUF's eos_token_id stops the reply (made "hello": after one token).
+    let eos_hello = tmp.join("eos-hello.gguf");
+    write_gguf_model(&eos_hello, arch, pre, 2, HELLO as u32);
+    let (out, err) = run(&mut chat(&eos_hello, &["--max-new-tokens", "5"]));
+    assert_eq!(out, "hello\n", "{err}");
+    assert!(err.contains("1 new tokens, stopped by Eos"), "{err}");
+
+    // A GGUF of another model (3 layers) is refused by the generated `load`, naming the key.
+    let other = tmp.join("three-layers.gguf");
+    write_gguf_model(&other, arch, pre, 3, IM_END);
+    let out = chat(&other, &[]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let says = format!("metadata `{arch}.block_count` = 3 but the model was compiled with num_hidden_layers = 2");
+    assert!(err.contains(&says) && err.contains("three-layers.gguf"), "{err}");
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+#[test]
+#[cfg_attr(debug_assertions, ignore = "builds a crate; run with --release (CI does)")]
+fn new_from_a_llama_gguf_chats_with_the_file_alone() {
+    new_from_a_gguf_file_chats("llama", "smollm", "LlamaForCausalLM");
+}
+
+#[test]
+#[cfg_attr(debug_assertions, ignore = "builds a crate; run with --release (CI does)")]
+fn new_from_a_qwen2_gguf_chats_with_the_file_alone() {
+    new_from_a_gguf_file_chats("qwen2", "qwen2", "Qwen2ForCausalLM");
 }
 
 #[test]

@@ -497,6 +497,72 @@ impl LlamaConfig {
         names
     }
 
+    /// The config as a Hugging Face `config.json` (transformers 4.x layout, keys sorted, two-space
+    /// indent, as `PretrainedConfig.to_json_string` writes): what `tttv2 new` writes beside a crate
+    /// made from a GGUF file. [`LlamaConfig::parse`] reads it back to this config.
+    ///
+    /// The architecture is `Qwen2ForCausalLM` when the q/k/v projections have a bias,
+    /// `MistralForCausalLM` when a sliding window is in effect, `LlamaForCausalLM` otherwise. A
+    /// Qwen2 window is written as `use_sliding_window` with `max_window_layers: 0` (every layer
+    /// windowed: [`LlamaConfig`] keeps only that a window is in effect, and the planner refuses a
+    /// context wider than it either way).
+    pub fn to_hf_config_json(&self) -> String {
+        let (architecture, model_type) = if self.qkv_bias {
+            ("Qwen2ForCausalLM", "qwen2")
+        } else if self.sliding_window.is_some() {
+            ("MistralForCausalLM", "mistral")
+        } else {
+            ("LlamaForCausalLM", "llama")
+        };
+        let mut m = serde_json::Map::new();
+        let mut put = |k: &str, v: Value| {
+            m.insert(k.to_owned(), v);
+        };
+        put("architectures", Value::from(vec![architecture]));
+        put("model_type", model_type.into());
+        put("hidden_size", self.hidden_size.into());
+        put("intermediate_size", self.intermediate_size.into());
+        put("num_attention_heads", self.num_attention_heads.into());
+        put("num_key_value_heads", self.num_key_value_heads.into());
+        put("head_dim", self.head_dim.into());
+        put("num_hidden_layers", self.num_hidden_layers.into());
+        put("vocab_size", self.vocab_size.into());
+        put("rms_norm_eps", self.rms_norm_eps.into());
+        put("rope_theta", self.rope_theta.into());
+        // transformers 4.x's `rope_scaling` object (`rope_type` and that type's keys), or null.
+        put("rope_scaling", serde_json::to_value(self.rope_scaling).unwrap_or(Value::Null));
+        put("tie_word_embeddings", self.tie_word_embeddings.into());
+        put("max_position_embeddings", self.max_position_embeddings.into());
+        put("hidden_act", "silu".into());
+        if let Some(dtype) = &self.torch_dtype {
+            put("torch_dtype", dtype.as_str().into());
+        }
+        let ids = |ids: &[u32]| match ids {
+            [] => Value::Null,
+            [one] => (*one).into(),
+            many => many.into(),
+        };
+        put("bos_token_id", ids(&self.bos_token_id));
+        put("eos_token_id", ids(&self.eos_token_id));
+        match model_type {
+            "qwen2" => {
+                put("use_sliding_window", self.sliding_window.is_some().into());
+                if let Some(w) = self.sliding_window {
+                    put("sliding_window", w.into());
+                    put("max_window_layers", 0.into());
+                }
+            }
+            "mistral" => put("sliding_window", self.sliding_window.into()),
+            _ => {
+                put("attention_bias", false.into());
+                put("mlp_bias", false.into());
+            }
+        }
+        let mut text = serde_json::to_string_pretty(&Value::Object(m)).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+
     /// Parameters in the checkpoint (embedding, layers, final norm and an untied `lm_head`).
     pub fn num_parameters(&self) -> u64 {
         let (h, i, v) = (self.hidden_size as u64, self.intermediate_size as u64, self.vocab_size as u64);
@@ -722,6 +788,70 @@ mod tests {
 
         let e = LlamaConfig::from_file("/nonexistent/config.json").unwrap_err();
         assert!(matches!(e.kind, HfErrorKind::Io(_)));
+    }
+
+    /// Every config.json of models/ and tests/models/, the GGUF fixtures' configs, and variants
+    /// for what the files do not cover (a Qwen2 window, several EOS ids, linear and dynamic RoPE,
+    /// a dtype-less config): `to_hf_config_json` parses back to the same config.
+    #[test]
+    fn hf_config_json_parses_back_to_the_config() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut configs = Vec::new();
+        let mut dirs = vec![root.join("models"), root.join("tests/models")];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.file_name() == Some("config.json".as_ref()) {
+                    let cfg = LlamaConfig::from_file(&path).unwrap_or_else(|e| panic!("{e}"));
+                    configs.push((path.display().to_string(), cfg));
+                }
+            }
+        }
+        assert!(configs.len() >= 20, "found {} config.json files", configs.len());
+        for name in ["tiny_llama.gguf", "tiny_qwen2.gguf"] {
+            let path = root.join("tests/gguf").join(name);
+            configs.push((name.to_owned(), LlamaConfig::from_file(&path).unwrap_or_else(|e| panic!("{e}"))));
+        }
+        let base = configs.iter().find(|(n, _)| n.ends_with("tiny-qwen2/config.json")).unwrap().1.clone();
+        configs.push((
+            "Qwen2 with a window".into(),
+            LlamaConfig {
+                sliding_window: Some(256),
+                eos_token_id: vec![1, 7, 9],
+                bos_token_id: vec![3],
+                ..base.clone()
+            },
+        ));
+        configs.push((
+            "linear RoPE, no dtype".into(),
+            LlamaConfig {
+                qkv_bias: false,
+                rope_scaling: Some(RopeScaling::Linear { factor: 2.5 }),
+                torch_dtype: None,
+                rms_norm_eps: 1e-5f32 as f64,
+                ..base.clone()
+            },
+        ));
+        configs.push((
+            "dynamic RoPE".into(),
+            LlamaConfig { qkv_bias: false, rope_scaling: Some(RopeScaling::Dynamic { factor: 4.0 }), ..base },
+        ));
+        let mut archs = std::collections::BTreeSet::new();
+        for (name, cfg) in &configs {
+            let text = cfg.to_hf_config_json();
+            let back = LlamaConfig::parse(&text, Path::new(name)).unwrap_or_else(|e| panic!("{e}\n{text}"));
+            assert_eq!(&back, cfg, "{name}:\n{text}");
+            let hf = HfConfig::parse(&text, Path::new(name)).unwrap();
+            archs.insert(hf.architectures.unwrap()[0].clone());
+        }
+        let expected = ["LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM"].map(String::from);
+        assert_eq!(archs, expected.into_iter().collect(), "every architecture is covered");
+        // A window, a q/k/v bias, llama3 RoPE and several EOS ids each occur in the set.
+        assert!(configs.iter().any(|(_, c)| c.sliding_window.is_some() && !c.qkv_bias));
+        assert!(configs.iter().any(|(_, c)| matches!(c.rope_scaling, Some(RopeScaling::Llama3 { .. }))));
+        assert!(configs.iter().any(|(_, c)| c.eos_token_id.len() > 1));
     }
 
     #[test]
