@@ -227,23 +227,56 @@ fn smollm2_matches_the_f32_reference() {
         let mut model = SmolPerformance::load(&device, &weights).unwrap();
         reports.push(measure("performance", &mut model, &device, &prompt, &want, &want_logits));
     }
-    // The same checkpoint straight from the GGUF through tttv2's reader: same weights, so the
-    // same logits as the independently converted safetensors, bit for bit.
-    #[cfg(feature = "gguf")]
+    // The same model from the GGUF file alone (issue 18), as a llama.cpp user holds it: its
+    // config from the GGUF header equals the one both models were compiled from (so the compiled
+    // programs are the GGUF's), its tokenizer, chat template and stop tokens come from the GGUF's
+    // metadata, its weights through tttv2's GGUF reader; both policies must give exactly the
+    // figures of the converted checkpoint above.
+    #[cfg(all(feature = "gguf", feature = "chat"))]
     {
-        let gguf = tttv2::nn::GgufWeights::open(dir.join("SmolLM2-135M-Instruct.Q4_1.gguf")).unwrap();
-        gguf.check_manifest(smol_accuracy_plan::MANIFEST_JSON).unwrap();
-        let from_safetensors = SmolAccuracy::load(&device, &weights).unwrap().prefill(&device, 0, &prompt).unwrap();
-        let from_gguf = SmolAccuracy::load(&device, &gguf).unwrap().prefill(&device, 0, &prompt).unwrap();
-        let differing = from_gguf.iter().zip(&from_safetensors).filter(|(a, b)| a != b).count();
-        println!(
-            "GGUF through tttv2's reader: prefill logits differ from the safetensors path at {differing} of {} positions",
-            from_gguf.len()
-        );
-        assert_eq!(differing, 0, "tttv2's GGUF reader gives the weights ggml-org's gguf gives");
+        let path = dir.join("SmolLM2-135M-Instruct.Q4_1.gguf");
+        let from_header = tttv2::hf::LlamaConfig::from_file(&path).unwrap();
+        for manifest in [smol_accuracy_plan::MANIFEST_JSON, smol_performance_plan::MANIFEST_JSON] {
+            let compiled = tttv2::hf::LlamaConfig::from_manifest_json(manifest).unwrap();
+            assert_eq!(compiled.first_difference(&from_header), None, "the GGUF header is the compiled config");
+        }
+        let chat = tttv2::chat::Chat::from_gguf(&path).unwrap();
+        assert_eq!(chat.prompt(&[tttv2::chat::Message::user(user)]).unwrap(), prompt, "the GGUF's own template");
+        assert_eq!(chat.stop_tokens(), [2], "<|im_end|> from the GGUF's eos id");
+        let gguf = tttv2::nn::GgufWeights::open(&path).unwrap();
+        let mut model = SmolAccuracy::load(&device, &gguf).unwrap();
+        let accuracy = measure("accuracy", &mut model, &device, &prompt, &want, &want_logits);
+        drop(model);
+        let mut model = SmolPerformance::load(&device, &gguf).unwrap();
+        let performance = measure("performance", &mut model, &device, &prompt, &want, &want_logits);
+        drop(model);
+        for (from_gguf, converted) in [(&accuracy, &reports[0]), (&performance, &reports[1])] {
+            println!(
+                "{:<11} from the GGUF alone: top-1 {}/{FORCED}, top-5 {}/{FORCED}, PCC min {:.6} mean {:.6}, ties {} \
+                 (converted checkpoint: {}/{FORCED}, {}/{FORCED}, {:.6}, {:.6}, {})",
+                from_gguf.policy,
+                from_gguf.top1,
+                from_gguf.top5,
+                from_gguf.min_pcc,
+                from_gguf.mean_pcc,
+                from_gguf.ties,
+                converted.top1,
+                converted.top5,
+                converted.min_pcc,
+                converted.mean_pcc,
+                converted.ties
+            );
+            assert_eq!(
+                (from_gguf.top1, from_gguf.top5, from_gguf.ties, &from_gguf.free_tokens),
+                (converted.top1, converted.top5, converted.ties, &converted.free_tokens),
+                "{}: the GGUF alone gives the converted checkpoint's figures",
+                from_gguf.policy
+            );
+            assert_eq!((from_gguf.min_pcc, from_gguf.mean_pcc), (converted.min_pcc, converted.mean_pcc));
+        }
     }
-    #[cfg(not(feature = "gguf"))]
-    println!("GGUF through tttv2's reader: not checked (build with --features gguf)");
+    #[cfg(not(all(feature = "gguf", feature = "chat")))]
+    println!("the GGUF alone: not checked (build with --features gguf,chat)");
 
     for r in &reports {
         println!(
