@@ -96,7 +96,7 @@ fn write(a: &NewArgs) -> Result<String, (u8, String)> {
     } else {
         std::fs::read_to_string(&p.config_path).map_err(|e| (2, format!("error: {}: {e}", p.config_path)))?
     };
-    let model = struct_name(&a.name);
+    let model = model_struct_name(&a.name);
     let from_gguf = gguf.then(|| (p.config_path.as_str(), command(a)));
     let files = [
         (
@@ -207,6 +207,28 @@ fn main_rs(model: &str, source: &str, a: &NewArgs, seq_len: u32, gguf: bool) -> 
         .replace("{BATCH}", &a.batch.to_string())
         .replace("{SEQ_LEN}", &seq_len.to_string())
         .replace("{POLICY}", &a.policy)
+}
+
+/// Names `main.rs` itself declares or imports: a crate named after one (`tttv2 new chat`) gets
+/// `<Name>Model` as its model struct, so the two do not clash.
+const MAIN_RS_NAMES: &[&str] = &[
+    "Args",
+    "Chat",
+    "Device",
+    "GenerateOptions",
+    "GgufWeights",
+    "Message",
+    "Parser",
+    "PathBuf",
+    "SafetensorsWeights",
+    "Sampling",
+    "Write",
+];
+
+/// The model struct's name for crate `name`.
+fn model_struct_name(name: &str) -> String {
+    let model = struct_name(name);
+    if MAIN_RS_NAMES.contains(&model.as_str()) { format!("{model}Model") } else { model }
 }
 
 const MAIN_RS: &str = r#"//! Chat with {SOURCE} through tttv2: the model is planned for {DEVICE} when this crate compiles
@@ -367,3 +389,20 @@ const GGUF_PARTS: &[(&str, &str)] = &[
     };",
     ),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_model_struct_never_shadows_a_name_main_rs_uses() {
+        assert_eq!(model_struct_name("my_model"), "MyModel");
+        assert_eq!(model_struct_name("chat"), "ChatModel");
+        assert_eq!(model_struct_name("device"), "DeviceModel");
+        for name in MAIN_RS_NAMES {
+            // In the template or in its GGUF variant.
+            assert!(include_str!("new.rs").matches(name).count() > 1, "{name} is used by main.rs");
+            assert_ne!(&model_struct_name(name), name);
+        }
+    }
+}
