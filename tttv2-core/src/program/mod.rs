@@ -6,6 +6,8 @@
 
 mod call;
 mod op;
+mod role;
 
 pub use call::{Call, TensorArg};
 pub use op::{LayerPlan, OpKind, OpShapes, PlannedOp, Program};
+pub use role::Role;

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::call::{Call, TensorArg};
+use super::role::Role;
 use crate::plan::Mode;
 use crate::ttnn::{ComputeKernelConfig, DataType, MemoryConfig, OpProgramConfig};
 
@@ -65,7 +66,7 @@ pub struct OpShapes {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub n: Option<u32>,
     /// 4D shapes by tensor role (`input`, `weight`, `output`, `cache`…).
-    pub tensors: BTreeMap<&'static str, [u32; 4]>,
+    pub tensors: BTreeMap<Role, [u32; 4]>,
 }
 
 fn tensor_names<S: serde::Serializer>(args: &[TensorArg], s: S) -> Result<S::Ok, S::Error> {
@@ -95,9 +96,9 @@ pub struct PlannedOp {
     /// Compute-kernel config, for ops that take one.
     pub compute_kernel_config: Option<ComputeKernelConfig>,
     /// Memory config per tensor role.
-    pub memory_configs: BTreeMap<&'static str, MemoryConfig>,
+    pub memory_configs: BTreeMap<Role, MemoryConfig>,
     /// dtype per tensor role.
-    pub dtypes: BTreeMap<&'static str, DataType>,
+    pub dtypes: BTreeMap<Role, DataType>,
     /// Peak L1 per core (circular buffers plus the L1-sharded tensors the op touches), bytes.
     pub l1_peak_bytes_per_core: u64,
     /// Estimated time, µs.

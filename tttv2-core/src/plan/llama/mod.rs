@@ -22,7 +22,7 @@ mod step;
 mod types;
 
 // The program vocabulary, re-exported where planners and generated code have always found it.
-pub use crate::program::{Call, LayerPlan, OpKind, OpShapes, PlannedOp, Program, TensorArg};
+pub use crate::program::{Call, LayerPlan, OpKind, OpShapes, PlannedOp, Program, Role, TensorArg};
 pub use types::{
     LayerOverride, LlamaOptions, LlamaPlan, LlamaPlanError, OptimizeFor, PlanTotals, THROUGHPUT_SLACK, TracedCall,
     WeightGroup,
@@ -236,7 +236,7 @@ impl SharedWeights<'_> {
                 message: format!("the decode plan has no matmul `{op}` whose weight this prefill could share"),
             }
         })?;
-        Ok((o.dtypes["weight"], o.memory_configs["weight"]))
+        Ok((o.dtypes[&Role::Weight], o.memory_configs[&Role::Weight]))
     }
 
     /// The decode plan's LM head pieces: `(name, columns)`.
@@ -372,12 +372,12 @@ fn plan(
     // Prologue: token ids → embedding rows → `[1, 1, m, hidden]` → where the layers keep it.
     let mut st = Step::new(&ctx, "");
     let emb = ctx.embedding("model.embed_tokens.weight".into(), m, cfg.vocab_size, s.hidden)?;
-    let emb_out = emb.memory_configs["output"];
-    st.push(emb, &[("step.ids", "input"), ("self.embed_tokens", "weight")], &[("embedded", "output")])?;
+    let emb_out = emb.memory_configs[&Role::Output];
+    st.push(emb, &[("step.ids", Role::Input), ("self.embed_tokens", Role::Weight)], &[("embedded", Role::Output)])?;
     st.push(
         ctx.reshape("embedding.reshape".into(), m, s.hidden, emb_out)?,
-        &[("embedded", "input")],
-        &[("h", "output")],
+        &[("embedded", Role::Input)],
+        &[("h", Role::Output)],
     )?;
     let hidden = TensorArg { name: "h".into(), shape: [1, 1, m, s.hidden], dtype: bf16, memory_config: hidden_mc };
     let h_name = if emb_out == hidden_mc {
@@ -418,16 +418,16 @@ fn plan(
     st.input(hidden.clone());
     st.push(
         ctx.rms_norm("final_norm".into(), None, "model.norm.weight".into(), eps, m, s.hidden, res)?,
-        &[("h", "input"), ("self.norm", "weight")],
-        &[("x_final", "output")],
+        &[("h", Role::Input), ("self.norm", Role::Weight)],
+        &[("x_final", Role::Output)],
     )?;
     let head_name = if cfg.tie_word_embeddings { "model.embed_tokens.weight" } else { "lm_head.weight" };
     let (head_m, head_res, head_in) = match opts.mode {
         Mode::Prefill => {
             st.push(
                 ctx.slice_last(opts.batch, opts.seq_len, s.hidden)?,
-                &[("x_final", "input")],
-                &[("x_last", "output")],
+                &[("x_final", Role::Input)],
+                &[("x_last", Role::Output)],
             )?;
             (opts.batch, Residency::Interleaved(MemoryConfig::DRAM_INTERLEAVED), "x_last")
         }
@@ -507,13 +507,13 @@ fn plan(
     let pieces = head_ops.len();
     let mut logits = Vec::new();
     for (i, op) in head_ops.into_iter().enumerate() {
-        let (out, n, name) = (op.memory_configs["output"], op.shapes.n.unwrap_or(0), op.name.clone());
+        let (out, n, name) = (op.memory_configs[&Role::Output], op.shapes.n.unwrap_or(0), op.name.clone());
         let (field, local) = if pieces == 1 {
             ("self.lm_head".to_string(), "logits".to_string())
         } else {
             (format!("self.lm_head_{i}"), format!("logits_{i}"))
         };
-        st.push(op, &[(head_in, "input"), (&field, "weight")], &[(&local, "output")])?;
+        st.push(op, &[(head_in, Role::Input), (&field, Role::Weight)], &[(&local, Role::Output)])?;
         // The all-gather works on interleaved logits: unshard each piece first.
         if s.chips > 1 && out.is_sharded() {
             let gathered = format!("{local}_interleaved");
@@ -526,8 +526,8 @@ fn plan(
                     gather_mc,
                     head_planner.output_dtype,
                 )?,
-                &[(&local, "input")],
-                &[(&gathered, "output")],
+                &[(&local, Role::Input)],
+                &[(&gathered, Role::Output)],
             )?;
             logits.push(gathered);
         } else {
@@ -547,8 +547,8 @@ fn plan(
             gather_mc,
             head_planner.output_dtype,
         )?;
-        let args: Vec<(&str, &str)> = logits.iter().map(|l| (l.as_str(), "input")).take(1).collect();
-        st.push(op, &args, &[("logits_gathered", "output")])?;
+        let args: Vec<(&str, Role)> = logits.iter().map(|l| (l.as_str(), Role::Input)).take(1).collect();
+        st.push(op, &args, &[("logits_gathered", Role::Output)])?;
         logits = vec!["logits_gathered".into()];
     }
     let keep: Vec<&str> = logits.iter().map(String::as_str).collect();
@@ -699,20 +699,24 @@ fn linear_op(
         Some(b) => c.n.div_ceil(32 * b) * 32 * b,
         None => c.n,
     };
-    let mut tensors =
-        BTreeMap::from([("input", [1, 1, c.m, c.k]), ("weight", [1, 1, c.k, padded_n]), ("output", [1, 1, c.m, c.n])]);
-    let mut memory_configs = BTreeMap::from([
-        ("input", c.input_memory_config),
-        ("weight", c.weight_memory_config),
-        ("output", c.memory_config),
+    let mut tensors = BTreeMap::from([
+        (Role::Input, [1, 1, c.m, c.k]),
+        (Role::Weight, [1, 1, c.k, padded_n]),
+        (Role::Output, [1, 1, c.m, c.n]),
     ]);
-    let mut dtypes = BTreeMap::from([("input", c.input_dtype), ("weight", c.weight_dtype), ("output", c.dtype)]);
+    let mut memory_configs = BTreeMap::from([
+        (Role::Input, c.input_memory_config),
+        (Role::Weight, c.weight_memory_config),
+        (Role::Output, c.memory_config),
+    ]);
+    let mut dtypes =
+        BTreeMap::from([(Role::Input, c.input_dtype), (Role::Weight, c.weight_dtype), (Role::Output, c.dtype)]);
     if c.bias {
         // The fused bias `[1, n]`: stored like the weight (TT-NN reads it through the same
         // sharding in the DRAM-sharded factory, one tile row per bank), in its dtype.
-        tensors.insert("bias", [1, 1, 1, padded_n]);
-        memory_configs.insert("bias", c.bias_memory_config());
-        dtypes.insert("bias", c.weight_dtype);
+        tensors.insert(Role::Bias, [1, 1, 1, padded_n]);
+        memory_configs.insert(Role::Bias, c.bias_memory_config());
+        dtypes.insert(Role::Bias, c.weight_dtype);
     }
     PlannedOp {
         call: Call::Linear(*c),
@@ -783,8 +787,8 @@ fn plan_layer(
 
     st.push(
         ctx.rms_norm(n("attention_norm"), Some(layer), p("input_layernorm.weight"), eps, m, s.hidden, res)?,
-        &[("h", "input"), ("layer.attention_norm", "weight")],
-        &[("x", "output")],
+        &[("h", Role::Input), ("layer.attention_norm", Role::Weight)],
+        &[("x", Role::Output)],
     )?;
     let qkv_n = (s.qh + 2 * s.kvh) * s.hd;
     let qkv_w = vec![p("self_attn.q_proj.weight"), p("self_attn.k_proj.weight"), p("self_attn.v_proj.weight")];
@@ -808,33 +812,33 @@ fn plan_layer(
         Some((hcores, None)),
         mm.qkv_bias,
     )?;
-    let qkv_out = qkv.memory_configs["output"];
-    let mut qkv_args = vec![("x", "input"), ("layer.wqkv", "weight")];
+    let qkv_out = qkv.memory_configs[&Role::Output];
+    let mut qkv_args = vec![("x", Role::Input), ("layer.wqkv", Role::Weight)];
     if mm.qkv_bias {
-        qkv_args.push(("layer.wqkv_bias", "bias"));
+        qkv_args.push(("layer.wqkv_bias", Role::Bias));
     }
-    st.push(qkv, &qkv_args, &[("qkv", "output")])?;
+    st.push(qkv, &qkv_args, &[("qkv", Role::Output)])?;
     let heads = ctx.create_heads(layer, batch, seq, s.qh, s.kvh, s.hd, qkv_out)?;
-    let (q_mc, k_mc) = (heads.memory_configs["q"], heads.memory_configs["k"]);
-    st.push(heads, &[("qkv", "input")], &[("q", "q"), ("k", "k"), ("v", "v")])?;
-    let rope = [("rope.cos", "cos"), ("rope.sin", "sin"), ("rope.trans_mat", "trans_mat")];
+    let (q_mc, k_mc) = (heads.memory_configs[&Role::Q], heads.memory_configs[&Role::K]);
+    st.push(heads, &[("qkv", Role::Input)], &[("q", Role::Q), ("k", Role::K), ("v", Role::V)])?;
+    let rope = [("rope.cos", Role::Cos), ("rope.sin", Role::Sin), ("rope.trans_mat", Role::TransMat)];
     for (which, heads) in [("q", s.qh), ("k", s.kvh)] {
-        let mut args = vec![(which, "input")];
+        let mut args = vec![(which, Role::Input)];
         args.extend(rope);
         let out = format!("{which}_rot");
-        st.push(ctx.rotary(layer, which, batch, seq, heads, s.hd)?, &args, &[(&out, "output")])?;
+        st.push(ctx.rotary(layer, which, batch, seq, heads, s.hd)?, &args, &[(&out, Role::Output)])?;
     }
     let cache_len = mm.opts.seq_len;
     match mode {
         Mode::Decode => {
             st.push(
                 ctx.kv_update(layer, "k", batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc, None)?,
-                &[("layer.k_cache", "cache"), ("k_rot", "input")],
+                &[("layer.k_cache", Role::Cache), ("k_rot", Role::Input)],
                 &[],
             )?;
             st.push(
                 ctx.kv_update(layer, "v", batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc, None)?,
-                &[("layer.v_cache", "cache"), ("v", "input")],
+                &[("layer.v_cache", Role::Cache), ("v", Role::Input)],
                 &[],
             )?;
         }
@@ -852,19 +856,19 @@ fn plan_layer(
                         DataType::Bfloat16,
                         kv_dtype,
                     )?;
-                    st.push(op, &[(from, "input")], &[(to, "output")])?;
+                    st.push(op, &[(from, Role::Input)], &[(to, Role::Output)])?;
                 }
                 (k_in, v_in) = ("k_cast", "v_cast");
             }
             if batch == 1 {
                 st.push(
                     ctx.kv_update(layer, "k", batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc, None)?,
-                    &[("layer.k_cache", "cache"), (k_in, "input")],
+                    &[("layer.k_cache", Role::Cache), (k_in, Role::Input)],
                     &[],
                 )?;
                 st.push(
                     ctx.kv_update(layer, "v", batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc, None)?,
-                    &[("layer.v_cache", "cache"), (v_in, "input")],
+                    &[("layer.v_cache", Role::Cache), (v_in, Role::Input)],
                     &[],
                 )?;
             } else {
@@ -877,7 +881,7 @@ fn plan_layer(
                         let view = format!("{from}.user{u}");
                         st.push(
                             ctx.kv_update(layer, which, batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc, Some(u))?,
-                            &[(cache, "cache"), (&view, "input")],
+                            &[(cache, Role::Cache), (&view, Role::Input)],
                             &[],
                         )?;
                     }
@@ -897,14 +901,16 @@ fn plan_layer(
     match mode {
         Mode::Decode => st.push(
             sdpa,
-            &[("q_rot", "q"), ("layer.k_cache", "k_cache"), ("layer.v_cache", "v_cache")],
-            &[("attn", "output")],
+            &[("q_rot", Role::Q), ("layer.k_cache", Role::KCache), ("layer.v_cache", Role::VCache)],
+            &[("attn", Role::Output)],
         )?,
-        Mode::Prefill => st.push(sdpa, &[("q_rot", "q"), ("k_rot", "k"), ("v", "v")], &[("attn", "output")])?,
+        Mode::Prefill => {
+            st.push(sdpa, &[("q_rot", Role::Q), ("k_rot", Role::K), ("v", Role::V)], &[("attn", Role::Output)])?
+        }
     }
     let concat = ctx.concat_heads(layer, batch, seq, s.qh, s.hd)?;
-    let concat_out = concat.memory_configs["output"];
-    st.push(concat, &[("attn", "input")], &[("attn_concat", "output")])?;
+    let concat_out = concat.memory_configs[&Role::Output];
+    st.push(concat, &[("attn", Role::Input)], &[("attn_concat", Role::Output)])?;
     let wo_in = concat_out.shard_spec.filter(|_| sharded).map(|sp| sp.grid.num_cores);
     let wo = mm.linear(
         n("attention.wo"),
@@ -918,7 +924,7 @@ fn plan_layer(
         Some((wo_in, hcores)),
         false,
     )?;
-    st.push(wo, &[("attn_concat", "input"), ("layer.wo", "weight")], &[("attn_out", "output")])?;
+    st.push(wo, &[("attn_concat", Role::Input), ("layer.wo", Role::Weight)], &[("attn_out", Role::Output)])?;
     let mut attn_out = "attn_out";
     if s.chips > 1 {
         let op = ctx.collective(
@@ -933,7 +939,7 @@ fn plan_layer(
             hidden_mc,
             DataType::Bfloat16,
         )?;
-        st.push(op, &[("attn_out", "input")], &[("attn_out_reduced", "output")])?;
+        st.push(op, &[("attn_out", Role::Input)], &[("attn_out_reduced", Role::Output)])?;
         attn_out = "attn_out_reduced";
     }
     let add = ctx.binary(
@@ -946,11 +952,11 @@ fn plan_layer(
         DataType::Bfloat16,
         DataType::Bfloat16,
     )?;
-    st.push(add, &[("h", "a"), (attn_out, "b")], &[("h_attn", "output")])?;
+    st.push(add, &[("h", Role::A), (attn_out, Role::B)], &[("h_attn", Role::Output)])?;
     st.push(
         ctx.rms_norm(n("ffn_norm"), Some(layer), p("post_attention_layernorm.weight"), eps, m, s.hidden, res)?,
-        &[("h_attn", "input"), ("layer.ffn_norm", "weight")],
-        &[("x_ffn", "output")],
+        &[("h_attn", Role::Input), ("layer.ffn_norm", Role::Weight)],
+        &[("x_ffn", Role::Output)],
     )?;
     let mid_cores = sharded.then(|| even_cores(s.inter, device));
     let w1 = mm.linear(
@@ -965,8 +971,8 @@ fn plan_layer(
         Some((hcores, mid_cores)),
         false,
     )?;
-    let mid_mc = w1.memory_configs["output"];
-    st.push(w1, &[("x_ffn", "input"), ("layer.w1", "weight")], &[("gate", "output")])?;
+    let mid_mc = w1.memory_configs[&Role::Output];
+    st.push(w1, &[("x_ffn", Role::Input), ("layer.w1", Role::Weight)], &[("gate", Role::Output)])?;
     let w3 = mm.linear(
         n("mlp.w3"),
         Some(layer),
@@ -979,7 +985,7 @@ fn plan_layer(
         Some((hcores, mid_cores)),
         false,
     )?;
-    st.push(w3, &[("x_ffn", "input"), ("layer.w3", "weight")], &[("up", "output")])?;
+    st.push(w3, &[("x_ffn", Role::Input), ("layer.w3", Role::Weight)], &[("up", Role::Output)])?;
     let mul = ctx.binary(
         n("mlp.silu_mul"),
         Some(layer),
@@ -990,7 +996,7 @@ fn plan_layer(
         DataType::Bfloat16,
         DataType::Bfloat16,
     )?;
-    st.push(mul, &[("gate", "a"), ("up", "b")], &[("gate_up", "output")])?;
+    st.push(mul, &[("gate", Role::A), ("up", Role::B)], &[("gate_up", Role::Output)])?;
     let w2 = mm.linear(
         n("mlp.w2"),
         Some(layer),
@@ -1003,7 +1009,7 @@ fn plan_layer(
         Some((mid_cores, hcores)),
         false,
     )?;
-    st.push(w2, &[("gate_up", "input"), ("layer.w2", "weight")], &[("ffn_out", "output")])?;
+    st.push(w2, &[("gate_up", Role::Input), ("layer.w2", Role::Weight)], &[("ffn_out", Role::Output)])?;
     let mut ffn_out = "ffn_out";
     if s.chips > 1 {
         let op = ctx.collective(
@@ -1018,7 +1024,7 @@ fn plan_layer(
             hidden_mc,
             DataType::Bfloat16,
         )?;
-        st.push(op, &[("ffn_out", "input")], &[("ffn_out_reduced", "output")])?;
+        st.push(op, &[("ffn_out", Role::Input)], &[("ffn_out_reduced", Role::Output)])?;
         ffn_out = "ffn_out_reduced";
     }
     let add = ctx.binary(
@@ -1031,7 +1037,7 @@ fn plan_layer(
         DataType::Bfloat16,
         DataType::Bfloat16,
     )?;
-    st.push(add, &[("h_attn", "a"), (ffn_out, "b")], &[("h_out", "output")])?;
+    st.push(add, &[("h_attn", Role::A), (ffn_out, Role::B)], &[("h_out", Role::Output)])?;
     Ok(st.finish(&["h_out"]))
 }
 

@@ -21,7 +21,7 @@ use crate::ttnn::{
 
 use super::cb;
 use super::types::LlamaPlanError;
-use crate::program::{Call, OpKind, OpShapes, PlannedOp, TensorArg};
+use crate::program::{Call, OpKind, OpShapes, PlannedOp, Role, TensorArg};
 
 /// bf16 tile bytes (hardware.md tile table).
 const BF16_TILE: u64 = 2048;
@@ -117,7 +117,7 @@ impl Ctx<'_> {
         for (role, mc) in &op.memory_configs {
             let shape = op.shapes.tensors.get(role).copied().unwrap_or([1, 1, 32, 32]);
             let rows = shape[0] * shape[1] * shape[2];
-            check_shard_spec(role, mc, rows, shape[3], self.device).map_err(|v| LlamaPlanError::Op {
+            check_shard_spec(role.name(), mc, rows, shape[3], self.device).map_err(|v| LlamaPlanError::Op {
                 op: op.name.clone(),
                 error: crate::plan::PlanError::NoValidConfig { op: op.name.clone(), violation: v },
             })?;
@@ -132,7 +132,7 @@ impl Ctx<'_> {
                 .filter(|(_, mc)| !mc.is_sharded() && mc.buffer_type == BufferType::L1)
                 .map(|(role, _)| {
                     let s = op.shapes.tensors.get(role).copied().unwrap_or([1, 1, 32, 32]);
-                    if op.op == OpKind::Embedding && *role == "input" {
+                    if op.op == OpKind::Embedding && *role == Role::Input {
                         // ROW_MAJOR uint32 token ids: one page per row (rounded up to 64 B).
                         let rows = s[0] as u64 * s[1] as u64 * s[2] as u64;
                         return rows.div_ceil(cores) * (s[3] as u64 * 4).div_ceil(64) * 64;
@@ -218,17 +218,20 @@ impl Ctx<'_> {
             Call::Embedding { memory_config: out_mc, dtype: DataType::Bfloat16 },
         );
         op.weights = vec![weight];
-        op.shapes.tensors =
-            BTreeMap::from([("input", [1, 1, 1, m]), ("weight", [1, 1, vocab, hidden]), ("output", [1, 1, m, hidden])]);
+        op.shapes.tensors = BTreeMap::from([
+            (Role::Input, [1, 1, 1, m]),
+            (Role::Weight, [1, 1, vocab, hidden]),
+            (Role::Output, [1, 1, m, hidden]),
+        ]);
         op.memory_configs = BTreeMap::from([
-            ("input", MemoryConfig::L1_INTERLEAVED),
-            ("weight", MemoryConfig::DRAM_INTERLEAVED),
-            ("output", out_mc),
+            (Role::Input, MemoryConfig::L1_INTERLEAVED),
+            (Role::Weight, MemoryConfig::DRAM_INTERLEAVED),
+            (Role::Output, out_mc),
         ]);
         op.dtypes = BTreeMap::from([
-            ("input", DataType::Uint32),
-            ("weight", DataType::Bfloat16),
-            ("output", DataType::Bfloat16),
+            (Role::Input, DataType::Uint32),
+            (Role::Weight, DataType::Bfloat16),
+            (Role::Output, DataType::Bfloat16),
         ]);
         let row = hidden as u64 * 2;
         let cores = m.div_ceil(32).min(self.device.num_cores()).max(1);
@@ -263,9 +266,9 @@ impl Ctx<'_> {
             None,
             Call::ToMemoryConfig { memory_config: to },
         );
-        op.shapes.tensors = BTreeMap::from([("input", [1, 1, m, width]), ("output", [1, 1, m, width])]);
-        op.memory_configs = BTreeMap::from([("input", from), ("output", to)]);
-        op.dtypes = BTreeMap::from([("input", dtype), ("output", dtype)]);
+        op.shapes.tensors = BTreeMap::from([(Role::Input, [1, 1, m, width]), (Role::Output, [1, 1, m, width])]);
+        op.memory_configs = BTreeMap::from([(Role::Input, from), (Role::Output, to)]);
+        op.dtypes = BTreeMap::from([(Role::Input, dtype), (Role::Output, dtype)]);
         let shard = l1_shard_bytes(&from, dtype);
         let cores = from.shard_spec.map_or(1, |s| s.grid.num_cores);
         let bytes = m.div_ceil(32) as u64 * 32 * width as u64 * dtype.tile_bytes() / 1024;
@@ -314,14 +317,18 @@ impl Ctx<'_> {
             call(LayerNormProgramConfig::Default(LayerNormDefaultProgramConfig::default())),
         );
         op.weights = vec![weight];
-        op.shapes.tensors =
-            BTreeMap::from([("input", [1, 1, m, hidden]), ("weight", [1, 1, kt, 32]), ("output", [1, 1, m, hidden])]);
+        op.shapes.tensors = BTreeMap::from([
+            (Role::Input, [1, 1, m, hidden]),
+            (Role::Weight, [1, 1, kt, 32]),
+            (Role::Output, [1, 1, m, hidden]),
+        ]);
         // tt-transformers stores gamma as [1, 1, dim/32, 32] ROW_MAJOR bf16 in DRAM.
-        op.memory_configs = BTreeMap::from([("input", mc), ("weight", MemoryConfig::DRAM_INTERLEAVED), ("output", mc)]);
+        op.memory_configs =
+            BTreeMap::from([(Role::Input, mc), (Role::Weight, MemoryConfig::DRAM_INTERLEAVED), (Role::Output, mc)]);
         op.dtypes = BTreeMap::from([
-            ("input", DataType::Bfloat16),
-            ("weight", DataType::Bfloat16),
-            ("output", DataType::Bfloat16),
+            (Role::Input, DataType::Bfloat16),
+            (Role::Weight, DataType::Bfloat16),
+            (Role::Output, DataType::Bfloat16),
         ]);
         op.compute_kernel_config = Some(ckc);
         op.weight_bytes = hidden as u64 * 2;
@@ -452,16 +459,16 @@ impl Ctx<'_> {
         };
         let m = batch * seq;
         op.shapes.tensors = BTreeMap::from([
-            ("input", [1, 1, m, width]),
-            ("q", if self.mode == Mode::Decode { [1, batch, qh, hd] } else { [batch, qh, seq, hd] }),
-            ("k", if self.mode == Mode::Decode { [1, batch, kvh, hd] } else { [batch, kvh, seq, hd] }),
-            ("v", if self.mode == Mode::Decode { [1, batch, kvh, hd] } else { [batch, kvh, seq, hd] }),
+            (Role::Input, [1, 1, m, width]),
+            (Role::Q, if self.mode == Mode::Decode { [1, batch, qh, hd] } else { [batch, qh, seq, hd] }),
+            (Role::K, if self.mode == Mode::Decode { [1, batch, kvh, hd] } else { [batch, kvh, seq, hd] }),
+            (Role::V, if self.mode == Mode::Decode { [1, batch, kvh, hd] } else { [batch, kvh, seq, hd] }),
         ]);
         op.dtypes = BTreeMap::from([
-            ("input", DataType::Bfloat16),
-            ("q", DataType::Bfloat16),
-            ("k", DataType::Bfloat16),
-            ("v", DataType::Bfloat16),
+            (Role::Input, DataType::Bfloat16),
+            (Role::Q, DataType::Bfloat16),
+            (Role::K, DataType::Bfloat16),
+            (Role::V, DataType::Bfloat16),
         ]);
         let bytes = m as u64 * width as u64 * 2;
         let (work, l1) = match self.mode {
@@ -476,17 +483,17 @@ impl Ctx<'_> {
                 }
                 let q = height_sharded(batch, grid, qh, hd);
                 let kv = height_sharded(batch, grid, kvh, hd);
-                op.memory_configs = BTreeMap::from([("input", input), ("q", q), ("k", kv), ("v", kv)]);
+                op.memory_configs = BTreeMap::from([(Role::Input, input), (Role::Q, q), (Role::K, kv), (Role::V, kv)]);
                 let per_core = l1_shard_bytes(&q, DataType::Bfloat16) + 2 * l1_shard_bytes(&kv, DataType::Bfloat16);
                 let l1 = per_core + l1_shard_bytes(&input, DataType::Bfloat16);
                 (OpWork { cores: batch, noc_bytes_per_core: per_core, ..OpWork::default() }, l1)
             }
             Mode::Prefill => {
                 op.memory_configs = BTreeMap::from([
-                    ("input", input),
-                    ("q", MemoryConfig::DRAM_INTERLEAVED),
-                    ("k", MemoryConfig::DRAM_INTERLEAVED),
-                    ("v", MemoryConfig::DRAM_INTERLEAVED),
+                    (Role::Input, input),
+                    (Role::Q, MemoryConfig::DRAM_INTERLEAVED),
+                    (Role::K, MemoryConfig::DRAM_INTERLEAVED),
+                    (Role::V, MemoryConfig::DRAM_INTERLEAVED),
                 ]);
                 let cores = (m.div_ceil(32)).min(grid.area()).max(1);
                 (
@@ -568,16 +575,23 @@ impl Ctx<'_> {
             self.base(name, OpKind::RotaryEmbedding, "ttnn::experimental::rotary_embedding_llama", Some(layer), call);
         op.compute_kernel_config = Some(ckc);
         op.shapes.tensors = BTreeMap::from([
-            ("input", shape),
-            ("cos", cs_shape),
-            ("sin", cs_shape),
-            ("trans_mat", tm_shape),
-            ("output", shape),
+            (Role::Input, shape),
+            (Role::Cos, cs_shape),
+            (Role::Sin, cs_shape),
+            (Role::TransMat, tm_shape),
+            (Role::Output, shape),
         ]);
-        op.memory_configs =
-            BTreeMap::from([("input", x_mc), ("cos", cs_mc), ("sin", cs_mc), ("trans_mat", tm_mc), ("output", x_mc)]);
-        op.dtypes =
-            ["input", "cos", "sin", "trans_mat", "output"].into_iter().map(|r| (r, DataType::Bfloat16)).collect();
+        op.memory_configs = BTreeMap::from([
+            (Role::Input, x_mc),
+            (Role::Cos, cs_mc),
+            (Role::Sin, cs_mc),
+            (Role::TransMat, tm_mc),
+            (Role::Output, x_mc),
+        ]);
+        op.dtypes = [Role::Input, Role::Cos, Role::Sin, Role::TransMat, Role::Output]
+            .into_iter()
+            .map(|r| (r, DataType::Bfloat16))
+            .collect();
         let (work, l1) = match self.mode {
             Mode::Decode => {
                 let b = |mc: &MemoryConfig| l1_shard_bytes(mc, DataType::Bfloat16);
@@ -635,9 +649,9 @@ impl Ctx<'_> {
                     Some(layer),
                     Call::PagedUpdateCache,
                 );
-                op.shapes.tensors = BTreeMap::from([("cache", cache_shape), ("input", [1, batch, kvh, hd])]);
-                op.memory_configs = BTreeMap::from([("cache", d), ("input", input)]);
-                op.dtypes = BTreeMap::from([("cache", kv_dtype), ("input", DataType::Bfloat16)]);
+                op.shapes.tensors = BTreeMap::from([(Role::Cache, cache_shape), (Role::Input, [1, batch, kvh, hd])]);
+                op.memory_configs = BTreeMap::from([(Role::Cache, d), (Role::Input, input)]);
+                op.dtypes = BTreeMap::from([(Role::Cache, kv_dtype), (Role::Input, DataType::Bfloat16)]);
                 let tiles = batch as u64 * kvh as u64 * (hd as u64 / 32);
                 // Read and write back one tile per (user, head, head_dim tile).
                 let bytes = 2 * tiles * kv_dtype.tile_bytes();
@@ -665,11 +679,11 @@ impl Ctx<'_> {
                     _ => format!("layers.{layer}.attention.fill_{which}_cache"),
                 };
                 let mut op = self.base(name, OpKind::KvCacheUpdate, "ttnn::fill_cache", Some(layer), Call::FillCache);
-                op.shapes.tensors = BTreeMap::from([("cache", cache_shape), ("input", [1, kvh, seq, hd])]);
-                op.memory_configs = BTreeMap::from([("cache", d), ("input", d)]);
+                op.shapes.tensors = BTreeMap::from([(Role::Cache, cache_shape), (Role::Input, [1, kvh, seq, hd])]);
+                op.memory_configs = BTreeMap::from([(Role::Cache, d), (Role::Input, d)]);
                 // `fill_cache` copies tiles without converting them, so its input is already in the
                 // cache's dtype (the planner puts a `typecast` before it when they differ).
-                op.dtypes = BTreeMap::from([("cache", kv_dtype), ("input", kv_dtype)]);
+                op.dtypes = BTreeMap::from([(Role::Cache, kv_dtype), (Role::Input, kv_dtype)]);
                 let tiles = kvh as u64 * seq.div_ceil(32) as u64 * (hd as u64 / 32);
                 let bytes = tiles * 2 * kv_dtype.tile_bytes();
                 let cores = (tiles.min(self.device.num_cores() as u64)).max(1) as u32;
@@ -751,17 +765,18 @@ impl Ctx<'_> {
                 op.program_config = Some(OpProgramConfig::Sdpa(TaggedSdpa::Config(pc)));
                 op.compute_kernel_config = Some(ckc);
                 op.shapes.tensors = BTreeMap::from([
-                    ("q", [1, batch, qh, hd]),
-                    ("k_cache", [batch, kvh, s_pad, hd]),
-                    ("v_cache", [batch, kvh, s_pad, hd]),
-                    ("output", [1, batch, qh, hd]),
+                    (Role::Q, [1, batch, qh, hd]),
+                    (Role::KCache, [batch, kvh, s_pad, hd]),
+                    (Role::VCache, [batch, kvh, s_pad, hd]),
+                    (Role::Output, [1, batch, qh, hd]),
                 ]);
-                op.memory_configs = BTreeMap::from([("q", q_mc), ("k_cache", d), ("v_cache", d), ("output", out)]);
+                op.memory_configs =
+                    BTreeMap::from([(Role::Q, q_mc), (Role::KCache, d), (Role::VCache, d), (Role::Output, out)]);
                 op.dtypes = BTreeMap::from([
-                    ("q", DataType::Bfloat16),
-                    ("k_cache", kv_dtype),
-                    ("v_cache", kv_dtype),
-                    ("output", DataType::Bfloat16),
+                    (Role::Q, DataType::Bfloat16),
+                    (Role::KCache, kv_dtype),
+                    (Role::VCache, kv_dtype),
+                    (Role::Output, DataType::Bfloat16),
                 ]);
                 // Each (user, kv head) pair's q rows are padded to one 32-row tile: QKᵀ and PV.
                 let flops = 2.0 * 2.0 * batch as f64 * kvh as f64 * 32.0 * s_pad as f64 * hd as f64;
@@ -824,17 +839,18 @@ impl Ctx<'_> {
                         op.program_config = Some(OpProgramConfig::Sdpa(TaggedSdpa::Config(pc)));
                         op.compute_kernel_config = Some(ckc);
                         op.shapes.tensors = BTreeMap::from([
-                            ("q", [batch, qh, s_pad, hd]),
-                            ("k", [batch, kvh, s_pad, hd]),
-                            ("v", [batch, kvh, s_pad, hd]),
-                            ("output", [batch, qh, s_pad, hd]),
+                            (Role::Q, [batch, qh, s_pad, hd]),
+                            (Role::K, [batch, kvh, s_pad, hd]),
+                            (Role::V, [batch, kvh, s_pad, hd]),
+                            (Role::Output, [batch, qh, s_pad, hd]),
                         ]);
-                        op.memory_configs = BTreeMap::from([("q", d), ("k", d), ("v", d), ("output", d)]);
+                        op.memory_configs =
+                            BTreeMap::from([(Role::Q, d), (Role::K, d), (Role::V, d), (Role::Output, d)]);
                         op.dtypes = BTreeMap::from([
-                            ("q", DataType::Bfloat16),
-                            ("k", DataType::Bfloat16),
-                            ("v", DataType::Bfloat16),
-                            ("output", DataType::Bfloat16),
+                            (Role::Q, DataType::Bfloat16),
+                            (Role::K, DataType::Bfloat16),
+                            (Role::V, DataType::Bfloat16),
+                            (Role::Output, DataType::Bfloat16),
                         ]);
                         // CBs of the chunked causal SDPA ([`cb::sdpa_prefill`]).
                         let l1 = cb::sdpa_prefill(
@@ -917,7 +933,7 @@ impl Ctx<'_> {
                 Call::NlpConcatHeads { memory_config: MemoryConfig::DRAM_INTERLEAVED },
             ),
         };
-        op.dtypes = BTreeMap::from([("input", DataType::Bfloat16), ("output", DataType::Bfloat16)]);
+        op.dtypes = BTreeMap::from([(Role::Input, DataType::Bfloat16), (Role::Output, DataType::Bfloat16)]);
         let bytes = m as u64 * qh as u64 * hd as u64 * 2;
         let (work, l1) = match self.mode {
             Mode::Decode => {
@@ -959,8 +975,9 @@ impl Ctx<'_> {
                     },
                 );
                 let out = width_sharded(qh, grid, m, hd);
-                op.shapes.tensors = BTreeMap::from([("input", [1, batch, qh, hd]), ("output", [1, 1, m, qh * hd])]);
-                op.memory_configs = BTreeMap::from([("input", input), ("output", out)]);
+                op.shapes.tensors =
+                    BTreeMap::from([(Role::Input, [1, batch, qh, hd]), (Role::Output, [1, 1, m, qh * hd])]);
+                op.memory_configs = BTreeMap::from([(Role::Input, input), (Role::Output, out)]);
                 let l1 = l1_shard_bytes(&input, DataType::Bfloat16) + l1_shard_bytes(&out, DataType::Bfloat16);
                 (
                     OpWork {
@@ -972,10 +989,11 @@ impl Ctx<'_> {
                 )
             }
             Mode::Prefill => {
-                op.shapes.tensors = BTreeMap::from([("input", [batch, qh, seq, hd]), ("output", [1, 1, m, qh * hd])]);
+                op.shapes.tensors =
+                    BTreeMap::from([(Role::Input, [batch, qh, seq, hd]), (Role::Output, [1, 1, m, qh * hd])]);
                 op.memory_configs = BTreeMap::from([
-                    ("input", MemoryConfig::DRAM_INTERLEAVED),
-                    ("output", MemoryConfig::DRAM_INTERLEAVED),
+                    (Role::Input, MemoryConfig::DRAM_INTERLEAVED),
+                    (Role::Output, MemoryConfig::DRAM_INTERLEAVED),
                 ]);
                 let cores = m.div_ceil(32).min(grid.area()).max(1);
                 (
@@ -1019,10 +1037,13 @@ impl Ctx<'_> {
             )
         };
         let mut op = self.base(name, kind, ttnn_op, layer, call);
-        op.shapes.tensors =
-            BTreeMap::from([("a", [1, 1, m, width]), ("b", [1, 1, m, width]), ("output", [1, 1, m, width])]);
-        op.memory_configs = BTreeMap::from([("a", mc), ("b", mc), ("output", mc)]);
-        op.dtypes = BTreeMap::from([("a", in_dtype), ("b", in_dtype), ("output", out_dtype)]);
+        op.shapes.tensors = BTreeMap::from([
+            (Role::A, [1, 1, m, width]),
+            (Role::B, [1, 1, m, width]),
+            (Role::Output, [1, 1, m, width]),
+        ]);
+        op.memory_configs = BTreeMap::from([(Role::A, mc), (Role::B, mc), (Role::Output, mc)]);
+        op.dtypes = BTreeMap::from([(Role::A, in_dtype), (Role::B, in_dtype), (Role::Output, out_dtype)]);
         let bytes = m as u64 * width as u64 * 2;
         // A fused activation on `a` adds an intermediate CB c_3 of `num_tiles_per_cycle` tiles
         // (`ttnn/cpp/ttnn/operations/eltwise/binary_ng/device/binary_ng_program_factory.cpp:575-585`
@@ -1065,9 +1086,9 @@ impl Ctx<'_> {
     ) -> Result<PlannedOp, LlamaPlanError> {
         let mut op =
             self.base(name, OpKind::Typecast, "ttnn::typecast", layer, Call::Typecast { dtype: to, memory_config: mc });
-        op.shapes.tensors = BTreeMap::from([("input", shape), ("output", shape)]);
-        op.memory_configs = BTreeMap::from([("input", mc), ("output", mc)]);
-        op.dtypes = BTreeMap::from([("input", from), ("output", to)]);
+        op.shapes.tensors = BTreeMap::from([(Role::Input, shape), (Role::Output, shape)]);
+        op.memory_configs = BTreeMap::from([(Role::Input, mc), (Role::Output, mc)]);
+        op.dtypes = BTreeMap::from([(Role::Input, from), (Role::Output, to)]);
         let tiles = shape[0] as u64 * shape[1] as u64 * shape[2].div_ceil(32) as u64 * shape[3].div_ceil(32) as u64;
         let bytes = tiles * (from.tile_bytes() + to.tile_bytes());
         let dram = if mc.buffer_type == BufferType::Dram { bytes } else { 0 };
@@ -1083,9 +1104,9 @@ impl Ctx<'_> {
         let shape = [1, 1, rows, width];
         let mut op =
             self.base(name, OpKind::Reshape, "ttnn::reshape", None, Call::Reshape { shape, memory_config: mc });
-        op.shapes.tensors = BTreeMap::from([("input", [1, 1, rows, width]), ("output", shape)]);
-        op.memory_configs = BTreeMap::from([("input", mc), ("output", mc)]);
-        op.dtypes = BTreeMap::from([("input", DataType::Bfloat16), ("output", DataType::Bfloat16)]);
+        op.shapes.tensors = BTreeMap::from([(Role::Input, [1, 1, rows, width]), (Role::Output, shape)]);
+        op.memory_configs = BTreeMap::from([(Role::Input, mc), (Role::Output, mc)]);
+        op.dtypes = BTreeMap::from([(Role::Input, DataType::Bfloat16), (Role::Output, DataType::Bfloat16)]);
         self.finish(op, OpWork { cores: 1, ..OpWork::default() }, 0)
     }
 
@@ -1100,9 +1121,9 @@ impl Ctx<'_> {
             None,
             Call::ToMemoryConfig { memory_config: to },
         );
-        op.shapes.tensors = BTreeMap::from([("input", from.shape), ("output", from.shape)]);
-        op.memory_configs = BTreeMap::from([("input", from.memory_config), ("output", to)]);
-        op.dtypes = BTreeMap::from([("input", from.dtype), ("output", from.dtype)]);
+        op.shapes.tensors = BTreeMap::from([(Role::Input, from.shape), (Role::Output, from.shape)]);
+        op.memory_configs = BTreeMap::from([(Role::Input, from.memory_config), (Role::Output, to)]);
+        op.dtypes = BTreeMap::from([(Role::Input, from.dtype), (Role::Output, from.dtype)]);
         let s = from.shape;
         let rows = s[0] as u64 * s[1] as u64 * s[2].div_ceil(32) as u64 * 32;
         let bytes = rows * s[3].div_ceil(32) as u64 * 32 * from.dtype.tile_bytes() / 1024;
@@ -1121,10 +1142,13 @@ impl Ctx<'_> {
     pub fn slice_last(&self, batch: u32, seq: u32, hidden: u32) -> Result<PlannedOp, LlamaPlanError> {
         let call = Call::SliceLastToken { memory_config: MemoryConfig::DRAM_INTERLEAVED };
         let mut op = self.base("slice_last_token".into(), OpKind::Slice, "ttnn::slice", None, call);
-        op.shapes.tensors = BTreeMap::from([("input", [1, 1, batch * seq, hidden]), ("output", [1, 1, batch, hidden])]);
-        op.memory_configs =
-            BTreeMap::from([("input", MemoryConfig::DRAM_INTERLEAVED), ("output", MemoryConfig::DRAM_INTERLEAVED)]);
-        op.dtypes = BTreeMap::from([("input", DataType::Bfloat16), ("output", DataType::Bfloat16)]);
+        op.shapes.tensors =
+            BTreeMap::from([(Role::Input, [1, 1, batch * seq, hidden]), (Role::Output, [1, 1, batch, hidden])]);
+        op.memory_configs = BTreeMap::from([
+            (Role::Input, MemoryConfig::DRAM_INTERLEAVED),
+            (Role::Output, MemoryConfig::DRAM_INTERLEAVED),
+        ]);
+        op.dtypes = BTreeMap::from([(Role::Input, DataType::Bfloat16), (Role::Output, DataType::Bfloat16)]);
         // Reads one tile row (32 positions) per user, writes one row each.
         let bytes = batch as u64 * 32 * hidden as u64 * 2 + batch as u64 * hidden as u64 * 2;
         let work = OpWork {
@@ -1160,9 +1184,9 @@ impl Ctx<'_> {
         };
         let mut op = self.base(name, kind, ttnn_op, layer, call);
         let out_w = if kind == OpKind::AllGather { width * chips } else { width };
-        op.shapes.tensors = BTreeMap::from([("input", [1, 1, m, width]), ("output", [1, 1, m, out_w])]);
-        op.memory_configs = BTreeMap::from([("input", mc), ("output", mc)]);
-        op.dtypes = BTreeMap::from([("input", dtype), ("output", dtype)]);
+        op.shapes.tensors = BTreeMap::from([(Role::Input, [1, 1, m, width]), (Role::Output, [1, 1, m, out_w])]);
+        op.memory_configs = BTreeMap::from([(Role::Input, mc), (Role::Output, mc)]);
+        op.dtypes = BTreeMap::from([(Role::Input, dtype), (Role::Output, dtype)]);
         let bytes = m.div_ceil(32) as u64 * 32 * width as u64 * dtype.tile_bytes() / 1024;
         let d = chips as u64;
         let sent = match kind {

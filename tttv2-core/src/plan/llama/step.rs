@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use super::ops::{Ctx, violation};
 use super::types::LlamaPlanError;
-use crate::program::{PlannedOp, TensorArg};
+use crate::program::{PlannedOp, Role, TensorArg};
 use crate::rules::Rule;
 
 /// The ops of one program part, with the tensors live in it.
@@ -35,12 +35,12 @@ impl<'a> Step<'a> {
     pub fn push(
         &mut self,
         mut op: PlannedOp,
-        args: &[(&str, &str)],
-        outs: &[(&str, &str)],
+        args: &[(&str, Role)],
+        outs: &[(&str, Role)],
     ) -> Result<(), LlamaPlanError> {
-        let role = |op: &PlannedOp, tensor: &str, role: &str| -> Result<TensorArg, LlamaPlanError> {
+        let role = |op: &PlannedOp, tensor: &str, role: Role| -> Result<TensorArg, LlamaPlanError> {
             let (Some(&shape), Some(&dtype), Some(&memory_config)) =
-                (op.shapes.tensors.get(role), op.dtypes.get(role), op.memory_configs.get(role))
+                (op.shapes.tensors.get(&role), op.dtypes.get(&role), op.memory_configs.get(&role))
             else {
                 return Err(violation(
                     &op.name,

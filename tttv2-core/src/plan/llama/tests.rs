@@ -26,14 +26,14 @@ fn linear_config(op: &PlannedOp) -> LinearConfig {
         k: op.shapes.k.unwrap(),
         n: op.shapes.n.unwrap(),
         bias: false,
-        input_dtype: op.dtypes["input"],
-        input_memory_config: op.memory_configs["input"],
-        weight_dtype: op.dtypes["weight"],
-        weight_memory_config: op.memory_configs["weight"],
+        input_dtype: op.dtypes[&Role::Input],
+        input_memory_config: op.memory_configs[&Role::Input],
+        weight_dtype: op.dtypes[&Role::Weight],
+        weight_memory_config: op.memory_configs[&Role::Weight],
         program_config: pc,
         compute_kernel_config: op.compute_kernel_config.unwrap(),
-        memory_config: op.memory_configs["output"],
-        dtype: op.dtypes["output"],
+        memory_config: op.memory_configs[&Role::Output],
+        dtype: op.dtypes[&Role::Output],
     }
 }
 
@@ -93,17 +93,17 @@ fn decode_8b_on_n150_uses_dram_sharded_gemvs_and_names_hf_weights() {
         let Some(OpProgramConfig::Matmul(MatmulProgramConfig::DramSharded(_))) = op.program_config else {
             panic!("{} is not DRAM-sharded", op.name)
         };
-        let w = op.memory_configs["weight"];
+        let w = op.memory_configs[&Role::Weight];
         assert_eq!((w.memory_layout, w.buffer_type), (TensorMemoryLayout::WidthSharded, BufferType::Dram));
         // N padded to 32 * 12 banks (matmul-rules.md §6).
         assert_eq!(w.shard_spec.unwrap().shape[1] % 32, 0);
-        assert_eq!(op.shapes.tensors["weight"][3] % (32 * 12), 0, "{}", op.name);
+        assert_eq!(op.shapes.tensors[&Role::Weight][3] % (32 * 12), 0, "{}", op.name);
     }
     // Performance policy: bfp4 w1/w3 with LoFi, bfp8 elsewhere with HiFi2.
     let w1 = p.ops.iter().find(|o| o.name == "layers.0.mlp.w1").unwrap();
-    assert_eq!(w1.dtypes["weight"], DataType::Bfloat4B);
+    assert_eq!(w1.dtypes[&Role::Weight], DataType::Bfloat4B);
     assert_eq!(w1.compute_kernel_config.unwrap().math_fidelity, MathFidelity::LoFi);
-    assert_eq!(wqkv.dtypes["weight"], DataType::Bfloat8B);
+    assert_eq!(wqkv.dtypes[&Role::Weight], DataType::Bfloat8B);
     assert_eq!(wqkv.compute_kernel_config.unwrap().math_fidelity, MathFidelity::HiFi2);
     // The LM head's pieces cover the vocabulary.
     let vocab: u32 = p.ops.iter().filter(|o| o.name.starts_with("lm_head")).filter_map(|o| o.shapes.n).sum();
@@ -133,8 +133,8 @@ fn decode_8b_n150_performance_roofline() {
     let stream = 288e9 * crate::cost::DRAM_SHARDED_EFFICIENCY;
     let mut matmul_floor = 0.0;
     for op in linears(&p) {
-        let w = op.memory_configs["weight"].shard_spec.unwrap();
-        let padded = w.shape[0] as u64 / 32 * (w.shape[1] as u64 / 32) * 12 * op.dtypes["weight"].tile_bytes();
+        let w = op.memory_configs[&Role::Weight].shard_spec.unwrap();
+        let padded = w.shape[0] as u64 / 32 * (w.shape[1] as u64 / 32) * 12 * op.dtypes[&Role::Weight].tile_bytes();
         let ideal = padded as f64 / stream * 1e6 + crate::cost::FIXED_OP_US;
         assert!(
             (op.estimate_us / ideal - 1.0).abs() < 0.01,
@@ -161,18 +161,20 @@ fn memory_budget_moves_weights_to_bfp8_or_names_the_shortfall() {
     let cfg = model("Llama-3.1-8B");
     let mut opts = LlamaOptions { policy: Policy::Accuracy, memory_budget: Some(u64::MAX), ..decode32() };
     let roomy = plan_llama(&cfg, &SystemProfile::N150, &opts).unwrap();
-    assert!(linears(&roomy).all(|o| o.dtypes["weight"] == DataType::Bfloat16));
+    assert!(linears(&roomy).all(|o| o.dtypes[&Role::Weight] == DataType::Bfloat16));
     assert!(roomy.notes.is_empty());
     // 12 GiB (the n150's DRAM) cannot hold 16 GB of bf16 weights.
     opts.memory_budget = Some(12 << 30);
     let fitted = plan_llama(&cfg, &SystemProfile::N150, &opts).unwrap();
-    assert!(linears(&fitted).all(|o| o.dtypes["weight"] == DataType::Bfloat8B));
+    assert!(linears(&fitted).all(|o| o.dtypes[&Role::Weight] == DataType::Bfloat8B));
     assert_eq!(fitted.notes.len(), 1, "{:?}", fitted.notes);
     assert!(fitted.totals.weight_bytes_per_chip + fitted.totals.kv_cache_bytes_per_chip <= 12 << 30);
     // 7 GB: bfp8 attention and bfp4 w1/w3 (the minimum, with bfp4 w2 too, is 6.58 GB).
     opts.memory_budget = Some(7_000_000_000);
     let tight = plan_llama(&cfg, &SystemProfile::N150, &opts).unwrap();
-    assert!(linears(&tight).filter(|o| o.name.contains("mlp.w1")).all(|o| o.dtypes["weight"] == DataType::Bfloat4B));
+    assert!(
+        linears(&tight).filter(|o| o.name.contains("mlp.w1")).all(|o| o.dtypes[&Role::Weight] == DataType::Bfloat4B)
+    );
     // 3 GB: nothing fits.
     opts.memory_budget = Some(3_000_000_000);
     let err = plan_llama(&cfg, &SystemProfile::N150, &opts).unwrap_err();
@@ -193,7 +195,7 @@ fn batch_hint_switches_decode_between_dram_sharded_and_multicast() {
     assert_eq!(family(&small, "layers.0.mlp.w1"), "MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig");
     assert_ne!(family(&big, "layers.0.mlp.w1"), "MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig");
     let res = |p: &LlamaPlan| {
-        p.ops.iter().find(|o| o.name == "layers.0.attention_norm").unwrap().memory_configs["input"].memory_layout
+        p.ops.iter().find(|o| o.name == "layers.0.attention_norm").unwrap().memory_configs[&Role::Input].memory_layout
     };
     assert_eq!(res(&small), TensorMemoryLayout::WidthSharded);
     assert_eq!(res(&big), TensorMemoryLayout::Interleaved);
@@ -246,9 +248,9 @@ fn per_layer_overrides_apply_to_their_layers_only() {
     };
     let p = plan("Llama-3.2-1B", &SystemProfile::N150, &opts);
     let op = |n: &str| p.ops.iter().find(|o| o.name == n).unwrap();
-    assert_eq!(op("layers.1.mlp.w3").dtypes["weight"], DataType::Bfloat8B);
+    assert_eq!(op("layers.1.mlp.w3").dtypes[&Role::Weight], DataType::Bfloat8B);
     assert_eq!(op("layers.1.mlp.w3").compute_kernel_config.unwrap().math_fidelity, MathFidelity::HiFi4);
-    assert_eq!(op("layers.2.mlp.w3").dtypes["weight"], DataType::Bfloat4B);
+    assert_eq!(op("layers.2.mlp.w3").dtypes[&Role::Weight], DataType::Bfloat4B);
     assert_eq!(op("layers.2.mlp.w3").compute_kernel_config.unwrap().math_fidelity, MathFidelity::LoFi);
 }
 
@@ -324,11 +326,15 @@ fn prefill_casts_k_and_v_to_a_bfp8_cache_before_fill_cache() {
     for i in [tk, tv] {
         let op = &p.ops[i];
         assert_eq!((op.op, op.ttnn_op), (OpKind::Typecast, "ttnn::typecast"));
-        assert_eq!((op.dtypes["input"], op.dtypes["output"]), (DataType::Bfloat16, DataType::Bfloat8B));
+        assert_eq!((op.dtypes[&Role::Input], op.dtypes[&Role::Output]), (DataType::Bfloat16, DataType::Bfloat8B));
         assert!(op.estimate_us > crate::cost::FIXED_OP_US);
     }
     for i in [fk, fv] {
-        assert_eq!(p.ops[i].dtypes["input"], p.ops[i].dtypes["cache"], "fill_cache copies without converting");
+        assert_eq!(
+            p.ops[i].dtypes[&Role::Input],
+            p.ops[i].dtypes[&Role::Cache],
+            "fill_cache copies without converting"
+        );
     }
     // A bf16 cache (accuracy policy) needs no cast; decode (update_cache converts) never does.
     let acc = plan("Llama-3.2-1B", &SystemProfile::N150, &prefill(Policy::Accuracy));
@@ -355,13 +361,17 @@ fn prefill_for_a_decode_plan_reads_the_decode_weights() {
             for (p, d) in pre.iter().zip(&dec) {
                 assert_eq!(p.name, d.name);
                 assert_eq!(
-                    (p.dtypes["weight"], p.memory_configs["weight"]),
-                    (d.dtypes["weight"], d.memory_configs["weight"]),
+                    (p.dtypes[&Role::Weight], p.memory_configs[&Role::Weight]),
+                    (d.dtypes[&Role::Weight], d.memory_configs[&Role::Weight]),
                     "{}",
                     p.name
                 );
                 assert_eq!(p.compute_kernel_config, d.compute_kernel_config, "{}", p.name);
-                assert!(p.memory_configs["weight"].is_sharded(), "{}: decode GEMV weights are DRAM-sharded", p.name);
+                assert!(
+                    p.memory_configs[&Role::Weight].is_sharded(),
+                    "{}: decode GEMV weights are DRAM-sharded",
+                    p.name
+                );
                 // TT-NN takes a sharded in1 only in 2D and wide 1D multicast matmuls.
                 match p.program_config {
                     Some(OpProgramConfig::Matmul(MatmulProgramConfig::MultiCast2D(c))) => assert!(!c.transpose_mcast),
@@ -386,7 +396,7 @@ fn a_tall_1d_matmul_rejects_a_sharded_weight() {
     use crate::ttnn::MatmulMultiCoreReuseMultiCast1DProgramConfig;
     let sys = SystemProfile::N150;
     let decode = plan("Llama-3.2-1B", &sys, &LlamaOptions { seq_len: 2048, ..decode32() });
-    let shared = linears(&decode).find(|o| o.name == "layers.0.mlp.w2").unwrap().memory_configs["weight"];
+    let shared = linears(&decode).find(|o| o.name == "layers.0.mlp.w2").unwrap().memory_configs[&Role::Weight];
     let interleaved =
         plan("Llama-3.2-1B", &sys, &LlamaOptions { seq_len: 2048, ..LlamaOptions::new(Mode::Prefill, 1) });
     let base = linear_config(linears(&interleaved).find(|o| o.name == "layers.0.mlp.w2").unwrap());
@@ -431,7 +441,7 @@ fn lm_head_outputs_float32_under_accuracy_only() {
         };
         for (policy, want) in [(Policy::Accuracy, DataType::Float32), (Policy::Performance, DataType::Bfloat16)] {
             for op in heads(policy) {
-                assert_eq!(op.dtypes["output"], want, "{mode:?} {batch} {policy:?} {}", op.name);
+                assert_eq!(op.dtypes[&Role::Output], want, "{mode:?} {batch} {policy:?} {}", op.name);
                 let Call::Linear(c) = op.call else { panic!("{} is not a linear", op.name) };
                 assert_eq!(c.dtype, want);
                 let l1 = check_linear(&c, &SystemProfile::N150.chip).unwrap();
@@ -453,7 +463,7 @@ fn lm_head_outputs_float32_under_accuracy_only() {
             p.ops
                 .iter()
                 .filter(|o| o.op == OpKind::Linear && !o.name.starts_with("lm_head"))
-                .all(|o| o.dtypes["output"] == DataType::Bfloat16)
+                .all(|o| o.dtypes[&Role::Output] == DataType::Bfloat16)
         );
     }
 }
