@@ -234,3 +234,87 @@ fn a_context_past_the_sliding_window_is_refused_by_the_planner() {
     let e = plan_llama(&cfg, &SystemProfile::N150, &opts(257)).unwrap_err().to_string();
     assert!(e.contains("sliding_window") && e.contains("fix: plan at most seq_len = 256"), "{e}");
 }
+
+/// A Qwen2 published as a GGUF (issue 18): the same checkpoint written the way llama.cpp's
+/// converter stores a `qwen2` model (`blk.N.attn_{q,k,v}.bias`, rows as stored, tied head without
+/// `output.weight`, hyperparameters as `qwen2.*` metadata) plans from its header alone as the
+/// config.json does, loads with its biases through `GgufWeights`, and matches candle's `qwen2`.
+#[cfg(feature = "gguf")]
+#[test]
+fn a_qwen2_gguf_plans_loads_its_biases_and_matches_candle() {
+    use candle_core::quantized::gguf_file::{self, Value};
+    use candle_core::quantized::{GgmlDType, QTensor};
+    use tttv2::hf::LlamaConfig;
+    use tttv2::nn::{GgufWeights, WeightSource};
+
+    let dir = TempDir::new("family-gguf").unwrap();
+    write_checkpoint(dir.path(), Family::Qwen2, QWEN2, 7).unwrap();
+    let st = SafetensorsWeights::open(dir.path()).unwrap();
+    let spec = support::family_ref::spec_of(&serde_json::from_str(&std::fs::read_to_string(QWEN2).unwrap()).unwrap());
+    // llama.cpp's tensor names (gguf-py `constants.py` TENSOR_NAMES).
+    let gguf_name = |hf: &str| -> String {
+        let fixed = [("model.embed_tokens.weight", "token_embd.weight"), ("model.norm.weight", "output_norm.weight")];
+        if let Some((_, g)) = fixed.iter().find(|(h, _)| *h == hf) {
+            return g.to_string();
+        }
+        let rest = hf.strip_prefix("model.layers.").unwrap();
+        let (layer, part) = rest.split_once('.').unwrap();
+        let (module, kind) = part.rsplit_once('.').unwrap();
+        let short = match module {
+            "input_layernorm" => "attn_norm",
+            "post_attention_layernorm" => "ffn_norm",
+            "self_attn.q_proj" => "attn_q",
+            "self_attn.k_proj" => "attn_k",
+            "self_attn.v_proj" => "attn_v",
+            "self_attn.o_proj" => "attn_output",
+            "mlp.gate_proj" => "ffn_gate",
+            "mlp.up_proj" => "ffn_up",
+            "mlp.down_proj" => "ffn_down",
+            other => panic!("{other}"),
+        };
+        format!("blk.{layer}.{short}.{kind}")
+    };
+    let cpu = candle_core::Device::Cpu;
+    let mut tensors = Vec::new();
+    for (name, shape) in support::family_ref::tensor_shapes(Family::Qwen2, &spec) {
+        let data = st.weight(&name).unwrap().data.into_owned();
+        let t = candle_core::Tensor::from_vec(data, shape, &cpu).unwrap();
+        tensors.push((gguf_name(&name), QTensor::quantize(&t, GgmlDType::F32).unwrap()));
+    }
+    assert!(tensors.iter().any(|(n, _)| n == "blk.1.attn_v.bias"), "the biases are in the file");
+    let meta: Vec<(&str, Value)> = vec![
+        ("general.architecture", Value::String("qwen2".into())),
+        ("qwen2.context_length", Value::U32(512)),
+        ("qwen2.embedding_length", Value::U32(256)),
+        ("qwen2.block_count", Value::U32(2)),
+        ("qwen2.feed_forward_length", Value::U32(512)),
+        ("qwen2.attention.head_count", Value::U32(4)),
+        ("qwen2.attention.head_count_kv", Value::U32(2)),
+        ("qwen2.rope.freq_base", Value::F32(1e6)),
+        ("qwen2.attention.layer_norm_rms_epsilon", Value::F32(1e-6)),
+    ];
+    let path = dir.path().join("tiny-qwen2.gguf");
+    let mut file = std::fs::File::create(&path).unwrap();
+    let meta_refs: Vec<(&str, &Value)> = meta.iter().map(|(k, v)| (*k, v)).collect();
+    let tensor_refs: Vec<(&str, &QTensor)> = tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
+    gguf_file::write(&mut file, &meta_refs, &tensor_refs).unwrap();
+    drop(file);
+
+    // Plans: the header is the config the models were compiled from.
+    let from_header = LlamaConfig::from_file(&path).unwrap();
+    let compiled = LlamaConfig::from_manifest_json(qwen2_accuracy_plan::MANIFEST_JSON).unwrap();
+    assert_eq!(compiled.first_difference(&from_header), None);
+    assert!(from_header.qkv_bias);
+
+    // Loads with its biases and computes what candle's qwen2 computes.
+    let gguf = GgufWeights::open(&path).unwrap();
+    let device = open();
+    let tokens = prompt(100, 0);
+    let want = candle_forced_logits(dir.path(), Family::Qwen2, &tokens, &[]).remove(0);
+    let got = Qwen2Accuracy::load(&device, &gguf).unwrap().prefill(&device, 0, &tokens).unwrap();
+    let from_safetensors = Qwen2Accuracy::load(&device, &st).unwrap().prefill(&device, 0, &tokens).unwrap();
+    let p = pcc(&got, &want);
+    eprintln!("Qwen2 from a GGUF: prefill logits PCC {p:.6} against candle's qwen2");
+    assert!(p >= 0.999, "PCC {p}");
+    assert_eq!(got, from_safetensors, "the GGUF holds the same weights, biases included");
+}

@@ -80,7 +80,7 @@ def main(src, out):
     out.mkdir(parents=True, exist_ok=True)
     arch = field(reader, "general.architecture")
     if arch != "llama":
-        sys.exit(f"general.architecture = {arch!r}: this converter handles `llama` only")
+        sys.exit(f"general.architecture = {arch!r}: this converter (a test fixture tool) handles `llama` only; tttv2 reads any llama or qwen2 GGUF directly: `tttv2 new NAME --config model.gguf`")
     p = lambda k, d=None: field(reader, f"llama.{k}", d)  # noqa: E731
     heads, kv_heads = int(p("attention.head_count")), int(p("attention.head_count_kv"))
     hidden = int(p("embedding_length"))

@@ -326,7 +326,11 @@ fn table(plan: &LlamaPlan, layers: Option<u32>) -> String {
             (Some(m), Some(k), Some(n)) => format!("{m}x{k}x{n}"),
             _ => String::new(),
         };
-        let w = op.dtypes.get(&tttv2_core::program::Role::Weight).filter(|_| !op.weights.is_empty()).map_or("-", |d| d.ttnn_name());
+        let w = op
+            .dtypes
+            .get(&tttv2_core::program::Role::Weight)
+            .filter(|_| !op.weights.is_empty())
+            .map_or("-", |d| d.ttnn_name());
         let fid = op.compute_kernel_config.map_or("-".to_string(), |c| format!("{:?}", c.math_fidelity));
         let _ = writeln!(
             s,
