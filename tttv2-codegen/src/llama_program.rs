@@ -1,13 +1,15 @@
 //! The program emitted for a Llama-family decoder: the struct holding a named field per device
 //! tensor, `load`, and per step (a decode step, each prefill bucket) a function that is the
 //! plan's op sequence, statement for statement, with one function per distinct layer plan.
+//! Prefill buckets that run the same statements share their functions, generic over a bucket
+//! trait whose associated consts are the configs they differ in (`SharedBuckets`).
 
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 
 use super::ConstExpr;
 use super::llama::LlamaItem;
-use super::program::{Names, linear_const, linear_consts, statements};
+use super::program::{Cx, Names, Slot, Slots, linear_const, linear_consts, statements};
 use tttv2_core::device::SystemProfile;
 use tttv2_core::plan::Mode;
 use tttv2_core::plan::llama::{
@@ -146,8 +148,9 @@ fn layer_prefix(step: &Step, i: usize) -> String {
     }
 }
 
-/// The plan module's program consts: shapes, the folded RoPE frequencies, the hoisted configs
-/// and one module of linear configs per step.
+/// The plan module's program consts: shapes, the folded RoPE frequencies, the hoisted configs,
+/// one module of linear configs per step emitted alone, and per group of buckets sharing a
+/// function its trait and the buckets' impls.
 pub fn plan_consts(r: &Runnable) -> TokenStream {
     let mut names = Names::default();
     for s in &r.steps {
@@ -163,24 +166,26 @@ pub fn plan_consts(r: &Runnable) -> TokenStream {
     let lens: Vec<Literal> = r.prefills().map(|s| lit(s.plan.options.seq_len)).collect();
     let nl = Literal::usize_unsuffixed(lens.len());
     let tied = main.model.tie_word_embeddings;
-    let steps = r.steps.iter().map(|s| {
-        let m = format_ident!("{}", s.module);
-        let mut body = TokenStream::new();
-        for (i, lp) in s.plan.program.layer_plans.iter().enumerate() {
-            body.extend(linear_consts(&lp.ops, &names, &layer_prefix(s, i).to_uppercase()));
-        }
-        body.extend(linear_consts(&s.plan.program.epilogue, &names, ""));
-        let doc = match s.plan.options.mode {
-            Mode::Decode => format!(" Configs of one decode step ({} users).", s.plan.options.batch),
-            Mode::Prefill => format!(" Configs of a prefill of up to {} tokens.", s.plan.options.seq_len),
-        };
-        quote! {
-            #[doc = #doc]
-            pub mod #m {
-                use super::*;
-                #body
+    let steps = emissions(r, &names).into_iter().map(|e| match e {
+        Emission::One(i) => {
+            let s = &r.steps[i];
+            let m = format_ident!("{}", s.module);
+            let mut cx = cx_of(&names, quote!(#m), Slots::Values);
+            let bucket = r.prefills().position(|p| p.module == s.module).unwrap_or(0);
+            let body = step_code(s, bucket, &StepNames::one(s), &mut cx, &format_ident!("Model"), &m).linears;
+            let doc = match s.plan.options.mode {
+                Mode::Decode => format!(" Configs of one decode step ({} users).", s.plan.options.batch),
+                Mode::Prefill => format!(" Configs of a prefill of up to {} tokens.", s.plan.options.seq_len),
+            };
+            quote! {
+                #[doc = #doc]
+                pub mod #m {
+                    use super::*;
+                    #body
+                }
             }
         }
+        Emission::Shared(g) => g.plan_items(r, &names),
     });
     quote! {
         /// Users per call: a decode step's batch (1 for prefill-only models).
@@ -298,6 +303,409 @@ fn layer_runs(lps: &[LayerPlan]) -> Vec<(usize, usize, usize)> {
     runs
 }
 
+/// The names of a step's functions.
+struct StepNames {
+    /// The step's function: `decode`, `prefill_128`, or `prefill_bucket` (shared by buckets).
+    step: Ident,
+    /// The stem of its layer functions: `prefill_128` → `prefill_128_layer`.
+    layers: String,
+    /// The bucket trait a shared function is generic over (`B: PrefillBucket`).
+    bucket_trait: Option<Ident>,
+}
+
+impl StepNames {
+    fn one(s: &Step) -> Self {
+        StepNames { step: format_ident!("{}", s.module), layers: s.module.clone(), bucket_trait: None }
+    }
+}
+
+/// The tensors a decode layer holds by reference: its `DecodeRope` borrows the model's `trans_mat`.
+const DECODE_REFS: &[&str] = &["rope.trans_mat"];
+
+fn cx_of(names: &Names, linears: TokenStream, slots: Slots) -> Cx<'_> {
+    Cx { names, linears, per_bucket: quote!(B), refs: &[], slots }
+}
+
+/// What a step emits: its functions (the step's and its layers'), and its linear consts.
+struct StepCode {
+    fns: TokenStream,
+    linears: TokenStream,
+}
+
+/// A step's code. `bucket` is a prefill's index in `PREFILL_BUCKETS`. The configs are written as
+/// `cx` says, in one order whatever it says, so that the records of two buckets line up.
+fn step_code(s: &Step, bucket: usize, n: &StepNames, cx: &mut Cx, layer_ty: &Ident, plan_mod: &Ident) -> StepCode {
+    let p = &s.plan.program;
+    let decode = s.plan.options.mode == Mode::Decode;
+    if decode {
+        cx.refs = DECODE_REFS;
+    }
+    let (generics, turbofish, len_text) = match &n.bucket_trait {
+        Some(t) => (quote!(<B: #plan_mod::#t>), quote!(::<B>), "`B::LEN`".to_string()),
+        None => (quote!(), quote!(), s.plan.options.seq_len.to_string()),
+    };
+    let names = cx.names;
+
+    // The step function.
+    let (ids_op, ids) = reader(&p.prologue, "step.ids").expect("an embedding");
+    let ids_mc = names.mc(&ids.memory_config);
+    let ids_mc = cx.slot(own_slot("IDS_MEMORY_CONFIG", quote!(MemoryConfig), ids_mc, &ids_op.name));
+    let len = (!decode).then(|| {
+        let l = lit(s.plan.options.seq_len);
+        cx.slot(own_slot("LEN", quote!(u32), quote!(#l), ""))
+    });
+    let prologue = statements(&p.prologue, cx, "");
+    let index = (!decode).then(|| {
+        let i = Literal::usize_unsuffixed(bucket);
+        cx.slot(own_slot("INDEX", quote!(usize), quote!(#i), ""))
+    });
+    let epilogue = statements(&p.epilogue, cx, "");
+    let h_in = format_ident!("{}", p.prologue.last().and_then(|o| o.outputs.first()).map_or("h", |t| t.name.as_str()));
+    let logits: Vec<Ident> = p
+        .epilogue
+        .iter()
+        .filter(|o| matches!(o.call, Call::Linear(_)))
+        .flat_map(|o| &o.outputs)
+        .map(|t| format_ident!("{}", t.name))
+        .collect();
+    let layer_fn = |i: usize| format_ident!("{}_{}layer", n.layers, layer_prefix(s, i));
+    let runs = layer_runs(&p.layer_plans).into_iter().map(|(i, a, b)| {
+        let name = layer_fn(i);
+        let (a, b) = (Literal::usize_unsuffixed(a), Literal::usize_unsuffixed(b));
+        if decode {
+            quote!(for layer in &mut self.layers[#a..#b] { h = Self::#name(layer, h, &rope, positions)?; })
+        } else {
+            quote!(for layer in &mut self.layers[#a..#b] { h = Self::#name #turbofish(layer, h, &self.prefill_ropes[#index], user)?; })
+        }
+    });
+    let step_fn = if decode {
+        let (_, cos) = reader(all_ops(&s.plan), "rope.cos").expect("a rotary op");
+        let cos = names.mc(&cos.memory_config);
+        let doc = " One decode step: user `u` feeds `tokens[u]` at `positions[u]`; returns each user's logits.";
+        quote! {
+            #[doc = #doc]
+            pub fn decode(&mut self, device: &::tttv2::Device, tokens: &[u32], positions: &[u32]) -> ::tttv2::Result<Vec<Vec<f32>>> {
+                use ::tttv2::nn::llama;
+                use ::tttv2::ops;
+                use ::tttv2::ttnn::*;
+                use #plan_mod::*;
+                let step = llama::DecodeInputs::upload(device, tokens, positions, BATCH, MAX_SEQ_LEN, &#ids_mc)?;
+                let positions = &step.positions[..];
+                let rope = llama::DecodeRope::upload(device, &self.rope, positions, &#cos, &self.decode_trans_mat)?;
+                #prologue
+                let mut h = #h_in;
+                #(#runs)*
+                #epilogue
+                llama::user_logits(&[#(&#logits),*], tokens.len())
+            }
+        }
+    } else {
+        let doc = format!(
+            " A prefill of up to {len_text} tokens for `user`: fills its KV-cache rows, returns the last token's logits."
+        );
+        let f = &n.step;
+        quote! {
+            #[doc = #doc]
+            fn #f #generics(&mut self, device: &::tttv2::Device, user: u32, tokens: &[u32]) -> ::tttv2::Result<Vec<f32>> {
+                use ::tttv2::nn::llama;
+                use ::tttv2::ops;
+                use ::tttv2::ttnn::*;
+                use #plan_mod::*;
+                let step = llama::PrefillInputs::upload(device, tokens, #len, &#ids_mc)?;
+                let last = step.last;
+                #prologue
+                let mut h = #h_in;
+                #(#runs)*
+                #epilogue
+                llama::last_token_logits(&[#(&#logits),*])
+            }
+        }
+    };
+
+    // The layer functions, before the step's in the output.
+    let mut fns = TokenStream::new();
+    for (i, lp) in p.layer_plans.iter().enumerate() {
+        let prefix = layer_prefix(s, i);
+        let name = layer_fn(i);
+        let body = statements(&lp.ops, cx, &prefix.to_uppercase());
+        let (rope_ty, extra) = if decode {
+            (quote!(::tttv2::nn::llama::DecodeRope<'_>), quote!(positions: &[u32]))
+        } else {
+            (quote!(::tttv2::nn::llama::PrefillRope), quote!(user: u32))
+        };
+        let of = match &n.bucket_trait {
+            Some(_) => "a prefill bucket `B`".to_string(),
+            None => format!("`{}`", s.module),
+        };
+        let doc = format!(" One decoder layer of {of} (layers {:?}).", lp.layers);
+        fns.extend(quote! {
+            #[doc = #doc]
+            #[allow(clippy::let_and_return)]
+            fn #name #generics(layer: &mut #layer_ty, h: ::tttv2::Tensor, rope: &#rope_ty, #extra) -> ::tttv2::Result<::tttv2::Tensor> {
+                use ::tttv2::ops;
+                use ::tttv2::ttnn::*;
+                use #plan_mod::*;
+                #body
+                Ok(h_out)
+            }
+        });
+    }
+    fns.extend(step_fn);
+
+    // The linear consts: a shared function's are the bucket trait's, whose own consts are `Self::`.
+    if n.bucket_trait.is_some() {
+        cx.per_bucket = quote!(Self);
+    }
+    let mut linears = TokenStream::new();
+    for (i, lp) in p.layer_plans.iter().enumerate() {
+        linears.extend(linear_consts(&lp.ops, cx, &layer_prefix(s, i).to_uppercase()));
+    }
+    linears.extend(linear_consts(&p.epilogue, cx, ""));
+    StepCode { fns, linears }
+}
+
+/// A config of the step itself rather than of one of its ops.
+fn own_slot(role: &str, ty: TokenStream, value: TokenStream, subject: &str) -> Slot {
+    Slot { owner: String::new(), role: role.into(), subject: subject.into(), ty, value, doc: None }
+}
+
+/// The doc of a bucket trait's associated const: what it holds.
+fn slot_doc(first: &Slot, subjects: &[&str]) -> String {
+    match first.role.as_str() {
+        "LEN" => " Tokens the bucket holds: a prompt runs padded to this length.".into(),
+        "INDEX" => " The bucket's index in `PREFILL_BUCKETS` and in the model's `prefill_ropes`.".into(),
+        role => {
+            let of: Vec<String> = subjects.iter().map(|s| format!("`{s}`")).collect();
+            format!(" The `{}` of {}.", role.to_lowercase(), of.join(" and "))
+        }
+    }
+}
+
+/// How a step is emitted.
+enum Emission {
+    /// Its own functions and module of consts (the decode step; a bucket no other runs alike).
+    One(usize),
+    /// A function shared with other buckets.
+    Shared(SharedBuckets),
+}
+
+/// Prefill buckets that run the same statements and differ only in configs. They share one
+/// function, generic over a trait whose associated consts are the configs they differ in; each
+/// bucket is a unit struct implementing it. A trait rather than a table passed at run time: each
+/// bucket's configs stay compile-time consts, the function is monomorphised per bucket as the
+/// separate functions were, and `B::WQKV` reads as the bucket's `WQKV`.
+struct SharedBuckets {
+    /// The trait (`PrefillBucket`).
+    bucket_trait: Ident,
+    /// The shared functions' names.
+    fns: StepNames,
+    /// The buckets: index into the steps, index in `PREFILL_BUCKETS`.
+    members: Vec<(usize, usize)>,
+    /// Per recorded config, the associated const it is where the buckets differ in it.
+    differ: Vec<Option<Ident>>,
+    /// Each bucket's recorded configs.
+    slots: Vec<Vec<Slot>>,
+}
+
+/// The type of a prefill bucket: `prefill_256` → `Prefill256`.
+fn bucket_type(s: &Step) -> Ident {
+    format_ident!("Prefill{}", s.plan.options.seq_len)
+}
+
+/// Which config each recorded position is: `None` where every bucket has the same value, else
+/// the associated const's name. Positions with equal values in every bucket share one const: a
+/// linear's `m` is `LEN`, and a config two ops share is named after both (`W1_W3_PROGRAM_CONFIG`).
+fn decide(slots: &[Vec<Slot>]) -> Vec<Option<Ident>> {
+    // Positions grouped by (type, every bucket's value), in order of first use.
+    let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
+    let mut group_of = Vec::new();
+    for k in 0..slots[0].len() {
+        let values: Vec<String> = slots.iter().map(|m| m[k].value.to_string()).collect();
+        if values.iter().all(|v| *v == values[0]) {
+            group_of.push(None);
+            continue;
+        }
+        let key = format!("{}: {}", slots[0][k].ty, values.join("; "));
+        let g = match groups.iter().position(|(k2, _)| *k2 == key) {
+            Some(g) => g,
+            None => {
+                groups.push((key, Vec::new()));
+                groups.len() - 1
+            }
+        };
+        groups[g].1.push(k);
+        group_of.push(Some(g));
+    }
+    let mut names: Vec<Ident> = Vec::new();
+    for (_, ks) in &groups {
+        let first = &slots[0][ks[0]];
+        // A number shared by meaning keeps its first name (`m` is `LEN`); a config shared by
+        // several ops is named after all of them.
+        let scalar = ["u32", "usize", "bool", "f32"].contains(&first.ty.to_string().as_str());
+        let mut owners: Vec<&str> = Vec::new();
+        for &k in ks {
+            let o = slots[0][k].owner.as_str();
+            if !owners.contains(&o) && slots[0][k].role == first.role {
+                owners.push(o);
+            }
+        }
+        let base = if scalar || owners.len() < 2 || owners.contains(&"") {
+            first.name()
+        } else {
+            format!("{}_{}", owners.join("_"), first.role)
+        };
+        let free = |n: &str| !names.iter().any(|i| i == n);
+        let name = if free(&base) {
+            base.clone()
+        } else {
+            (2..).map(|j| format!("{base}_{j}")).find(|n| free(n)).expect("a free name")
+        };
+        names.push(format_ident!("{}", name));
+    }
+    group_of.into_iter().map(|g| g.map(|g| names[g].clone())).collect()
+}
+
+/// Prefill buckets whose code prints alike with configs as placeholders.
+struct Recorded {
+    /// The printed code.
+    key: String,
+    /// The buckets: index into the steps, index in `PREFILL_BUCKETS`.
+    members: Vec<(usize, usize)>,
+    /// Each bucket's configs, in the order the code writes them.
+    slots: Vec<Vec<Slot>>,
+}
+
+/// How each step is emitted: the decode step alone; prefill buckets grouped by the statements
+/// they run (compared with their configs as placeholders), a group of one alone.
+fn emissions(r: &Runnable, names: &Names) -> Vec<Emission> {
+    let (layer_ty, plan_mod) = (format_ident!("Layer"), format_ident!("plan"));
+    let probe = StepNames {
+        step: format_ident!("prefill_bucket"),
+        layers: "prefill".into(),
+        bucket_trait: Some(format_ident!("PrefillBucket")),
+    };
+    let mut out = Vec::new();
+    let mut groups: Vec<Recorded> = Vec::new();
+    for (i, s) in r.steps.iter().enumerate() {
+        let Some(bucket) = r.prefills().position(|p| p.module == s.module) else {
+            out.push(Emission::One(i));
+            continue;
+        };
+        let mut cx = cx_of(names, quote!(B), Slots::Record(Vec::new()));
+        let key = step_code(s, bucket, &probe, &mut cx, &layer_ty, &plan_mod).fns.to_string();
+        let Slots::Record(slots) = cx.slots else { unreachable!("recorded") };
+        match groups.iter_mut().find(|g| g.key == key) {
+            Some(g) => {
+                g.members.push((i, bucket));
+                g.slots.push(slots);
+            }
+            None => groups.push(Recorded { key, members: vec![(i, bucket)], slots: vec![slots] }),
+        }
+    }
+    let shared = groups.iter().filter(|g| g.members.len() > 1).count();
+    for Recorded { members, slots, .. } in groups {
+        if members.len() == 1 {
+            out.push(Emission::One(members[0].0));
+            continue;
+        }
+        // One shared group is *the* prefill bucket; several are told apart by their lengths.
+        let (bucket_trait, step, layers) = if shared == 1 {
+            ("PrefillBucket".to_string(), "prefill_bucket".to_string(), "prefill".to_string())
+        } else {
+            let (a, b) = (
+                r.steps[members[0].0].plan.options.seq_len,
+                r.steps[members[members.len() - 1].0].plan.options.seq_len,
+            );
+            (format!("Prefill{a}To{b}Bucket"), format!("prefill_{a}_to_{b}_bucket"), format!("prefill_{a}_to_{b}"))
+        };
+        let bucket_trait = format_ident!("{}", bucket_trait);
+        let fns = StepNames { step: format_ident!("{}", step), layers, bucket_trait: Some(bucket_trait.clone()) };
+        let differ = decide(&slots);
+        out.push(Emission::Shared(SharedBuckets { bucket_trait, fns, members, differ, slots }));
+    }
+    out
+}
+
+impl SharedBuckets {
+    fn cx<'a>(&self, names: &'a Names) -> Cx<'a> {
+        cx_of(names, quote!(B), Slots::Shared { differ: self.differ.clone(), next: 0 })
+    }
+
+    /// The shared functions.
+    fn fns(&self, r: &Runnable, names: &Names, layer_ty: &Ident, plan_mod: &Ident) -> TokenStream {
+        let (i, bucket) = self.members[0];
+        step_code(&r.steps[i], bucket, &self.fns, &mut self.cx(names), layer_ty, plan_mod).fns
+    }
+
+    /// The plan module's items: the trait (the configs the buckets differ in, and the linear
+    /// configs built from them), and each bucket's type and impl.
+    fn plan_items(&self, r: &Runnable, names: &Names) -> TokenStream {
+        let (i, bucket) = self.members[0];
+        let mut cx = self.cx(names);
+        let linears =
+            step_code(&r.steps[i], bucket, &self.fns, &mut cx, &format_ident!("Model"), &format_ident!("plan")).linears;
+        // The first position of each associated const declares it.
+        let declared: Vec<usize> = (0..self.differ.len())
+            .filter(|&k| self.differ[k].is_some() && !self.differ[..k].contains(&self.differ[k]))
+            .collect();
+        let decls = declared.iter().map(|&k| {
+            let n = &self.differ[k];
+            let mut subjects: Vec<&str> = Vec::new();
+            for (j, d) in self.differ.iter().enumerate() {
+                let sub = self.slots[0][j].subject.as_str();
+                if d == n && !sub.is_empty() && !subjects.contains(&sub) {
+                    subjects.push(sub);
+                }
+            }
+            let (doc, ty) = (slot_doc(&self.slots[0][k], &subjects), &self.slots[0][k].ty);
+            quote!(#[doc = #doc] const #n: #ty;)
+        });
+        let t = &self.bucket_trait;
+        let trait_doc = format!(
+            " What the prefill buckets {} differ in: `{}` and its layer function read it as `B::…`; the configs they agree on are the consts above.",
+            self.members
+                .iter()
+                .map(|&(i, _)| r.steps[i].plan.options.seq_len.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            self.fns.step,
+        );
+        let impls = self.members.iter().enumerate().map(|(m, &(i, _))| {
+            let ty = bucket_type(&r.steps[i]);
+            let doc = format!(" A prefill of up to {} tokens.", r.steps[i].plan.options.seq_len);
+            let consts = declared.iter().map(|&k| {
+                let (n, slot) = (&self.differ[k], &self.slots[m][k]);
+                let (ty, v) = (&slot.ty, &slot.value);
+                // The estimate of each op the config is for.
+                let mut doc: Vec<&String> = Vec::new();
+                for j in (0..self.differ.len()).filter(|&j| self.differ[j] == *n) {
+                    if let Some(d) = &self.slots[m][j].doc
+                        && !doc.contains(&d)
+                    {
+                        doc.push(d);
+                    }
+                }
+                quote!(#(#[doc = #doc])* const #n: #ty = #v;)
+            });
+            quote! {
+                #[doc = #doc]
+                pub struct #ty;
+                impl #t for #ty {
+                    #(#consts)*
+                }
+            }
+        });
+        quote! {
+            #[doc = #trait_doc]
+            pub trait #t {
+                #(#decls)*
+                #linears
+            }
+            #(#impls)*
+        }
+    }
+}
+
 /// The struct, the layer struct, and the program's methods.
 pub fn program_tokens(item: &LlamaItem, plan_mod: &Ident, doc: &[String], r: &Runnable) -> TokenStream {
     let LlamaItem { attrs, vis, ident, .. } = item;
@@ -316,7 +724,6 @@ pub fn program_tokens(item: &LlamaItem, plan_mod: &Ident, doc: &[String], r: &Ru
     let layer_fields: Vec<&TensorArg> = r.tensors.iter().filter(|t| t.name.starts_with("layer.")).collect();
     let sf = self_fields.iter().map(|t| field(&t.name));
     let lf: Vec<Ident> = layer_fields.iter().map(|t| field(&t.name)).collect();
-    let prefill_ropes: Vec<Ident> = r.prefills().map(|s| format_ident!("{}_rope", s.module)).collect();
     let decode_tm = r.decode().map(|_| quote!(decode_trans_mat: ::tttv2::Tensor,));
     let layer_doc = format!(" One decoder layer of [`{ident}`] on the device: its weights and KV cache.");
 
@@ -378,12 +785,26 @@ pub fn program_tokens(item: &LlamaItem, plan_mod: &Ident, doc: &[String], r: &Ru
         let (_, tm) = reader(all_ops(&s.plan), "rope.trans_mat").expect("a rotary op");
         (names.mc(&cos.memory_config), names.mc(&tm.memory_config))
     };
-    let rope_loads = r.prefills().map(|s| {
-        let f = format_ident!("{}_rope", s.module);
-        let (cos, tm) = rope_mc(s);
-        let len = lit(s.plan.options.seq_len);
-        quote!(let #f = llama::PrefillRope::upload(device, &rope, #len, &#cos, &#tm)?;)
-    });
+    // Each bucket's RoPE operands, in `PREFILL_BUCKETS` order: a loop when all are placed alike.
+    let placements: Vec<(TokenStream, TokenStream)> = r.prefills().map(rope_mc).collect();
+    let rope_loads = if placements
+        .windows(2)
+        .all(|w| w[0].0.to_string() == w[1].0.to_string() && w[0].1.to_string() == w[1].1.to_string())
+    {
+        let (cos, tm) = &placements[0];
+        quote! {
+            let prefill_ropes = PREFILL_BUCKETS
+                .iter()
+                .map(|&len| llama::PrefillRope::upload(device, &rope, len, &#cos, &#tm))
+                .collect::<::tttv2::Result<Vec<_>>>()?;
+        }
+    } else {
+        let uploads = r.prefills().zip(&placements).map(|(s, (cos, tm))| {
+            let len = lit(s.plan.options.seq_len);
+            quote!(llama::PrefillRope::upload(device, &rope, #len, &#cos, &#tm)?)
+        });
+        quote!(let prefill_ropes = vec![#(#uploads),*];)
+    };
     let decode_tm_load = r.decode().map(|s| {
         let (_, tm) = rope_mc(s);
         quote!(let decode_trans_mat = llama::trans_mat(device, BATCH, &#tm)?;)
@@ -393,110 +814,36 @@ pub fn program_tokens(item: &LlamaItem, plan_mod: &Ident, doc: &[String], r: &Ru
     let positions = Literal::usize_unsuffixed(positions as usize);
     let sf2 = self_fields.iter().map(|t| field(&t.name));
 
-    // Steps.
+    // Steps: the decode step, then each prefill bucket's function or the function buckets share;
+    // `by_len` is what `prefill` calls for each bucket.
     let mut step_fns = Vec::new();
-    for s in &r.steps {
-        let m = format_ident!("{}", s.module);
-        let consts = quote!(#m);
-        let p = &s.plan.program;
-        let decode = s.plan.options.mode == Mode::Decode;
-        let layer_fns = p.layer_plans.iter().enumerate().map(|(i, lp)| {
-            let prefix = layer_prefix(s, i);
-            let name = format_ident!("{}_{}layer", s.module, prefix);
-            let body = statements(&lp.ops, &names, &consts, &prefix.to_uppercase());
-            let (rope_ty, extra) = if decode {
-                (quote!(::tttv2::nn::llama::DecodeRope<'_>), quote!(positions: &[u32]))
-            } else {
-                (quote!(::tttv2::nn::llama::PrefillRope), quote!(user: u32))
-            };
-            let doc = format!(" One decoder layer of `{}` (layers {:?}).", s.module, lp.layers);
-            quote! {
-                #[doc = #doc]
-                #[allow(clippy::let_and_return)]
-                fn #name(layer: &mut #layer_ty, h: ::tttv2::Tensor, rope: &#rope_ty, #extra) -> ::tttv2::Result<::tttv2::Tensor> {
-                    use ::tttv2::ops;
-                    use ::tttv2::ttnn::*;
-                    use #plan_mod::*;
-                    #body
-                    Ok(h_out)
+    let mut by_len: Vec<(u32, TokenStream)> = Vec::new();
+    for e in emissions(r, &names) {
+        match e {
+            Emission::One(i) => {
+                let s = &r.steps[i];
+                let m = format_ident!("{}", s.module);
+                let mut cx = cx_of(&names, quote!(#m), Slots::Values);
+                let bucket = r.prefills().position(|p| p.module == s.module).unwrap_or(0);
+                step_fns.push(step_code(s, bucket, &StepNames::one(s), &mut cx, &layer_ty, plan_mod).fns);
+                if s.plan.options.mode == Mode::Prefill {
+                    by_len.push((s.plan.options.seq_len, quote!(#m)));
                 }
             }
-        });
-        step_fns.extend(layer_fns);
-        let prologue = statements(&p.prologue, &names, &consts, "");
-        let epilogue = statements(&p.epilogue, &names, &consts, "");
-        let h_in =
-            format_ident!("{}", p.prologue.last().and_then(|o| o.outputs.first()).map_or("h", |t| t.name.as_str()));
-        let logits: Vec<Ident> = p
-            .epilogue
-            .iter()
-            .filter(|o| matches!(o.call, Call::Linear(_)))
-            .flat_map(|o| &o.outputs)
-            .map(|t| format_ident!("{}", t.name))
-            .collect();
-        let ids_mc = names.mc(&reader(&p.prologue, "step.ids").expect("an embedding").1.memory_config);
-        let runs = layer_runs(&p.layer_plans).into_iter().map(|(i, a, b)| {
-            let name = format_ident!("{}_{}layer", s.module, layer_prefix(s, i));
-            let (a, b) = (Literal::usize_unsuffixed(a), Literal::usize_unsuffixed(b));
-            if decode {
-                quote!(for layer in &mut self.layers[#a..#b] { h = Self::#name(layer, h, &rope, positions)?; })
-            } else {
-                let rope = format_ident!("{}_rope", s.module);
-                quote!(for layer in &mut self.layers[#a..#b] { h = Self::#name(layer, h, &self.#rope, user)?; })
-            }
-        });
-        let doc = if decode {
-            " One decode step: user `u` feeds `tokens[u]` at `positions[u]`; returns each user's logits.".to_string()
-        } else {
-            format!(
-                " A prefill of up to {} tokens for `user`: fills its KV-cache rows, returns the last token's logits.",
-                s.plan.options.seq_len
-            )
-        };
-        let f = if decode {
-            let (cos, _) = rope_mc(s);
-            quote! {
-                #[doc = #doc]
-                pub fn decode(&mut self, device: &::tttv2::Device, tokens: &[u32], positions: &[u32]) -> ::tttv2::Result<Vec<Vec<f32>>> {
-                    use ::tttv2::nn::llama;
-                    use ::tttv2::ops;
-                    use ::tttv2::ttnn::*;
-                    use #plan_mod::*;
-                    let step = llama::DecodeInputs::upload(device, tokens, positions, BATCH, MAX_SEQ_LEN, &#ids_mc)?;
-                    let positions = &step.positions[..];
-                    let rope = llama::DecodeRope::upload(device, &self.rope, positions, &#cos, &self.decode_trans_mat)?;
-                    #prologue
-                    let mut h = #h_in;
-                    #(#runs)*
-                    #epilogue
-                    llama::user_logits(&[#(&#logits),*], tokens.len())
+            Emission::Shared(g) => {
+                step_fns.push(g.fns(r, &names, &layer_ty, plan_mod));
+                let f = &g.fns.step;
+                for &(i, _) in &g.members {
+                    let b = bucket_type(&r.steps[i]);
+                    by_len.push((r.steps[i].plan.options.seq_len, quote!(#f::<#plan_mod::#b>)));
                 }
             }
-        } else {
-            let len = lit(s.plan.options.seq_len);
-            quote! {
-                #[doc = #doc]
-                fn #m(&mut self, device: &::tttv2::Device, user: u32, tokens: &[u32]) -> ::tttv2::Result<Vec<f32>> {
-                    use ::tttv2::nn::llama;
-                    use ::tttv2::ops;
-                    use ::tttv2::ttnn::*;
-                    use #plan_mod::*;
-                    let step = llama::PrefillInputs::upload(device, tokens, #len, &#ids_mc)?;
-                    let last = step.last;
-                    #prologue
-                    let mut h = #h_in;
-                    #(#runs)*
-                    #epilogue
-                    llama::last_token_logits(&[#(&#logits),*])
-                }
-            }
-        };
-        step_fns.push(f);
+        }
     }
-    let buckets = r.prefills().map(|s| {
-        let m = format_ident!("{}", s.module);
-        let len = lit(s.plan.options.seq_len);
-        quote!(if tokens.len() <= #len { return self.#m(device, user, tokens); })
+    by_len.sort_by_key(|(l, _)| *l);
+    let buckets = by_len.iter().map(|(len, f)| {
+        let len = lit(*len);
+        quote!(if tokens.len() <= #len { return self.#f(device, user, tokens); })
     });
     let max_prefill = lit(r.prefills().map(|s| s.plan.options.seq_len).max().unwrap_or(0));
     let prefill = match r.mode {
@@ -521,7 +868,7 @@ pub fn program_tokens(item: &LlamaItem, plan_mod: &Ident, doc: &[String], r: &Ru
             }
         },
         Mode::Prefill => {
-            let m = format_ident!("{}", main.module);
+            let m = &by_len[0].1;
             quote! {
                 /// Runs a prompt of up to the planned length and returns the logits of its last token.
                 pub fn prefill(&mut self, device: &::tttv2::Device, tokens: &[u32]) -> ::tttv2::Result<Vec<f32>> {
@@ -564,7 +911,7 @@ pub fn program_tokens(item: &LlamaItem, plan_mod: &Ident, doc: &[String], r: &Ru
             layers: Vec<#layer_ty>,
             rope: ::tttv2::nn::llama::RopeTables,
             #decode_tm
-            #(#prefill_ropes: ::tttv2::nn::llama::PrefillRope,)*
+            prefill_ropes: Vec<::tttv2::nn::llama::PrefillRope>,
         }
 
         #[doc = #layer_doc]
@@ -587,9 +934,9 @@ pub fn program_tokens(item: &LlamaItem, plan_mod: &Ident, doc: &[String], r: &Ru
                 let mut layers = Vec::new();
                 #(#layer_loads)*
                 let rope = llama::RopeTables::new(&ROPE_INV_FREQ, #positions);
-                #(#rope_loads)*
+                #rope_loads
                 #decode_tm_load
-                Ok(Self { #(#sf2,)* layers, rope, #decode_tm_field #(#prefill_ropes),* })
+                Ok(Self { #(#sf2,)* layers, rope, #decode_tm_field prefill_ropes })
             }
 
             #(#load_layers)*
@@ -597,7 +944,7 @@ pub fn program_tokens(item: &LlamaItem, plan_mod: &Ident, doc: &[String], r: &Ru
             /// Bytes of the model's weights on the device (each tensor once, in whole tiles; KV
             /// cache not included).
             pub fn weight_bytes(&self) -> u64 {
-                let layers: u64 = self.layers.iter().map(|l| 0 #(+ ::tttv2::nn::llama::tensor_bytes(&l.#lw))*).sum();
+                let layers: u64 = self.layers.iter().map(|l| #(::tttv2::nn::llama::tensor_bytes(&l.#lw))+*).sum();
                 layers #(+ ::tttv2::nn::llama::tensor_bytes(&self.#all_fields))*
             }
 

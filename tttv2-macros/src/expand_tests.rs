@@ -291,6 +291,25 @@ fn plan_values_are_folded_into_consts() {
     assert!(impl_block.contains("&prefill_128::WQKV"));
 }
 
+/// Prefill buckets that differ only in configs share one function, generic over the bucket trait;
+/// the buckets' own consts are only the configs they differ in.
+#[test]
+fn buckets_differing_only_in_configs_share_one_function() {
+    let code = small_llama(quote!(device = "wormhole_b0", mode = "decode", batch = 4, seq_len = 256), false, |_| true);
+    let f = flat(&code);
+    assert_eq!(f.matches("fn prefill_bucket<B: ").count(), 1, "{f}");
+    assert_eq!(f.matches("fn prefill_layer<B: ").count(), 1);
+    assert!(!f.contains("fn prefill_128") && !f.contains("fn prefill_256"));
+    assert!(f.contains(".prefill_bucket::<small_llama_plan::Prefill128>(device, user, tokens);"));
+    assert!(f.contains("impl PrefillBucket for Prefill128 {") && f.contains("impl PrefillBucket for Prefill256 {"));
+    // The bucket's length where the plan has it, not a const per use.
+    assert!(f.contains("&[1, 1, B::LEN, 512]") && f.contains("m: Self::LEN,"));
+    assert!(!f.contains("WQKV_M:"));
+    // A config the buckets agree on is written once: the decode step's LM head and the trait's.
+    assert_eq!(f.matches("const LM_HEAD: LinearConfig").count(), 2);
+    assert!(f.contains("h = Self::prefill_layer::<B>(layer, h, &self.prefill_ropes[B::INDEX], user)?;"));
+}
+
 /// The manifest embedded in an expansion.
 fn manifest_of(code: &str) -> serde_json::Value {
     let line = code.lines().find(|l| l.trim_start().starts_with("pub const MANIFEST_JSON: &str = ")).unwrap();

@@ -30,8 +30,7 @@ pub struct SmallLlama {
     layers: Vec<SmallLlamaLayer>,
     rope: ::tttv2::nn::llama::RopeTables,
     decode_trans_mat: ::tttv2::Tensor,
-    prefill_128_rope: ::tttv2::nn::llama::PrefillRope,
-    prefill_256_rope: ::tttv2::nn::llama::PrefillRope,
+    prefill_ropes: Vec<::tttv2::nn::llama::PrefillRope>,
 }
 /// One decoder layer of [`SmallLlama`] on the device: its weights and KV cache.
 pub struct SmallLlamaLayer {
@@ -87,20 +86,16 @@ impl SmallLlama {
             layers.push(Self::load_layer(device, weights, i)?);
         }
         let rope = llama::RopeTables::new(&ROPE_INV_FREQ, 256);
-        let prefill_128_rope = llama::PrefillRope::upload(
-            device,
-            &rope,
-            128,
-            &MemoryConfig::DRAM_INTERLEAVED,
-            &MemoryConfig::DRAM_INTERLEAVED,
-        )?;
-        let prefill_256_rope = llama::PrefillRope::upload(
-            device,
-            &rope,
-            256,
-            &MemoryConfig::DRAM_INTERLEAVED,
-            &MemoryConfig::DRAM_INTERLEAVED,
-        )?;
+        let prefill_ropes = PREFILL_BUCKETS
+            .iter()
+            .map(|&len| llama::PrefillRope::upload(
+                device,
+                &rope,
+                len,
+                &MemoryConfig::DRAM_INTERLEAVED,
+                &MemoryConfig::DRAM_INTERLEAVED,
+            ))
+            .collect::<::tttv2::Result<Vec<_>>>()?;
         let decode_trans_mat = llama::trans_mat(
             device,
             BATCH,
@@ -113,8 +108,7 @@ impl SmallLlama {
             layers,
             rope,
             decode_trans_mat,
-            prefill_128_rope,
-            prefill_256_rope,
+            prefill_ropes,
         })
     }
     fn load_layer(
@@ -229,7 +223,7 @@ impl SmallLlama {
             .layers
             .iter()
             .map(|l| {
-                0 + ::tttv2::nn::llama::tensor_bytes(&l.attention_norm)
+                ::tttv2::nn::llama::tensor_bytes(&l.attention_norm)
                     + ::tttv2::nn::llama::tensor_bytes(&l.wqkv)
                     + ::tttv2::nn::llama::tensor_bytes(&l.wo)
                     + ::tttv2::nn::llama::tensor_bytes(&l.ffn_norm)
@@ -252,10 +246,12 @@ impl SmallLlama {
     ) -> ::tttv2::Result<Vec<f32>> {
         ::tttv2::nn::llama::check_prefill(user, tokens, small_llama_plan::BATCH, 256)?;
         if tokens.len() <= 128 {
-            return self.prefill_128(device, user, tokens);
+            return self
+                .prefill_bucket::<small_llama_plan::Prefill128>(device, user, tokens);
         }
         if tokens.len() <= 256 {
-            return self.prefill_256(device, user, tokens);
+            return self
+                .prefill_bucket::<small_llama_plan::Prefill256>(device, user, tokens);
         }
         unreachable!("check_prefill bounds the prompt by the largest bucket")
     }
@@ -296,7 +292,7 @@ impl SmallLlama {
             &q,
             &rope.cos,
             &rope.sin,
-            &rope.trans_mat,
+            rope.trans_mat,
             true,
             &L1_HEIGHT_SHARDED_4_CORES_32X64,
             &COMPUTE_HIFI4,
@@ -306,7 +302,7 @@ impl SmallLlama {
             &k,
             &rope.cos,
             &rope.sin,
-            &rope.trans_mat,
+            rope.trans_mat,
             true,
             &L1_HEIGHT_SHARDED_4_CORES_32X64,
             &COMPUTE_HIFI4,
@@ -441,9 +437,9 @@ impl SmallLlama {
         drop(x_final_sharded);
         llama::user_logits(&[&logits], tokens.len())
     }
-    /// One decoder layer of `prefill_128` (layers [0, 1, 2, 3]).
+    /// One decoder layer of a prefill bucket `B` (layers [0, 1, 2, 3]).
     #[allow(clippy::let_and_return)]
-    fn prefill_128_layer(
+    fn prefill_layer<B: small_llama_plan::PrefillBucket>(
         layer: &mut SmallLlamaLayer,
         h: ::tttv2::Tensor,
         rope: &::tttv2::nn::llama::PrefillRope,
@@ -460,7 +456,7 @@ impl SmallLlama {
             &MemoryConfig::DRAM_INTERLEAVED,
             &COMPUTE_HIFI4,
         )?;
-        let qkv = ops::linear(&x, &layer.wqkv, None, &prefill_128::WQKV)?;
+        let qkv = ops::linear(&x, &layer.wqkv, None, &B::WQKV)?;
         drop(x);
         let (q, k, v) = ops::nlp_create_qkv_heads(
             &qkv,
@@ -511,7 +507,7 @@ impl SmallLlama {
             None,
             true,
             Some(0.125f32),
-            &SDPA_Q128_K128,
+            &B::ATTN_PROGRAM_CONFIG,
             &MemoryConfig::DRAM_INTERLEAVED,
             &COMPUTE_HIFI2,
         )?;
@@ -520,7 +516,7 @@ impl SmallLlama {
         drop(v);
         let attn_concat = ops::nlp_concat_heads(&attn, &MemoryConfig::DRAM_INTERLEAVED)?;
         drop(attn);
-        let attn_out = ops::linear(&attn_concat, &layer.wo, None, &prefill_128::WO)?;
+        let attn_out = ops::linear(&attn_concat, &layer.wo, None, &B::WO)?;
         drop(attn_concat);
         let h_attn = ops::add(
             &h,
@@ -538,8 +534,8 @@ impl SmallLlama {
             &MemoryConfig::DRAM_INTERLEAVED,
             &COMPUTE_HIFI4,
         )?;
-        let gate = ops::linear(&x_ffn, &layer.w1, None, &prefill_128::W1)?;
-        let up = ops::linear(&x_ffn, &layer.w3, None, &prefill_128::W3)?;
+        let gate = ops::linear(&x_ffn, &layer.w1, None, &B::W1)?;
+        let up = ops::linear(&x_ffn, &layer.w3, None, &B::W3)?;
         drop(x_ffn);
         let gate_up = ops::multiply(
             &gate,
@@ -550,7 +546,7 @@ impl SmallLlama {
         )?;
         drop(gate);
         drop(up);
-        let ffn_out = ops::linear(&gate_up, &layer.w2, None, &prefill_128::W2)?;
+        let ffn_out = ops::linear(&gate_up, &layer.w2, None, &B::W2)?;
         drop(gate_up);
         let h_out = ops::add(
             &h_attn,
@@ -562,8 +558,8 @@ impl SmallLlama {
         drop(ffn_out);
         Ok(h_out)
     }
-    /// A prefill of up to 128 tokens for `user`: fills its KV-cache rows, returns the last token's logits.
-    fn prefill_128(
+    /// A prefill of up to `B::LEN` tokens for `user`: fills its KV-cache rows, returns the last token's logits.
+    fn prefill_bucket<B: small_llama_plan::PrefillBucket>(
         &mut self,
         device: &::tttv2::Device,
         user: u32,
@@ -576,7 +572,7 @@ impl SmallLlama {
         let step = llama::PrefillInputs::upload(
             device,
             tokens,
-            128,
+            B::LEN,
             &MemoryConfig::L1_INTERLEAVED,
         )?;
         let last = step.last;
@@ -589,13 +585,13 @@ impl SmallLlama {
         )?;
         let h = ops::reshape(
             &embedded,
-            &[1, 1, 128, 512],
+            &[1, 1, B::LEN, 512],
             &MemoryConfig::DRAM_INTERLEAVED,
         )?;
         drop(embedded);
         let mut h = h;
         for layer in &mut self.layers[0..4] {
-            h = Self::prefill_128_layer(layer, h, &self.prefill_128_rope, user)?;
+            h = Self::prefill_layer::<B>(layer, h, &self.prefill_ropes[B::INDEX], user)?;
         }
         let x_final = ops::rms_norm(
             &h,
@@ -613,183 +609,7 @@ impl SmallLlama {
             &MemoryConfig::DRAM_INTERLEAVED,
         )?;
         drop(x_final);
-        let logits = ops::linear(&x_last, &self.lm_head, None, &prefill_128::LM_HEAD)?;
-        drop(x_last);
-        llama::last_token_logits(&[&logits])
-    }
-    /// One decoder layer of `prefill_256` (layers [0, 1, 2, 3]).
-    #[allow(clippy::let_and_return)]
-    fn prefill_256_layer(
-        layer: &mut SmallLlamaLayer,
-        h: ::tttv2::Tensor,
-        rope: &::tttv2::nn::llama::PrefillRope,
-        user: u32,
-    ) -> ::tttv2::Result<::tttv2::Tensor> {
-        use ::tttv2::ops;
-        use ::tttv2::ttnn::*;
-        use small_llama_plan::*;
-        let x = ops::rms_norm(
-            &h,
-            0.00001f32,
-            &layer.attention_norm,
-            &NORM_DEFAULT,
-            &MemoryConfig::DRAM_INTERLEAVED,
-            &COMPUTE_HIFI4,
-        )?;
-        let qkv = ops::linear(&x, &layer.wqkv, None, &prefill_256::WQKV)?;
-        drop(x);
-        let (q, k, v) = ops::nlp_create_qkv_heads(
-            &qkv,
-            8,
-            2,
-            false,
-            &MemoryConfig::DRAM_INTERLEAVED,
-        )?;
-        drop(qkv);
-        let q_rot = ops::rotary_embedding_llama(
-            &q,
-            &rope.cos,
-            &rope.sin,
-            &rope.trans_mat,
-            false,
-            &MemoryConfig::DRAM_INTERLEAVED,
-            &COMPUTE_HIFI4,
-        )?;
-        drop(q);
-        let k_rot = ops::rotary_embedding_llama(
-            &k,
-            &rope.cos,
-            &rope.sin,
-            &rope.trans_mat,
-            false,
-            &MemoryConfig::DRAM_INTERLEAVED,
-            &COMPUTE_HIFI4,
-        )?;
-        drop(k);
-        let k_cast = ops::typecast(
-            &k_rot,
-            DataType::Bfloat8B,
-            &MemoryConfig::DRAM_INTERLEAVED,
-        )?;
-        let v_cast = ops::typecast(
-            &v,
-            DataType::Bfloat8B,
-            &MemoryConfig::DRAM_INTERLEAVED,
-        )?;
-        ops::fill_cache(&mut layer.k_cache, &k_cast, user, 0)?;
-        drop(k_cast);
-        ops::fill_cache(&mut layer.v_cache, &v_cast, user, 0)?;
-        drop(v_cast);
-        let attn = ops::scaled_dot_product_attention(
-            &q_rot,
-            &k_rot,
-            &v,
-            None,
-            true,
-            Some(0.125f32),
-            &SDPA_Q256_K256,
-            &MemoryConfig::DRAM_INTERLEAVED,
-            &COMPUTE_HIFI2,
-        )?;
-        drop(q_rot);
-        drop(k_rot);
-        drop(v);
-        let attn_concat = ops::nlp_concat_heads(&attn, &MemoryConfig::DRAM_INTERLEAVED)?;
-        drop(attn);
-        let attn_out = ops::linear(&attn_concat, &layer.wo, None, &prefill_256::WO)?;
-        drop(attn_concat);
-        let h_attn = ops::add(
-            &h,
-            &attn_out,
-            &MemoryConfig::DRAM_INTERLEAVED,
-            DataType::Bfloat16,
-        )?;
-        drop(h);
-        drop(attn_out);
-        let x_ffn = ops::rms_norm(
-            &h_attn,
-            0.00001f32,
-            &layer.ffn_norm,
-            &NORM_DEFAULT,
-            &MemoryConfig::DRAM_INTERLEAVED,
-            &COMPUTE_HIFI4,
-        )?;
-        let gate = ops::linear(&x_ffn, &layer.w1, None, &prefill_256::W1)?;
-        let up = ops::linear(&x_ffn, &layer.w3, None, &prefill_256::W3)?;
-        drop(x_ffn);
-        let gate_up = ops::multiply(
-            &gate,
-            &up,
-            &MemoryConfig::DRAM_INTERLEAVED,
-            DataType::Bfloat16,
-            Some(UnaryOpType::Silu),
-        )?;
-        drop(gate);
-        drop(up);
-        let ffn_out = ops::linear(&gate_up, &layer.w2, None, &prefill_256::W2)?;
-        drop(gate_up);
-        let h_out = ops::add(
-            &h_attn,
-            &ffn_out,
-            &MemoryConfig::DRAM_INTERLEAVED,
-            DataType::Bfloat16,
-        )?;
-        drop(h_attn);
-        drop(ffn_out);
-        Ok(h_out)
-    }
-    /// A prefill of up to 256 tokens for `user`: fills its KV-cache rows, returns the last token's logits.
-    fn prefill_256(
-        &mut self,
-        device: &::tttv2::Device,
-        user: u32,
-        tokens: &[u32],
-    ) -> ::tttv2::Result<Vec<f32>> {
-        use ::tttv2::nn::llama;
-        use ::tttv2::ops;
-        use ::tttv2::ttnn::*;
-        use small_llama_plan::*;
-        let step = llama::PrefillInputs::upload(
-            device,
-            tokens,
-            256,
-            &MemoryConfig::L1_INTERLEAVED,
-        )?;
-        let last = step.last;
-        let embedded = ops::embedding(
-            &step.ids,
-            &self.embed_tokens,
-            &MemoryConfig::DRAM_INTERLEAVED,
-            DataType::Bfloat16,
-            Layout::Tile,
-        )?;
-        let h = ops::reshape(
-            &embedded,
-            &[1, 1, 256, 512],
-            &MemoryConfig::DRAM_INTERLEAVED,
-        )?;
-        drop(embedded);
-        let mut h = h;
-        for layer in &mut self.layers[0..4] {
-            h = Self::prefill_256_layer(layer, h, &self.prefill_256_rope, user)?;
-        }
-        let x_final = ops::rms_norm(
-            &h,
-            0.00001f32,
-            &self.norm,
-            &NORM_DEFAULT,
-            &MemoryConfig::DRAM_INTERLEAVED,
-            &COMPUTE_HIFI4,
-        )?;
-        drop(h);
-        let x_last = ops::slice(
-            &x_final,
-            &[0, 0, last, 0],
-            &[1, 1, last + 1, 512],
-            &MemoryConfig::DRAM_INTERLEAVED,
-        )?;
-        drop(x_final);
-        let logits = ops::linear(&x_last, &self.lm_head, None, &prefill_256::LM_HEAD)?;
+        let logits = ops::linear(&x_last, &self.lm_head, None, &B::LM_HEAD)?;
         drop(x_last);
         llama::last_token_logits(&[&logits])
     }
@@ -1187,25 +1007,7 @@ pub mod small_llama_plan {
             dtype: DataType::Bfloat16,
         };
         /// `mlp.w3`: [4, 512] × [512, 1536], MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig; 12 cores, 31488 B L1 per core, est. 4.68 µs.
-        pub const W3: LinearConfig = LinearConfig {
-            m: 4,
-            k: 512,
-            n: 1536,
-            bias: false,
-            input_dtype: DataType::Bfloat16,
-            input_memory_config: L1_WIDTH_SHARDED_16_CORES_32X32,
-            weight_dtype: DataType::Bfloat4B,
-            weight_memory_config: DRAM_WIDTH_SHARDED_12_CORES_512X128,
-            program_config: MatmulProgramConfig::DramSharded(MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig {
-                in0_block_w: 1,
-                per_core_M: 1,
-                per_core_N: 1,
-                fused_activation: None,
-            }),
-            compute_kernel_config: COMPUTE_LOFI_PACKER_L1_ACC,
-            memory_config: L1_WIDTH_SHARDED_48_CORES_32X32,
-            dtype: DataType::Bfloat16,
-        };
+        pub const W3: LinearConfig = W1;
         /// `mlp.w2`: [4, 1536] × [1536, 512], MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig; 12 cores, 22912 B L1 per core, est. 9.52 µs.
         pub const W2: LinearConfig = LinearConfig {
             m: 4,
@@ -1247,12 +1049,23 @@ pub mod small_llama_plan {
             dtype: DataType::Bfloat16,
         };
     }
-    /// Configs of a prefill of up to 128 tokens.
-    pub mod prefill_128 {
-        use super::*;
-        /// `attention.wqkv`: [128, 512] × [512, 768], MatmulMultiCoreReuseMultiCastProgramConfig; 32 cores, 91136 B L1 per core, est. 6.79 µs.
-        pub const WQKV: LinearConfig = LinearConfig {
-            m: 128,
+    /// What the prefill buckets 128, 256 differ in: `prefill_bucket` and its layer function read it as `B::…`; the configs they agree on are the consts above.
+    pub trait PrefillBucket {
+        /// Tokens the bucket holds: a prompt runs padded to this length.
+        const LEN: u32;
+        /// The bucket's index in `PREFILL_BUCKETS` and in the model's `prefill_ropes`.
+        const INDEX: usize;
+        /// The `program_config` of `attention.sdpa`.
+        const ATTN_PROGRAM_CONFIG: SDPAProgramConfig;
+        /// The `program_config` of `attention.wqkv`.
+        const WQKV_PROGRAM_CONFIG: MatmulProgramConfig;
+        /// The `program_config` of `attention.wo` and `mlp.w2`.
+        const WO_W2_PROGRAM_CONFIG: MatmulProgramConfig;
+        /// The `program_config` of `mlp.w1` and `mlp.w3`.
+        const W1_W3_PROGRAM_CONFIG: MatmulProgramConfig;
+        /// `attention.wqkv`: [LEN, 512] × [512, 768]; each bucket's estimate is on its program config.
+        const WQKV: LinearConfig = LinearConfig {
+            m: Self::LEN,
             k: 512,
             n: 768,
             bias: false,
@@ -1260,26 +1073,14 @@ pub mod small_llama_plan {
             input_memory_config: MemoryConfig::DRAM_INTERLEAVED,
             weight_dtype: DataType::Bfloat8B,
             weight_memory_config: DRAM_WIDTH_SHARDED_12_CORES_512X64,
-            program_config: MatmulProgramConfig::MultiCast2D(MatmulMultiCoreReuseMultiCastProgramConfig {
-                compute_with_storage_grid_size: CoreCoord::new(8, 4),
-                in0_block_w: 16,
-                out_subblock_h: 1,
-                out_subblock_w: 3,
-                out_block_h: 1,
-                out_block_w: 3,
-                per_core_M: 1,
-                per_core_N: 3,
-                transpose_mcast: false,
-                fused_activation: None,
-                fuse_batch: true,
-            }),
+            program_config: Self::WQKV_PROGRAM_CONFIG,
             compute_kernel_config: COMPUTE_HIFI2_PACKER_L1_ACC,
             memory_config: MemoryConfig::DRAM_INTERLEAVED,
             dtype: DataType::Bfloat16,
         };
-        /// `attention.wo`: [128, 512] × [512, 512], MatmulMultiCoreReuseMultiCastProgramConfig; 32 cores, 71680 B L1 per core, est. 5.70 µs.
-        pub const WO: LinearConfig = LinearConfig {
-            m: 128,
+        /// `attention.wo`: [LEN, 512] × [512, 512]; each bucket's estimate is on its program config.
+        const WO: LinearConfig = LinearConfig {
+            m: Self::LEN,
             k: 512,
             n: 512,
             bias: false,
@@ -1287,26 +1088,14 @@ pub mod small_llama_plan {
             input_memory_config: MemoryConfig::DRAM_INTERLEAVED,
             weight_dtype: DataType::Bfloat8B,
             weight_memory_config: DRAM_WIDTH_SHARDED_12_CORES_512X64,
-            program_config: MatmulProgramConfig::MultiCast2D(MatmulMultiCoreReuseMultiCastProgramConfig {
-                compute_with_storage_grid_size: CoreCoord::new(8, 4),
-                in0_block_w: 16,
-                out_subblock_h: 1,
-                out_subblock_w: 2,
-                out_block_h: 1,
-                out_block_w: 2,
-                per_core_M: 1,
-                per_core_N: 2,
-                transpose_mcast: false,
-                fused_activation: None,
-                fuse_batch: true,
-            }),
+            program_config: Self::WO_W2_PROGRAM_CONFIG,
             compute_kernel_config: COMPUTE_HIFI2_PACKER_L1_ACC,
             memory_config: MemoryConfig::DRAM_INTERLEAVED,
             dtype: DataType::Bfloat16,
         };
-        /// `mlp.w1`: [128, 512] × [512, 1536], MatmulMultiCoreReuseMultiCastProgramConfig; 32 cores, 100352 B L1 per core, est. 6.98 µs.
-        pub const W1: LinearConfig = LinearConfig {
-            m: 128,
+        /// `mlp.w1`: [LEN, 512] × [512, 1536]; each bucket's estimate is on its program config.
+        const W1: LinearConfig = LinearConfig {
+            m: Self::LEN,
             k: 512,
             n: 1536,
             bias: false,
@@ -1314,53 +1103,16 @@ pub mod small_llama_plan {
             input_memory_config: MemoryConfig::DRAM_INTERLEAVED,
             weight_dtype: DataType::Bfloat4B,
             weight_memory_config: DRAM_WIDTH_SHARDED_12_CORES_512X128,
-            program_config: MatmulProgramConfig::MultiCast2D(MatmulMultiCoreReuseMultiCastProgramConfig {
-                compute_with_storage_grid_size: CoreCoord::new(8, 4),
-                in0_block_w: 16,
-                out_subblock_h: 1,
-                out_subblock_w: 6,
-                out_block_h: 1,
-                out_block_w: 6,
-                per_core_M: 1,
-                per_core_N: 6,
-                transpose_mcast: false,
-                fused_activation: None,
-                fuse_batch: true,
-            }),
+            program_config: Self::W1_W3_PROGRAM_CONFIG,
             compute_kernel_config: COMPUTE_LOFI_PACKER_L1_ACC,
             memory_config: MemoryConfig::DRAM_INTERLEAVED,
             dtype: DataType::Bfloat16,
         };
-        /// `mlp.w3`: [128, 512] × [512, 1536], MatmulMultiCoreReuseMultiCastProgramConfig; 32 cores, 100352 B L1 per core, est. 6.98 µs.
-        pub const W3: LinearConfig = LinearConfig {
-            m: 128,
-            k: 512,
-            n: 1536,
-            bias: false,
-            input_dtype: DataType::Bfloat16,
-            input_memory_config: MemoryConfig::DRAM_INTERLEAVED,
-            weight_dtype: DataType::Bfloat4B,
-            weight_memory_config: DRAM_WIDTH_SHARDED_12_CORES_512X128,
-            program_config: MatmulProgramConfig::MultiCast2D(MatmulMultiCoreReuseMultiCastProgramConfig {
-                compute_with_storage_grid_size: CoreCoord::new(8, 4),
-                in0_block_w: 16,
-                out_subblock_h: 1,
-                out_subblock_w: 6,
-                out_block_h: 1,
-                out_block_w: 6,
-                per_core_M: 1,
-                per_core_N: 6,
-                transpose_mcast: false,
-                fused_activation: None,
-                fuse_batch: true,
-            }),
-            compute_kernel_config: COMPUTE_LOFI_PACKER_L1_ACC,
-            memory_config: MemoryConfig::DRAM_INTERLEAVED,
-            dtype: DataType::Bfloat16,
-        };
-        /// `mlp.w2`: [128, 1536] × [1536, 512], MatmulMultiCoreReuseMultiCastProgramConfig; 32 cores, 139264 B L1 per core, est. 12.10 µs.
-        pub const W2: LinearConfig = LinearConfig {
-            m: 128,
+        /// `mlp.w3`: [LEN, 512] × [512, 1536]; each bucket's estimate is on its program config.
+        const W3: LinearConfig = Self::W1;
+        /// `mlp.w2`: [LEN, 1536] × [1536, 512]; each bucket's estimate is on its program config.
+        const W2: LinearConfig = LinearConfig {
+            m: Self::LEN,
             k: 1536,
             n: 512,
             bias: false,
@@ -1368,25 +1120,13 @@ pub mod small_llama_plan {
             input_memory_config: MemoryConfig::DRAM_INTERLEAVED,
             weight_dtype: DataType::Bfloat8B,
             weight_memory_config: DRAM_WIDTH_SHARDED_12_CORES_1536X64,
-            program_config: MatmulProgramConfig::MultiCast2D(MatmulMultiCoreReuseMultiCastProgramConfig {
-                compute_with_storage_grid_size: CoreCoord::new(8, 4),
-                in0_block_w: 16,
-                out_subblock_h: 1,
-                out_subblock_w: 2,
-                out_block_h: 1,
-                out_block_w: 2,
-                per_core_M: 1,
-                per_core_N: 2,
-                transpose_mcast: false,
-                fused_activation: None,
-                fuse_batch: true,
-            }),
+            program_config: Self::WO_W2_PROGRAM_CONFIG,
             compute_kernel_config: COMPUTE_HIFI2_PACKER_L1_ACC,
             memory_config: MemoryConfig::DRAM_INTERLEAVED,
             dtype: DataType::Bfloat16,
         };
         /// `lm_head`: [1, 512] × [512, 2048], MatmulMultiCoreReuseMultiCast1DProgramConfig; 64 cores, 52224 B L1 per core, est. 7.54 µs.
-        pub const LM_HEAD: LinearConfig = LinearConfig {
+        const LM_HEAD: LinearConfig = LinearConfig {
             m: 1,
             k: 512,
             n: 2048,
@@ -1413,171 +1153,107 @@ pub mod small_llama_plan {
             dtype: DataType::Bfloat16,
         };
     }
-    /// Configs of a prefill of up to 256 tokens.
-    pub mod prefill_256 {
-        use super::*;
-        /// `attention.wqkv`: [256, 512] × [512, 768], MatmulMultiCoreReuseMultiCastProgramConfig; 64 cores, 91136 B L1 per core, est. 7.51 µs.
-        pub const WQKV: LinearConfig = LinearConfig {
-            m: 256,
-            k: 512,
-            n: 768,
-            bias: false,
-            input_dtype: DataType::Bfloat16,
-            input_memory_config: MemoryConfig::DRAM_INTERLEAVED,
-            weight_dtype: DataType::Bfloat8B,
-            weight_memory_config: DRAM_WIDTH_SHARDED_12_CORES_512X64,
-            program_config: MatmulProgramConfig::MultiCast2D(MatmulMultiCoreReuseMultiCastProgramConfig {
-                compute_with_storage_grid_size: CoreCoord::new(8, 8),
-                in0_block_w: 16,
-                out_subblock_h: 1,
-                out_subblock_w: 3,
-                out_block_h: 1,
-                out_block_w: 3,
-                per_core_M: 1,
-                per_core_N: 3,
-                transpose_mcast: false,
-                fused_activation: None,
-                fuse_batch: true,
-            }),
-            compute_kernel_config: COMPUTE_HIFI2_PACKER_L1_ACC,
-            memory_config: MemoryConfig::DRAM_INTERLEAVED,
-            dtype: DataType::Bfloat16,
-        };
-        /// `attention.wo`: [256, 512] × [512, 512], MatmulMultiCoreReuseMultiCastProgramConfig; 64 cores, 71680 B L1 per core, est. 6.30 µs.
-        pub const WO: LinearConfig = LinearConfig {
-            m: 256,
-            k: 512,
-            n: 512,
-            bias: false,
-            input_dtype: DataType::Bfloat16,
-            input_memory_config: MemoryConfig::DRAM_INTERLEAVED,
-            weight_dtype: DataType::Bfloat8B,
-            weight_memory_config: DRAM_WIDTH_SHARDED_12_CORES_512X64,
-            program_config: MatmulProgramConfig::MultiCast2D(MatmulMultiCoreReuseMultiCastProgramConfig {
-                compute_with_storage_grid_size: CoreCoord::new(8, 8),
-                in0_block_w: 16,
-                out_subblock_h: 1,
-                out_subblock_w: 2,
-                out_block_h: 1,
-                out_block_w: 2,
-                per_core_M: 1,
-                per_core_N: 2,
-                transpose_mcast: false,
-                fused_activation: None,
-                fuse_batch: true,
-            }),
-            compute_kernel_config: COMPUTE_HIFI2_PACKER_L1_ACC,
-            memory_config: MemoryConfig::DRAM_INTERLEAVED,
-            dtype: DataType::Bfloat16,
-        };
-        /// `mlp.w1`: [256, 512] × [512, 1536], MatmulMultiCoreReuseMultiCastProgramConfig; 64 cores, 100352 B L1 per core, est. 9.68 µs.
-        pub const W1: LinearConfig = LinearConfig {
-            m: 256,
-            k: 512,
-            n: 1536,
-            bias: false,
-            input_dtype: DataType::Bfloat16,
-            input_memory_config: MemoryConfig::DRAM_INTERLEAVED,
-            weight_dtype: DataType::Bfloat4B,
-            weight_memory_config: DRAM_WIDTH_SHARDED_12_CORES_512X128,
-            program_config: MatmulProgramConfig::MultiCast2D(MatmulMultiCoreReuseMultiCastProgramConfig {
-                compute_with_storage_grid_size: CoreCoord::new(8, 8),
-                in0_block_w: 16,
-                out_subblock_h: 1,
-                out_subblock_w: 6,
-                out_block_h: 1,
-                out_block_w: 6,
-                per_core_M: 1,
-                per_core_N: 6,
-                transpose_mcast: false,
-                fused_activation: None,
-                fuse_batch: true,
-            }),
-            compute_kernel_config: COMPUTE_LOFI_PACKER_L1_ACC,
-            memory_config: MemoryConfig::DRAM_INTERLEAVED,
-            dtype: DataType::Bfloat16,
-        };
-        /// `mlp.w3`: [256, 512] × [512, 1536], MatmulMultiCoreReuseMultiCastProgramConfig; 64 cores, 100352 B L1 per core, est. 9.68 µs.
-        pub const W3: LinearConfig = LinearConfig {
-            m: 256,
-            k: 512,
-            n: 1536,
-            bias: false,
-            input_dtype: DataType::Bfloat16,
-            input_memory_config: MemoryConfig::DRAM_INTERLEAVED,
-            weight_dtype: DataType::Bfloat4B,
-            weight_memory_config: DRAM_WIDTH_SHARDED_12_CORES_512X128,
-            program_config: MatmulProgramConfig::MultiCast2D(MatmulMultiCoreReuseMultiCastProgramConfig {
-                compute_with_storage_grid_size: CoreCoord::new(8, 8),
-                in0_block_w: 16,
-                out_subblock_h: 1,
-                out_subblock_w: 6,
-                out_block_h: 1,
-                out_block_w: 6,
-                per_core_M: 1,
-                per_core_N: 6,
-                transpose_mcast: false,
-                fused_activation: None,
-                fuse_batch: true,
-            }),
-            compute_kernel_config: COMPUTE_LOFI_PACKER_L1_ACC,
-            memory_config: MemoryConfig::DRAM_INTERLEAVED,
-            dtype: DataType::Bfloat16,
-        };
-        /// `mlp.w2`: [256, 1536] × [1536, 512], MatmulMultiCoreReuseMultiCastProgramConfig; 64 cores, 139264 B L1 per core, est. 12.10 µs.
-        pub const W2: LinearConfig = LinearConfig {
-            m: 256,
-            k: 1536,
-            n: 512,
-            bias: false,
-            input_dtype: DataType::Bfloat16,
-            input_memory_config: MemoryConfig::DRAM_INTERLEAVED,
-            weight_dtype: DataType::Bfloat8B,
-            weight_memory_config: DRAM_WIDTH_SHARDED_12_CORES_1536X64,
-            program_config: MatmulProgramConfig::MultiCast2D(MatmulMultiCoreReuseMultiCastProgramConfig {
-                compute_with_storage_grid_size: CoreCoord::new(8, 8),
-                in0_block_w: 16,
-                out_subblock_h: 1,
-                out_subblock_w: 2,
-                out_block_h: 1,
-                out_block_w: 2,
-                per_core_M: 1,
-                per_core_N: 2,
-                transpose_mcast: false,
-                fused_activation: None,
-                fuse_batch: true,
-            }),
-            compute_kernel_config: COMPUTE_HIFI2_PACKER_L1_ACC,
-            memory_config: MemoryConfig::DRAM_INTERLEAVED,
-            dtype: DataType::Bfloat16,
-        };
-        /// `lm_head`: [1, 512] × [512, 2048], MatmulMultiCoreReuseMultiCast1DProgramConfig; 64 cores, 52224 B L1 per core, est. 7.54 µs.
-        pub const LM_HEAD: LinearConfig = LinearConfig {
-            m: 1,
-            k: 512,
-            n: 2048,
-            bias: false,
-            input_dtype: DataType::Bfloat16,
-            input_memory_config: MemoryConfig::DRAM_INTERLEAVED,
-            weight_dtype: DataType::Bfloat8B,
-            weight_memory_config: DRAM_WIDTH_SHARDED_12_CORES_512X192,
-            program_config: MatmulProgramConfig::MultiCast1D(MatmulMultiCoreReuseMultiCast1DProgramConfig {
-                compute_with_storage_grid_size: CoreCoord::new(8, 8),
-                in0_block_w: 16,
-                out_subblock_h: 1,
-                out_subblock_w: 1,
-                out_block_h: 1,
-                out_block_w: 1,
-                per_core_M: 1,
-                per_core_N: 1,
-                fuse_batch: true,
-                fused_activation: None,
-                mcast_in0: true,
-            }),
-            compute_kernel_config: COMPUTE_HIFI2_PACKER_L1_ACC,
-            memory_config: MemoryConfig::DRAM_INTERLEAVED,
-            dtype: DataType::Bfloat16,
-        };
+    /// A prefill of up to 128 tokens.
+    pub struct Prefill128;
+    impl PrefillBucket for Prefill128 {
+        const LEN: u32 = 128;
+        const INDEX: usize = 0;
+        const ATTN_PROGRAM_CONFIG: SDPAProgramConfig = SDPA_Q128_K128;
+        /// `attention.wqkv`: MatmulMultiCoreReuseMultiCastProgramConfig; 32 cores, 91136 B L1 per core, est. 6.79 µs.
+        const WQKV_PROGRAM_CONFIG: MatmulProgramConfig = MatmulProgramConfig::MultiCast2D(MatmulMultiCoreReuseMultiCastProgramConfig {
+            compute_with_storage_grid_size: CoreCoord::new(8, 4),
+            in0_block_w: 16,
+            out_subblock_h: 1,
+            out_subblock_w: 3,
+            out_block_h: 1,
+            out_block_w: 3,
+            per_core_M: 1,
+            per_core_N: 3,
+            transpose_mcast: false,
+            fused_activation: None,
+            fuse_batch: true,
+        });
+        /// `attention.wo`: MatmulMultiCoreReuseMultiCastProgramConfig; 32 cores, 71680 B L1 per core, est. 5.70 µs.
+        /// `mlp.w2`: MatmulMultiCoreReuseMultiCastProgramConfig; 32 cores, 139264 B L1 per core, est. 12.10 µs.
+        const WO_W2_PROGRAM_CONFIG: MatmulProgramConfig = MatmulProgramConfig::MultiCast2D(MatmulMultiCoreReuseMultiCastProgramConfig {
+            compute_with_storage_grid_size: CoreCoord::new(8, 4),
+            in0_block_w: 16,
+            out_subblock_h: 1,
+            out_subblock_w: 2,
+            out_block_h: 1,
+            out_block_w: 2,
+            per_core_M: 1,
+            per_core_N: 2,
+            transpose_mcast: false,
+            fused_activation: None,
+            fuse_batch: true,
+        });
+        /// `mlp.w1`: MatmulMultiCoreReuseMultiCastProgramConfig; 32 cores, 100352 B L1 per core, est. 6.98 µs.
+        /// `mlp.w3`: MatmulMultiCoreReuseMultiCastProgramConfig; 32 cores, 100352 B L1 per core, est. 6.98 µs.
+        const W1_W3_PROGRAM_CONFIG: MatmulProgramConfig = MatmulProgramConfig::MultiCast2D(MatmulMultiCoreReuseMultiCastProgramConfig {
+            compute_with_storage_grid_size: CoreCoord::new(8, 4),
+            in0_block_w: 16,
+            out_subblock_h: 1,
+            out_subblock_w: 6,
+            out_block_h: 1,
+            out_block_w: 6,
+            per_core_M: 1,
+            per_core_N: 6,
+            transpose_mcast: false,
+            fused_activation: None,
+            fuse_batch: true,
+        });
+    }
+    /// A prefill of up to 256 tokens.
+    pub struct Prefill256;
+    impl PrefillBucket for Prefill256 {
+        const LEN: u32 = 256;
+        const INDEX: usize = 1;
+        const ATTN_PROGRAM_CONFIG: SDPAProgramConfig = SDPA_Q256_K256;
+        /// `attention.wqkv`: MatmulMultiCoreReuseMultiCastProgramConfig; 64 cores, 91136 B L1 per core, est. 7.51 µs.
+        const WQKV_PROGRAM_CONFIG: MatmulProgramConfig = MatmulProgramConfig::MultiCast2D(MatmulMultiCoreReuseMultiCastProgramConfig {
+            compute_with_storage_grid_size: CoreCoord::new(8, 8),
+            in0_block_w: 16,
+            out_subblock_h: 1,
+            out_subblock_w: 3,
+            out_block_h: 1,
+            out_block_w: 3,
+            per_core_M: 1,
+            per_core_N: 3,
+            transpose_mcast: false,
+            fused_activation: None,
+            fuse_batch: true,
+        });
+        /// `attention.wo`: MatmulMultiCoreReuseMultiCastProgramConfig; 64 cores, 71680 B L1 per core, est. 6.30 µs.
+        /// `mlp.w2`: MatmulMultiCoreReuseMultiCastProgramConfig; 64 cores, 139264 B L1 per core, est. 12.10 µs.
+        const WO_W2_PROGRAM_CONFIG: MatmulProgramConfig = MatmulProgramConfig::MultiCast2D(MatmulMultiCoreReuseMultiCastProgramConfig {
+            compute_with_storage_grid_size: CoreCoord::new(8, 8),
+            in0_block_w: 16,
+            out_subblock_h: 1,
+            out_subblock_w: 2,
+            out_block_h: 1,
+            out_block_w: 2,
+            per_core_M: 1,
+            per_core_N: 2,
+            transpose_mcast: false,
+            fused_activation: None,
+            fuse_batch: true,
+        });
+        /// `mlp.w1`: MatmulMultiCoreReuseMultiCastProgramConfig; 64 cores, 100352 B L1 per core, est. 9.68 µs.
+        /// `mlp.w3`: MatmulMultiCoreReuseMultiCastProgramConfig; 64 cores, 100352 B L1 per core, est. 9.68 µs.
+        const W1_W3_PROGRAM_CONFIG: MatmulProgramConfig = MatmulProgramConfig::MultiCast2D(MatmulMultiCoreReuseMultiCastProgramConfig {
+            compute_with_storage_grid_size: CoreCoord::new(8, 8),
+            in0_block_w: 16,
+            out_subblock_h: 1,
+            out_subblock_w: 6,
+            out_block_h: 1,
+            out_block_w: 6,
+            per_core_M: 1,
+            per_core_N: 6,
+            transpose_mcast: false,
+            fused_activation: None,
+            fuse_batch: true,
+        });
     }
 }
 impl SmallLlama {
