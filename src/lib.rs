@@ -51,6 +51,6 @@ pub mod nn;
 
 #[doc(hidden)]
 pub use serde_json;
-pub use tttv2_core::{cost, device, graph, hf, ir, manifest, op, plan, rules, ttnn};
+pub use tttv2_core::{cost, device, graph, hf, ir, manifest, op, plan, program, rules, ttnn};
 pub use tttv2_macros::ttt_model;
 pub use tttv2_sys::{Device, Error, Result, Tensor, ops, trace};

@@ -188,8 +188,9 @@ fn qwen2_bias_changes_the_logits() {
 #[test]
 fn the_generated_qwen2_program_runs_exactly_the_planned_ops() {
     use tttv2::device::SystemProfile;
-    use tttv2::plan::llama::{Call, LlamaOptions, plan_llama, plan_llama_prefill_for};
+    use tttv2::plan::llama::{LlamaOptions, plan_llama, plan_llama_prefill_for};
     use tttv2::plan::{Mode, Policy};
+    use tttv2::program::Call;
     let cfg = tttv2::hf::LlamaConfig::from_file(QWEN2).unwrap();
     assert!(cfg.qkv_bias && cfg.tie_word_embeddings);
     let opts = LlamaOptions { seq_len: 256, policy: Policy::Performance, ..LlamaOptions::new(Mode::Decode, 1) };

@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use tttv2::hf::LlamaConfig;
 use tttv2::plan::Mode;
 use tttv2::plan::Policy;
-use tttv2::plan::llama::{Call, LlamaOptions, PlannedOp, plan_llama};
+use tttv2::plan::llama::{LlamaOptions, plan_llama};
+use tttv2::program::{Call, PlannedOp};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -94,8 +95,8 @@ fn planned_ops() -> BTreeMap<&'static str, (PlannedOp, Vec<&'static str>)> {
                     let Ok(plan) = plan_llama(&cfg, &system, &opts) else { continue };
                     for op in plan.ops {
                         let entry = seen.entry(variant(&op.call)).or_insert_with(|| (op.clone(), Vec::new()));
-                        if !entry.1.contains(&op.ttnn_op) {
-                            entry.1.push(op.ttnn_op);
+                        if !entry.1.contains(&op.ttnn_op()) {
+                            entry.1.push(op.ttnn_op());
                         }
                     }
                 }

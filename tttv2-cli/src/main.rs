@@ -336,7 +336,7 @@ fn table(plan: &LlamaPlan, layers: Option<u32>) -> String {
             s,
             "{:<40} {:<18} {:>16} {:<34} {:<10} {:<6} {:>9.1} {:>10.2}",
             op.name,
-            format!("{:?}", op.op),
+            format!("{:?}", op.kind()),
             mkn,
             program_summary(&op.program_config),
             w,

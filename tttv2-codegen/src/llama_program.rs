@@ -9,12 +9,11 @@ use quote::{format_ident, quote};
 
 use super::ConstExpr;
 use super::llama::LlamaItem;
-use super::program::{Cx, Names, Slot, Slots, linear_const, linear_consts, statements};
+use super::program::{Cx, Names, Slot, Slots, linear_const, linear_consts, local_ident, statements};
 use tttv2_core::device::SystemProfile;
 use tttv2_core::plan::Mode;
-use tttv2_core::plan::llama::{
-    Call, LayerPlan, LlamaPlan, PlannedOp, TensorArg, plan_llama_prefill_for, rope_inv_freq,
-};
+use tttv2_core::plan::llama::{LlamaPlan, plan_llama_prefill_for, rope_inv_freq};
+use tttv2_core::program::{Call, LayerPlan, LayerWeight, PlannedOp, RopeInput, StepInput, TensorArg, TensorRef};
 
 /// One forward function's plan: `decode`, or a prefill bucket.
 #[derive(Debug, Clone)]
@@ -32,8 +31,8 @@ pub struct Runnable {
     pub mode: Mode,
     /// The decode step (decode models) first, then the prefill buckets by length.
     pub steps: Vec<Step>,
-    /// The struct's device tensors (`self.x` and `layer.x`), with their placement, in the order
-    /// the program first uses them.
+    /// The device tensors the model holds (weights and KV caches), with their placement, in the
+    /// order the program first uses them.
     pub tensors: Vec<TensorArg>,
 }
 
@@ -116,15 +115,12 @@ pub fn runnable(plan: &LlamaPlan) -> Result<Runnable, String> {
     // Every step reads the same device tensors, placed alike: the struct holds one copy.
     let mut tensors: Vec<TensorArg> = Vec::new();
     for step in &steps {
-        for t in all_ops(&step.plan)
-            .flat_map(|o| &o.inputs)
-            .filter(|t| t.name.starts_with("self.") || t.name.starts_with("layer."))
-        {
-            match tensors.iter().find(|k| k.name == t.name) {
+        for t in all_ops(&step.plan).flat_map(|o| &o.inputs).filter(|t| t.tensor.is_resident()) {
+            match tensors.iter().find(|k| k.tensor == t.tensor) {
                 Some(k) if (k.dtype, k.memory_config) != (t.dtype, t.memory_config) => {
                     return Err(format!(
                         "`{}` places `{}` differently from the decode step; one weight copy is generated",
-                        step.module, t.name
+                        step.module, t.tensor
                     ));
                 }
                 Some(_) => {}
@@ -204,13 +200,22 @@ pub fn plan_consts(r: &Runnable) -> TokenStream {
     }
 }
 
-/// The op of `ops` whose inputs include the tensor `name`.
-fn reader<'a>(ops: impl IntoIterator<Item = &'a PlannedOp>, name: &str) -> Option<(&'a PlannedOp, &'a TensorArg)> {
-    ops.into_iter().find_map(|o| o.inputs.iter().find(|t| t.name == name).map(|t| (o, t)))
+/// The op of `ops` whose inputs include `tensor`.
+fn reader<'a>(
+    ops: impl IntoIterator<Item = &'a PlannedOp>,
+    tensor: &TensorRef,
+) -> Option<(&'a PlannedOp, &'a TensorArg)> {
+    ops.into_iter().find_map(|o| o.inputs.iter().find(|t| t.tensor == *tensor).map(|t| (o, t)))
 }
 
-fn field(name: &str) -> Ident {
-    format_ident!("{}", name.rsplit('.').next().expect("a name"))
+/// The struct field that holds a model's or a layer's tensor.
+fn field(t: &TensorRef) -> Ident {
+    match t {
+        TensorRef::Model(w) => format_ident!("{}", w.field()),
+        TensorRef::Layer(w) => format_ident!("{}", w.field()),
+        TensorRef::Cache(c) => format_ident!("{}", c.field()),
+        other => unreachable!("`{other}` is not held by the model"),
+    }
 }
 
 /// The query and KV head counts the layer plan splits QKV into.
@@ -246,14 +251,14 @@ fn load_expr(
         Call::Linear(c) => {
             let cfg = linear_const(op, prefix);
             let (k, n) = (lit(c.k), lit(c.n));
-            if t.name.ends_with("_bias") {
+            if t.tensor == TensorRef::Layer(LayerWeight::WqkvBias) {
                 // The fused q/k/v bias, from the `.bias` tensors of the three projections.
                 let b = |w: &String| hf(&w.replace(".weight", ".bias"));
                 let (q, kk, v) = (b(&op.weights[0]), b(&op.weights[1]), b(&op.weights[2]));
                 let (nq, nkv) = (lit(heads.0), lit(heads.1));
                 return quote!(llama::upload_bias(device, &llama::qkv_bias(weights, [#q, #kk, #v], #nq, #nkv)?, &#consts::#cfg)?);
             }
-            let data = if t.name.starts_with("self.lm_head") {
+            let data = if matches!(t.tensor, TensorRef::Model(w) if w.is_lm_head()) {
                 let col = lit(lm_col);
                 quote!(llama::columns(&lm_head_t, #k, #col, #n))
             } else if op.weights.len() == 3 {
@@ -320,7 +325,7 @@ impl StepNames {
 }
 
 /// The tensors a decode layer holds by reference: its `DecodeRope` borrows the model's `trans_mat`.
-const DECODE_REFS: &[&str] = &["rope.trans_mat"];
+const DECODE_REFS: &[TensorRef] = &[TensorRef::Rope(RopeInput::TransMat)];
 
 fn cx_of(names: &Names, linears: TokenStream, slots: Slots) -> Cx<'_> {
     Cx { names, linears, per_bucket: quote!(B), refs: &[], slots }
@@ -347,7 +352,7 @@ fn step_code(s: &Step, bucket: usize, n: &StepNames, cx: &mut Cx, layer_ty: &Ide
     let names = cx.names;
 
     // The step function.
-    let (ids_op, ids) = reader(&p.prologue, "step.ids").expect("an embedding");
+    let (ids_op, ids) = reader(&p.prologue, &StepInput::Ids.into()).expect("an embedding");
     let ids_mc = names.mc(&ids.memory_config);
     let ids_mc = cx.slot(own_slot("IDS_MEMORY_CONFIG", quote!(MemoryConfig), ids_mc, &ids_op.name));
     let len = (!decode).then(|| {
@@ -360,13 +365,13 @@ fn step_code(s: &Step, bucket: usize, n: &StepNames, cx: &mut Cx, layer_ty: &Ide
         cx.slot(own_slot("INDEX", quote!(usize), quote!(#i), ""))
     });
     let epilogue = statements(&p.epilogue, cx, "");
-    let h_in = format_ident!("{}", p.prologue.last().and_then(|o| o.outputs.first()).map_or("h", |t| t.name.as_str()));
+    let h_in = p.prologue.last().and_then(|o| o.outputs.first()).map_or(format_ident!("h"), local_ident);
     let logits: Vec<Ident> = p
         .epilogue
         .iter()
         .filter(|o| matches!(o.call, Call::Linear(_)))
         .flat_map(|o| &o.outputs)
-        .map(|t| format_ident!("{}", t.name))
+        .map(local_ident)
         .collect();
     let layer_fn = |i: usize| format_ident!("{}_{}layer", n.layers, layer_prefix(s, i));
     let runs = layer_runs(&p.layer_plans).into_iter().map(|(i, a, b)| {
@@ -379,7 +384,7 @@ fn step_code(s: &Step, bucket: usize, n: &StepNames, cx: &mut Cx, layer_ty: &Ide
         }
     });
     let step_fn = if decode {
-        let (_, cos) = reader(all_ops(&s.plan), "rope.cos").expect("a rotary op");
+        let (_, cos) = reader(all_ops(&s.plan), &RopeInput::Cos.into()).expect("a rotary op");
         let cos = names.mc(&cos.memory_config);
         let doc = " One decode step: user `u` feeds `tokens[u]` at `positions[u]`; returns each user's logits.";
         quote! {
@@ -720,10 +725,11 @@ pub fn program_tokens(item: &LlamaItem, plan_mod: &Ident, doc: &[String], r: &Ru
     let program = &main.plan.program;
 
     // Fields: the model's tensors, then the RoPE operands.
-    let self_fields: Vec<&TensorArg> = r.tensors.iter().filter(|t| t.name.starts_with("self.")).collect();
-    let layer_fields: Vec<&TensorArg> = r.tensors.iter().filter(|t| t.name.starts_with("layer.")).collect();
-    let sf = self_fields.iter().map(|t| field(&t.name));
-    let lf: Vec<Ident> = layer_fields.iter().map(|t| field(&t.name)).collect();
+    let self_fields: Vec<&TensorArg> = r.tensors.iter().filter(|t| matches!(t.tensor, TensorRef::Model(_))).collect();
+    let layer_fields: Vec<&TensorArg> =
+        r.tensors.iter().filter(|t| matches!(t.tensor, TensorRef::Layer(_) | TensorRef::Cache(_))).collect();
+    let sf = self_fields.iter().map(|t| field(&t.tensor));
+    let lf: Vec<Ident> = layer_fields.iter().map(|t| field(&t.tensor)).collect();
     let decode_tm = r.decode().map(|_| quote!(decode_trans_mat: ::tttv2::Tensor,));
     let layer_doc = format!(" One decoder layer of [`{ident}`] on the device: its weights and KV cache.");
 
@@ -732,13 +738,14 @@ pub fn program_tokens(item: &LlamaItem, plan_mod: &Ident, doc: &[String], r: &Ru
     // vocabulary-wide f32 copy is a gigabyte for Llama-3).
     let mut self_loads = Vec::new();
     let mut lm_col = 0u32;
-    let pieces = self_fields.iter().filter(|t| t.name.starts_with("self.lm_head")).count();
+    let is_lm_head = |t: &TensorArg| matches!(t.tensor, TensorRef::Model(w) if w.is_lm_head());
+    let pieces = self_fields.iter().filter(|t| is_lm_head(t)).count();
     let mut seen = 0;
     for t in &self_fields {
-        let (op, _) = reader(all_ops(&main.plan), &t.name).expect("a reader");
+        let (op, _) = reader(all_ops(&main.plan), &t.tensor).expect("a reader");
         let e = load_expr(t, op, &consts, "", &names, (1, 1), lm_col);
-        let f = field(&t.name);
-        if t.name.starts_with("self.lm_head") {
+        let f = field(&t.tensor);
+        if is_lm_head(t) {
             if seen == 0 {
                 let (v, h) = (lit(main.plan.model.vocab_size), lit(main.plan.model.hidden_size));
                 self_loads.push(quote!(let lm_head_t = llama::lm_head_weight(weights, TIE_WORD_EMBEDDINGS, #v, #h)?;));
@@ -760,9 +767,9 @@ pub fn program_tokens(item: &LlamaItem, plan_mod: &Ident, doc: &[String], r: &Ru
         let prefix = layer_prefix(main, p).to_uppercase();
         let heads = heads_of(&lp.ops);
         let loads = layer_fields.iter().map(|t| {
-            let (op, _) = reader(&lp.ops, &t.name).expect("a reader");
+            let (op, _) = reader(&lp.ops, &t.tensor).expect("a reader");
             let e = load_expr(t, op, &consts, &prefix, &names, heads, 0);
-            let f = field(&t.name);
+            let f = field(&t.tensor);
             quote!(#f: #e)
         });
         quote! {
@@ -781,8 +788,8 @@ pub fn program_tokens(item: &LlamaItem, plan_mod: &Ident, doc: &[String], r: &Ru
         quote!(for i in #a..#b { layers.push(Self::#name(device, weights, i)?); })
     });
     let rope_mc = |s: &Step| -> (TokenStream, TokenStream) {
-        let (_, cos) = reader(all_ops(&s.plan), "rope.cos").expect("a rotary op");
-        let (_, tm) = reader(all_ops(&s.plan), "rope.trans_mat").expect("a rotary op");
+        let (_, cos) = reader(all_ops(&s.plan), &RopeInput::Cos.into()).expect("a rotary op");
+        let (_, tm) = reader(all_ops(&s.plan), &RopeInput::TransMat.into()).expect("a rotary op");
         (names.mc(&cos.memory_config), names.mc(&tm.memory_config))
     };
     // Each bucket's RoPE operands, in `PREFILL_BUCKETS` order: a loop when all are placed alike.
@@ -812,7 +819,7 @@ pub fn program_tokens(item: &LlamaItem, plan_mod: &Ident, doc: &[String], r: &Ru
     let decode_tm_field = r.decode().map(|_| quote!(decode_trans_mat,));
     let positions = r.prefills().map(|s| s.plan.options.seq_len).max().unwrap_or(0).max(main.plan.options.seq_len);
     let positions = Literal::usize_unsuffixed(positions as usize);
-    let sf2 = self_fields.iter().map(|t| field(&t.name));
+    let sf2 = self_fields.iter().map(|t| field(&t.tensor));
 
     // Steps: the decode step, then each prefill bucket's function or the function buckets share;
     // `by_len` is what `prefill` calls for each bucket.
@@ -900,8 +907,9 @@ pub fn program_tokens(item: &LlamaItem, plan_mod: &Ident, doc: &[String], r: &Ru
         }
     });
     let step_fns = quote!(#(#step_fns)*);
-    let all_fields: Vec<Ident> = self_fields.iter().map(|t| field(&t.name)).collect();
-    let lw: Vec<Ident> = lf.iter().filter(|f| !f.to_string().ends_with("_cache")).cloned().collect();
+    let all_fields: Vec<Ident> = self_fields.iter().map(|t| field(&t.tensor)).collect();
+    let lw: Vec<Ident> =
+        layer_fields.iter().filter(|t| matches!(t.tensor, TensorRef::Layer(_))).map(|t| field(&t.tensor)).collect();
     quote! {
         #attrs
         #[doc = ""]

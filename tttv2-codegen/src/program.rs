@@ -8,7 +8,7 @@ use quote::{format_ident, quote};
 
 use super::ConstExpr;
 use tttv2_core::op::LinearConfig;
-use tttv2_core::plan::llama::{Call, PlannedOp, TensorArg};
+use tttv2_core::program::{Call, PlannedOp, TensorArg, TensorRef};
 use tttv2_core::ttnn::{
     BufferType, ComputeKernelConfig, DataType, LayerNormProgramConfig, MemoryConfig, SDPAProgramConfig,
     TensorMemoryLayout,
@@ -267,7 +267,7 @@ pub struct Cx<'a> {
     pub per_bucket: TokenStream,
     /// Tensors the emitting function already holds by reference (a `DecodeRope`'s `trans_mat`):
     /// passed on as they are, not borrowed again.
-    pub refs: &'a [&'a str],
+    pub refs: &'a [TensorRef],
     /// How configs are written.
     pub slots: Slots,
 }
@@ -297,7 +297,7 @@ impl Cx<'_> {
 
     /// A config of `op`, named `{OUT}_{ROLE}` after the tensor the op makes.
     fn of(&mut self, op: &PlannedOp, role: &str, ty: TokenStream, value: TokenStream) -> TokenStream {
-        let out = op.outputs.first().map_or(op.name.as_str(), |t| t.name.as_str());
+        let out = op.outputs.first().and_then(|t| t.tensor.as_local()).unwrap_or(op.name.as_str());
         let (owner, role, subject) = (out.to_uppercase(), role.to_uppercase(), op.name.clone());
         self.slot(Slot { owner, role, subject, ty, value, doc: None })
     }
@@ -328,12 +328,50 @@ pub fn linear_const(op: &PlannedOp, prefix: &str) -> Ident {
     format_ident!("{}{}", prefix, last.replace('.', "_").to_uppercase())
 }
 
+/// The field or local a tensor is in the emitted functions: a model weight is `self.x`, a layer
+/// weight or cache `layer.x`, a RoPE operand `rope.x`, a step input `step.x`, a local `x`.
+pub fn tensor_path(t: &TensorRef) -> TokenStream {
+    let f = |name: &str| format_ident!("{}", name);
+    match t {
+        TensorRef::Model(w) => {
+            let w = f(&w.field());
+            quote!(self.#w)
+        }
+        TensorRef::Layer(w) => {
+            let w = f(w.field());
+            quote!(layer.#w)
+        }
+        TensorRef::Cache(c) => {
+            let c = f(c.field());
+            quote!(layer.#c)
+        }
+        TensorRef::Rope(r) => {
+            let r = f(r.field());
+            quote!(rope.#r)
+        }
+        TensorRef::Step(s) => {
+            let s = f(s.field());
+            quote!(step.#s)
+        }
+        TensorRef::Local(n) => {
+            let n = f(n);
+            quote!(#n)
+        }
+        TensorRef::UserRows { .. } => unreachable!("per-user views are planned for batched prefill, never emitted"),
+    }
+}
+
+/// The `let` name of a local.
+pub fn local_ident(t: &TensorArg) -> Ident {
+    format_ident!("{}", t.tensor.as_local().expect("ops return locals"))
+}
+
 /// The Rust expression of a tensor argument.
-fn arg(t: &TensorArg, mutable: bool, refs: &[&str]) -> TokenStream {
-    let path: TokenStream = t.name.parse().expect("tensor names are Rust paths");
+fn arg(t: &TensorArg, mutable: bool, refs: &[TensorRef]) -> TokenStream {
+    let path = tensor_path(&t.tensor);
     if mutable {
         quote!(&mut #path)
-    } else if refs.contains(&t.name.as_str()) {
+    } else if refs.contains(&t.tensor) {
         path
     } else {
         quote!(&#path)
@@ -348,7 +386,7 @@ pub fn statements(ops: &[PlannedOp], cx: &mut Cx, prefix: &str) -> TokenStream {
         let refs = cx.refs;
         let a = |i: usize| arg(&op.inputs[i], false, refs);
         let lets = |outs: &[TensorArg]| -> TokenStream {
-            let ids: Vec<Ident> = outs.iter().map(|t| format_ident!("{}", t.name)).collect();
+            let ids: Vec<Ident> = outs.iter().map(local_ident).collect();
             match ids.as_slice() {
                 [one] => quote!(let #one =),
                 many => quote!(let (#(#many),*) =),

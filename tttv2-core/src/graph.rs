@@ -8,7 +8,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 
 use crate::plan::llama::LlamaPlan;
-use crate::program::{Call, OpKind, PlannedOp};
+use crate::program::{Call, OpKind, PlannedOp, TensorRef};
 
 /// One op.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -74,8 +74,8 @@ fn node(id: usize, op: &PlannedOp) -> Node {
     Node {
         id,
         name: op.name.clone(),
-        ttnn_op: op.ttnn_op.to_owned(),
-        op: op.op,
+        ttnn_op: op.ttnn_op().to_owned(),
+        op: op.kind(),
         mkn,
         dtypes: op.dtypes.iter().map(|(k, v)| (k.to_string(), v.ttnn_name().to_owned())).collect(),
         program_config,
@@ -92,16 +92,17 @@ impl Graph {
     pub fn from_llama(plan: &LlamaPlan) -> Graph {
         let nodes: Vec<Node> = plan.ops.iter().enumerate().map(|(i, op)| node(i, op)).collect();
         let mut edges = Vec::new();
-        let mut producer: HashMap<&str, usize> = HashMap::new();
+        let mut producer: HashMap<&TensorRef, usize> = HashMap::new();
+        let h = TensorRef::local("h");
         let mut hidden: Option<usize> = None;
         for (i, op) in plan.ops.iter().enumerate() {
             let starts_part = i > 0 && plan.ops[i - 1].layer != op.layer;
-            if starts_part && let Some(h) = hidden {
-                producer.insert("h", h);
+            if starts_part && let Some(hidden) = hidden {
+                producer.insert(&h, hidden);
             }
             for t in &op.inputs {
-                if let Some(&p) = producer.get(t.name.as_str()) {
-                    let residual = op.op == OpKind::Add && (t.name == "h" || t.name == "h_attn");
+                if let Some(&p) = producer.get(&t.tensor) {
+                    let residual = op.kind() == OpKind::Add && matches!(t.tensor.as_local(), Some("h" | "h_attn"));
                     edges.push(Edge {
                         from: p,
                         to: i,
@@ -110,13 +111,13 @@ impl Graph {
                 }
             }
             for t in &op.outputs {
-                producer.insert(&t.name, i);
-                if matches!(t.name.as_str(), "h" | "h_sharded" | "h_out") {
+                producer.insert(&t.tensor, i);
+                if matches!(t.tensor.as_local(), Some("h" | "h_sharded" | "h_out")) {
                     hidden = Some(i);
                 }
             }
             if matches!(op.call, Call::FillCache | Call::PagedUpdateCache) {
-                producer.insert(&op.inputs[0].name, i);
+                producer.insert(&op.inputs[0].tensor, i);
             }
         }
         Graph { nodes, edges }

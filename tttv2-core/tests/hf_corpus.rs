@@ -110,7 +110,7 @@ fn every_corpus_config_is_read_as_transformers_reads_it_and_planned_for_n150() {
                     let biased = p
                         .ops
                         .iter()
-                        .filter(|o| matches!(o.call, tttv2_core::plan::llama::Call::Linear(l) if l.bias))
+                        .filter(|o| matches!(o.call, tttv2_core::program::Call::Linear(l) if l.bias))
                         .count();
                     let want = if e.qkv_bias { e.layers as usize } else { 0 };
                     assert_eq!(biased, want, "{n}: one fused-bias QKV matmul per layer");

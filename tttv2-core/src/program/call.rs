@@ -4,12 +4,13 @@
 
 use serde::Serialize;
 
+use super::op::OpKind;
 use crate::op::LinearConfig;
 use crate::ttnn::{
     ComputeKernelConfig, DataType, LayerNormProgramConfig, MemoryConfig, SDPAProgramConfig, UnaryOpType,
 };
 
-/// One TT-NN call with its typed configs. Tensor arguments are the op's [`TensorArg`]s, in the
+/// One TT-NN call with its typed configs. Tensor arguments are the op's [`super::TensorArg`]s, in the
 /// order the call takes them; the variants hold the non-tensor arguments.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(tag = "call", rename_all = "snake_case")]
@@ -189,6 +190,54 @@ impl Call {
         }
     }
 
+    /// What kind of op the call is.
+    pub fn kind(&self) -> OpKind {
+        match self {
+            Call::Embedding { .. } => OpKind::Embedding,
+            Call::Reshape { .. } => OpKind::Reshape,
+            Call::ToMemoryConfig { .. } => OpKind::ToMemoryConfig,
+            Call::RmsNorm { .. } => OpKind::RmsNorm,
+            Call::Linear(_) => OpKind::Linear,
+            Call::NlpCreateQkvHeads { .. } | Call::NlpCreateQkvHeadsDecode { .. } => OpKind::CreateQkvHeads,
+            Call::RotaryEmbeddingLlama { .. } => OpKind::RotaryEmbedding,
+            Call::Typecast { .. } => OpKind::Typecast,
+            Call::FillCache | Call::PagedUpdateCache => OpKind::KvCacheUpdate,
+            Call::ScaledDotProductAttention { .. } | Call::ScaledDotProductAttentionDecode { .. } => OpKind::Sdpa,
+            Call::NlpConcatHeads { .. } | Call::NlpConcatHeadsDecode { .. } => OpKind::ConcatHeads,
+            Call::Add { .. } => OpKind::Add,
+            Call::Multiply { .. } => OpKind::Multiply,
+            Call::SliceLastToken { .. } => OpKind::Slice,
+            Call::AllReduce => OpKind::AllReduce,
+            Call::AllGather => OpKind::AllGather,
+        }
+    }
+
+    /// The TT-NN function the TT-NN backend calls, with its C++ namespace.
+    pub fn ttnn_op(&self) -> &'static str {
+        match self {
+            Call::NlpCreateQkvHeads { .. } => "ttnn::experimental::nlp_create_qkv_heads",
+            Call::NlpCreateQkvHeadsDecode { .. } => "ttnn::experimental::nlp_create_qkv_heads_decode",
+            Call::RotaryEmbeddingLlama { .. } => "ttnn::experimental::rotary_embedding_llama",
+            Call::PagedUpdateCache => "ttnn::experimental::paged_update_cache",
+            Call::NlpConcatHeads { .. } => "ttnn::experimental::nlp_concat_heads",
+            Call::NlpConcatHeadsDecode { .. } => "ttnn::experimental::nlp_concat_heads_decode",
+            Call::ScaledDotProductAttention { .. } => "ttnn::transformer::scaled_dot_product_attention",
+            Call::ScaledDotProductAttentionDecode { .. } => "ttnn::transformer::scaled_dot_product_attention_decode",
+            Call::Embedding { .. } => "ttnn::embedding",
+            Call::Reshape { .. } => "ttnn::reshape",
+            Call::ToMemoryConfig { .. } => "ttnn::to_memory_config",
+            Call::RmsNorm { .. } => "ttnn::rms_norm",
+            Call::Linear(_) => "ttnn::linear",
+            Call::Typecast { .. } => "ttnn::typecast",
+            Call::FillCache => "ttnn::fill_cache",
+            Call::Add { .. } => "ttnn::add",
+            Call::Multiply { .. } => "ttnn::multiply",
+            Call::SliceLastToken { .. } => "ttnn::slice",
+            Call::AllReduce => "ttnn::all_reduce",
+            Call::AllGather => "ttnn::all_gather",
+        }
+    }
+
     /// The `tttv2::ops` function the call is (named as TT-NN names the op).
     pub fn op_fn(&self) -> &'static str {
         match self {
@@ -213,26 +262,5 @@ impl Call {
             Call::AllReduce => "all_reduce",
             Call::AllGather => "all_gather",
         }
-    }
-}
-
-/// A tensor an op reads or writes: its name in the generated program (a local such as `qkv`, or
-/// a field such as `layer.wqkv`, `self.embed_tokens`, `rope.cos`, `step.ids`) and where it is.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TensorArg {
-    /// Name in the generated program.
-    pub name: String,
-    /// Logical 4-D shape.
-    pub shape: [u32; 4],
-    /// dtype.
-    pub dtype: DataType,
-    /// Memory config.
-    pub memory_config: MemoryConfig,
-}
-
-impl TensorArg {
-    /// Whether the tensor is a local of the step (not a weight, cache or step input).
-    pub fn is_local(&self) -> bool {
-        !self.name.contains('.')
     }
 }

@@ -1,5 +1,5 @@
 //! The program vocabulary every model family, mesh and trace shares: the typed TT-NN call of an
-//! op ([`Call`]), the tensors it reads and writes ([`TensorArg`]), a planned op with its configs
+//! op ([`Call`]), the tensors it reads and writes ([`TensorRef`], [`TensorArg`]), a planned op with its configs
 //! and estimates ([`PlannedOp`]), and a program of them ([`Program`]: prologue, distinct layer
 //! plans, epilogue). A planner (`plan::llama`) produces it; `graph`, `manifest` and the code
 //! generator read it.
@@ -7,7 +7,9 @@
 mod call;
 mod op;
 mod role;
+mod tensor;
 
-pub use call::{Call, TensorArg};
+pub use call::Call;
 pub use op::{LayerPlan, OpKind, OpShapes, PlannedOp, Program};
 pub use role::Role;
+pub use tensor::{KvCache, LayerWeight, ModelWeight, RopeInput, StepInput, TensorArg, TensorRef};

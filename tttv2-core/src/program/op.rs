@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::call::{Call, TensorArg};
+use super::call::Call;
 use super::role::Role;
+use super::tensor::{TensorArg, TensorRef};
 use crate::plan::Mode;
 use crate::ttnn::{ComputeKernelConfig, DataType, MemoryConfig, OpProgramConfig};
 
@@ -16,10 +17,6 @@ use crate::ttnn::{ComputeKernelConfig, DataType, MemoryConfig, OpProgramConfig};
 pub enum OpKind {
     /// Token-id → hidden-state lookup.
     Embedding,
-    /// Interleaved → sharded copy.
-    InterleavedToSharded,
-    /// Sharded → interleaved copy.
-    ShardedToInterleaved,
     /// RMSNorm.
     RmsNorm,
     /// Matmul with a weight.
@@ -69,23 +66,16 @@ pub struct OpShapes {
     pub tensors: BTreeMap<Role, [u32; 4]>,
 }
 
-fn tensor_names<S: serde::Serializer>(args: &[TensorArg], s: S) -> Result<S::Ok, S::Error> {
-    s.collect_seq(args.iter().map(|a| a.name.as_str()))
-}
-
-/// One op of a plan, with every config TT-NN needs.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One op of a plan, with every config TT-NN needs. Its kind and TT-NN function are its
+/// [`Call`]'s ([`PlannedOp::kind`], [`PlannedOp::ttnn_op`]); the manifest writes them as `op`
+/// and `ttnn_op`.
+#[derive(Debug, Clone, PartialEq)]
 pub struct PlannedOp {
     /// Unique name, e.g. `layers.0.attention.wqkv`.
     pub name: String,
-    /// Kind.
-    pub op: OpKind,
-    /// The TT-NN function the backend calls.
-    pub ttnn_op: &'static str,
     /// Prefill or decode.
     pub mode: Mode,
     /// Decoder layer, if inside one.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub layer: Option<u32>,
     /// Hugging Face weight names consumed.
     pub weights: Vec<String>,
@@ -111,16 +101,77 @@ pub struct PlannedOp {
     /// rows for the embedding).
     pub weight_bytes: u64,
     /// The TT-NN call with its typed configs (the manifest shows them by role above).
-    #[serde(skip)]
     pub call: Call,
     /// Tensor arguments, in call order (the manifest lists their names).
-    #[serde(serialize_with = "tensor_names")]
     pub inputs: Vec<TensorArg>,
     /// Tensors the op returns, in order (none for in-place cache writes).
-    #[serde(serialize_with = "tensor_names")]
     pub outputs: Vec<TensorArg>,
     /// Locals whose last use is this op: generated code deallocates them right after it.
     pub deallocate: Vec<String>,
+}
+
+impl PlannedOp {
+    /// What kind of op it is.
+    pub fn kind(&self) -> OpKind {
+        self.call.kind()
+    }
+
+    /// The TT-NN function the backend calls.
+    pub fn ttnn_op(&self) -> &'static str {
+        self.call.ttnn_op()
+    }
+}
+
+/// A planned op as the manifest writes it.
+#[derive(Serialize)]
+struct ManifestOp<'a> {
+    name: &'a str,
+    op: OpKind,
+    ttnn_op: &'static str,
+    mode: Mode,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    layer: Option<u32>,
+    weights: &'a [String],
+    shapes: &'a OpShapes,
+    program_config: &'a Option<OpProgramConfig>,
+    compute_kernel_config: &'a Option<ComputeKernelConfig>,
+    memory_configs: &'a BTreeMap<Role, MemoryConfig>,
+    dtypes: &'a BTreeMap<Role, DataType>,
+    l1_peak_bytes_per_core: u64,
+    estimate_us: f64,
+    cores: u32,
+    dram_bytes: u64,
+    weight_bytes: u64,
+    inputs: Vec<&'a TensorRef>,
+    outputs: Vec<&'a TensorRef>,
+    deallocate: &'a [String],
+}
+
+impl Serialize for PlannedOp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        ManifestOp {
+            name: &self.name,
+            op: self.kind(),
+            ttnn_op: self.ttnn_op(),
+            mode: self.mode,
+            layer: self.layer,
+            weights: &self.weights,
+            shapes: &self.shapes,
+            program_config: &self.program_config,
+            compute_kernel_config: &self.compute_kernel_config,
+            memory_configs: &self.memory_configs,
+            dtypes: &self.dtypes,
+            l1_peak_bytes_per_core: self.l1_peak_bytes_per_core,
+            estimate_us: self.estimate_us,
+            cores: self.cores,
+            dram_bytes: self.dram_bytes,
+            weight_bytes: self.weight_bytes,
+            inputs: self.inputs.iter().map(|t| &t.tensor).collect(),
+            outputs: self.outputs.iter().map(|t| &t.tensor).collect(),
+            deallocate: &self.deallocate,
+        }
+        .serialize(s)
+    }
 }
 
 /// The distinct plan of some decoder layers: layers whose ops are planned alike share one, so

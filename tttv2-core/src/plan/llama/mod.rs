@@ -22,7 +22,8 @@ mod step;
 mod types;
 
 // The program vocabulary, re-exported where planners and generated code have always found it.
-pub use crate::program::{Call, LayerPlan, OpKind, OpShapes, PlannedOp, Program, Role, TensorArg};
+use crate::program::{Call, LayerPlan, OpKind, OpShapes, PlannedOp, Program, Role, TensorArg};
+use crate::program::{KvCache, LayerWeight, ModelWeight, RopeInput, StepInput, TensorRef};
 pub use types::{
     LayerOverride, LlamaOptions, LlamaPlan, LlamaPlanError, OptimizeFor, PlanTotals, THROUGHPUT_SLACK, TracedCall,
     WeightGroup,
@@ -230,7 +231,7 @@ struct SharedWeights<'a> {
 
 impl SharedWeights<'_> {
     fn weight(&self, op: &str) -> Result<(DataType, MemoryConfig), LlamaPlanError> {
-        let o = self.plan.ops.iter().find(|o| o.name == op && o.op == OpKind::Linear).ok_or_else(|| {
+        let o = self.plan.ops.iter().find(|o| o.name == op && o.kind() == OpKind::Linear).ok_or_else(|| {
             LlamaPlanError::Unsupported {
                 rule: Rule::ShapeMismatch,
                 message: format!("the decode plan has no matmul `{op}` whose weight this prefill could share"),
@@ -244,7 +245,7 @@ impl SharedWeights<'_> {
         self.plan
             .ops
             .iter()
-            .filter(|o| o.op == OpKind::Linear && (o.name == "lm_head" || o.name.starts_with("lm_head.")))
+            .filter(|o| o.inputs.iter().any(|t| matches!(t.tensor, TensorRef::Model(w) if w.is_lm_head())))
             .map(|o| (o.name.clone(), o.shapes.n.unwrap_or(0)))
             .collect()
     }
@@ -373,13 +374,17 @@ fn plan(
     let mut st = Step::new(&ctx, "");
     let emb = ctx.embedding("model.embed_tokens.weight".into(), m, cfg.vocab_size, s.hidden)?;
     let emb_out = emb.memory_configs[&Role::Output];
-    st.push(emb, &[("step.ids", Role::Input), ("self.embed_tokens", Role::Weight)], &[("embedded", Role::Output)])?;
+    st.push(
+        emb,
+        &[(StepInput::Ids.into(), Role::Input), (ModelWeight::EmbedTokens.into(), Role::Weight)],
+        &[("embedded", Role::Output)],
+    )?;
     st.push(
         ctx.reshape("embedding.reshape".into(), m, s.hidden, emb_out)?,
-        &[("embedded", Role::Input)],
+        &[("embedded".into(), Role::Input)],
         &[("h", Role::Output)],
     )?;
-    let hidden = TensorArg { name: "h".into(), shape: [1, 1, m, s.hidden], dtype: bf16, memory_config: hidden_mc };
+    let hidden = TensorArg { tensor: "h".into(), shape: [1, 1, m, s.hidden], dtype: bf16, memory_config: hidden_mc };
     let h_name = if emb_out == hidden_mc {
         "h"
     } else {
@@ -387,7 +392,7 @@ fn plan(
         "h_sharded"
     };
     let prologue = st.finish(&[h_name]);
-    let hidden_in = TensorArg { name: h_name.into(), ..hidden.clone() };
+    let hidden_in = TensorArg { tensor: h_name.into(), ..hidden.clone() };
 
     // Decoder layers: one plan per distinct dtype assignment; layers that match share it.
     let mut layer_plans: Vec<([GroupCfg; 4], LayerPlan)> = Vec::new();
@@ -418,7 +423,7 @@ fn plan(
     st.input(hidden.clone());
     st.push(
         ctx.rms_norm("final_norm".into(), None, "model.norm.weight".into(), eps, m, s.hidden, res)?,
-        &[("h", Role::Input), ("self.norm", Role::Weight)],
+        &[("h".into(), Role::Input), (ModelWeight::Norm.into(), Role::Weight)],
         &[("x_final", Role::Output)],
     )?;
     let head_name = if cfg.tie_word_embeddings { "model.embed_tokens.weight" } else { "lm_head.weight" };
@@ -426,7 +431,7 @@ fn plan(
         Mode::Prefill => {
             st.push(
                 ctx.slice_last(opts.batch, opts.seq_len, s.hidden)?,
-                &[("x_final", Role::Input)],
+                &[("x_final".into(), Role::Input)],
                 &[("x_last", Role::Output)],
             )?;
             (opts.batch, Residency::Interleaved(MemoryConfig::DRAM_INTERLEAVED), "x_last")
@@ -508,12 +513,12 @@ fn plan(
     let mut logits = Vec::new();
     for (i, op) in head_ops.into_iter().enumerate() {
         let (out, n, name) = (op.memory_configs[&Role::Output], op.shapes.n.unwrap_or(0), op.name.clone());
-        let (field, local) = if pieces == 1 {
-            ("self.lm_head".to_string(), "logits".to_string())
+        let (weight, local) = if pieces == 1 {
+            (ModelWeight::LmHead, "logits".to_string())
         } else {
-            (format!("self.lm_head_{i}"), format!("logits_{i}"))
+            (ModelWeight::LmHeadPiece(i as u32), format!("logits_{i}"))
         };
-        st.push(op, &[(head_in, Role::Input), (&field, Role::Weight)], &[(&local, Role::Output)])?;
+        st.push(op, &[(head_in.into(), Role::Input), (weight.into(), Role::Weight)], &[(&local, Role::Output)])?;
         // The all-gather works on interleaved logits: unshard each piece first.
         if s.chips > 1 && out.is_sharded() {
             let gathered = format!("{local}_interleaved");
@@ -526,7 +531,7 @@ fn plan(
                     gather_mc,
                     head_planner.output_dtype,
                 )?,
-                &[(&local, Role::Input)],
+                &[((&local).into(), Role::Input)],
                 &[(&gathered, Role::Output)],
             )?;
             logits.push(gathered);
@@ -547,7 +552,7 @@ fn plan(
             gather_mc,
             head_planner.output_dtype,
         )?;
-        let args: Vec<(&str, Role)> = logits.iter().map(|l| (l.as_str(), Role::Input)).take(1).collect();
+        let args: Vec<(TensorRef, Role)> = logits.iter().map(|l| (l.into(), Role::Input)).take(1).collect();
         st.push(op, &args, &[("logits_gathered", Role::Output)])?;
         logits = vec!["logits_gathered".into()];
     }
@@ -724,8 +729,6 @@ fn linear_op(
         outputs: Vec::new(),
         deallocate: Vec::new(),
         name,
-        op: OpKind::Linear,
-        ttnn_op: "ttnn::linear",
         mode,
         layer,
         weights,
@@ -783,11 +786,11 @@ fn plan_layer(
     let n = |w: &str| format!("layers.{layer}.{w}");
     let ckc = |i: usize| policy_fidelity_ckc(policy, g[i], device);
     let mut st = Step::new(ctx, n(""));
-    st.input(TensorArg { name: "h".into(), ..hidden.clone() });
+    st.input(TensorArg { tensor: "h".into(), ..hidden.clone() });
 
     st.push(
         ctx.rms_norm(n("attention_norm"), Some(layer), p("input_layernorm.weight"), eps, m, s.hidden, res)?,
-        &[("h", Role::Input), ("layer.attention_norm", Role::Weight)],
+        &[("h".into(), Role::Input), (LayerWeight::AttentionNorm.into(), Role::Weight)],
         &[("x", Role::Output)],
     )?;
     let qkv_n = (s.qh + 2 * s.kvh) * s.hd;
@@ -813,18 +816,22 @@ fn plan_layer(
         mm.qkv_bias,
     )?;
     let qkv_out = qkv.memory_configs[&Role::Output];
-    let mut qkv_args = vec![("x", Role::Input), ("layer.wqkv", Role::Weight)];
+    let mut qkv_args = vec![("x".into(), Role::Input), (LayerWeight::Wqkv.into(), Role::Weight)];
     if mm.qkv_bias {
-        qkv_args.push(("layer.wqkv_bias", Role::Bias));
+        qkv_args.push((LayerWeight::WqkvBias.into(), Role::Bias));
     }
     st.push(qkv, &qkv_args, &[("qkv", Role::Output)])?;
     let heads = ctx.create_heads(layer, batch, seq, s.qh, s.kvh, s.hd, qkv_out)?;
     let (q_mc, k_mc) = (heads.memory_configs[&Role::Q], heads.memory_configs[&Role::K]);
-    st.push(heads, &[("qkv", Role::Input)], &[("q", Role::Q), ("k", Role::K), ("v", Role::V)])?;
-    let rope = [("rope.cos", Role::Cos), ("rope.sin", Role::Sin), ("rope.trans_mat", Role::TransMat)];
+    st.push(heads, &[("qkv".into(), Role::Input)], &[("q", Role::Q), ("k", Role::K), ("v", Role::V)])?;
+    let rope: [(TensorRef, Role); 3] = [
+        (RopeInput::Cos.into(), Role::Cos),
+        (RopeInput::Sin.into(), Role::Sin),
+        (RopeInput::TransMat.into(), Role::TransMat),
+    ];
     for (which, heads) in [("q", s.qh), ("k", s.kvh)] {
-        let mut args = vec![(which, Role::Input)];
-        args.extend(rope);
+        let mut args = vec![(which.into(), Role::Input)];
+        args.extend(rope.clone());
         let out = format!("{which}_rot");
         st.push(ctx.rotary(layer, which, batch, seq, heads, s.hd)?, &args, &[(&out, Role::Output)])?;
     }
@@ -833,12 +840,12 @@ fn plan_layer(
         Mode::Decode => {
             st.push(
                 ctx.kv_update(layer, "k", batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc, None)?,
-                &[("layer.k_cache", Role::Cache), ("k_rot", Role::Input)],
+                &[(KvCache::K.into(), Role::Cache), ("k_rot".into(), Role::Input)],
                 &[],
             )?;
             st.push(
                 ctx.kv_update(layer, "v", batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc, None)?,
-                &[("layer.v_cache", Role::Cache), ("v", Role::Input)],
+                &[(KvCache::V.into(), Role::Cache), ("v".into(), Role::Input)],
                 &[],
             )?;
         }
@@ -856,19 +863,19 @@ fn plan_layer(
                         DataType::Bfloat16,
                         kv_dtype,
                     )?;
-                    st.push(op, &[(from, Role::Input)], &[(to, Role::Output)])?;
+                    st.push(op, &[(from.into(), Role::Input)], &[(to, Role::Output)])?;
                 }
                 (k_in, v_in) = ("k_cast", "v_cast");
             }
             if batch == 1 {
                 st.push(
                     ctx.kv_update(layer, "k", batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc, None)?,
-                    &[("layer.k_cache", Role::Cache), (k_in, Role::Input)],
+                    &[(KvCache::K.into(), Role::Cache), (k_in.into(), Role::Input)],
                     &[],
                 )?;
                 st.push(
                     ctx.kv_update(layer, "v", batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc, None)?,
-                    &[("layer.v_cache", Role::Cache), (v_in, Role::Input)],
+                    &[(KvCache::V.into(), Role::Cache), (v_in.into(), Role::Input)],
                     &[],
                 )?;
             } else {
@@ -877,11 +884,11 @@ fn plan_layer(
                 // per-user view; the generated code prefills one user at a time, so it never
                 // emits these), filled into cache row `u`.
                 for u in 0..batch {
-                    for (which, from, cache) in [("k", k_in, "layer.k_cache"), ("v", v_in, "layer.v_cache")] {
-                        let view = format!("{from}.user{u}");
+                    for (which, from, cache) in [("k", k_in, KvCache::K), ("v", v_in, KvCache::V)] {
+                        let view = TensorRef::UserRows { local: from.into(), user: u };
                         st.push(
                             ctx.kv_update(layer, which, batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc, Some(u))?,
-                            &[(cache, Role::Cache), (&view, Role::Input)],
+                            &[(cache.into(), Role::Cache), (view, Role::Input)],
                             &[],
                         )?;
                     }
@@ -901,16 +908,18 @@ fn plan_layer(
     match mode {
         Mode::Decode => st.push(
             sdpa,
-            &[("q_rot", Role::Q), ("layer.k_cache", Role::KCache), ("layer.v_cache", Role::VCache)],
+            &[("q_rot".into(), Role::Q), (KvCache::K.into(), Role::KCache), (KvCache::V.into(), Role::VCache)],
             &[("attn", Role::Output)],
         )?,
-        Mode::Prefill => {
-            st.push(sdpa, &[("q_rot", Role::Q), ("k_rot", Role::K), ("v", Role::V)], &[("attn", Role::Output)])?
-        }
+        Mode::Prefill => st.push(
+            sdpa,
+            &[("q_rot".into(), Role::Q), ("k_rot".into(), Role::K), ("v".into(), Role::V)],
+            &[("attn", Role::Output)],
+        )?,
     }
     let concat = ctx.concat_heads(layer, batch, seq, s.qh, s.hd)?;
     let concat_out = concat.memory_configs[&Role::Output];
-    st.push(concat, &[("attn", Role::Input)], &[("attn_concat", Role::Output)])?;
+    st.push(concat, &[("attn".into(), Role::Input)], &[("attn_concat", Role::Output)])?;
     let wo_in = concat_out.shard_spec.filter(|_| sharded).map(|sp| sp.grid.num_cores);
     let wo = mm.linear(
         n("attention.wo"),
@@ -924,7 +933,11 @@ fn plan_layer(
         Some((wo_in, hcores)),
         false,
     )?;
-    st.push(wo, &[("attn_concat", Role::Input), ("layer.wo", Role::Weight)], &[("attn_out", Role::Output)])?;
+    st.push(
+        wo,
+        &[("attn_concat".into(), Role::Input), (LayerWeight::Wo.into(), Role::Weight)],
+        &[("attn_out", Role::Output)],
+    )?;
     let mut attn_out = "attn_out";
     if s.chips > 1 {
         let op = ctx.collective(
@@ -939,7 +952,7 @@ fn plan_layer(
             hidden_mc,
             DataType::Bfloat16,
         )?;
-        st.push(op, &[("attn_out", Role::Input)], &[("attn_out_reduced", Role::Output)])?;
+        st.push(op, &[("attn_out".into(), Role::Input)], &[("attn_out_reduced", Role::Output)])?;
         attn_out = "attn_out_reduced";
     }
     let add = ctx.binary(
@@ -952,10 +965,10 @@ fn plan_layer(
         DataType::Bfloat16,
         DataType::Bfloat16,
     )?;
-    st.push(add, &[("h", Role::A), (attn_out, Role::B)], &[("h_attn", Role::Output)])?;
+    st.push(add, &[("h".into(), Role::A), (attn_out.into(), Role::B)], &[("h_attn", Role::Output)])?;
     st.push(
         ctx.rms_norm(n("ffn_norm"), Some(layer), p("post_attention_layernorm.weight"), eps, m, s.hidden, res)?,
-        &[("h_attn", Role::Input), ("layer.ffn_norm", Role::Weight)],
+        &[("h_attn".into(), Role::Input), (LayerWeight::FfnNorm.into(), Role::Weight)],
         &[("x_ffn", Role::Output)],
     )?;
     let mid_cores = sharded.then(|| even_cores(s.inter, device));
@@ -972,7 +985,7 @@ fn plan_layer(
         false,
     )?;
     let mid_mc = w1.memory_configs[&Role::Output];
-    st.push(w1, &[("x_ffn", Role::Input), ("layer.w1", Role::Weight)], &[("gate", Role::Output)])?;
+    st.push(w1, &[("x_ffn".into(), Role::Input), (LayerWeight::W1.into(), Role::Weight)], &[("gate", Role::Output)])?;
     let w3 = mm.linear(
         n("mlp.w3"),
         Some(layer),
@@ -985,7 +998,7 @@ fn plan_layer(
         Some((hcores, mid_cores)),
         false,
     )?;
-    st.push(w3, &[("x_ffn", Role::Input), ("layer.w3", Role::Weight)], &[("up", Role::Output)])?;
+    st.push(w3, &[("x_ffn".into(), Role::Input), (LayerWeight::W3.into(), Role::Weight)], &[("up", Role::Output)])?;
     let mul = ctx.binary(
         n("mlp.silu_mul"),
         Some(layer),
@@ -996,7 +1009,7 @@ fn plan_layer(
         DataType::Bfloat16,
         DataType::Bfloat16,
     )?;
-    st.push(mul, &[("gate", Role::A), ("up", Role::B)], &[("gate_up", Role::Output)])?;
+    st.push(mul, &[("gate".into(), Role::A), ("up".into(), Role::B)], &[("gate_up", Role::Output)])?;
     let w2 = mm.linear(
         n("mlp.w2"),
         Some(layer),
@@ -1009,7 +1022,11 @@ fn plan_layer(
         Some((mid_cores, hcores)),
         false,
     )?;
-    st.push(w2, &[("gate_up", Role::Input), ("layer.w2", Role::Weight)], &[("ffn_out", Role::Output)])?;
+    st.push(
+        w2,
+        &[("gate_up".into(), Role::Input), (LayerWeight::W2.into(), Role::Weight)],
+        &[("ffn_out", Role::Output)],
+    )?;
     let mut ffn_out = "ffn_out";
     if s.chips > 1 {
         let op = ctx.collective(
@@ -1024,7 +1041,7 @@ fn plan_layer(
             hidden_mc,
             DataType::Bfloat16,
         )?;
-        st.push(op, &[("ffn_out", Role::Input)], &[("ffn_out_reduced", Role::Output)])?;
+        st.push(op, &[("ffn_out".into(), Role::Input)], &[("ffn_out_reduced", Role::Output)])?;
         ffn_out = "ffn_out_reduced";
     }
     let add = ctx.binary(
@@ -1037,7 +1054,7 @@ fn plan_layer(
         DataType::Bfloat16,
         DataType::Bfloat16,
     )?;
-    st.push(add, &[("h_attn", Role::A), (ffn_out, Role::B)], &[("h_out", Role::Output)])?;
+    st.push(add, &[("h_attn".into(), Role::A), (ffn_out.into(), Role::B)], &[("h_out", Role::Output)])?;
     Ok(st.finish(&["h_out"]))
 }
 

@@ -132,7 +132,7 @@ impl Ctx<'_> {
                 .filter(|(_, mc)| !mc.is_sharded() && mc.buffer_type == BufferType::L1)
                 .map(|(role, _)| {
                     let s = op.shapes.tensors.get(role).copied().unwrap_or([1, 1, 32, 32]);
-                    if op.op == OpKind::Embedding && *role == Role::Input {
+                    if op.kind() == OpKind::Embedding && *role == Role::Input {
                         // ROW_MAJOR uint32 token ids: one page per row (rounded up to 64 B).
                         let rows = s[0] as u64 * s[1] as u64 * s[2] as u64;
                         return rows.div_ceil(cores) * (s[3] as u64 * 4).div_ceil(64) * 64;
@@ -159,15 +159,13 @@ impl Ctx<'_> {
         Ok(op)
     }
 
-    fn base(&self, name: String, op: OpKind, ttnn_op: &'static str, layer: Option<u32>, call: Call) -> PlannedOp {
+    fn base(&self, name: String, layer: Option<u32>, call: Call) -> PlannedOp {
         PlannedOp {
             call,
             inputs: Vec::new(),
             outputs: Vec::new(),
             deallocate: Vec::new(),
             name,
-            op,
-            ttnn_op,
             mode: self.mode,
             layer,
             weights: Vec::new(),
@@ -210,13 +208,8 @@ impl Ctx<'_> {
             Mode::Decode => MemoryConfig::L1_INTERLEAVED,
             Mode::Prefill => MemoryConfig::DRAM_INTERLEAVED,
         };
-        let mut op = self.base(
-            "embedding".into(),
-            OpKind::Embedding,
-            "ttnn::embedding",
-            None,
-            Call::Embedding { memory_config: out_mc, dtype: DataType::Bfloat16 },
-        );
+        let mut op =
+            self.base("embedding".into(), None, Call::Embedding { memory_config: out_mc, dtype: DataType::Bfloat16 });
         op.weights = vec![weight];
         op.shapes.tensors = BTreeMap::from([
             (Role::Input, [1, 1, 1, m]),
@@ -259,13 +252,7 @@ impl Ctx<'_> {
         to: MemoryConfig,
         dtype: DataType,
     ) -> Result<PlannedOp, LlamaPlanError> {
-        let mut op = self.base(
-            name,
-            OpKind::ShardedToInterleaved,
-            "ttnn::to_memory_config",
-            None,
-            Call::ToMemoryConfig { memory_config: to },
-        );
+        let mut op = self.base(name, None, Call::ToMemoryConfig { memory_config: to });
         op.shapes.tensors = BTreeMap::from([(Role::Input, [1, 1, m, width]), (Role::Output, [1, 1, m, width])]);
         op.memory_configs = BTreeMap::from([(Role::Input, from), (Role::Output, to)]);
         op.dtypes = BTreeMap::from([(Role::Input, dtype), (Role::Output, dtype)]);
@@ -309,13 +296,8 @@ impl Ctx<'_> {
         let dest = ckc.dest_reg_tiles();
         let mc = self.hidden_mc(res, m, hidden);
         let call = |pc| Call::RmsNorm { epsilon, program_config: pc, memory_config: mc, compute_kernel_config: ckc };
-        let mut op = self.base(
-            name,
-            OpKind::RmsNorm,
-            "ttnn::rms_norm",
-            layer,
-            call(LayerNormProgramConfig::Default(LayerNormDefaultProgramConfig::default())),
-        );
+        let mut op =
+            self.base(name, layer, call(LayerNormProgramConfig::Default(LayerNormDefaultProgramConfig::default())));
         op.weights = vec![weight];
         op.shapes.tensors = BTreeMap::from([
             (Role::Input, [1, 1, m, hidden]),
@@ -438,17 +420,11 @@ impl Ctx<'_> {
         let width = (qh + 2 * kvh) * hd;
         let grid = self.device.compute_grid;
         let mut op = match self.mode {
-            Mode::Decode => self.base(
-                name,
-                OpKind::CreateQkvHeads,
-                "ttnn::experimental::nlp_create_qkv_heads_decode",
-                Some(layer),
-                Call::NlpCreateQkvHeadsDecode { num_q_heads: qh, num_kv_heads: kvh },
-            ),
+            Mode::Decode => {
+                self.base(name, Some(layer), Call::NlpCreateQkvHeadsDecode { num_q_heads: qh, num_kv_heads: kvh })
+            }
             Mode::Prefill => self.base(
                 name,
-                OpKind::CreateQkvHeads,
-                "ttnn::experimental::nlp_create_qkv_heads",
                 Some(layer),
                 Call::NlpCreateQkvHeads {
                     num_q_heads: qh,
@@ -571,8 +547,7 @@ impl Ctx<'_> {
             }
         };
         let call = Call::RotaryEmbeddingLlama { is_decode_mode, memory_config: x_mc, compute_kernel_config: ckc };
-        let mut op =
-            self.base(name, OpKind::RotaryEmbedding, "ttnn::experimental::rotary_embedding_llama", Some(layer), call);
+        let mut op = self.base(name, Some(layer), call);
         op.compute_kernel_config = Some(ckc);
         op.shapes.tensors = BTreeMap::from([
             (Role::Input, shape),
@@ -642,13 +617,7 @@ impl Ctx<'_> {
         let (mut op, work, l1) = match self.mode {
             Mode::Decode => {
                 let name = format!("layers.{layer}.attention.update_{which}_cache");
-                let mut op = self.base(
-                    name,
-                    OpKind::KvCacheUpdate,
-                    "ttnn::experimental::paged_update_cache",
-                    Some(layer),
-                    Call::PagedUpdateCache,
-                );
+                let mut op = self.base(name, Some(layer), Call::PagedUpdateCache);
                 op.shapes.tensors = BTreeMap::from([(Role::Cache, cache_shape), (Role::Input, [1, batch, kvh, hd])]);
                 op.memory_configs = BTreeMap::from([(Role::Cache, d), (Role::Input, input)]);
                 op.dtypes = BTreeMap::from([(Role::Cache, kv_dtype), (Role::Input, DataType::Bfloat16)]);
@@ -678,7 +647,7 @@ impl Ctx<'_> {
                     Some(u) if batch > 1 => format!("layers.{layer}.attention.fill_{which}_cache.user{u}"),
                     _ => format!("layers.{layer}.attention.fill_{which}_cache"),
                 };
-                let mut op = self.base(name, OpKind::KvCacheUpdate, "ttnn::fill_cache", Some(layer), Call::FillCache);
+                let mut op = self.base(name, Some(layer), Call::FillCache);
                 op.shapes.tensors = BTreeMap::from([(Role::Cache, cache_shape), (Role::Input, [1, kvh, seq, hd])]);
                 op.memory_configs = BTreeMap::from([(Role::Cache, d), (Role::Input, d)]);
                 // `fill_cache` copies tiles without converting them, so its input is already in the
@@ -755,13 +724,7 @@ impl Ctx<'_> {
                     memory_config: out,
                     compute_kernel_config: ckc,
                 };
-                let mut op = self.base(
-                    name,
-                    OpKind::Sdpa,
-                    "ttnn::transformer::scaled_dot_product_attention_decode",
-                    Some(layer),
-                    call,
-                );
+                let mut op = self.base(name, Some(layer), call);
                 op.program_config = Some(OpProgramConfig::Sdpa(TaggedSdpa::Config(pc)));
                 op.compute_kernel_config = Some(ckc);
                 op.shapes.tensors = BTreeMap::from([
@@ -829,13 +792,7 @@ impl Ctx<'_> {
                             memory_config: d,
                             compute_kernel_config: ckc,
                         };
-                        let mut op = self.base(
-                            name.clone(),
-                            OpKind::Sdpa,
-                            "ttnn::transformer::scaled_dot_product_attention",
-                            Some(layer),
-                            call,
-                        );
+                        let mut op = self.base(name.clone(), Some(layer), call);
                         op.program_config = Some(OpProgramConfig::Sdpa(TaggedSdpa::Config(pc)));
                         op.compute_kernel_config = Some(ckc);
                         op.shapes.tensors = BTreeMap::from([
@@ -918,20 +875,10 @@ impl Ctx<'_> {
         let name = format!("layers.{layer}.attention.concat_heads");
         let m = batch * seq;
         let mut op = match self.mode {
-            Mode::Decode => self.base(
-                name,
-                OpKind::ConcatHeads,
-                "ttnn::experimental::nlp_concat_heads_decode",
-                Some(layer),
-                Call::NlpConcatHeadsDecode { num_heads: qh },
-            ),
-            Mode::Prefill => self.base(
-                name,
-                OpKind::ConcatHeads,
-                "ttnn::experimental::nlp_concat_heads",
-                Some(layer),
-                Call::NlpConcatHeads { memory_config: MemoryConfig::DRAM_INTERLEAVED },
-            ),
+            Mode::Decode => self.base(name, Some(layer), Call::NlpConcatHeadsDecode { num_heads: qh }),
+            Mode::Prefill => {
+                self.base(name, Some(layer), Call::NlpConcatHeads { memory_config: MemoryConfig::DRAM_INTERLEAVED })
+            }
         };
         op.dtypes = BTreeMap::from([(Role::Input, DataType::Bfloat16), (Role::Output, DataType::Bfloat16)]);
         let bytes = m as u64 * qh as u64 * hd as u64 * 2;
@@ -1024,19 +971,12 @@ impl Ctx<'_> {
         in_dtype: DataType,
         out_dtype: DataType,
     ) -> Result<PlannedOp, LlamaPlanError> {
-        let (ttnn_op, call) = if kind == OpKind::Add {
-            ("ttnn::add", Call::Add { memory_config: mc, dtype: out_dtype })
+        let call = if kind == OpKind::Add {
+            Call::Add { memory_config: mc, dtype: out_dtype }
         } else {
-            (
-                "ttnn::multiply",
-                Call::Multiply {
-                    memory_config: mc,
-                    dtype: out_dtype,
-                    lhs_activation: Some(crate::ttnn::UnaryOpType::Silu),
-                },
-            )
+            Call::Multiply { memory_config: mc, dtype: out_dtype, lhs_activation: Some(crate::ttnn::UnaryOpType::Silu) }
         };
-        let mut op = self.base(name, kind, ttnn_op, layer, call);
+        let mut op = self.base(name, layer, call);
         op.shapes.tensors = BTreeMap::from([
             (Role::A, [1, 1, m, width]),
             (Role::B, [1, 1, m, width]),
@@ -1084,8 +1024,7 @@ impl Ctx<'_> {
         from: DataType,
         to: DataType,
     ) -> Result<PlannedOp, LlamaPlanError> {
-        let mut op =
-            self.base(name, OpKind::Typecast, "ttnn::typecast", layer, Call::Typecast { dtype: to, memory_config: mc });
+        let mut op = self.base(name, layer, Call::Typecast { dtype: to, memory_config: mc });
         op.shapes.tensors = BTreeMap::from([(Role::Input, shape), (Role::Output, shape)]);
         op.memory_configs = BTreeMap::from([(Role::Input, mc), (Role::Output, mc)]);
         op.dtypes = BTreeMap::from([(Role::Input, from), (Role::Output, to)]);
@@ -1102,8 +1041,7 @@ impl Ctx<'_> {
     /// view, costed as one op launch.
     pub fn reshape(&self, name: String, rows: u32, width: u32, mc: MemoryConfig) -> Result<PlannedOp, LlamaPlanError> {
         let shape = [1, 1, rows, width];
-        let mut op =
-            self.base(name, OpKind::Reshape, "ttnn::reshape", None, Call::Reshape { shape, memory_config: mc });
+        let mut op = self.base(name, None, Call::Reshape { shape, memory_config: mc });
         op.shapes.tensors = BTreeMap::from([(Role::Input, [1, 1, rows, width]), (Role::Output, shape)]);
         op.memory_configs = BTreeMap::from([(Role::Input, mc), (Role::Output, mc)]);
         op.dtypes = BTreeMap::from([(Role::Input, DataType::Bfloat16), (Role::Output, DataType::Bfloat16)]);
@@ -1114,13 +1052,7 @@ impl Ctx<'_> {
     /// through DRAM when either side is in DRAM); L1: the L1-sharded sides' shards plus a
     /// double-buffered tile.
     pub fn reshard(&self, name: String, from: &TensorArg, to: MemoryConfig) -> Result<PlannedOp, LlamaPlanError> {
-        let mut op = self.base(
-            name,
-            OpKind::ToMemoryConfig,
-            "ttnn::to_memory_config",
-            None,
-            Call::ToMemoryConfig { memory_config: to },
-        );
+        let mut op = self.base(name, None, Call::ToMemoryConfig { memory_config: to });
         op.shapes.tensors = BTreeMap::from([(Role::Input, from.shape), (Role::Output, from.shape)]);
         op.memory_configs = BTreeMap::from([(Role::Input, from.memory_config), (Role::Output, to)]);
         op.dtypes = BTreeMap::from([(Role::Input, from.dtype), (Role::Output, from.dtype)]);
@@ -1141,7 +1073,7 @@ impl Ctx<'_> {
     /// `ttnn::slice` of the last token of each prompt (prefill, before the LM head).
     pub fn slice_last(&self, batch: u32, seq: u32, hidden: u32) -> Result<PlannedOp, LlamaPlanError> {
         let call = Call::SliceLastToken { memory_config: MemoryConfig::DRAM_INTERLEAVED };
-        let mut op = self.base("slice_last_token".into(), OpKind::Slice, "ttnn::slice", None, call);
+        let mut op = self.base("slice_last_token".into(), None, call);
         op.shapes.tensors =
             BTreeMap::from([(Role::Input, [1, 1, batch * seq, hidden]), (Role::Output, [1, 1, batch, hidden])]);
         op.memory_configs = BTreeMap::from([
@@ -1177,12 +1109,8 @@ impl Ctx<'_> {
         mc: MemoryConfig,
         dtype: DataType,
     ) -> Result<PlannedOp, LlamaPlanError> {
-        let (ttnn_op, call) = if kind == OpKind::AllReduce {
-            ("ttnn::all_reduce", Call::AllReduce)
-        } else {
-            ("ttnn::all_gather", Call::AllGather)
-        };
-        let mut op = self.base(name, kind, ttnn_op, layer, call);
+        let call = if kind == OpKind::AllReduce { Call::AllReduce } else { Call::AllGather };
+        let mut op = self.base(name, layer, call);
         let out_w = if kind == OpKind::AllGather { width * chips } else { width };
         op.shapes.tensors = BTreeMap::from([(Role::Input, [1, 1, m, width]), (Role::Output, [1, 1, m, out_w])]);
         op.memory_configs = BTreeMap::from([(Role::Input, mc), (Role::Output, mc)]);

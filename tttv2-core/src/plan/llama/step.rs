@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use super::ops::{Ctx, violation};
 use super::types::LlamaPlanError;
-use crate::program::{PlannedOp, Role, TensorArg};
+use crate::program::{PlannedOp, Role, TensorArg, TensorRef};
 use crate::rules::Rule;
 
 /// The ops of one program part, with the tensors live in it.
@@ -25,20 +25,21 @@ impl<'a> Step<'a> {
 
     /// Declares a local the part receives (`h`).
     pub fn input(&mut self, t: TensorArg) {
-        self.locals.insert(t.name.clone(), t);
+        let name = t.tensor.as_local().expect("a part receives locals").to_owned();
+        self.locals.insert(name, t);
     }
 
     /// Appends `op`, reading `args` (`(tensor, role)`: the op's role names the shape, dtype and
-    /// memory config it reads) and returning `outs` (`(local, role)`). A local held in another
+    /// memory config it reads) and returning the locals `outs` (`(name, role)`). A local held in another
     /// memory config than the op reads is moved first by a planned `to_memory_config`; a dtype
     /// difference is a planner error (casts are planned explicitly).
     pub fn push(
         &mut self,
         mut op: PlannedOp,
-        args: &[(&str, Role)],
+        args: &[(TensorRef, Role)],
         outs: &[(&str, Role)],
     ) -> Result<(), LlamaPlanError> {
-        let role = |op: &PlannedOp, tensor: &str, role: Role| -> Result<TensorArg, LlamaPlanError> {
+        let role = |op: &PlannedOp, tensor: TensorRef, role: Role| -> Result<TensorArg, LlamaPlanError> {
             let (Some(&shape), Some(&dtype), Some(&memory_config)) =
                 (op.shapes.tensors.get(&role), op.dtypes.get(&role), op.memory_configs.get(&role))
             else {
@@ -49,11 +50,11 @@ impl<'a> Step<'a> {
                     "report this planner bug",
                 ));
             };
-            Ok(TensorArg { name: tensor.to_owned(), shape, dtype, memory_config })
+            Ok(TensorArg { tensor, shape, dtype, memory_config })
         };
-        for &(tensor, r) in args {
-            let want = role(&op, tensor, r)?;
-            let arg = match self.locals.get(tensor).cloned() {
+        for (tensor, r) in args {
+            let want = role(&op, tensor.clone(), *r)?;
+            let arg = match tensor.as_local().and_then(|l| self.locals.get(l)).cloned() {
                 Some(have) => {
                     if have.dtype != want.dtype {
                         return Err(violation(
@@ -70,7 +71,7 @@ impl<'a> Step<'a> {
             op.inputs.push(arg);
         }
         for &(local, r) in outs {
-            let t = role(&op, local, r)?;
+            let t = role(&op, TensorRef::local(local), r)?;
             self.locals.insert(local.to_owned(), t.clone());
             op.outputs.push(t);
         }
@@ -89,7 +90,7 @@ impl<'a> Step<'a> {
         let have = self.locals[tensor].clone();
         let mut op = self.ctx.reshard(name.to_owned(), &have, to)?;
         op.inputs.push(have.clone());
-        let t = TensorArg { name: out.to_owned(), memory_config: to, ..have };
+        let t = TensorArg { tensor: TensorRef::local(out), memory_config: to, ..have };
         op.outputs.push(t.clone());
         self.locals.insert(out.to_owned(), t);
         self.ops.push(op);
@@ -99,15 +100,15 @@ impl<'a> Step<'a> {
     /// Plans the move of `have` into `want`'s memory config, as a new local.
     fn reshard(&mut self, consumer: &str, have: &TensorArg, want: TensorArg) -> Result<TensorArg, LlamaPlanError> {
         let what = if want.memory_config.is_sharded() { "sharded" } else { "interleaved" };
-        let mut name = format!("{}_{what}", have.name);
+        let mut name = format!("{}_{what}", have.tensor);
         let mut n = 2;
         while self.locals.contains_key(&name) {
-            name = format!("{}_{what}_{n}", have.name);
+            name = format!("{}_{what}_{n}", have.tensor);
             n += 1;
         }
         let mut op = self.ctx.reshard(format!("{consumer}.to_memory_config"), have, want.memory_config)?;
         op.inputs.push(have.clone());
-        let out = TensorArg { name: name.clone(), ..want };
+        let out = TensorArg { tensor: TensorRef::local(&name), ..want };
         op.outputs.push(out.clone());
         self.locals.insert(name, out.clone());
         self.ops.push(op);
@@ -119,8 +120,8 @@ impl<'a> Step<'a> {
     pub fn finish(mut self, keep: &[&str]) -> Vec<PlannedOp> {
         let mut last: BTreeMap<&str, usize> = BTreeMap::new();
         for (i, op) in self.ops.iter().enumerate() {
-            for t in op.inputs.iter().filter(|t| t.is_local()) {
-                last.insert(&t.name, i);
+            for name in op.inputs.iter().filter_map(|t| t.tensor.as_local()) {
+                last.insert(name, i);
             }
         }
         let frees: Vec<(usize, String)> =
@@ -129,7 +130,7 @@ impl<'a> Step<'a> {
             self.ops[i].deallocate.push(t);
         }
         for op in &mut self.ops {
-            op.deallocate.sort_by_key(|t| op.inputs.iter().position(|a| &a.name == t));
+            op.deallocate.sort_by_key(|t| op.inputs.iter().position(|a| a.tensor.as_local() == Some(t)));
         }
         self.ops
     }

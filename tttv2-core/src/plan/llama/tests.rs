@@ -38,7 +38,7 @@ fn linear_config(op: &PlannedOp) -> LinearConfig {
 }
 
 fn linears(p: &LlamaPlan) -> impl Iterator<Item = &PlannedOp> {
-    p.ops.iter().filter(|o| o.op == OpKind::Linear)
+    p.ops.iter().filter(|o| o.kind() == OpKind::Linear)
 }
 
 #[test]
@@ -260,9 +260,9 @@ fn t3k_splits_heads_and_reduces_after_wo_and_w2() {
     let wqkv = p.ops.iter().find(|o| o.name == "layers.79.attention.wqkv").unwrap();
     // 64/8 q heads + 2 x 8/8 kv heads, head_dim 128.
     assert_eq!(wqkv.shapes.n, Some((8 + 2) * 128));
-    let reduces = p.ops.iter().filter(|o| o.op == OpKind::AllReduce).count();
+    let reduces = p.ops.iter().filter(|o| o.kind() == OpKind::AllReduce).count();
     assert_eq!(reduces, 2 * 80);
-    assert_eq!(p.ops.iter().filter(|o| o.op == OpKind::AllGather).count(), 1);
+    assert_eq!(p.ops.iter().filter(|o| o.kind() == OpKind::AllGather).count(), 1);
     let galaxy = plan("Llama-3.1-70B", &SystemProfile::GALAXY, &decode32());
     // 8 KV heads over 32 chips: one replicated KV head per chip.
     let g = galaxy.ops.iter().find(|o| o.name == "layers.0.attention.wqkv").unwrap();
@@ -325,7 +325,7 @@ fn prefill_casts_k_and_v_to_a_bfp8_cache_before_fill_cache() {
     assert!(tk < tv && tv < fk && fk < fv, "cast K, cast V, fill K, fill V");
     for i in [tk, tv] {
         let op = &p.ops[i];
-        assert_eq!((op.op, op.ttnn_op), (OpKind::Typecast, "ttnn::typecast"));
+        assert_eq!((op.kind(), op.ttnn_op()), (OpKind::Typecast, "ttnn::typecast"));
         assert_eq!((op.dtypes[&Role::Input], op.dtypes[&Role::Output]), (DataType::Bfloat16, DataType::Bfloat8B));
         assert!(op.estimate_us > crate::cost::FIXED_OP_US);
     }
@@ -338,8 +338,8 @@ fn prefill_casts_k_and_v_to_a_bfp8_cache_before_fill_cache() {
     }
     // A bf16 cache (accuracy policy) needs no cast; decode (update_cache converts) never does.
     let acc = plan("Llama-3.2-1B", &SystemProfile::N150, &prefill(Policy::Accuracy));
-    assert!(acc.ops.iter().all(|o| o.op != OpKind::Typecast));
-    assert!(plan("Llama-3.2-1B", &SystemProfile::N150, &decode32()).ops.iter().all(|o| o.op != OpKind::Typecast));
+    assert!(acc.ops.iter().all(|o| o.kind() != OpKind::Typecast));
+    assert!(plan("Llama-3.2-1B", &SystemProfile::N150, &decode32()).ops.iter().all(|o| o.kind() != OpKind::Typecast));
 }
 
 #[test]
@@ -435,7 +435,7 @@ fn lm_head_outputs_float32_under_accuracy_only() {
             let p = plan("Llama-3.2-1B", &SystemProfile::N150, &opts);
             p.ops
                 .iter()
-                .filter(|o| o.op == OpKind::Linear && o.name.starts_with("lm_head"))
+                .filter(|o| o.kind() == OpKind::Linear && o.name.starts_with("lm_head"))
                 .cloned()
                 .collect::<Vec<_>>()
         };
@@ -462,7 +462,7 @@ fn lm_head_outputs_float32_under_accuracy_only() {
         assert!(
             p.ops
                 .iter()
-                .filter(|o| o.op == OpKind::Linear && !o.name.starts_with("lm_head"))
+                .filter(|o| o.kind() == OpKind::Linear && !o.name.starts_with("lm_head"))
                 .all(|o| o.dtypes[&Role::Output] == DataType::Bfloat16)
         );
     }
@@ -489,8 +489,8 @@ fn qwen2_plans_the_qkv_bias_fused_into_the_qkv_matmul() {
             }
             let bias = &op.inputs[2];
             assert_eq!(
-                (bias.name.as_str(), bias.dtype, bias.memory_config),
-                ("layer.wqkv_bias", c.weight_dtype, c.bias_memory_config())
+                (&bias.tensor, bias.dtype, bias.memory_config),
+                (&TensorRef::Layer(LayerWeight::WqkvBias), c.weight_dtype, c.bias_memory_config())
             );
             if let Some(spec) = bias.memory_config.shard_spec {
                 assert_eq!(spec.shape[0], 32, "{}: one tile row per shard", op.name);
