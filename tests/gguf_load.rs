@@ -75,14 +75,12 @@ fn metadata_is_checked_against_the_compiled_config() {
     let gguf = GgufWeights::open(fixture("tiny_llama.gguf")).unwrap();
     gguf.check_config(&tiny_config("LlamaForCausalLM")).unwrap();
     let path = fixture("tiny_llama.gguf").display().to_string();
-    // The same check from a manifest's `model` section, the planned config as `MANIFEST_JSON`
-    // holds it.
-    let manifest = |cfg: &LlamaConfig| serde_json::json!({ "name": "Tiny", "model": cfg }).to_string();
-    gguf.check_manifest(&manifest(&tiny_config("LlamaForCausalLM"))).unwrap();
+    // The same check as generated `load` makes it.
+    gguf.check_compiled(&tiny_config("LlamaForCausalLM")).unwrap();
     let mut cfg = tiny_config("LlamaForCausalLM");
     cfg.num_hidden_layers = 3;
     assert!(
-        gguf.check_manifest(&manifest(&cfg))
+        gguf.check_compiled(&cfg)
             .unwrap_err()
             .to_string()
             .contains("`llama.block_count` = 1 but the model was compiled with num_hidden_layers = 3")
@@ -214,16 +212,15 @@ fn qkv_biases_in_the_file_must_match_the_compiled_plan() {
 /// model does not read is refused by name, unless the caller opts out.
 #[test]
 fn a_checkpoint_with_tensors_the_model_does_not_read_is_refused() {
-    let manifest = |cfg: &LlamaConfig| serde_json::json!({ "name": "Tiny", "model": cfg }).to_string();
     let file = fixture("tiny_qwen2.hf.safetensors");
     let st = SafetensorsWeights::open(&file).unwrap();
-    st.check_compiled(&manifest(&tiny_config("Qwen2ForCausalLM"))).unwrap();
+    st.check_compiled(&tiny_config("Qwen2ForCausalLM")).unwrap();
     let mut no_bias = tiny_config("Qwen2ForCausalLM");
     no_bias.qkv_bias = false;
-    let err = st.check_compiled(&manifest(&no_bias)).unwrap_err().to_string();
+    let err = st.check_compiled(&no_bias).unwrap_err().to_string();
     assert!(
         err.contains(&format!("{}: holds 3 tensor(s) the compiled model does not read: `model.layers.0.self_attn.k_proj.bias`, `model.layers.0.self_attn.q_proj.bias`, `model.layers.0.self_attn.v_proj.bias`", file.display())),
         "{err}"
     );
-    SafetensorsWeights::open(&file).unwrap().allow_unused_tensors(true).check_compiled(&manifest(&no_bias)).unwrap();
+    SafetensorsWeights::open(&file).unwrap().allow_unused_tensors(true).check_compiled(&no_bias).unwrap();
 }

@@ -236,8 +236,7 @@ fn smollm2_matches_the_f32_reference() {
     {
         let path = dir.join("SmolLM2-135M-Instruct.Q4_1.gguf");
         let from_header = tttv2::hf::LlamaConfig::from_file(&path).unwrap();
-        for manifest in [smol_accuracy_plan::MANIFEST_JSON, smol_performance_plan::MANIFEST_JSON] {
-            let compiled = tttv2::hf::LlamaConfig::from_manifest_json(manifest).unwrap();
+        for compiled in [smol_accuracy_plan::model_config(), smol_performance_plan::model_config()] {
             assert_eq!(compiled.first_difference(&from_header), None, "the GGUF header is the compiled config");
         }
         let chat = tttv2::chat::Chat::from_gguf(&path).unwrap();

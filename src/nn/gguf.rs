@@ -486,14 +486,6 @@ impl GgufWeights {
         check_all_read(&self.path, self.gguf_names(), &read)
     }
 
-    /// [`check_config`](Self::check_config) against the config a model was compiled with, read
-    /// from its plan module's `MANIFEST_JSON` (its `model` section is the planned config).
-    pub fn check_manifest(&self, manifest_json: &str) -> Result<(), Error> {
-        let cfg = LlamaConfig::from_manifest_json(manifest_json)
-            .map_err(|message| Error::Weight { name: "MANIFEST_JSON".to_owned(), message })?;
-        self.check_config(&cfg)
-    }
-
     /// RoPE scaling as llama.cpp stores it: `{arch}.rope.scaling.type` / `.factor` for linear
     /// scaling, a `rope_freqs.weight` tensor of per-frequency divisors for Llama 3's
     /// (`LlamaModel.generate_extra_tensors`). The file's inverse frequencies must equal the
@@ -606,8 +598,8 @@ impl GgufWeights {
 }
 
 impl WeightSource for GgufWeights {
-    fn check_compiled(&self, manifest_json: &str) -> Result<(), Error> {
-        self.check_manifest(manifest_json)
+    fn check_compiled(&self, compiled: &LlamaConfig) -> Result<(), Error> {
+        self.check_config(compiled)
     }
 
     fn weight(&self, name: &str) -> Result<Weight<'_>, Error> {

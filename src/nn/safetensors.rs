@@ -130,9 +130,7 @@ impl SafetensorsWeights {
 impl WeightSource for SafetensorsWeights {
     /// Compares the checkpoint directory's `config.json` (if it has one) with the compiled
     /// config, then checks that the model reads every tensor the checkpoint holds.
-    fn check_compiled(&self, manifest_json: &str) -> Result<(), Error> {
-        let compiled = tttv2_core::hf::LlamaConfig::from_manifest_json(manifest_json)
-            .map_err(|m| weight_err("MANIFEST_JSON", m))?;
+    fn check_compiled(&self, compiled: &tttv2_core::hf::LlamaConfig) -> Result<(), Error> {
         if let Some(path) = &self.config {
             let at = path.display().to_string();
             let found = tttv2_core::hf::LlamaConfig::from_file(path).map_err(|e| weight_err(&at, e.to_string()))?;

@@ -18,14 +18,14 @@ pub trait WeightSource {
     /// The weight called `name`, or an error naming it.
     fn weight(&self, name: &str) -> Result<Weight<'_>, Error>;
 
-    /// Checks that these weights belong to the model compiled with `manifest_json` (a plan
-    /// module's `MANIFEST_JSON`), as far as the source knows its own config: a checkpoint
-    /// directory's `config.json`, a GGUF file's metadata. A field that would compute something
-    /// else (RoPE base, norm epsilon, tied head, shapes, ...) is an error naming it, before any
-    /// weight is read. Generated `load` calls it first. Sources that carry no config (weights
-    /// built in memory) accept every model: the default.
-    fn check_compiled(&self, manifest_json: &str) -> Result<(), Error> {
-        let _ = manifest_json;
+    /// Checks that these weights belong to the model compiled with `compiled` (a plan module's
+    /// `model_config()`), as far as the source knows its own config: a checkpoint directory's
+    /// `config.json`, a GGUF file's metadata. A field that would compute something else (RoPE
+    /// base, norm epsilon, tied head, shapes, ...) is an error naming it, before any weight is
+    /// read. Generated `load` calls it first. Sources that carry no config (weights built in
+    /// memory) accept every model: the default.
+    fn check_compiled(&self, compiled: &tttv2_core::hf::LlamaConfig) -> Result<(), Error> {
+        let _ = compiled;
         Ok(())
     }
 }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use tttv2_codegen::generate::{package_name, struct_name};
 use tttv2_core::hf::is_gguf;
-use tttv2_core::plan::llama::plan_llama;
+use tttv2_core::plan::llama::plan_program;
 
 use super::{ModeArg, PlanOptions, bad, resolve};
 
@@ -83,9 +83,8 @@ fn write(a: &NewArgs) -> Result<String, (u8, String)> {
     // A GGUF file carries the tokenizer, chat template and weights too: the crate gets a
     // config.json written from its metadata and reads the rest from the file at run time.
     let gguf = is_gguf(Path::new(&p.config_path));
-    let plan = plan_llama(&p.cfg, &p.system, &p.opts).map_err(|e| (1, format!("error: {e}")))?;
-    tttv2_codegen::check_runnable(&plan)
-        .map_err(|e| (1, format!("error: {e}; fix: choose a single-chip --device or a smaller --batch")))?;
+    // What generated code cannot run is an error here, before anything is written.
+    plan_program(&p.cfg, &p.system, &p.opts, None).map_err(|e| (1, format!("error: {e}")))?;
 
     let out = a.out.clone().unwrap_or_else(|| PathBuf::from(&a.name));
     if out.exists() && std::fs::read_dir(&out).map(|mut d| d.next().is_some()).unwrap_or(true) {

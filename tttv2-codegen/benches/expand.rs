@@ -18,11 +18,11 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use tttv2_codegen::generate::format_tokens;
-use tttv2_codegen::llama::{DevicePlan, LlamaItem, llama_tokens, prefill_buckets};
+use tttv2_codegen::llama::{DevicePlan, LlamaItem, llama_tokens};
 use tttv2_core::device::SystemProfile;
 use tttv2_core::hf::LlamaConfig;
 use tttv2_core::plan::Mode;
-use tttv2_core::plan::llama::{LlamaOptions, plan_llama};
+use tttv2_core::plan::llama::{LlamaOptions, plan_llama, plan_program};
 
 const SEQ_LEN: u32 = 2048;
 
@@ -48,9 +48,8 @@ fn item() -> LlamaItem {
 
 /// What `tttv2-macros/src/llama.rs` does for one target, from the parsed config on.
 fn expand(cfg: &LlamaConfig, system: &SystemProfile, opts: &LlamaOptions, item: &LlamaItem) -> TokenStream {
-    let plan = plan_llama(cfg, system, opts).unwrap();
-    let buckets = prefill_buckets(cfg, system, opts, Some((SEQ_LEN, SEQ_LEN)));
-    llama_tokens(item, &DevicePlan { module: None, plan: &plan, prefill_buckets_us: buckets })
+    let program = plan_program(cfg, system, opts, None).unwrap();
+    llama_tokens(item, &DevicePlan { module: None, program: &program })
 }
 
 fn bench(c: &mut Criterion) {
@@ -64,11 +63,12 @@ fn bench(c: &mut Criterion) {
     c.bench_function("llama-3.2-1b decode b32 s2048: plan_llama", |b| {
         b.iter(|| plan_llama(black_box(&cfg), &system, &opts).unwrap())
     });
-    let plan = plan_llama(&cfg, &system, &opts).unwrap();
-    c.bench_function("llama-3.2-1b decode b32 s2048: llama_tokens (prefill programs + emit)", |b| {
-        b.iter(|| {
-            llama_tokens(&item, &DevicePlan { module: None, plan: black_box(&plan), prefill_buckets_us: Vec::new() })
-        })
+    c.bench_function("llama-3.2-1b decode b32 s2048: plan_program (decode step + prefill buckets)", |b| {
+        b.iter(|| plan_program(black_box(&cfg), &system, &opts, None).unwrap())
+    });
+    let program = plan_program(&cfg, &system, &opts, None).unwrap();
+    c.bench_function("llama-3.2-1b decode b32 s2048: llama_tokens (emit)", |b| {
+        b.iter(|| llama_tokens(&item, &DevicePlan { module: None, program: black_box(&program) }))
     });
     c.bench_function("llama-3.2-1b decode b32 s2048: macro expansion (config + plan + buckets + emit)", |b| {
         b.iter(|| {

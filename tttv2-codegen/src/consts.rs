@@ -1,6 +1,7 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
+use tttv2_core::hf::{LlamaConfig, RopeScaling};
 use tttv2_core::op::LinearConfig;
 use tttv2_core::ttnn::{
     BufferType, ComputeKernelConfig, CoreCoord, CoreRange, DataType, MathFidelity, MatmulProgramConfig, MemoryConfig,
@@ -85,6 +86,121 @@ impl ConstExpr for f32 {
     fn const_expr(&self) -> TokenStream {
         let l = Literal::f32_suffixed(*self);
         quote!(#l)
+    }
+}
+
+impl ConstExpr for f64 {
+    fn const_expr(&self) -> TokenStream {
+        let l = Literal::f64_suffixed(*self);
+        quote!(#l)
+    }
+}
+
+impl ConstExpr for String {
+    fn const_expr(&self) -> TokenStream {
+        let l = Literal::string(self);
+        quote!(#l.to_owned())
+    }
+}
+
+impl ConstExpr for Vec<u32> {
+    fn const_expr(&self) -> TokenStream {
+        let v = self.iter().map(|&x| u(x));
+        quote!(vec![#(#v),*])
+    }
+}
+
+impl ConstExpr for RopeScaling {
+    fn const_expr(&self) -> TokenStream {
+        match *self {
+            RopeScaling::Llama3 { factor, low_freq_factor, high_freq_factor, original_max_position_embeddings } => {
+                let (f, lo, hi, o) = (
+                    factor.const_expr(),
+                    low_freq_factor.const_expr(),
+                    high_freq_factor.const_expr(),
+                    original_max_position_embeddings.const_expr(),
+                );
+                quote!(::tttv2::hf::RopeScaling::Llama3 { factor: #f, low_freq_factor: #lo, high_freq_factor: #hi, original_max_position_embeddings: #o })
+            }
+            RopeScaling::Linear { factor } => {
+                let f = factor.const_expr();
+                quote!(::tttv2::hf::RopeScaling::Linear { factor: #f })
+            }
+            RopeScaling::Dynamic { factor } => {
+                let f = factor.const_expr();
+                quote!(::tttv2::hf::RopeScaling::Dynamic { factor: #f })
+            }
+        }
+    }
+}
+
+impl ConstExpr for LlamaConfig {
+    /// Every field, so that adding one to [`LlamaConfig`] fails to compile here until generated
+    /// code states it too.
+    fn const_expr(&self) -> TokenStream {
+        let LlamaConfig {
+            hidden_size,
+            intermediate_size,
+            num_attention_heads,
+            num_key_value_heads,
+            head_dim,
+            num_hidden_layers,
+            vocab_size,
+            rms_norm_eps,
+            rope_theta,
+            rope_scaling,
+            tie_word_embeddings,
+            max_position_embeddings,
+            torch_dtype,
+            bos_token_id,
+            eos_token_id,
+            sliding_window,
+            qkv_bias,
+        } = self;
+        let (h, i, q, kv, d, l, v) = (
+            hidden_size.const_expr(),
+            intermediate_size.const_expr(),
+            num_attention_heads.const_expr(),
+            num_key_value_heads.const_expr(),
+            head_dim.const_expr(),
+            num_hidden_layers.const_expr(),
+            vocab_size.const_expr(),
+        );
+        let (eps, theta, scaling, tie, maxp) = (
+            rms_norm_eps.const_expr(),
+            rope_theta.const_expr(),
+            rope_scaling.const_expr(),
+            tie_word_embeddings.const_expr(),
+            max_position_embeddings.const_expr(),
+        );
+        let (dtype, bos, eos, window, bias) = (
+            torch_dtype.const_expr(),
+            bos_token_id.const_expr(),
+            eos_token_id.const_expr(),
+            sliding_window.const_expr(),
+            qkv_bias.const_expr(),
+        );
+        quote! {
+            ::tttv2::hf::LlamaConfig {
+                hidden_size: #h,
+                intermediate_size: #i,
+                num_attention_heads: #q,
+                num_key_value_heads: #kv,
+                head_dim: #d,
+                num_hidden_layers: #l,
+                vocab_size: #v,
+                rms_norm_eps: #eps,
+                rope_theta: #theta,
+                rope_scaling: #scaling,
+                tie_word_embeddings: #tie,
+                max_position_embeddings: #maxp,
+                torch_dtype: #dtype,
+                bos_token_id: #bos,
+                eos_token_id: #eos,
+                sliding_window: #window,
+                qkv_bias: #bias,
+            }
+        }
     }
 }
 

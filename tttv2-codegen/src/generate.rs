@@ -11,10 +11,10 @@
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
-use super::llama::{DevicePlan, LlamaItem, fingerprint, llama_tokens, prefill_buckets};
+use super::llama::{DevicePlan, LlamaItem, fingerprint, llama_tokens};
 use tttv2_core::device::SystemProfile;
 use tttv2_core::hf::LlamaConfig;
-use tttv2_core::plan::llama::{LlamaOptions, LlamaPlanError, plan_llama};
+use tttv2_core::plan::llama::{LlamaOptions, LlamaPlanError, plan_program};
 
 /// Formats a token stream as a Rust source file (prettyplease). Fails only if the tokens are not
 /// a sequence of items, which would be a bug in the emission.
@@ -86,19 +86,19 @@ pub fn generate_llama(
     g: &GenerateOptions,
 ) -> Result<GeneratedCrate, GenerateError> {
     let ident: Ident = syn::parse_str(&g.name).map_err(|_| GenerateError::Name(g.name.clone()))?;
-    let plan = plan_llama(cfg, system, opts).map_err(GenerateError::Plan)?;
-    let buckets = prefill_buckets(cfg, system, opts, g.seq_range);
-    let fp = fingerprint(&g.name, &plan, buckets.clone());
+    let program = plan_program(cfg, system, opts, g.seq_range).map_err(GenerateError::Plan)?;
+    let (plan, buckets) = (program.main(), program.prefill_estimates_us.clone());
+    let fp = fingerprint(&g.name, plan, buckets.clone());
     // What a user would write above `#[ttt_model]`: says where the model came from.
     let doc = format!(" `{}` ({}), planned for `{}` by `tttv2 generate`.", g.name, g.source, system.name);
     let item =
         LlamaItem { attrs: quote!(#[doc = #doc]), vis: quote!(pub), ident, track_file: None, artifacts_beside: true };
-    let manifest = tttv2_core::manifest::Manifest::new(g.name.clone(), &plan, buckets.clone());
-    let graph = tttv2_core::graph::Graph::from_llama(&plan);
+    let manifest = tttv2_core::manifest::Manifest::new(g.name.clone(), plan, buckets);
+    let graph = tttv2_core::graph::Graph::from_llama(plan);
     let manifest_json = manifest.to_json() + "\n";
     let graph_json = serde_json::to_string_pretty(&graph).expect("a graph serializes") + "\n";
     let graph_dot = graph.to_dot(&g.name);
-    let tokens = llama_tokens(&item, &DevicePlan { module: None, plan: &plan, prefill_buckets_us: buckets });
+    let tokens = llama_tokens(&item, &DevicePlan { module: None, program: &program });
     let body = format_tokens(tokens).expect("the Llama emission is a sequence of items");
     // Plain `//` comments: an inner `//!` doc or `#![…]` attribute would stop the file from being
     // `include!`d, which is how the repository's test compiles the committed example.

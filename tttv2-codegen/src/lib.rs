@@ -18,9 +18,3 @@ mod program;
 
 pub use consts::ConstExpr;
 pub use model::{ModelItem, model_multi_tokens, model_tokens, plan_module_name};
-
-/// Whether the runtime can run `plan` as generated code; the reason when not (the same message
-/// the expansion's compile error gives).
-pub fn check_runnable(plan: &tttv2_core::plan::llama::LlamaPlan) -> Result<(), String> {
-    llama_program::runnable(plan).map(|_| ())
-}

@@ -1,27 +1,19 @@
 //! The code emitted for a Llama-family decoder, shared by the `#[ttt_model]` expansion and
 //! `tttv2 generate` so the two cannot drift apart.
 //!
-//! Emitted: the struct (documented with its hardware requirements), a `<model>_plan` module with
-//! the target, the deployment manifest and the compute graph (JSON and DOT), and `manifest()` /
-//! `graph()`. For plans the runtime executes today — single-chip, single-user prefill — also the
-//! typed `PREFILL` configs as a `const` and `load` / `prefill`. Decode and multi-chip plans carry
-//! their artifacts only, and their doc comment says why no forward is generated.
-//!
-//! Each emitted part has its own function (the plan-module consts, the struct, the runtime
-//! methods, the artifact methods), so a new part — e.g. a `DECODE` const and a `decode` method —
-//! is one more function and one more line in [`plan_consts`] / [`impl_tokens`].
+//! Emitted from a [`ModelProgram`] (planned in core by `plan_program`; nothing is planned
+//! here): the struct (documented with its hardware requirements) with `load`, `prefill`,
+//! `decode` / `generate`; a `<model>_plan` module with the target, the deployment manifest, the
+//! compute graph (JSON and DOT) and the program's configs as consts; and `manifest()` / `graph()`.
 
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 
-use super::llama_program::{Runnable, runnable};
+use super::llama_program::methods_doc;
 use super::plan_module_name;
-use tttv2_core::device::SystemProfile;
 use tttv2_core::graph::Graph;
-use tttv2_core::hf::LlamaConfig;
 use tttv2_core::manifest::Manifest;
-use tttv2_core::plan::Mode;
-use tttv2_core::plan::llama::{LlamaOptions, LlamaPlan, plan_llama};
+use tttv2_core::plan::llama::{LlamaPlan, ModelProgram};
 
 /// The parts of the user's declaration the generated code keeps, and how it was declared.
 pub struct LlamaItem {
@@ -40,39 +32,12 @@ pub struct LlamaItem {
     pub artifacts_beside: bool,
 }
 
-/// One device's plan, with the estimates of the prefill buckets planned alongside it.
+/// One device's program.
 pub struct DevicePlan<'a> {
     /// The name of the device's module inside the plan module (`devices = [...]` only).
     pub module: Option<Ident>,
-    /// The plan.
-    pub plan: &'a LlamaPlan,
-    /// `(seq_len, µs)` per prefill bucket; empty when no range was planned.
-    pub prefill_buckets_us: Vec<(u32, f64)>,
-}
-
-/// Prefill over a range of prompt lengths: plans each power-of-two bucket in `lo..=hi` too, so the
-/// manifest states the latency of every bucket. Empty for decode or without a range. Buckets the
-/// planner rejects are left out (the plan for `hi` itself succeeded, so only buckets that differ
-/// in shape can fail).
-pub fn prefill_buckets(
-    cfg: &LlamaConfig,
-    system: &SystemProfile,
-    opts: &LlamaOptions,
-    range: Option<(u32, u32)>,
-) -> Vec<(u32, f64)> {
-    let mut buckets = Vec::new();
-    if let (Mode::Prefill, Some((lo, hi))) = (opts.mode, range) {
-        let mut s = lo.next_power_of_two().max(32);
-        while s <= hi {
-            let mut o = opts.clone();
-            o.seq_len = s;
-            if let Ok(p) = plan_llama(cfg, system, &o) {
-                buckets.push((s, p.totals.estimate_us));
-            }
-            s *= 2;
-        }
-    }
-    buckets
+    /// The program ([`tttv2_core::plan::llama::plan_program`]).
+    pub program: &'a ModelProgram,
 }
 
 /// A text artifact: `include_str!("../<file>")` when it is written beside the source, else a
@@ -91,21 +56,21 @@ fn text(s: &str, file: Option<&str>) -> TokenStream {
 }
 
 /// Everything emitted about one plan, computed once.
-struct Artifacts {
+struct Artifacts<'a> {
     manifest_json: TokenStream,
     graph_json: TokenStream,
     graph_dot: TokenStream,
     /// The "Hardware requirements" section of the struct's doc comment.
     requirements_doc: String,
-    /// The steps generated code runs, or why it cannot run this plan yet.
-    runnable: Result<Runnable, String>,
+    /// The program generated code runs.
+    program: &'a ModelProgram,
     /// `DeviceProfile::<this>` for the chip.
     chip_const: Ident,
 }
 
-fn artifacts(name: &str, d: &DevicePlan, beside: bool) -> Artifacts {
-    let plan = d.plan;
-    let manifest = Manifest::new(name.to_owned(), plan, d.prefill_buckets_us.clone());
+fn artifacts<'a>(name: &str, d: &DevicePlan<'a>, beside: bool) -> Artifacts<'a> {
+    let plan = d.program.main();
+    let manifest = Manifest::new(name.to_owned(), plan, d.program.prefill_estimates_us.clone());
     let graph = Graph::from_llama(plan);
     let r = &manifest.requirements;
     let t = &plan.totals;
@@ -139,7 +104,7 @@ fn artifacts(name: &str, d: &DevicePlan, beside: bool) -> Artifacts {
         graph_json: text(&serde_json::to_string(&graph).expect("a graph serializes"), beside.then_some("graph.json")),
         graph_dot: text(&graph.to_dot(name), beside.then_some("graph.dot")),
         requirements_doc,
-        runnable: runnable(plan),
+        program: d.program,
         chip_const: format_ident!("{}", plan.chip.to_uppercase()),
     }
 }
@@ -214,18 +179,7 @@ fn assemble(
     primary: &Artifacts,
     module: TokenStream,
 ) -> TokenStream {
-    let code = match &primary.runnable {
-        Ok(r) => super::llama_program::program_tokens(item, plan_mod, &doc, r),
-        Err(_) => {
-            let LlamaItem { attrs, vis, ident, .. } = item;
-            quote! {
-                #attrs
-                #[doc = ""]
-                #(#[doc = #doc])*
-                #vis struct #ident;
-            }
-        }
-    };
+    let code = super::llama_program::program_tokens(item, plan_mod, &doc, primary.program);
     let artifacts = artifact_methods(plan_mod);
     let ident = &item.ident;
     let track = item.track_file.as_ref().map(|path| {
@@ -257,18 +211,14 @@ fn struct_doc(sections: &[(Option<&Ident>, &Artifacts)], primary: &Artifacts, pl
             doc.push_str(&format!("\n* plan module: `{m}`{role}"));
         }
     }
-    let methods = match &primary.runnable {
-        Ok(r) => r.methods_doc(&plan_mod.to_string()),
-        Err(e) => format!("\n\n`manifest()` gives every op's configs. No forward is generated for this plan: {e}."),
-    };
-    doc.push_str(&methods);
+    doc.push_str(&methods_doc(primary.program, &plan_mod.to_string()));
     doc.lines().map(|l| if l.is_empty() { String::new() } else { format!(" {}", l.trim_start()) }).collect()
 }
 
 /// The inside of a plan module: imports, the artifacts and the program's consts.
 fn plan_module_body(a: &Artifacts) -> TokenStream {
     let Artifacts { manifest_json, graph_json, graph_dot, chip_const, .. } = a;
-    let program = a.runnable.as_ref().ok().map(super::llama_program::plan_consts);
+    let program = super::llama_program::plan_consts(a.program);
     quote! {
         #![allow(unused_imports)]
         use ::tttv2::device::DeviceProfile;

@@ -10,125 +10,32 @@ use quote::{format_ident, quote};
 use super::ConstExpr;
 use super::llama::LlamaItem;
 use super::program::{Cx, Names, Slot, Slots, linear_const, linear_consts, local_ident, statements};
-use tttv2_core::device::SystemProfile;
 use tttv2_core::plan::Mode;
-use tttv2_core::plan::llama::{LlamaPlan, plan_llama_prefill_for, rope_inv_freq};
+use tttv2_core::plan::llama::{ModelProgram, StepPlan, rope_inv_freq};
 use tttv2_core::program::{Call, LayerPlan, LayerWeight, PlannedOp, RopeInput, StepInput, TensorArg, TensorRef};
 
-/// One forward function's plan: `decode`, or a prefill bucket.
-#[derive(Debug, Clone)]
-pub struct Step {
-    /// `decode`, `prefill_128`, or `prefill` (a prefill-mode model's one plan).
-    pub module: String,
-    /// The plan.
-    pub plan: LlamaPlan,
-}
-
-/// What generated code runs: the steps, and the placement of every device tensor.
-#[derive(Debug, Clone)]
-pub struct Runnable {
-    /// Decode model (prefill buckets + decode) or prefill-only model.
-    pub mode: Mode,
-    /// The decode step (decode models) first, then the prefill buckets by length.
-    pub steps: Vec<Step>,
-    /// The device tensors the model holds (weights and KV caches), with their placement, in the
-    /// order the program first uses them.
-    pub tensors: Vec<TensorArg>,
-}
-
-impl Runnable {
-    fn decode(&self) -> Option<&Step> {
-        self.steps.iter().find(|s| s.module == "decode")
+/// The methods' signatures and what they do, for the struct's doc.
+pub fn methods_doc(r: &ModelProgram, plan_mod: &str) -> String {
+    let lens: Vec<String> = r.prefills().map(|s| s.plan.options.seq_len.to_string()).collect();
+    let lens = lens.join(", ");
+    let load = "* `load(device: &Device, weights: &impl WeightSource) -> Result<Self>`: uploads the weights, by their Hugging Face names";
+    let tail = format!(
+        "* `weight_bytes(&self) -> u64`; `manifest()` and `graph()` (`serde_json::Value`): every op's configs, the compute graph\n\
+         * the compile-time configs: consts in `{plan_mod}` (`DEVICE`, `BATCH`, `MAX_SEQ_LEN`, `PREFILL_BUCKETS`, one per op)"
+    );
+    match r.mode {
+        Mode::Decode => format!(
+            "\n\n# Methods\n\n{load}\n\
+             * `prefill(&mut self, device: &Device, user: u32, tokens: &[u32]) -> Result<Vec<f32>>`: a prompt through the smallest bucket ({lens} tokens) that holds it; the last token's logits\n\
+             * `decode(&mut self, device: &Device, tokens: &[u32], positions: &[u32]) -> Result<Vec<Vec<f32>>>`: one step of up to {} users; each user's logits\n\
+             * `generate(&mut self, device: &Device, prompts: &[Vec<u32>], options: &GenerateOptions, on_token: impl FnMut(usize, u32)) -> Result<Generation>`: prefill, then decode every user until EOS ([`tttv2::nn::generate`]; also [`tttv2::nn::CausalLm`])\n{tail}",
+            r.decode().map_or(0, |d| d.plan.options.batch)
+        ),
+        Mode::Prefill => format!(
+            "\n\n# Methods\n\n{load}\n\
+             * `prefill(&mut self, device: &Device, tokens: &[u32]) -> Result<Vec<f32>>`: a prompt of up to {lens} tokens; the last token's logits\n{tail}"
+        ),
     }
-
-    fn prefills(&self) -> impl Iterator<Item = &Step> {
-        self.steps.iter().filter(|s| s.module != "decode")
-    }
-
-    /// The methods' signatures and what they do, for the struct's doc.
-    pub fn methods_doc(&self, plan_mod: &str) -> String {
-        let lens: Vec<String> = self.prefills().map(|s| s.plan.options.seq_len.to_string()).collect();
-        let lens = lens.join(", ");
-        let load = "* `load(device: &Device, weights: &impl WeightSource) -> Result<Self>`: uploads the weights, by their Hugging Face names";
-        let tail = format!(
-            "* `weight_bytes(&self) -> u64`; `manifest()` and `graph()` (`serde_json::Value`): every op's configs, the compute graph\n\
-             * the compile-time configs: consts in `{plan_mod}` (`DEVICE`, `BATCH`, `MAX_SEQ_LEN`, `PREFILL_BUCKETS`, one per op)"
-        );
-        match self.mode {
-            Mode::Decode => format!(
-                "\n\n# Methods\n\n{load}\n\
-                 * `prefill(&mut self, device: &Device, user: u32, tokens: &[u32]) -> Result<Vec<f32>>`: a prompt through the smallest bucket ({lens} tokens) that holds it; the last token's logits\n\
-                 * `decode(&mut self, device: &Device, tokens: &[u32], positions: &[u32]) -> Result<Vec<Vec<f32>>>`: one step of up to {} users; each user's logits\n\
-                 * `generate(&mut self, device: &Device, prompts: &[Vec<u32>], options: &GenerateOptions, on_token: impl FnMut(usize, u32)) -> Result<Generation>`: prefill, then decode every user until EOS ([`tttv2::nn::generate`]; also [`tttv2::nn::CausalLm`])\n{tail}",
-                self.decode().map_or(0, |d| d.plan.options.batch)
-            ),
-            Mode::Prefill => format!(
-                "\n\n# Methods\n\n{load}\n\
-                 * `prefill(&mut self, device: &Device, tokens: &[u32]) -> Result<Vec<f32>>`: a prompt of up to {lens} tokens; the last token's logits\n{tail}"
-            ),
-        }
-    }
-}
-
-/// Prompt lengths a decode model's prefill is planned for: powers of two from 128 up to the KV
-/// cache (or the cache length itself when it is shorter than 128).
-fn decode_prefill_lengths(seq_len: u32) -> Vec<u32> {
-    if seq_len < 128 {
-        return vec![seq_len];
-    }
-    std::iter::successors(Some(128u32), |s| s.checked_mul(2)).take_while(|&s| s <= seq_len).collect()
-}
-
-fn all_ops(p: &LlamaPlan) -> impl Iterator<Item = &PlannedOp> {
-    p.program.prologue.iter().chain(p.program.layer_plans.iter().flat_map(|l| &l.ops)).chain(&p.program.epilogue)
-}
-
-/// The steps generated code runs for `plan`, or why it cannot run it yet.
-pub fn runnable(plan: &LlamaPlan) -> Result<Runnable, String> {
-    let opts = &plan.options;
-    if plan.mesh != (1, 1) {
-        return Err("generated code runs single-chip plans only so far".into());
-    }
-    let steps = match opts.mode {
-        Mode::Prefill => {
-            if opts.batch != 1 {
-                return Err("generated code runs single-user prefill plans only so far".into());
-            }
-            vec![Step { module: format!("prefill_{}", opts.seq_len), plan: plan.clone() }]
-        }
-        Mode::Decode => {
-            if opts.batch > 32 {
-                return Err("the runtime decodes at most 32 users per step (one tile row) so far".into());
-            }
-            let system =
-                SystemProfile::by_name(plan.system).ok_or_else(|| format!("unknown system `{}`", plan.system))?;
-            let mut steps = vec![Step { module: "decode".into(), plan: plan.clone() }];
-            for s in decode_prefill_lengths(opts.seq_len) {
-                // Each bucket runs on the decode plan's weights (one copy on the device).
-                let p = plan_llama_prefill_for(plan, &system, s)
-                    .map_err(|e| format!("the {s}-token prefill bucket cannot be planned: {e}"))?;
-                steps.push(Step { module: format!("prefill_{s}"), plan: p });
-            }
-            steps
-        }
-    };
-    // Every step reads the same device tensors, placed alike: the struct holds one copy.
-    let mut tensors: Vec<TensorArg> = Vec::new();
-    for step in &steps {
-        for t in all_ops(&step.plan).flat_map(|o| &o.inputs).filter(|t| t.tensor.is_resident()) {
-            match tensors.iter().find(|k| k.tensor == t.tensor) {
-                Some(k) if (k.dtype, k.memory_config) != (t.dtype, t.memory_config) => {
-                    return Err(format!(
-                        "`{}` places `{}` differently from the decode step; one weight copy is generated",
-                        step.module, t.tensor
-                    ));
-                }
-                Some(_) => {}
-                None => tensors.push(t.clone()),
-            }
-        }
-    }
-    Ok(Runnable { mode: opts.mode, steps, tensors })
 }
 
 fn lit(v: u32) -> Literal {
@@ -136,7 +43,7 @@ fn lit(v: u32) -> Literal {
 }
 
 /// The prefix of a layer plan's consts and functions: none when every layer runs one plan.
-fn layer_prefix(step: &Step, i: usize) -> String {
+fn layer_prefix(step: &StepPlan, i: usize) -> String {
     if step.plan.program.layer_plans.len() == 1 {
         String::new()
     } else {
@@ -147,10 +54,10 @@ fn layer_prefix(step: &Step, i: usize) -> String {
 /// The plan module's program consts: shapes, the folded RoPE frequencies, the hoisted configs,
 /// one module of linear configs per step emitted alone, and per group of buckets sharing a
 /// function its trait and the buckets' impls.
-pub fn plan_consts(r: &Runnable) -> TokenStream {
+pub fn plan_consts(r: &ModelProgram) -> TokenStream {
     let mut names = Names::default();
     for s in &r.steps {
-        names.collect(all_ops(&s.plan));
+        names.collect(s.ops());
     }
     let hoisted = names.consts();
     let main = &r.steps[0].plan;
@@ -162,12 +69,13 @@ pub fn plan_consts(r: &Runnable) -> TokenStream {
     let lens: Vec<Literal> = r.prefills().map(|s| lit(s.plan.options.seq_len)).collect();
     let nl = Literal::usize_unsuffixed(lens.len());
     let tied = main.model.tie_word_embeddings;
+    let model_config = main.model.const_expr();
     let steps = emissions(r, &names).into_iter().map(|e| match e {
         Emission::One(i) => {
             let s = &r.steps[i];
-            let m = format_ident!("{}", s.module);
+            let m = format_ident!("{}", s.module());
             let mut cx = cx_of(&names, quote!(#m), Slots::Values);
-            let bucket = r.prefills().position(|p| p.module == s.module).unwrap_or(0);
+            let bucket = r.prefills().position(|p| p.module() == s.module()).unwrap_or(0);
             let body = step_code(s, bucket, &StepNames::one(s), &mut cx, &format_ident!("Model"), &m).linears;
             let doc = match s.plan.options.mode {
                 Mode::Decode => format!(" Configs of one decode step ({} users).", s.plan.options.batch),
@@ -190,6 +98,11 @@ pub fn plan_consts(r: &Runnable) -> TokenStream {
         pub const MAX_SEQ_LEN: u32 = #cache;
         /// The prefill buckets: a prompt runs through the smallest that holds it.
         pub const PREFILL_BUCKETS: [u32; #nl] = [#(#lens),*];
+        /// The model's config as it was compiled: `load` refuses a checkpoint whose own config
+        /// computes something else.
+        pub fn model_config() -> ::tttv2::hf::LlamaConfig {
+            #model_config
+        }
         /// Whether the LM head reuses the embedding table (`tie_word_embeddings`).
         pub const TIE_WORD_EMBEDDINGS: bool = #tied;
         /// RoPE inverse frequencies, folded at build time (the cos/sin tables are computed from
@@ -319,8 +232,8 @@ struct StepNames {
 }
 
 impl StepNames {
-    fn one(s: &Step) -> Self {
-        StepNames { step: format_ident!("{}", s.module), layers: s.module.clone(), bucket_trait: None }
+    fn one(s: &StepPlan) -> Self {
+        StepNames { step: format_ident!("{}", s.module()), layers: s.module(), bucket_trait: None }
     }
 }
 
@@ -339,7 +252,7 @@ struct StepCode {
 
 /// A step's code. `bucket` is a prefill's index in `PREFILL_BUCKETS`. The configs are written as
 /// `cx` says, in one order whatever it says, so that the records of two buckets line up.
-fn step_code(s: &Step, bucket: usize, n: &StepNames, cx: &mut Cx, layer_ty: &Ident, plan_mod: &Ident) -> StepCode {
+fn step_code(s: &StepPlan, bucket: usize, n: &StepNames, cx: &mut Cx, layer_ty: &Ident, plan_mod: &Ident) -> StepCode {
     let p = &s.plan.program;
     let decode = s.plan.options.mode == Mode::Decode;
     if decode {
@@ -384,7 +297,7 @@ fn step_code(s: &Step, bucket: usize, n: &StepNames, cx: &mut Cx, layer_ty: &Ide
         }
     });
     let step_fn = if decode {
-        let (_, cos) = reader(all_ops(&s.plan), &RopeInput::Cos.into()).expect("a rotary op");
+        let (_, cos) = reader(s.ops(), &RopeInput::Cos.into()).expect("a rotary op");
         let cos = names.mc(&cos.memory_config);
         let doc = " One decode step: user `u` feeds `tokens[u]` at `positions[u]`; returns each user's logits.";
         quote! {
@@ -440,7 +353,7 @@ fn step_code(s: &Step, bucket: usize, n: &StepNames, cx: &mut Cx, layer_ty: &Ide
         };
         let of = match &n.bucket_trait {
             Some(_) => "a prefill bucket `B`".to_string(),
-            None => format!("`{}`", s.module),
+            None => format!("`{}`", s.module()),
         };
         let doc = format!(" One decoder layer of {of} (layers {:?}).", lp.layers);
         fns.extend(quote! {
@@ -513,7 +426,7 @@ struct SharedBuckets {
 }
 
 /// The type of a prefill bucket: `prefill_256` → `Prefill256`.
-fn bucket_type(s: &Step) -> Ident {
+fn bucket_type(s: &StepPlan) -> Ident {
     format_ident!("Prefill{}", s.plan.options.seq_len)
 }
 
@@ -582,7 +495,7 @@ struct Recorded {
 
 /// How each step is emitted: the decode step alone; prefill buckets grouped by the statements
 /// they run (compared with their configs as placeholders), a group of one alone.
-fn emissions(r: &Runnable, names: &Names) -> Vec<Emission> {
+fn emissions(r: &ModelProgram, names: &Names) -> Vec<Emission> {
     let (layer_ty, plan_mod) = (format_ident!("Layer"), format_ident!("plan"));
     let probe = StepNames {
         step: format_ident!("prefill_bucket"),
@@ -592,7 +505,7 @@ fn emissions(r: &Runnable, names: &Names) -> Vec<Emission> {
     let mut out = Vec::new();
     let mut groups: Vec<Recorded> = Vec::new();
     for (i, s) in r.steps.iter().enumerate() {
-        let Some(bucket) = r.prefills().position(|p| p.module == s.module) else {
+        let Some(bucket) = r.prefills().position(|p| p.module() == s.module()) else {
             out.push(Emission::One(i));
             continue;
         };
@@ -637,14 +550,14 @@ impl SharedBuckets {
     }
 
     /// The shared functions.
-    fn fns(&self, r: &Runnable, names: &Names, layer_ty: &Ident, plan_mod: &Ident) -> TokenStream {
+    fn fns(&self, r: &ModelProgram, names: &Names, layer_ty: &Ident, plan_mod: &Ident) -> TokenStream {
         let (i, bucket) = self.members[0];
         step_code(&r.steps[i], bucket, &self.fns, &mut self.cx(names), layer_ty, plan_mod).fns
     }
 
     /// The plan module's items: the trait (the configs the buckets differ in, and the linear
     /// configs built from them), and each bucket's type and impl.
-    fn plan_items(&self, r: &Runnable, names: &Names) -> TokenStream {
+    fn plan_items(&self, r: &ModelProgram, names: &Names) -> TokenStream {
         let (i, bucket) = self.members[0];
         let mut cx = self.cx(names);
         let linears =
@@ -712,15 +625,15 @@ impl SharedBuckets {
 }
 
 /// The struct, the layer struct, and the program's methods.
-pub fn program_tokens(item: &LlamaItem, plan_mod: &Ident, doc: &[String], r: &Runnable) -> TokenStream {
+pub fn program_tokens(item: &LlamaItem, plan_mod: &Ident, doc: &[String], r: &ModelProgram) -> TokenStream {
     let LlamaItem { attrs, vis, ident, .. } = item;
     let layer_ty = format_ident!("{}Layer", ident);
     let mut names = Names::default();
     for s in &r.steps {
-        names.collect(all_ops(&s.plan));
+        names.collect(s.ops());
     }
     let main = &r.steps[0];
-    let main_mod = format_ident!("{}", main.module);
+    let main_mod = format_ident!("{}", main.module());
     let consts = quote!(#main_mod);
     let program = &main.plan.program;
 
@@ -742,7 +655,7 @@ pub fn program_tokens(item: &LlamaItem, plan_mod: &Ident, doc: &[String], r: &Ru
     let pieces = self_fields.iter().filter(|t| is_lm_head(t)).count();
     let mut seen = 0;
     for t in &self_fields {
-        let (op, _) = reader(all_ops(&main.plan), &t.tensor).expect("a reader");
+        let (op, _) = reader(main.ops(), &t.tensor).expect("a reader");
         let e = load_expr(t, op, &consts, "", &names, (1, 1), lm_col);
         let f = field(&t.tensor);
         if is_lm_head(t) {
@@ -787,9 +700,9 @@ pub fn program_tokens(item: &LlamaItem, plan_mod: &Ident, doc: &[String], r: &Ru
         let (a, b) = (Literal::usize_unsuffixed(a), Literal::usize_unsuffixed(b));
         quote!(for i in #a..#b { layers.push(Self::#name(device, weights, i)?); })
     });
-    let rope_mc = |s: &Step| -> (TokenStream, TokenStream) {
-        let (_, cos) = reader(all_ops(&s.plan), &RopeInput::Cos.into()).expect("a rotary op");
-        let (_, tm) = reader(all_ops(&s.plan), &RopeInput::TransMat.into()).expect("a rotary op");
+    let rope_mc = |s: &StepPlan| -> (TokenStream, TokenStream) {
+        let (_, cos) = reader(s.ops(), &RopeInput::Cos.into()).expect("a rotary op");
+        let (_, tm) = reader(s.ops(), &RopeInput::TransMat.into()).expect("a rotary op");
         (names.mc(&cos.memory_config), names.mc(&tm.memory_config))
     };
     // Each bucket's RoPE operands, in `PREFILL_BUCKETS` order: a loop when all are placed alike.
@@ -829,9 +742,9 @@ pub fn program_tokens(item: &LlamaItem, plan_mod: &Ident, doc: &[String], r: &Ru
         match e {
             Emission::One(i) => {
                 let s = &r.steps[i];
-                let m = format_ident!("{}", s.module);
+                let m = format_ident!("{}", s.module());
                 let mut cx = cx_of(&names, quote!(#m), Slots::Values);
-                let bucket = r.prefills().position(|p| p.module == s.module).unwrap_or(0);
+                let bucket = r.prefills().position(|p| p.module() == s.module()).unwrap_or(0);
                 step_fns.push(step_code(s, bucket, &StepNames::one(s), &mut cx, &layer_ty, plan_mod).fns);
                 if s.plan.options.mode == Mode::Prefill {
                     by_len.push((s.plan.options.seq_len, quote!(#m)));
@@ -937,7 +850,7 @@ pub fn program_tokens(item: &LlamaItem, plan_mod: &Ident, doc: &[String], r: &Ru
                 use ::tttv2::Tensor;
                 use #plan_mod::*;
                 device.expect_profile(&DEVICE)?;
-                weights.check_compiled(MANIFEST_JSON)?;
+                weights.check_compiled(&model_config())?;
                 #(#self_loads)*
                 let mut layers = Vec::new();
                 #(#layer_loads)*

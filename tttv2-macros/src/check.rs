@@ -4,7 +4,7 @@
 //! is reported in one build.
 
 use quote::format_ident;
-use tttv2_core::device::Arch;
+use tttv2_core::device::{Arch, DeviceProfile, SystemProfile};
 
 use crate::attr::{ModelAttrs, Spanned};
 use crate::ctxt::Ctxt;
@@ -150,7 +150,7 @@ pub(crate) fn device_targets(
                 )),
             );
         }
-        targets.push(Target { module: None, device: *profile });
+        targets.push(Target { module: None, device: *profile, system: system_of(profile), span: dev.span });
     }
     if let Some(devs) = &attrs.devices {
         let mut on: Vec<_> = devs.value.iter().filter(|d| arch_enabled(d.value.0.arch)).collect();
@@ -174,8 +174,18 @@ pub(crate) fn device_targets(
             );
             on = devs.value.iter().collect();
         }
-        targets
-            .extend(on.into_iter().map(|d| Target { module: Some(format_ident!("{}", d.value.1)), device: d.value.0 }));
+        targets.extend(on.into_iter().map(|d| Target {
+            module: Some(format_ident!("{}", d.value.1)),
+            device: d.value.0,
+            system: system_of(&d.value.0),
+            span: d.span,
+        }));
     }
     targets
+}
+
+/// The system a device name stands for: a multi-chip card or mesh by its name, else the chip
+/// alone.
+fn system_of(device: &DeviceProfile) -> SystemProfile {
+    SystemProfile::by_name(device.name).unwrap_or(SystemProfile::single(device.name, *device))
 }

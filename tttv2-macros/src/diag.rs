@@ -12,7 +12,6 @@ pub(crate) enum Diag {
     AttributeSyntax,
     ConfigAndFields,
     ConfigJson,
-    DecodeBatch,
     DeviceFeature,
     DeviceOrDevices,
     DevicesEmpty,
@@ -42,7 +41,6 @@ pub(crate) enum Diag {
     NoLayers,
     NormDim,
     PositiveNumber,
-    PrefillBatch,
     ProgramConfigSyntax,
     RangeEmpty,
     RangeSyntax,
@@ -66,12 +64,11 @@ pub(crate) enum Diag {
 impl Diag {
     /// Every code, for the tests that keep the list and the UI cases in step.
     #[cfg(test)]
-    pub(crate) const ALL: [Diag; 53] = [
+    pub(crate) const ALL: [Diag; 51] = [
         Diag::ActivationNotFusable,
         Diag::AttributeSyntax,
         Diag::ConfigAndFields,
         Diag::ConfigJson,
-        Diag::DecodeBatch,
         Diag::DeviceFeature,
         Diag::DeviceOrDevices,
         Diag::DevicesEmpty,
@@ -101,7 +98,6 @@ impl Diag {
         Diag::NoLayers,
         Diag::NormDim,
         Diag::PositiveNumber,
-        Diag::PrefillBatch,
         Diag::ProgramConfigSyntax,
         Diag::RangeEmpty,
         Diag::RangeSyntax,
@@ -129,7 +125,6 @@ impl Diag {
             Diag::AttributeSyntax => "attribute-syntax",
             Diag::ConfigAndFields => "config-and-fields",
             Diag::ConfigJson => "config-json",
-            Diag::DecodeBatch => "decode-batch",
             Diag::DeviceFeature => "device-feature",
             Diag::DeviceOrDevices => "device-or-devices",
             Diag::DevicesEmpty => "devices-empty",
@@ -159,7 +154,6 @@ impl Diag {
             Diag::NoLayers => "no-layers",
             Diag::NormDim => "norm-dim",
             Diag::PositiveNumber => "positive-number",
-            Diag::PrefillBatch => "prefill-batch",
             Diag::ProgramConfigSyntax => "program-config-syntax",
             Diag::RangeEmpty => "range-empty",
             Diag::RangeSyntax => "range-syntax",

@@ -6,7 +6,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::{Ident, ItemStruct};
 use tttv2_codegen::{ModelItem, model_multi_tokens};
-use tttv2_core::device::{Arch, DeviceProfile};
+use tttv2_core::device::{Arch, DeviceProfile, SystemProfile};
 use tttv2_core::ir::ModelDecl;
 use tttv2_core::plan::plan_model;
 
@@ -25,6 +25,10 @@ pub(crate) struct Target {
     pub module: Option<Ident>,
     /// The device.
     pub device: DeviceProfile,
+    /// The system the device names (`n300` is a 1×2 mesh), looked up once.
+    pub system: SystemProfile,
+    /// Where the device is named.
+    pub span: proc_macro2::Span,
 }
 
 /// Expands `#[ttt_model(args)] input` for the device features this build has.

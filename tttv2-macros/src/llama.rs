@@ -4,19 +4,18 @@
 
 use proc_macro2::TokenStream;
 use quote::quote;
-use tttv2_codegen::llama::{DevicePlan, LlamaItem, llama_multi_tokens, llama_tokens, prefill_buckets};
-use tttv2_core::device::SystemProfile;
+use tttv2_codegen::llama::{DevicePlan, LlamaItem, llama_multi_tokens, llama_tokens};
 use tttv2_core::hf::LlamaConfig;
-use tttv2_core::plan::Mode;
-use tttv2_core::plan::llama::{LlamaOptions, LlamaPlanError, plan_llama};
+use tttv2_core::plan::llama::{LlamaOptions, LlamaPlanError, plan_program};
+use tttv2_core::rules::Rule;
 
 use crate::ast::Model;
 use crate::attr::ModelAttrs;
 use crate::ctxt::Ctxt;
-use crate::diag::Diag;
 use crate::emit::{Target, with_stub};
 
-/// Plans `cfg` on each target and emits the Llama expansion (or the errors and a stub).
+/// Plans the program of `cfg` on each target and emits the Llama expansion (or the errors and
+/// a stub).
 pub fn expand_llama(
     cx: Ctxt,
     feature_error: Ctxt,
@@ -26,34 +25,16 @@ pub fn expand_llama(
     cfg: LlamaConfig,
     opts: LlamaOptions,
 ) -> TokenStream {
-    // What the generated program cannot run is an error here, not a struct without methods.
-    let batch_span = attrs.spans.batch.unwrap_or(model.span());
-    match opts.mode {
-        Mode::Decode if opts.batch > 32 => cx.error_at(
-            batch_span,
-            Diag::DecodeBatch.with(format!("the generated decode step runs at most 32 users (the hidden state is one 32-row tile, as in tt-transformers' decode), got batch = {}; fix: batch <= 32 (plan larger batches with `tttv2 plan`)", opts.batch)),
-        ),
-        Mode::Prefill if opts.batch > 1 => cx.error_at(
-            batch_span,
-            Diag::PrefillBatch.with(format!("generated prefill runs one user's prompt per call, got batch = {}; fix: batch = 1, or mode = \"decode\" (its prefill fills each user's cache in turn)", opts.batch)),
-        ),
-        _ => {}
-    }
-    if cx.has_errors() {
-        return with_stub(cx, feature_error, model);
-    }
-    let mut plans = Vec::new();
+    let mut programs = Vec::new();
     for t in targets {
-        let device = t.device;
-        let system = SystemProfile::by_name(device.name).unwrap_or(SystemProfile::single(device.name, device));
-        match plan_llama(&cfg, &system, &opts) {
-            Ok(p) => plans.push((t.module.clone(), prefill_buckets(&cfg, &system, &opts, attrs.seq_len), p)),
+        match plan_program(&cfg, &t.system, &opts, attrs.seq_len) {
+            Ok(p) => programs.push((t.module.clone(), p)),
             Err(e) => {
                 let msg = match &t.module {
                     Some(m) => format!("{e} (planning for `{m}` of `devices`)"),
                     None => e.to_string(),
                 };
-                cx.error_at(plan_error_span(model, attrs, &e), msg);
+                cx.error_at(plan_error_span(model, attrs, t, &e), msg);
             }
         }
     }
@@ -65,10 +46,8 @@ pub fn expand_llama(
     }
     let errors = feature_error.into_compile_errors();
     let item = item(model, attrs);
-    let device_plans: Vec<DevicePlan> = plans
-        .iter()
-        .map(|(m, b, p)| DevicePlan { module: m.clone(), plan: p, prefill_buckets_us: b.clone() })
-        .collect();
+    let device_plans: Vec<DevicePlan> =
+        programs.iter().map(|(m, p)| DevicePlan { module: m.clone(), program: p }).collect();
     let code = match device_plans.as_slice() {
         [single @ DevicePlan { module: None, .. }] => llama_tokens(&item, single),
         _ => llama_multi_tokens(&item, &device_plans),
@@ -98,11 +77,15 @@ fn item(model: &Model, attrs: &ModelAttrs) -> LlamaItem {
 }
 
 /// Where to report a planning error: a budget error at the option that sets the budget (or the
-/// one that makes the model big), others at the config.
-fn plan_error_span(model: &Model, attrs: &ModelAttrs, e: &LlamaPlanError) -> proc_macro2::Span {
-    match e {
-        LlamaPlanError::MemoryBudget { .. } => attrs.spans.memory_budget.or(attrs.spans.seq_len).or(attrs.spans.device),
-        _ => attrs.spans.config,
+/// one that makes the model big), a limit of generated code at the option it limits, others at
+/// the config.
+fn plan_error_span(model: &Model, attrs: &ModelAttrs, target: &Target, e: &LlamaPlanError) -> proc_macro2::Span {
+    let s = &attrs.spans;
+    match e.rule() {
+        Rule::MemoryBudget => s.memory_budget.or(s.seq_len).or(s.device),
+        Rule::DecodeBatch | Rule::PrefillBatch => s.batch,
+        Rule::SingleChipProgram => Some(target.span),
+        _ => s.config,
     }
     .unwrap_or(model.span())
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use proc_macro2::Span;
 use tttv2_core::device::DeviceProfile;
-use tttv2_core::hf::{LlamaConfig, RopeScaling};
+use tttv2_core::hf::{HfConfig, HfRope, LlamaConfig};
 use tttv2_core::ir::{LayerDecl, LayerKind, LinearDecl, ModelDecl};
 use tttv2_core::plan::llama::LlamaOptions;
 use tttv2_core::rules::Rule;
@@ -223,32 +223,63 @@ fn llama_from_fields(cx: &Ctxt, model: &Model) -> Option<LlamaConfig> {
     if !check::decoder_sizes(cx, &sizes) {
         return None;
     }
-    let head_dim = d.head_dim.map(|h| h.value).unwrap_or(hidden.value / heads.value.max(1));
-    let eps = d.eps.or(*norm_eps).map(|e| e.value).unwrap_or(1e-5);
-    Some(LlamaConfig {
-        hidden_size: hidden.value,
-        intermediate_size: intermediate.value,
-        num_attention_heads: heads.value,
-        num_key_value_heads: kv_heads,
-        head_dim,
-        num_hidden_layers: repeat.value,
-        vocab_size: vocab.value,
-        rms_norm_eps: eps,
-        rope_theta: d.rope_theta.map(|r| r.value).unwrap_or(10_000.0),
-        rope_scaling: d.rope_scaling.map(|r| RopeScaling::Llama3 {
-            factor: r.value.factor,
-            low_freq_factor: r.value.low_freq_factor,
-            high_freq_factor: r.value.high_freq_factor,
-            original_max_position_embeddings: r.value.original_max_position_embeddings,
+    // The attribute form is a config.json written as attributes: the same reader validates it
+    // and applies transformers' defaults, and what it refuses is reported at the attribute.
+    let window = d.sliding_window.map(|w| w.value);
+    let architecture = match (d.qkv_bias, window) {
+        // Qwen2 uses its window only in layers `max_window_layers..`: every layer here.
+        (true, _) => "Qwen2ForCausalLM",
+        (false, Some(_)) => "MistralForCausalLM",
+        (false, None) => "LlamaForCausalLM",
+    };
+    let hf = HfConfig {
+        architectures: Some(vec![architecture.to_owned()]),
+        hidden_size: Some(hidden.value),
+        intermediate_size: Some(intermediate.value),
+        num_attention_heads: Some(heads.value),
+        num_key_value_heads: Some(kv_heads),
+        head_dim: d.head_dim.map(|h| h.value),
+        num_hidden_layers: Some(repeat.value),
+        vocab_size: Some(vocab.value),
+        rms_norm_eps: Some(d.eps.or(*norm_eps).map_or(1e-5, |e| e.value)),
+        rope_theta: d.rope_theta.map(|r| r.value),
+        rope_scaling: d.rope_scaling.map(|r| HfRope {
+            rope_type: Some("llama3".to_owned()),
+            factor: Some(r.value.factor),
+            low_freq_factor: Some(r.value.low_freq_factor),
+            high_freq_factor: Some(r.value.high_freq_factor),
+            original_max_position_embeddings: Some(r.value.original_max_position_embeddings),
+            ..HfRope::default()
         }),
-        tie_word_embeddings: *tied,
+        tie_word_embeddings: Some(*tied),
         // Undeclared: Llama 3.1's 131,072 positions (a checkpoint saying otherwise is refused at
         // load, naming the key to set).
-        max_position_embeddings: d.max_position_embeddings.map_or(131_072, |m| m.value),
-        torch_dtype: None,
-        bos_token_id: Vec::new(),
-        eos_token_id: Vec::new(),
-        sliding_window: d.sliding_window.map(|w| w.value),
-        qkv_bias: d.qkv_bias,
-    })
+        max_position_embeddings: Some(d.max_position_embeddings.map_or(131_072, |m| m.value)),
+        sliding_window: window.map(Some),
+        use_sliding_window: (d.qkv_bias && window.is_some()).then_some(true),
+        max_window_layers: (d.qkv_bias && window.is_some()).then_some(0),
+        ..HfConfig::default()
+    };
+    match LlamaConfig::from_hf(&hf) {
+        Ok(cfg) => Some(cfg),
+        Err(kind) => {
+            let span = match kind.field().map(|f| f.split('.').next().unwrap_or(f)) {
+                Some("hidden_size") => hidden.span,
+                Some("vocab_size") => vocab.span,
+                Some("num_attention_heads") => at("attention.heads"),
+                Some("num_key_value_heads") => at("attention.kv_heads"),
+                Some("head_dim") => at("attention.head_dim"),
+                Some("rope_theta") => at("attention.rope_theta"),
+                Some("rope_scaling") => at("attention.rope_scaling"),
+                Some("sliding_window") => at("attention.sliding_window"),
+                Some("intermediate_size") => at("mlp.intermediate"),
+                Some("num_hidden_layers") => at("repeat"),
+                Some("rms_norm_eps") => at("eps"),
+                Some("max_position_embeddings") => at("max_position_embeddings"),
+                _ => dspan,
+            };
+            cx.error_at(span, Diag::ConfigJson.with(format!("this decoder, read as a config.json: {kind}")));
+            None
+        }
+    }
 }

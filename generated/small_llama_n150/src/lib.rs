@@ -57,7 +57,7 @@ impl SmallLlama {
         use ::tttv2::Tensor;
         use small_llama_plan::*;
         device.expect_profile(&DEVICE)?;
-        weights.check_compiled(MANIFEST_JSON)?;
+        weights.check_compiled(&model_config())?;
         let embed_tokens = Tensor::from_f32(
             device,
             &llama::embedding_table(weights, 2048, 512)?,
@@ -661,6 +661,29 @@ pub mod small_llama_plan {
     pub const MAX_SEQ_LEN: u32 = 256;
     /// The prefill buckets: a prompt runs through the smallest that holds it.
     pub const PREFILL_BUCKETS: [u32; 2] = [128, 256];
+    /// The model's config as it was compiled: `load` refuses a checkpoint whose own config
+    /// computes something else.
+    pub fn model_config() -> ::tttv2::hf::LlamaConfig {
+        ::tttv2::hf::LlamaConfig {
+            hidden_size: 512,
+            intermediate_size: 1536,
+            num_attention_heads: 8,
+            num_key_value_heads: 2,
+            head_dim: 64,
+            num_hidden_layers: 4,
+            vocab_size: 2048,
+            rms_norm_eps: 0.00001f64,
+            rope_theta: 10000f64,
+            rope_scaling: None,
+            tie_word_embeddings: false,
+            max_position_embeddings: 2048,
+            torch_dtype: Some("bfloat16".to_owned()),
+            bos_token_id: vec![],
+            eos_token_id: vec![],
+            sliding_window: None,
+            qkv_bias: false,
+        }
+    }
     /// Whether the LM head reuses the embedding table (`tie_word_embeddings`).
     pub const TIE_WORD_EMBEDDINGS: bool = false;
     /// RoPE inverse frequencies, folded at build time (the cos/sin tables are computed from

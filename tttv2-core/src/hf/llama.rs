@@ -186,15 +186,22 @@ pub enum HfErrorKind {
     },
 }
 
-impl HfError {
-    /// The field the error is about, if it is about one.
+impl HfErrorKind {
+    /// The field the error is about, if it is about one (dotted for nested fields).
     pub fn field(&self) -> Option<&str> {
-        match &self.kind {
+        match self {
             HfErrorKind::MissingField(f) => Some(f),
             HfErrorKind::InvalidField { field, .. } | HfErrorKind::Unsupported { field, .. } => Some(field),
             HfErrorKind::UnsupportedArchitecture(_) => Some("architectures"),
             _ => None,
         }
+    }
+}
+
+impl HfError {
+    /// The field the error is about, if it is about one.
+    pub fn field(&self) -> Option<&str> {
+        self.kind.field()
     }
 
     /// The error's own fix, when it has one (otherwise: point at a valid config).

@@ -69,6 +69,14 @@ pub enum Rule {
     /// The model's weights and KV cache do not fit the memory budget in any dtype the policy
     /// allows.
     MemoryBudget,
+    /// Generated code runs single-chip systems only so far.
+    SingleChipProgram,
+    /// The generated decode step runs at most 32 users (one tile row of hidden state).
+    DecodeBatch,
+    /// Generated prefill runs one user's prompt per call.
+    PrefillBatch,
+    /// Every step of a model reads each weight in one placement: the model holds one copy.
+    OneWeightCopy,
 }
 
 impl Rule {
@@ -101,6 +109,10 @@ impl Rule {
             Rule::DramShardedEvenK => "dram-sharded-even-k",
             Rule::OpConstraint => "op-constraint",
             Rule::MemoryBudget => "memory-budget",
+            Rule::SingleChipProgram => "single-chip-program",
+            Rule::DecodeBatch => "decode-batch",
+            Rule::PrefillBatch => "prefill-batch",
+            Rule::OneWeightCopy => "one-weight-copy",
         }
     }
 }

@@ -18,12 +18,13 @@
 
 mod cb;
 mod ops;
+mod runnable;
 mod step;
 mod types;
 
-// The program vocabulary, re-exported where planners and generated code have always found it.
 use crate::program::{Call, LayerPlan, OpKind, OpShapes, PlannedOp, Program, Role, TensorArg};
 use crate::program::{KvCache, LayerWeight, ModelWeight, RopeInput, StepInput, TensorRef};
+pub use runnable::{ModelProgram, StepKind, StepPlan, plan_program};
 pub use types::{
     LayerOverride, LlamaOptions, LlamaPlan, LlamaPlanError, OptimizeFor, PlanTotals, THROUGHPUT_SLACK, TracedCall,
     WeightGroup,
