@@ -15,6 +15,7 @@ pub mod llama;
 mod llama_program;
 mod model;
 mod program;
+pub mod signatures;
 
 pub use consts::ConstExpr;
 pub use model::{ModelItem, model_multi_tokens, model_tokens, plan_module_name};

@@ -239,14 +239,15 @@ fn plan_module_body(a: &Artifacts) -> TokenStream {
 
 /// `manifest()` and `graph()`.
 fn artifact_methods(plan_mod: &Ident) -> TokenStream {
+    let (manifest_sig, graph_sig) = (super::signatures::manifest(), super::signatures::graph());
     quote! {
         /// The deployment manifest, parsed.
-        pub fn manifest() -> ::tttv2::serde_json::Value {
+        #manifest_sig {
             ::tttv2::serde_json::from_str(#plan_mod::MANIFEST_JSON).expect("the embedded manifest is valid JSON")
         }
 
         /// The compute graph, parsed (`nodes`, `edges`).
-        pub fn graph() -> ::tttv2::serde_json::Value {
+        #graph_sig {
             ::tttv2::serde_json::from_str(#plan_mod::GRAPH_JSON).expect("the embedded graph is valid JSON")
         }
     }

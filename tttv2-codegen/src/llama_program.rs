@@ -10,6 +10,7 @@ use quote::{format_ident, quote};
 use super::ConstExpr;
 use super::llama::LlamaItem;
 use super::program::{Cx, Names, Slot, Slots, linear_const, linear_consts, local_ident, statements};
+use super::signatures;
 use tttv2_core::plan::Mode;
 use tttv2_core::plan::llama::{ModelProgram, StepPlan, rope_inv_freq};
 use tttv2_core::program::{Call, LayerPlan, LayerWeight, PlannedOp, RopeInput, StepInput, TensorArg, TensorRef};
@@ -70,6 +71,7 @@ pub fn plan_consts(r: &ModelProgram) -> TokenStream {
     let nl = Literal::usize_unsuffixed(lens.len());
     let tied = main.model.tie_word_embeddings;
     let model_config = main.model.const_expr();
+    let model_config_sig = signatures::model_config();
     let steps = emissions(r, &names).into_iter().map(|e| match e {
         Emission::One(i) => {
             let s = &r.steps[i];
@@ -100,7 +102,7 @@ pub fn plan_consts(r: &ModelProgram) -> TokenStream {
         pub const PREFILL_BUCKETS: [u32; #nl] = [#(#lens),*];
         /// The model's config as it was compiled: `load` refuses a checkpoint whose own config
         /// computes something else.
-        pub fn model_config() -> ::tttv2::hf::LlamaConfig {
+        #model_config_sig {
             #model_config
         }
         /// Whether the LM head reuses the embedding table (`tie_word_embeddings`).
@@ -300,9 +302,10 @@ fn step_code(s: &StepPlan, bucket: usize, n: &StepNames, cx: &mut Cx, layer_ty: 
         let (_, cos) = reader(s.ops(), &RopeInput::Cos.into()).expect("a rotary op");
         let cos = names.mc(&cos.memory_config);
         let doc = " One decode step: user `u` feeds `tokens[u]` at `positions[u]`; returns each user's logits.";
+        let decode_sig = signatures::decode();
         quote! {
             #[doc = #doc]
-            pub fn decode(&mut self, device: &::tttv2::Device, tokens: &[u32], positions: &[u32]) -> ::tttv2::Result<Vec<Vec<f32>>> {
+            #decode_sig {
                 use ::tttv2::nn::llama;
                 use ::tttv2::ops;
                 use ::tttv2::ttnn::*;
@@ -766,24 +769,19 @@ pub fn program_tokens(item: &LlamaItem, plan_mod: &Ident, doc: &[String], r: &Mo
         quote!(if tokens.len() <= #len { return self.#f(device, user, tokens); })
     });
     let max_prefill = lit(r.prefills().map(|s| s.plan.options.seq_len).max().unwrap_or(0));
+    let (prefill_sig, generate_sig) = (signatures::prefill(r.mode), signatures::generate());
     let prefill = match r.mode {
         Mode::Decode => quote! {
             /// Runs user `user`'s prompt through the smallest prefill bucket that holds it, fills
             /// its KV-cache rows from position 0 and returns the logits of its last token.
-            pub fn prefill(&mut self, device: &::tttv2::Device, user: u32, tokens: &[u32]) -> ::tttv2::Result<Vec<f32>> {
+            #prefill_sig {
                 ::tttv2::nn::llama::check_prefill(user, tokens, #plan_mod::BATCH, #max_prefill)?;
                 #(#buckets)*
                 unreachable!("check_prefill bounds the prompt by the largest bucket")
             }
 
             /// Prefill, then decode every user together until EOS or the token limit.
-            pub fn generate(
-                &mut self,
-                device: &::tttv2::Device,
-                prompts: &[Vec<u32>],
-                options: &::tttv2::nn::generate::GenerateOptions,
-                on_token: impl FnMut(usize, u32),
-            ) -> ::tttv2::Result<::tttv2::nn::generate::Generation> {
+            #generate_sig {
                 ::tttv2::nn::generate::generate(self, device, prompts, options, on_token)
             }
         },
@@ -791,7 +789,7 @@ pub fn program_tokens(item: &LlamaItem, plan_mod: &Ident, doc: &[String], r: &Mo
             let m = &by_len[0].1;
             quote! {
                 /// Runs a prompt of up to the planned length and returns the logits of its last token.
-                pub fn prefill(&mut self, device: &::tttv2::Device, tokens: &[u32]) -> ::tttv2::Result<Vec<f32>> {
+                #prefill_sig {
                     ::tttv2::nn::llama::check_prefill(0, tokens, 1, #max_prefill)?;
                     self.#m(device, 0, tokens)
                 }
@@ -820,6 +818,7 @@ pub fn program_tokens(item: &LlamaItem, plan_mod: &Ident, doc: &[String], r: &Mo
         }
     });
     let step_fns = quote!(#(#step_fns)*);
+    let (load_sig, weight_bytes_sig) = (signatures::load(), signatures::weight_bytes());
     let all_fields: Vec<Ident> = self_fields.iter().map(|t| field(&t.tensor)).collect();
     let lw: Vec<Ident> =
         layer_fields.iter().filter(|t| matches!(t.tensor, TensorRef::Layer(_))).map(|t| field(&t.tensor)).collect();
@@ -844,7 +843,7 @@ pub fn program_tokens(item: &LlamaItem, plan_mod: &Ident, doc: &[String], r: &Mo
         impl #ident {
             /// Loads every weight by its Hugging Face name, transforms it to TT-NN's layout and
             /// uploads it where the plan places it; zeroes the KV cache; computes the RoPE tables.
-            pub fn load(device: &::tttv2::Device, weights: &impl ::tttv2::nn::WeightSource) -> ::tttv2::Result<Self> {
+            #load_sig {
                 use ::tttv2::nn::llama;
                 use ::tttv2::ttnn::*;
                 use ::tttv2::Tensor;
@@ -864,7 +863,7 @@ pub fn program_tokens(item: &LlamaItem, plan_mod: &Ident, doc: &[String], r: &Mo
 
             /// Bytes of the model's weights on the device (each tensor once, in whole tiles; KV
             /// cache not included).
-            pub fn weight_bytes(&self) -> u64 {
+            #weight_bytes_sig {
                 let layers: u64 = self.layers.iter().map(|l| #(::tttv2::nn::llama::tensor_bytes(&l.#lw))+*).sum();
                 layers #(+ ::tttv2::nn::llama::tensor_bytes(&self.#all_fields))*
             }

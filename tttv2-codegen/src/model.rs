@@ -1,3 +1,4 @@
+use super::signatures;
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 
@@ -187,6 +188,7 @@ pub fn model_multi_tokens(plans: &[(Option<Ident>, &ModelDecl, &ModelPlan)], ite
             }
         }
     };
+    let (input_sig, forward_sig, load_sig) = (signatures::input(), signatures::forward(), signatures::load());
     let (input_fn, forward_fn) = match first_const {
         Some(fc) => {
             let input_doc =
@@ -196,13 +198,13 @@ pub fn model_multi_tokens(plans: &[(Option<Ident>, &ModelDecl, &ModelPlan)], ite
             (
                 quote! {
                     #[doc = #input_doc]
-                    pub fn input(device: &::tttv2::Device, x: &[f32]) -> ::tttv2::Result<::tttv2::Tensor> {
+                    #input_sig {
                         ::tttv2::nn::Linear::input(device, x, &#plan_mod::#fc)
                     }
                 },
                 quote! {
                     #[doc = #fwd_doc]
-                    pub fn forward(&self, x: &::tttv2::Tensor) -> ::tttv2::Result<::tttv2::Tensor> {
+                    #forward_sig {
                         #(#steps)*
                         Ok(x)
                     }
@@ -226,7 +228,7 @@ pub fn model_multi_tokens(plans: &[(Option<Ident>, &ModelDecl, &ModelPlan)], ite
 
         impl #ident {
             #[doc = #load_doc]
-            pub fn load(device: &::tttv2::Device, weights: &impl ::tttv2::nn::WeightSource) -> ::tttv2::Result<Self> {
+            #load_sig {
                 device.expect_profile(&#plan_mod::DEVICE)?;
                 Ok(Self {
                     #(#loads,)*

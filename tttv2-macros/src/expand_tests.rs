@@ -375,3 +375,91 @@ fn every_declared_field_reaches_the_plan() {
     };
     assert_eq!(planned, declared);
 }
+
+/// The `pub fn` signatures of the inherent impls of `ty` (the plan module's too, as `plan::…`).
+fn public_signatures(tokens: proc_macro2::TokenStream, ty: &str) -> Vec<String> {
+    let file: syn::File = syn::parse2(tokens).expect("the expansion parses as a Rust file");
+    let mut sigs = Vec::new();
+    for item in &file.items {
+        match item {
+            syn::Item::Impl(i)
+                if i.trait_.is_none() && {
+                    let t = &i.self_ty;
+                    quote!(#t).to_string() == ty
+                } =>
+            {
+                for f in &i.items {
+                    if let syn::ImplItem::Fn(f) = f
+                        && matches!(f.vis, syn::Visibility::Public(_))
+                    {
+                        let sig = &f.sig;
+                        sigs.push(quote!(#sig).to_string());
+                    }
+                }
+            }
+            syn::Item::Mod(m) => {
+                for f in m.content.iter().flat_map(|(_, items)| items) {
+                    if let syn::Item::Fn(f) = f {
+                        let sig = &f.sig;
+                        sigs.push(format!("plan::{}", quote!(#sig)));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    sigs.sort();
+    sigs
+}
+
+/// A declaration with errors expands to a stub with exactly the public methods the real
+/// expansion has, so code using the model resolves alike and shows no errors of its own.
+#[test]
+fn the_stub_has_the_methods_of_the_expansion() {
+    let llama = |batch: u32, mode: &str| {
+        let seq = if mode == "decode" { quote!(seq_len = 256) } else { quote!(seq_len = 128) };
+        expand_with(
+            quote!(device = "wormhole_b0", mode = #mode, batch = #batch, #seq),
+            quote! {
+                pub struct TinyLlama {
+                    #[embedding(vocab = 4096, dim = 512)]
+                    embed_tokens: Embedding,
+                    #[decoder(repeat = 2, attention(heads = 8, kv_heads = 2), mlp(intermediate = 1536))]
+                    layers: Decoder,
+                    #[rms_norm(dim = 512)]
+                    norm: RmsNorm,
+                    #[lm_head(vocab = 4096)]
+                    lm_head: LmHead,
+                }
+            },
+            |_| true,
+        )
+    };
+    for (mode, bad_batch) in [("decode", 64), ("prefill", 4)] {
+        let (real, stub) = (llama(1, mode), llama(bad_batch, mode));
+        assert!(stub.to_string().contains("compile_error"), "{mode}: batch {bad_batch} is an error");
+        assert!(!real.to_string().contains("compile_error"), "{mode}: batch 1 is not");
+        let real = public_signatures(real, "TinyLlama");
+        let stub = public_signatures(stub, "TinyLlama");
+        let expected = if mode == "decode" { 8 } else { 6 }; // load, prefill, (decode, generate,) weight_bytes, manifest, graph, plan::model_config
+        assert_eq!(real.len(), expected, "{mode}: {real:?}");
+        assert_eq!(stub, real, "{mode}");
+    }
+    let mlp = |out: proc_macro2::TokenStream| {
+        expand_with(
+            quote!(device = "wormhole_b0", batch = 32),
+            quote! {
+                pub struct Mlp {
+                    #[linear(in = 1024, #out)]
+                    up: Linear,
+                }
+            },
+            |_| true,
+        )
+    };
+    let (real, stub) = (mlp(quote!(out = 4096)), mlp(quote!()));
+    assert!(stub.to_string().contains("compile_error"));
+    // The MLP's plan module has no functions; compare the impls.
+    let strip = |v: Vec<String>| v.into_iter().filter(|s| !s.starts_with("plan::")).collect::<Vec<_>>();
+    assert_eq!(strip(public_signatures(stub, "Mlp")), strip(public_signatures(real, "Mlp")));
+}

@@ -39,7 +39,7 @@ pub fn expand_llama(
         }
     }
     if cx.has_errors() {
-        return with_stub(cx, feature_error, model);
+        return with_stub(cx, feature_error, model, attrs.mode);
     }
     if let Err(errors) = cx.check() {
         return errors;
