@@ -627,220 +627,172 @@ impl SharedBuckets {
     }
 }
 
-/// The struct, the layer struct, and the program's methods.
-pub fn program_tokens(item: &LlamaItem, plan_mod: &Ident, doc: &[String], r: &ModelProgram) -> TokenStream {
-    let LlamaItem { attrs, vis, ident, .. } = item;
-    let layer_ty = format_ident!("{}Layer", ident);
-    let mut names = Names::default();
-    for s in &r.steps {
-        names.collect(s.ops());
+/// What the parts of a model's code share: the program, the hoisted configs' names, the main
+/// step (whose configs place the weights), and the names of the plan module and the types.
+struct ModelCode<'a> {
+    r: &'a ModelProgram,
+    names: Names,
+    main: &'a StepPlan,
+    /// The main step's config module (`decode`, `prefill_128`): the weights' configs.
+    consts: TokenStream,
+    plan_mod: &'a Ident,
+    ident: &'a Ident,
+    layer_ty: Ident,
+}
+
+impl<'a> ModelCode<'a> {
+    fn new(r: &'a ModelProgram, plan_mod: &'a Ident, ident: &'a Ident) -> Self {
+        let mut names = Names::default();
+        for s in &r.steps {
+            names.collect(s.ops());
+        }
+        let main = &r.steps[0];
+        let main_mod = format_ident!("{}", main.module());
+        ModelCode {
+            r,
+            names,
+            main,
+            consts: quote!(#main_mod),
+            plan_mod,
+            ident,
+            layer_ty: format_ident!("{}Layer", ident),
+        }
     }
-    let main = &r.steps[0];
-    let main_mod = format_ident!("{}", main.module());
-    let consts = quote!(#main_mod);
-    let program = &main.plan.program;
 
-    // Fields: the model's tensors, then the RoPE operands.
-    let self_fields: Vec<&TensorArg> = r.tensors.iter().filter(|t| matches!(t.tensor, TensorRef::Model(_))).collect();
-    let layer_fields: Vec<&TensorArg> =
-        r.tensors.iter().filter(|t| matches!(t.tensor, TensorRef::Layer(_) | TensorRef::Cache(_))).collect();
-    let sf = self_fields.iter().map(|t| field(&t.tensor));
-    let lf: Vec<Ident> = layer_fields.iter().map(|t| field(&t.tensor)).collect();
-    let decode_tm = r.decode().map(|_| quote!(decode_trans_mat: ::tttv2::Tensor,));
-    let layer_doc = format!(" One decoder layer of [`{ident}`] on the device: its weights and KV cache.");
+    /// The model's own tensors (embedding, final norm, LM head pieces).
+    fn model_tensors(&self) -> Vec<&'a TensorArg> {
+        self.r.tensors.iter().filter(|t| matches!(t.tensor, TensorRef::Model(_))).collect()
+    }
 
-    // load: the model's tensors by the main step's configs, one `load_layer` per layer plan.
-    // The LM head is transposed once, cut into its pieces and freed before the layers load (a
-    // vocabulary-wide f32 copy is a gigabyte for Llama-3).
-    let mut self_loads = Vec::new();
-    let mut lm_col = 0u32;
-    let is_lm_head = |t: &TensorArg| matches!(t.tensor, TensorRef::Model(w) if w.is_lm_head());
-    let pieces = self_fields.iter().filter(|t| is_lm_head(t)).count();
-    let mut seen = 0;
-    for t in &self_fields {
-        let (op, _) = reader(main.ops(), &t.tensor).expect("a reader");
-        let e = load_expr(t, op, &consts, "", &names, (1, 1), lm_col);
-        let f = field(&t.tensor);
-        if is_lm_head(t) {
+    /// Each layer's tensors: its weights and KV caches.
+    fn layer_tensors(&self) -> Vec<&'a TensorArg> {
+        self.r.tensors.iter().filter(|t| matches!(t.tensor, TensorRef::Layer(_) | TensorRef::Cache(_))).collect()
+    }
+
+    /// `load`'s statements for the model's own tensors. The LM head is transposed once, cut into
+    /// its pieces and freed before the layers load (a vocabulary-wide f32 copy is a gigabyte for
+    /// Llama-3).
+    fn model_loads(&self) -> Vec<TokenStream> {
+        let (main, model) = (self.main, &self.main.plan.model);
+        let is_lm_head = |t: &TensorArg| matches!(t.tensor, TensorRef::Model(w) if w.is_lm_head());
+        let tensors = self.model_tensors();
+        let pieces = tensors.iter().filter(|t| is_lm_head(t)).count();
+        let (mut loads, mut lm_col, mut seen) = (Vec::new(), 0u32, 0);
+        for t in tensors {
+            let (op, _) = reader(main.ops(), &t.tensor).expect("a reader");
+            let e = load_expr(t, op, &self.consts, "", &self.names, (1, 1), lm_col);
+            let f = field(&t.tensor);
+            if !is_lm_head(t) {
+                loads.push(quote!(let #f = #e;));
+                continue;
+            }
             if seen == 0 {
-                let (v, h) = (lit(main.plan.model.vocab_size), lit(main.plan.model.hidden_size));
-                self_loads.push(quote!(let lm_head_t = llama::lm_head_weight(weights, TIE_WORD_EMBEDDINGS, #v, #h)?;));
+                let (v, h) = (lit(model.vocab_size), lit(model.hidden_size));
+                loads.push(quote!(let lm_head_t = llama::lm_head_weight(weights, TIE_WORD_EMBEDDINGS, #v, #h)?;));
             }
             seen += 1;
             if let Call::Linear(c) = &op.call {
                 lm_col += c.n;
             }
-            self_loads.push(quote!(let #f = #e;));
+            loads.push(quote!(let #f = #e;));
             if seen == pieces {
-                self_loads.push(quote!(drop(lm_head_t);));
+                loads.push(quote!(drop(lm_head_t);));
             }
-        } else {
-            self_loads.push(quote!(let #f = #e;));
         }
+        loads
     }
-    let load_layers = program.layer_plans.iter().enumerate().map(|(p, lp)| {
-        let name = format_ident!("load_{}layer", layer_prefix(main, p));
-        let prefix = layer_prefix(main, p).to_uppercase();
-        let heads = heads_of(&lp.ops);
-        let loads = layer_fields.iter().map(|t| {
-            let (op, _) = reader(&lp.ops, &t.tensor).expect("a reader");
-            let e = load_expr(t, op, &consts, &prefix, &names, heads, 0);
-            let f = field(&t.tensor);
-            quote!(#f: #e)
-        });
-        quote! {
-            fn #name(device: &::tttv2::Device, weights: &impl ::tttv2::nn::WeightSource, i: usize) -> ::tttv2::Result<#layer_ty> {
-                use ::tttv2::nn::llama;
-                use ::tttv2::ttnn::*;
-                use ::tttv2::Tensor;
-                use #plan_mod::*;
-                Ok(#layer_ty { #(#loads),* })
-            }
-        }
-    });
-    let layer_loads = layer_runs(&program.layer_plans).into_iter().map(|(p, a, b)| {
-        let name = format_ident!("load_{}layer", layer_prefix(main, p));
-        let (a, b) = (Literal::usize_unsuffixed(a), Literal::usize_unsuffixed(b));
-        quote!(for i in #a..#b { layers.push(Self::#name(device, weights, i)?); })
-    });
-    let rope_mc = |s: &StepPlan| -> (TokenStream, TokenStream) {
+
+    /// One `load_layer` function per distinct layer plan, and the loops that call them.
+    fn layer_loads(&self) -> (Vec<TokenStream>, Vec<TokenStream>) {
+        let (main, plan_mod, layer_ty) = (self.main, self.plan_mod, &self.layer_ty);
+        let program = &main.plan.program;
+        let tensors = self.layer_tensors();
+        let fns = program
+            .layer_plans
+            .iter()
+            .enumerate()
+            .map(|(p, lp)| {
+                let name = format_ident!("load_{}layer", layer_prefix(main, p));
+                let prefix = layer_prefix(main, p).to_uppercase();
+                let heads = heads_of(&lp.ops);
+                let loads = tensors.iter().map(|t| {
+                    let (op, _) = reader(&lp.ops, &t.tensor).expect("a reader");
+                    let e = load_expr(t, op, &self.consts, &prefix, &self.names, heads, 0);
+                    let f = field(&t.tensor);
+                    quote!(#f: #e)
+                });
+                quote! {
+                    fn #name(device: &::tttv2::Device, weights: &impl ::tttv2::nn::WeightSource, i: usize) -> ::tttv2::Result<#layer_ty> {
+                        use ::tttv2::nn::llama;
+                        use ::tttv2::ttnn::*;
+                        use ::tttv2::Tensor;
+                        use #plan_mod::*;
+                        Ok(#layer_ty { #(#loads),* })
+                    }
+                }
+            })
+            .collect();
+        let calls = layer_runs(&program.layer_plans)
+            .into_iter()
+            .map(|(p, a, b)| {
+                let name = format_ident!("load_{}layer", layer_prefix(main, p));
+                let (a, b) = (Literal::usize_unsuffixed(a), Literal::usize_unsuffixed(b));
+                quote!(for i in #a..#b { layers.push(Self::#name(device, weights, i)?); })
+            })
+            .collect();
+        (fns, calls)
+    }
+
+    /// Where a step reads its RoPE operands: the cos/sin tables' and the rotation matrix's
+    /// memory configs.
+    fn rope_placement(&self, s: &StepPlan) -> (TokenStream, TokenStream) {
         let (_, cos) = reader(s.ops(), &RopeInput::Cos.into()).expect("a rotary op");
         let (_, tm) = reader(s.ops(), &RopeInput::TransMat.into()).expect("a rotary op");
-        (names.mc(&cos.memory_config), names.mc(&tm.memory_config))
-    };
-    // Each bucket's RoPE operands, in `PREFILL_BUCKETS` order: a loop when all are placed alike.
-    let placements: Vec<(TokenStream, TokenStream)> = r.prefills().map(rope_mc).collect();
-    let rope_loads = if placements
-        .windows(2)
-        .all(|w| w[0].0.to_string() == w[1].0.to_string() && w[0].1.to_string() == w[1].1.to_string())
-    {
-        let (cos, tm) = &placements[0];
-        quote! {
-            let prefill_ropes = PREFILL_BUCKETS
-                .iter()
-                .map(|&len| llama::PrefillRope::upload(device, &rope, len, &#cos, &#tm))
-                .collect::<::tttv2::Result<Vec<_>>>()?;
-        }
-    } else {
-        let uploads = r.prefills().zip(&placements).map(|(s, (cos, tm))| {
-            let len = lit(s.plan.options.seq_len);
-            quote!(llama::PrefillRope::upload(device, &rope, #len, &#cos, &#tm)?)
-        });
-        quote!(let prefill_ropes = vec![#(#uploads),*];)
-    };
-    let decode_tm_load = r.decode().map(|s| {
-        let (_, tm) = rope_mc(s);
-        quote!(let decode_trans_mat = llama::trans_mat(device, BATCH, &#tm)?;)
-    });
-    let decode_tm_field = r.decode().map(|_| quote!(decode_trans_mat,));
-    let positions = r.prefills().map(|s| s.plan.options.seq_len).max().unwrap_or(0).max(main.plan.options.seq_len);
-    let positions = Literal::usize_unsuffixed(positions as usize);
-    let sf2 = self_fields.iter().map(|t| field(&t.tensor));
-
-    // Steps: the decode step, then each prefill bucket's function or the function buckets share;
-    // `by_len` is what `prefill` calls for each bucket.
-    let mut step_fns = Vec::new();
-    let mut by_len: Vec<(u32, TokenStream)> = Vec::new();
-    for e in emissions(r, &names) {
-        match e {
-            Emission::One(i) => {
-                let s = &r.steps[i];
-                let m = format_ident!("{}", s.module());
-                let mut cx = cx_of(&names, quote!(#m), Slots::Values);
-                let bucket = r.prefills().position(|p| p.module() == s.module()).unwrap_or(0);
-                step_fns.push(step_code(s, bucket, &StepNames::one(s), &mut cx, &layer_ty, plan_mod).fns);
-                if s.plan.options.mode == Mode::Prefill {
-                    by_len.push((s.plan.options.seq_len, quote!(#m)));
-                }
-            }
-            Emission::Shared(g) => {
-                step_fns.push(g.fns(r, &names, &layer_ty, plan_mod));
-                let f = &g.fns.step;
-                for &(i, _) in &g.members {
-                    let b = bucket_type(&r.steps[i]);
-                    by_len.push((r.steps[i].plan.options.seq_len, quote!(#f::<#plan_mod::#b>)));
-                }
-            }
-        }
+        (self.names.mc(&cos.memory_config), self.names.mc(&tm.memory_config))
     }
-    by_len.sort_by_key(|(l, _)| *l);
-    let buckets = by_len.iter().map(|(len, f)| {
-        let len = lit(*len);
-        quote!(if tokens.len() <= #len { return self.#f(device, user, tokens); })
-    });
-    let max_prefill = lit(r.prefills().map(|s| s.plan.options.seq_len).max().unwrap_or(0));
-    let (prefill_sig, generate_sig) = (signatures::prefill(r.mode), signatures::generate());
-    let prefill = match r.mode {
-        Mode::Decode => quote! {
-            /// Runs user `user`'s prompt through the smallest prefill bucket that holds it, fills
-            /// its KV-cache rows from position 0 and returns the logits of its last token.
-            #prefill_sig {
-                ::tttv2::nn::llama::check_prefill(user, tokens, #plan_mod::BATCH, #max_prefill)?;
-                #(#buckets)*
-                unreachable!("check_prefill bounds the prompt by the largest bucket")
-            }
 
-            /// Prefill, then decode every user together until EOS or the token limit.
-            #generate_sig {
-                ::tttv2::nn::generate::generate(self, device, prompts, options, on_token)
-            }
-        },
-        Mode::Prefill => {
-            let m = &by_len[0].1;
+    /// `load`'s RoPE statements: each bucket's operands in `PREFILL_BUCKETS` order (a loop when
+    /// all are placed alike), then the decode step's rotation matrix.
+    fn rope_loads(&self) -> TokenStream {
+        let r = self.r;
+        let placements: Vec<(TokenStream, TokenStream)> = r.prefills().map(|s| self.rope_placement(s)).collect();
+        let prefill = if placements
+            .windows(2)
+            .all(|w| w[0].0.to_string() == w[1].0.to_string() && w[0].1.to_string() == w[1].1.to_string())
+        {
+            let (cos, tm) = &placements[0];
             quote! {
-                /// Runs a prompt of up to the planned length and returns the logits of its last token.
-                #prefill_sig {
-                    ::tttv2::nn::llama::check_prefill(0, tokens, 1, #max_prefill)?;
-                    self.#m(device, 0, tokens)
-                }
+                let prefill_ropes = PREFILL_BUCKETS
+                    .iter()
+                    .map(|&len| llama::PrefillRope::upload(device, &rope, len, &#cos, &#tm))
+                    .collect::<::tttv2::Result<Vec<_>>>()?;
             }
-        }
-    };
-    let causal_lm = (r.mode == Mode::Decode).then(|| {
+        } else {
+            let uploads = r.prefills().zip(&placements).map(|(s, (cos, tm))| {
+                let len = lit(s.plan.options.seq_len);
+                quote!(llama::PrefillRope::upload(device, &rope, #len, &#cos, &#tm)?)
+            });
+            quote!(let prefill_ropes = vec![#(#uploads),*];)
+        };
+        let decode = r.decode().map(|s| {
+            let (_, tm) = self.rope_placement(s);
+            quote!(let decode_trans_mat = llama::trans_mat(device, BATCH, &#tm)?;)
+        });
+        quote!(#prefill #decode)
+    }
+
+    /// `load` and its layer functions.
+    fn load(&self) -> TokenStream {
+        let (r, main, plan_mod) = (self.r, self.main, self.plan_mod);
+        let model_loads = self.model_loads();
+        let (layer_fns, layer_calls) = self.layer_loads();
+        let rope_loads = self.rope_loads();
+        let positions = r.prefills().map(|s| s.plan.options.seq_len).max().unwrap_or(0).max(main.plan.options.seq_len);
+        let positions = Literal::usize_unsuffixed(positions as usize);
+        let fields = self.model_tensors().into_iter().map(|t| field(&t.tensor));
+        let decode_tm = r.decode().map(|_| quote!(decode_trans_mat,));
+        let load_sig = signatures::load();
         quote! {
-            impl ::tttv2::nn::CausalLm for #ident {
-                fn batch(&self) -> u32 {
-                    #plan_mod::BATCH
-                }
-                fn max_seq_len(&self) -> u32 {
-                    #plan_mod::MAX_SEQ_LEN
-                }
-                fn max_prefill_len(&self) -> u32 {
-                    #max_prefill
-                }
-                fn prefill(&mut self, device: &::tttv2::Device, user: u32, tokens: &[u32]) -> ::tttv2::Result<Vec<f32>> {
-                    #ident::prefill(self, device, user, tokens)
-                }
-                fn decode(&mut self, device: &::tttv2::Device, tokens: &[u32], positions: &[u32]) -> ::tttv2::Result<Vec<Vec<f32>>> {
-                    #ident::decode(self, device, tokens, positions)
-                }
-            }
-        }
-    });
-    let step_fns = quote!(#(#step_fns)*);
-    let (load_sig, weight_bytes_sig) = (signatures::load(), signatures::weight_bytes());
-    let all_fields: Vec<Ident> = self_fields.iter().map(|t| field(&t.tensor)).collect();
-    let lw: Vec<Ident> =
-        layer_fields.iter().filter(|t| matches!(t.tensor, TensorRef::Layer(_))).map(|t| field(&t.tensor)).collect();
-    quote! {
-        #attrs
-        #[doc = ""]
-        #(#[doc = #doc])*
-        #vis struct #ident {
-            #(#sf: ::tttv2::Tensor,)*
-            layers: Vec<#layer_ty>,
-            rope: ::tttv2::nn::llama::RopeTables,
-            #decode_tm
-            prefill_ropes: Vec<::tttv2::nn::llama::PrefillRope>,
-        }
-
-        #[doc = #layer_doc]
-        #vis struct #layer_ty {
-            #(#lf: ::tttv2::Tensor,)*
-        }
-
-        #[allow(unused_imports)]
-        impl #ident {
             /// Loads every weight by its Hugging Face name, transforms it to TT-NN's layout and
             /// uploads it where the plan places it; zeroes the KV cache; computes the RoPE tables.
             #load_sig {
@@ -850,26 +802,180 @@ pub fn program_tokens(item: &LlamaItem, plan_mod: &Ident, doc: &[String], r: &Mo
                 use #plan_mod::*;
                 device.expect_profile(&DEVICE)?;
                 weights.check_compiled(&model_config())?;
-                #(#self_loads)*
+                #(#model_loads)*
                 let mut layers = Vec::new();
-                #(#layer_loads)*
+                #(#layer_calls)*
                 let rope = llama::RopeTables::new(&ROPE_INV_FREQ, #positions);
                 #rope_loads
-                #decode_tm_load
-                Ok(Self { #(#sf2,)* layers, rope, #decode_tm_field prefill_ropes })
+                Ok(Self { #(#fields,)* layers, rope, #decode_tm prefill_ropes })
             }
 
-            #(#load_layers)*
+            #(#layer_fns)*
+        }
+    }
 
+    /// The steps' functions: the decode step, then each prefill bucket's function or the
+    /// function buckets share; and, by bucket length, what `prefill` calls for it.
+    fn step_fns(&self) -> (Vec<TokenStream>, Vec<(u32, TokenStream)>) {
+        let (r, names, plan_mod, layer_ty) = (self.r, &self.names, self.plan_mod, &self.layer_ty);
+        let mut fns = Vec::new();
+        let mut by_len: Vec<(u32, TokenStream)> = Vec::new();
+        for e in emissions(r, names) {
+            match e {
+                Emission::One(i) => {
+                    let s = &r.steps[i];
+                    let m = format_ident!("{}", s.module());
+                    let mut cx = cx_of(names, quote!(#m), Slots::Values);
+                    let bucket = r.prefills().position(|p| p.module() == s.module()).unwrap_or(0);
+                    fns.push(step_code(s, bucket, &StepNames::one(s), &mut cx, layer_ty, plan_mod).fns);
+                    if s.plan.options.mode == Mode::Prefill {
+                        by_len.push((s.plan.options.seq_len, quote!(#m)));
+                    }
+                }
+                Emission::Shared(g) => {
+                    fns.push(g.fns(r, names, layer_ty, plan_mod));
+                    let f = &g.fns.step;
+                    for &(i, _) in &g.members {
+                        let b = bucket_type(&r.steps[i]);
+                        by_len.push((r.steps[i].plan.options.seq_len, quote!(#f::<#plan_mod::#b>)));
+                    }
+                }
+            }
+        }
+        by_len.sort_by_key(|(l, _)| *l);
+        (fns, by_len)
+    }
+
+    /// The longest prompt a prefill takes.
+    fn max_prefill(&self) -> Literal {
+        lit(self.r.prefills().map(|s| s.plan.options.seq_len).max().unwrap_or(0))
+    }
+
+    /// `prefill` (through the smallest bucket that holds the prompt) and, for a decode model,
+    /// `generate`.
+    fn prefill(&self, by_len: &[(u32, TokenStream)]) -> TokenStream {
+        let (plan_mod, max_prefill) = (self.plan_mod, self.max_prefill());
+        let (prefill_sig, generate_sig) = (signatures::prefill(self.r.mode), signatures::generate());
+        match self.r.mode {
+            Mode::Decode => {
+                let buckets = by_len.iter().map(|(len, f)| {
+                    let len = lit(*len);
+                    quote!(if tokens.len() <= #len { return self.#f(device, user, tokens); })
+                });
+                quote! {
+                    /// Runs user `user`'s prompt through the smallest prefill bucket that holds it, fills
+                    /// its KV-cache rows from position 0 and returns the logits of its last token.
+                    #prefill_sig {
+                        ::tttv2::nn::llama::check_prefill(user, tokens, #plan_mod::BATCH, #max_prefill)?;
+                        #(#buckets)*
+                        unreachable!("check_prefill bounds the prompt by the largest bucket")
+                    }
+
+                    /// Prefill, then decode every user together until EOS or the token limit.
+                    #generate_sig {
+                        ::tttv2::nn::generate::generate(self, device, prompts, options, on_token)
+                    }
+                }
+            }
+            Mode::Prefill => {
+                let m = &by_len[0].1;
+                quote! {
+                    /// Runs a prompt of up to the planned length and returns the logits of its last token.
+                    #prefill_sig {
+                        ::tttv2::nn::llama::check_prefill(0, tokens, 1, #max_prefill)?;
+                        self.#m(device, 0, tokens)
+                    }
+                }
+            }
+        }
+    }
+
+    /// `weight_bytes`.
+    fn weight_bytes(&self) -> TokenStream {
+        let model: Vec<Ident> = self.model_tensors().into_iter().map(|t| field(&t.tensor)).collect();
+        let layer: Vec<Ident> = self
+            .layer_tensors()
+            .into_iter()
+            .filter(|t| matches!(t.tensor, TensorRef::Layer(_)))
+            .map(|t| field(&t.tensor))
+            .collect();
+        let sig = signatures::weight_bytes();
+        quote! {
             /// Bytes of the model's weights on the device (each tensor once, in whole tiles; KV
             /// cache not included).
-            #weight_bytes_sig {
-                let layers: u64 = self.layers.iter().map(|l| #(::tttv2::nn::llama::tensor_bytes(&l.#lw))+*).sum();
-                layers #(+ ::tttv2::nn::llama::tensor_bytes(&self.#all_fields))*
+            #sig {
+                let layers: u64 = self.layers.iter().map(|l| #(::tttv2::nn::llama::tensor_bytes(&l.#layer))+*).sum();
+                layers #(+ ::tttv2::nn::llama::tensor_bytes(&self.#model))*
             }
+        }
+    }
+
+    /// A decode model's `CausalLm` impl, which the generation loop drives.
+    fn causal_lm(&self) -> Option<TokenStream> {
+        let (ident, plan_mod, max_prefill) = (self.ident, self.plan_mod, self.max_prefill());
+        (self.r.mode == Mode::Decode).then(|| {
+            quote! {
+                impl ::tttv2::nn::CausalLm for #ident {
+                    fn batch(&self) -> u32 {
+                        #plan_mod::BATCH
+                    }
+                    fn max_seq_len(&self) -> u32 {
+                        #plan_mod::MAX_SEQ_LEN
+                    }
+                    fn max_prefill_len(&self) -> u32 {
+                        #max_prefill
+                    }
+                    fn prefill(&mut self, device: &::tttv2::Device, user: u32, tokens: &[u32]) -> ::tttv2::Result<Vec<f32>> {
+                        #ident::prefill(self, device, user, tokens)
+                    }
+                    fn decode(&mut self, device: &::tttv2::Device, tokens: &[u32], positions: &[u32]) -> ::tttv2::Result<Vec<Vec<f32>>> {
+                        #ident::decode(self, device, tokens, positions)
+                    }
+                }
+            }
+        })
+    }
+}
+
+/// The struct, the layer struct, and the program's methods.
+pub fn program_tokens(item: &LlamaItem, plan_mod: &Ident, doc: &[String], r: &ModelProgram) -> TokenStream {
+    let LlamaItem { attrs, vis, ident, .. } = item;
+    let code = ModelCode::new(r, plan_mod, ident);
+    let layer_ty = &code.layer_ty;
+    let model_fields = code.model_tensors().into_iter().map(|t| field(&t.tensor));
+    let layer_fields = code.layer_tensors().into_iter().map(|t| field(&t.tensor));
+    let decode_tm = r.decode().map(|_| quote!(decode_trans_mat: ::tttv2::Tensor,));
+    let layer_doc = format!(" One decoder layer of [`{ident}`] on the device: its weights and KV cache.");
+    let load = code.load();
+    let weight_bytes = code.weight_bytes();
+    let (step_fns, by_len) = code.step_fns();
+    let prefill = code.prefill(&by_len);
+    let causal_lm = code.causal_lm();
+    quote! {
+        #attrs
+        #[doc = ""]
+        #(#[doc = #doc])*
+        #vis struct #ident {
+            #(#model_fields: ::tttv2::Tensor,)*
+            layers: Vec<#layer_ty>,
+            rope: ::tttv2::nn::llama::RopeTables,
+            #decode_tm
+            prefill_ropes: Vec<::tttv2::nn::llama::PrefillRope>,
+        }
+
+        #[doc = #layer_doc]
+        #vis struct #layer_ty {
+            #(#layer_fields: ::tttv2::Tensor,)*
+        }
+
+        #[allow(unused_imports)]
+        impl #ident {
+            #load
+
+            #weight_bytes
 
             #prefill
-            #step_fns
+            #(#step_fns)*
         }
 
         #causal_lm
