@@ -117,3 +117,59 @@ fn performance_policy_matches_f64_reference_within_block_float_error() {
     // Block-float weights must actually lose precision relative to the accurate plan.
     assert!(err > 2f64.powi(-9), "bfloat8_b weights should not be as exact as bf16 ({err})");
 }
+
+/// What runs is what was planned: `forward`'s op trace equals the program the planner makes for
+/// the same declaration (`ModelPlan::program`), call for call, configs and tensor placements.
+#[test]
+fn forward_runs_its_program_call_for_call() {
+    use tttv2::ir::{LayerDecl, LayerKind, LinearDecl, ModelDecl};
+    use tttv2::plan::{Mode, Policy, plan_model};
+    use tttv2::ttnn::UnaryOpType;
+
+    let d = data();
+    let layer = |name: &str, in_features, out_features, bias, activation| LayerDecl {
+        name: name.into(),
+        kind: LayerKind::Linear(LinearDecl {
+            in_features,
+            out_features,
+            bias,
+            activation,
+            weight_dtype: None,
+            math_fidelity: None,
+            program_config: None,
+        }),
+    };
+    for policy in [Policy::Accuracy, Policy::Performance] {
+        let decl = ModelDecl {
+            name: "Mlp".into(),
+            device: accurate_mlp_plan::DEVICE,
+            policy,
+            mode: Mode::Prefill,
+            batch: 64,
+            layers: vec![layer("up", 512, 1024, true, Some(UnaryOpType::Silu)), layer("down", 1024, 256, false, None)],
+        };
+        let program = plan_model(&decl).unwrap().program(&decl);
+        let want = tttv2::program::op_trace(&program.flatten());
+        let device = Device::open(&accurate_mlp_plan::DEVICE).unwrap();
+        tttv2::trace::start();
+        match policy {
+            Policy::Accuracy => {
+                let mlp = AccurateMlp::load(&device, &weights(&d)).unwrap();
+                let x = AccurateMlp::input(&device, &d.x).unwrap();
+                tttv2::trace::take();
+                tttv2::trace::start();
+                mlp.forward(&x).unwrap();
+            }
+            Policy::Performance => {
+                let mlp = FastMlp::load(&device, &weights(&d)).unwrap();
+                let x = FastMlp::input(&device, &d.x).unwrap();
+                tttv2::trace::take();
+                tttv2::trace::start();
+                mlp.forward(&x).unwrap();
+            }
+        }
+        let ran = tttv2::trace::take();
+        assert_eq!(want.len(), 2);
+        tttv2::nn::trace::compare(&want, &ran).unwrap_or_else(|e| panic!("{policy:?}: {e}"));
+    }
+}

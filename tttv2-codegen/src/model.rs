@@ -1,6 +1,8 @@
+use super::program::{Cx, Names, Slots, local_ident, statements};
 use super::signatures;
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
+use tttv2_core::program::TensorRef;
 
 use tttv2_core::ir::{LayerKind, ModelDecl};
 use tttv2_core::plan::{LayerPlan, ModelPlan};
@@ -118,25 +120,32 @@ pub fn model_multi_tokens(plans: &[(Option<Ident>, &ModelDecl, &ModelPlan)], ite
 
     let mut struct_fields = Vec::new();
     let mut loads = Vec::new();
-    let mut steps = Vec::new();
-    for (i, (layer, (fvis, fident))) in decl.layers.iter().zip(fields).enumerate() {
+    for (layer, (fvis, fident)) in decl.layers.iter().zip(fields) {
         let const_ident = Ident::new(&layer.name.to_uppercase(), Span::call_site());
         let name = &layer.name;
         match &layer.kind {
-            LayerKind::Linear(l) => {
+            LayerKind::Linear(_) => {
                 struct_fields.push(quote!(#fvis #fident: ::tttv2::nn::Linear));
                 loads.push(quote! {
                     #fident: ::tttv2::nn::Linear::load(device, weights, #name, &#plan_mod::#const_ident)?
                 });
-                let input = if i == 0 { quote!(x) } else { quote!(&x) };
-                // No bias declared: no bias argument (and `load` reads no bias weight).
-                let bias = if l.bias { quote!(self.#fident.bias.as_ref()) } else { quote!(None) };
-                steps.push(quote! {
-                    let x = ::tttv2::ops::linear(#input, &self.#fident.weight, #bias, &#plan_mod::#const_ident)?;
-                });
             }
         }
     }
+    // `forward` is the first plan's program, statement for statement, as a Llama step is.
+    let (_, _, first_plan) = plans.first().expect("at least one plan");
+    let program = first_plan.program(decl);
+    let names = Names::default();
+    let refs = [TensorRef::local("x")];
+    let mut cx = Cx {
+        names: &names,
+        linears: quote!(#plan_mod),
+        per_bucket: quote!(#plan_mod),
+        refs: &refs,
+        slots: Slots::Values,
+    };
+    let steps = statements(&program.prologue, &mut cx, "");
+    let output = program.prologue.last().and_then(|o| o.outputs.first()).map(local_ident);
     let first_const = decl.layers.first().map(|l| Ident::new(&l.name.to_uppercase(), Span::call_site()));
     let first_in = decl.layers.first().map(|l| l.in_features()).unwrap_or(0);
     let last_out = decl.layers.last().map(|l| l.out_features()).unwrap_or(0);
@@ -205,8 +214,9 @@ pub fn model_multi_tokens(plans: &[(Option<Ident>, &ModelDecl, &ModelPlan)], ite
                 quote! {
                     #[doc = #fwd_doc]
                     #forward_sig {
-                        #(#steps)*
-                        Ok(x)
+                        use ::tttv2::ops;
+                        #steps
+                        Ok(#output)
                     }
                 },
             )

@@ -353,6 +353,10 @@ pub fn tensor_path(t: &TensorRef) -> TokenStream {
             let s = f(s.field());
             quote!(step.#s)
         }
+        TensorRef::LinearField { field, bias } => {
+            let (field, part) = (f(field), if *bias { f("bias") } else { f("weight") });
+            quote!(self.#field.#part)
+        }
         TensorRef::Local(n) => {
             let n = f(n);
             quote!(#n)
@@ -417,11 +421,17 @@ pub fn statements(ops: &[PlannedOp], cx: &mut Cx, prefix: &str) -> TokenStream {
             }
             Call::Linear(c) => {
                 let (x, w, k) = (a(0), a(1), linear_const(op, prefix));
-                let bias = if c.bias {
-                    let b = a(2);
-                    quote!(Some(#b))
-                } else {
-                    quote!(None)
+                let bias = match op.inputs.get(2) {
+                    // A `#[linear]` field holds its bias as an `Option`.
+                    Some(t @ TensorArg { tensor: TensorRef::LinearField { .. }, .. }) => {
+                        let b = tensor_path(&t.tensor);
+                        quote!(#b.as_ref())
+                    }
+                    Some(_) if c.bias => {
+                        let b = a(2);
+                        quote!(Some(#b))
+                    }
+                    _ => quote!(None),
                 };
                 let consts = &cx.linears;
                 quote!(#bind ops::linear(#x, #w, #bias, &#consts::#k)?;)

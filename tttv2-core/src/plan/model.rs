@@ -4,7 +4,9 @@ use crate::ir::{LayerKind, ModelDecl};
 use crate::rules::{Rule, RuleViolation};
 use crate::ttnn::UnaryWithParam;
 
-use super::{LinearPlan, LinearRequest, PlanError, plan_linear};
+use super::llama::linear_op;
+use super::{LinearPlan, LinearRequest, Mode, PlanError, plan_linear};
+use crate::program::{PlannedOp, Program, Role, TensorArg, TensorRef};
 
 /// The plan of a whole model: one entry per declared layer, in order.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -51,6 +53,44 @@ impl ModelPlan {
             })
             .max()
             .unwrap_or(0)
+    }
+}
+
+impl ModelPlan {
+    /// The forward call as a program: one `linear` per layer in declaration order, from the
+    /// caller's `x` to the last layer's output (a local named after the layer), each reading its
+    /// field's weight and declared bias, each intermediate dropped after its one use.
+    pub fn program(&self, model: &ModelDecl) -> Program {
+        let mut ops: Vec<PlannedOp> = Vec::new();
+        let mut input = String::from("x");
+        for (layer, plan) in model.layers.iter().zip(&self.layers) {
+            let LayerPlan::Linear(p) = plan;
+            let mut weights = vec![format!("{}.weight", layer.name)];
+            if p.config.bias {
+                weights.push(format!("{}.bias", layer.name));
+            }
+            let mut op = linear_op(layer.name.clone(), None, weights, Mode::Prefill, p, &model.device);
+            let arg = |op: &PlannedOp, tensor: TensorRef, role: Role| TensorArg {
+                tensor,
+                shape: op.shapes.tensors[&role],
+                dtype: op.dtypes[&role],
+                memory_config: op.memory_configs[&role],
+            };
+            let field = |bias| TensorRef::LinearField { field: layer.name.clone(), bias };
+            op.inputs = vec![arg(&op, TensorRef::local(&input), Role::Input), arg(&op, field(false), Role::Weight)];
+            if p.config.bias {
+                op.inputs.push(arg(&op, field(true), Role::Bias));
+            }
+            // The caller's `x` is a parameter; a layer called `x` gets `x_out`.
+            let output = if layer.name == "x" { "x_out".to_owned() } else { layer.name.clone() };
+            op.outputs = vec![arg(&op, TensorRef::local(&output), Role::Output)];
+            if input != "x" {
+                op.deallocate.push(input);
+            }
+            input = output;
+            ops.push(op);
+        }
+        Program { prologue: ops, layer_plans: Vec::new(), epilogue: Vec::new() }
     }
 }
 

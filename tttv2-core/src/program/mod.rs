@@ -10,6 +10,6 @@ mod role;
 mod tensor;
 
 pub use call::Call;
-pub use op::{LayerPlan, OpKind, OpShapes, PlannedOp, Program};
+pub use op::{LayerPlan, OpKind, OpShapes, PlannedOp, Program, TracedCall, op_trace};
 pub use role::Role;
 pub use tensor::{KvCache, LayerWeight, ModelWeight, RopeInput, StepInput, TensorArg, TensorRef};

@@ -227,3 +227,15 @@ impl Program {
         ops
     }
 }
+
+/// One op call as the op trace records it: the `tttv2::ops` function, the `Debug` text of its
+/// configs ([`Call::trace_config`]) and the dtype and memory config of each tensor argument.
+pub type TracedCall = (&'static str, String, Vec<(DataType, MemoryConfig)>);
+
+/// The calls running `ops` makes, in order: what a recorded op trace of the generated code must
+/// equal.
+pub fn op_trace(ops: &[PlannedOp]) -> Vec<TracedCall> {
+    ops.iter()
+        .map(|o| (o.call.op_fn(), o.call.trace_config(), o.inputs.iter().map(|t| (t.dtype, t.memory_config)).collect()))
+        .collect()
+}

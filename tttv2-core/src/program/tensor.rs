@@ -24,6 +24,13 @@ pub enum TensorRef {
     Rope(RopeInput),
     /// An input of the step.
     Step(StepInput),
+    /// The weight (or, `bias`, the bias) of a `#[linear]` layer, by the field that holds it.
+    LinearField {
+        /// The field.
+        field: String,
+        /// The bias rather than the weight (an `Option` in the field: `None` when undeclared).
+        bias: bool,
+    },
     /// A value the step computes, by its name there.
     Local(String),
     /// User `user`'s rows of the local `local` (a per-user view of a batched prefill: TT-NN's
@@ -182,7 +189,7 @@ impl TensorRef {
     /// Whether the device holds it for the model's lifetime (a weight or a KV cache), loaded or
     /// zeroed at load.
     pub fn is_resident(&self) -> bool {
-        matches!(self, TensorRef::Model(_) | TensorRef::Layer(_) | TensorRef::Cache(_))
+        matches!(self, TensorRef::Model(_) | TensorRef::Layer(_) | TensorRef::Cache(_) | TensorRef::LinearField { .. })
     }
 }
 
@@ -238,6 +245,9 @@ impl fmt::Display for TensorRef {
             TensorRef::Cache(c) => write!(f, "layer.{}", c.field()),
             TensorRef::Rope(r) => write!(f, "rope.{}", r.field()),
             TensorRef::Step(s) => write!(f, "step.{}", s.field()),
+            TensorRef::LinearField { field, bias } => {
+                write!(f, "self.{field}.{}", if *bias { "bias" } else { "weight" })
+            }
             TensorRef::Local(n) => f.write_str(n),
             TensorRef::UserRows { local, user } => write!(f, "{local}.user{user}"),
         }

@@ -691,7 +691,7 @@ impl MatmulPlanner<'_> {
     }
 }
 
-fn linear_op(
+pub(crate) fn linear_op(
     name: String,
     layer: Option<u32>,
     weights: Vec<String>,

@@ -2,7 +2,7 @@ use serde::Serialize;
 
 use crate::plan::{Mode, PlanError, Policy};
 use crate::rules::Rule;
-use crate::ttnn::{DataType, MathFidelity, MemoryConfig};
+use crate::ttnn::{DataType, MathFidelity};
 
 use crate::program::{PlannedOp, Program};
 
@@ -229,19 +229,12 @@ impl LlamaPlanError {
     }
 }
 
-/// One op call as the op trace records it: the `tttv2::ops` function, the `Debug` text of its
-/// configs ([`Call::trace_config`]) and the dtype and memory config of each tensor argument.
-pub type TracedCall = (&'static str, String, Vec<(DataType, MemoryConfig)>);
+pub use crate::program::TracedCall;
 
 impl LlamaPlan {
     /// The calls one run of this plan makes, in order: what a recorded op trace of the generated
     /// program must equal.
     pub fn op_trace(&self) -> Vec<TracedCall> {
-        self.ops
-            .iter()
-            .map(|o| {
-                (o.call.op_fn(), o.call.trace_config(), o.inputs.iter().map(|t| (t.dtype, t.memory_config)).collect())
-            })
-            .collect()
+        crate::program::op_trace(&self.ops)
     }
 }
