@@ -2,8 +2,11 @@
 # Regenerates docs/plans.md from the `tttv2 plan` CLI. Run from the repository root:
 #   docs/gen-plans.sh > docs/plans.md
 set -euo pipefail
-cargo build -q --bin tttv2
-BIN="${CARGO_TARGET_DIR:-target}/debug/tttv2"
+# TTTV2_BIN: an already built `tttv2` (the test that keeps this file current passes its own).
+if [ -z "${TTTV2_BIN:-}" ]; then
+  cargo build -q --bin tttv2
+fi
+BIN="${TTTV2_BIN:-${CARGO_TARGET_DIR:-target}/debug/tttv2}"
 cat <<'HEAD'
 # Chosen configs and estimates: Llama-3.2-1B, 3.1-8B, 3.1-70B on n150 / n300 / t3k
 
@@ -37,6 +40,35 @@ that roofline; KV-cache reads and writes, norms and head ops take the rest.
 MemoryConfig}, dtypes: {role: DataType}, l1_peak_bytes_per_core, estimate_us, cores, dram_bytes,
 weight_bytes}], totals: {...}, notes}`.
 HEAD
+
+# Calibration: the estimates beside what TT measured on silicon for the same model, system and
+# batch (docs/cost/tt-measured-b32.csv, from tt-transformers' PERF.md at 13adda80).
+cat <<'CAL'
+
+## Calibration: estimates against TT's measurements
+
+TT's figures: tt-transformers `PERF.md` at tt-metal 13adda80, lines 149-169 (its only batch-32
+table: batch-32 decode tokens/s/user and the average per-user TTFT of 128-token prompts, bfp4
+FF1/FF3; `docs/cost/tt-measured.md` §1c). Ours: `tttv2 plan --mode decode --batch 32 --seq-len 128`
+and `--mode prefill --batch 1 --seq-len 128`, policy performance. "ratio" is ours / TT's for
+decode and TT's / ours for TTFT, so above 1 always means the model is more optimistic than the
+silicon. Not yet modelled: per-core DRAM re-reads without multicast, real CCL latency and
+ethernet efficiency, fixed per-op costs per op type (issue 22).
+
+| model | system | TT decode t/s/u | ours | ratio | TT TTFT ms | ours | ratio |
+|---|---|---|---|---|---|---|---|
+CAL
+grep -v '^#' "$(dirname "$0")/cost/tt-measured-b32.csv" | while IFS=, read -r model dev tps ttft _line; do
+  ours_tps=$("$BIN" plan --config "models/$model/config.json" --device "$dev" --mode decode --batch 32 --seq-len 128 --policy performance 2>&1 \
+    | sed -n 's/^totals: .* us per call, \([0-9.]*\) tokens\/s\/user.*/\1/p' || true)
+  ours_us=$("$BIN" plan --config "models/$model/config.json" --device "$dev" --mode prefill --batch 1 --seq-len 128 --policy performance 2>&1 \
+    | sed -n 's/^totals: [0-9]* ops, \([0-9.]*\) us per call.*/\1/p' || true)
+  awk -v m="$model" -v d="$dev" -v tps="$tps" -v o="${ours_tps:-0}" -v ttft="$ttft" -v us="${ours_us:-0}" 'BEGIN {
+    r1 = (o > 0) ? sprintf("%.2f", o / tps) : "-"; oo = (o > 0) ? o : "plan fails";
+    ms = us / 1000; r2 = (us > 0) ? sprintf("%.2f", ttft / ms) : "-"; om = (us > 0) ? sprintf("%.1f", ms) : "plan fails";
+    printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", m, d, tps, oo, r1, ttft, om, r2 }'
+done
+
 for model in Llama-3.2-1B Llama-3.1-8B Llama-3.1-70B; do
   echo
   echo "## $model"
