@@ -88,9 +88,8 @@ fn committed_example_states_the_planners_requirements() {
     assert!(SmallLlama::graph()["nodes"].as_array().unwrap().len() as u64 == m["totals"]["ops"].as_u64().unwrap());
 }
 
-#[test]
-fn committed_example_runs_a_prefill_and_a_decode_step() {
-    let (cfg, _) = planned();
+/// Synthetic weights for the example's config.
+fn weights(cfg: &LlamaConfig) -> Weights {
     let (h, i, v) = (cfg.hidden_size as usize, cfg.intermediate_size as usize, cfg.vocab_size as usize);
     let (q, kv) =
         ((cfg.num_attention_heads * cfg.head_dim) as usize, (cfg.num_key_value_heads * cfg.head_dim) as usize);
@@ -116,6 +115,14 @@ fn committed_example_runs_a_prefill_and_a_decode_step() {
         w.insert(p("input_layernorm.weight"), vec![h], vec![1.0; h]);
         w.insert(p("post_attention_layernorm.weight"), vec![h], vec![1.0; h]);
     }
+    w
+}
+
+#[test]
+fn committed_example_runs_a_prefill_and_a_decode_step() {
+    let (cfg, _) = planned();
+    let v = cfg.vocab_size as usize;
+    let w = weights(&cfg);
     let device = Device::open(&small_llama_plan::DEVICE).unwrap();
     let mut model = SmallLlama::load(&device, &w).unwrap();
     let tokens: Vec<u32> = (0..16).map(|t| (t * 37 % v) as u32).collect();
@@ -125,4 +132,52 @@ fn committed_example_runs_a_prefill_and_a_decode_step() {
     let step = model.decode(&device, &[3, 4], &[16, 0]).unwrap();
     assert_eq!((step.len(), step[0].len()), (2, v));
     assert!(step.iter().flatten().all(|x| x.is_finite()));
+}
+
+/// The dynamic baseline (the same model planned at start-up and interpreted op by op,
+/// `tttv2::nn::dynamic`) computes what the generated program computes, bit for bit, through the
+/// same calls: prefill through both buckets, then decode steps of every user.
+#[test]
+fn the_dynamic_baseline_computes_the_generated_programs_logits_bit_for_bit() {
+    use tttv2::nn::dynamic::DynamicLlama;
+    let (cfg, _) = planned();
+    let w = weights(&cfg);
+    let mut opts = LlamaOptions::new(Mode::Decode, 4);
+    opts.seq_len = 256;
+    let program = DynamicLlama::plan(&cfg, &SystemProfile::N150, &opts).unwrap();
+    let device = Device::open(&small_llama_plan::DEVICE).unwrap();
+    let mut generated = SmallLlama::load(&device, &w).unwrap();
+    let mut dynamic = DynamicLlama::load(&device, program, &w).unwrap();
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    let v = cfg.vocab_size;
+    let mut positions = Vec::new();
+    for (user, len) in [(0u32, 16u32), (1, 150), (2, 128), (3, 1)] {
+        let prompt: Vec<u32> = (0..len).map(|t| (t * 37 + user * 11) % v).collect();
+        tttv2::trace::start();
+        let g = generated.prefill(&device, user, &prompt).unwrap();
+        let g_trace = tttv2::trace::take();
+        tttv2::trace::start();
+        let d = dynamic.prefill(&device, user, &prompt).unwrap();
+        let d_trace = tttv2::trace::take();
+        assert_eq!(bits(&g), bits(&d), "prefill of user {user} ({len} tokens)");
+        assert_eq!(g_trace, d_trace, "prefill of user {user}: the same calls");
+        positions.push(len);
+    }
+    let mut tokens = vec![5, 6, 7, 8];
+    for step in 0..3 {
+        tttv2::trace::start();
+        let g = generated.decode(&device, &tokens, &positions).unwrap();
+        let g_trace = tttv2::trace::take();
+        tttv2::trace::start();
+        let d = dynamic.decode(&device, &tokens, &positions).unwrap();
+        let d_trace = tttv2::trace::take();
+        for u in 0..4 {
+            assert_eq!(bits(&g[u]), bits(&d[u]), "decode step {step}, user {u}");
+        }
+        assert_eq!(g_trace, d_trace, "decode step {step}: the same calls");
+        for p in &mut positions {
+            *p += 1;
+        }
+        tokens = tokens.iter().map(|t| (t * 13 + 1) % v).collect();
+    }
 }

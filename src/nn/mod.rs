@@ -1,5 +1,6 @@
 //! Layers as generated code holds them, and where their weights come from.
 
+pub mod dynamic;
 pub mod generate;
 #[cfg(feature = "gguf")]
 mod gguf;
