@@ -61,6 +61,11 @@ struct Assignment {
 
 const GROUPS: [WeightGroup; 4] = [WeightGroup::Wqkv, WeightGroup::Wo, WeightGroup::W1W3, WeightGroup::W2];
 
+/// Where a decoder-layer group sits in a layer's `[wqkv, wo, w1w3, w2]` (the order of [`GROUPS`]).
+fn layer_group(group: WeightGroup) -> usize {
+    GROUPS.iter().position(|&g| g == group).expect("a decoder-layer weight group")
+}
+
 /// The weight dtype of a group under a policy. Performance mirrors tt-transformers'
 /// `ModelOptimizations.performance` (`models/tt_transformers/tt/model_config.py`): BFP4 for
 /// FF1/FF3 with LoFi, BFP8 elsewhere (the TensorGroup default) with HiFi2; accuracy is BF16 with
@@ -252,6 +257,9 @@ impl SharedWeights<'_> {
     }
 }
 
+/// Plans `cfg` on `system` under `opts`, on the weights `shared` placed when given: the options
+/// checked, the weights and KV cache fitted to memory, then the prologue, the distinct decoder
+/// layers and the epilogue planned in op order.
 fn plan(
     cfg: &LlamaConfig,
     system: &SystemProfile,
@@ -273,33 +281,11 @@ fn plan(
     }
     let fit = fit_memory(cfg, device, &s, mem_opts, opts.memory_budget.unwrap_or(device.dram_bytes))?;
     notes.extend(fit.notes.iter().cloned());
-
-    let ctx = Ctx { device, mode: opts.mode, policy: opts.policy };
-    let m = match opts.mode {
-        Mode::Decode => opts.batch,
-        Mode::Prefill => opts.batch * opts.seq_len,
-    };
-    let res = hidden_residency(opts.mode, m, s.hidden, device);
-    let hidden_mc = ctx.hidden_mc(res, m, s.hidden);
     if shared.is_some() {
         notes.push("weights shared with the decode plan: every matmul reads the decode plan's weight placement".into());
     }
-    let mm = MatmulPlanner {
-        device,
-        opts,
-        res,
-        shared: shared.as_ref(),
-        output_dtype: DataType::Bfloat16,
-        qkv_bias: cfg.qkv_bias,
-    };
-    let hidden = TensorArg {
-        tensor: "h".into(),
-        shape: [1, 1, m, s.hidden],
-        dtype: DataType::Bfloat16,
-        memory_config: hidden_mc,
-    };
-    let planning = Planning { cfg, system, opts, ctx, mm, s, m, res, eps: cfg.rms_norm_eps as f32, hidden };
 
+    let planning = Planning::new(cfg, system, opts, s, shared.as_ref());
     let program = Program {
         prologue: planning.prologue()?,
         layer_plans: planning.layer_plans(&fit.assignment)?,
@@ -355,10 +341,11 @@ type Relaxation = (&'static str, fn(&mut Assignment));
 /// then w2 → bfloat4_b. User-pinned dtypes are never changed.
 const LADDER: [Relaxation; 3] = [
     ("bfloat16 weights and KV cache moved to bfloat8_b", bfloat16_to_bfloat8),
-    ("w1/w3 moved to bfloat4_b", |a| group_to_bfloat4(a, 2)),
-    ("w2 moved to bfloat4_b", |a| group_to_bfloat4(a, 3)),
+    ("w1/w3 moved to bfloat4_b", |a| group_to_bfloat4(a, WeightGroup::W1W3)),
+    ("w2 moved to bfloat4_b", |a| group_to_bfloat4(a, WeightGroup::W2)),
 ];
 
+/// Moves every unpinned bfloat16 weight, and a bfloat16 KV cache, to bfloat8_b.
 fn bfloat16_to_bfloat8(a: &mut Assignment) {
     for g in a.layers.iter_mut().flatten().chain(std::iter::once(&mut a.lm_head)) {
         if !g.pinned && g.dtype == DataType::Bfloat16 {
@@ -370,11 +357,12 @@ fn bfloat16_to_bfloat8(a: &mut Assignment) {
     }
 }
 
-/// Moves the layers' group `group` (an index of `[wqkv, wo, w1w3, w2]`) to bfloat4_b.
-fn group_to_bfloat4(a: &mut Assignment, group: usize) {
+/// Moves the unpinned weights of a decoder-layer group to bfloat4_b.
+fn group_to_bfloat4(a: &mut Assignment, group: WeightGroup) {
+    let i = layer_group(group);
     for l in &mut a.layers {
-        if !l[group].pinned {
-            l[group].dtype = DataType::Bfloat4B;
+        if !l[i].pinned {
+            l[i].dtype = DataType::Bfloat4B;
         }
     }
 }
@@ -415,9 +403,10 @@ fn hidden_residency(mode: Mode, m: u32, hidden: u32, device: &DeviceProfile) -> 
     let kt_hidden = hidden.div_ceil(32);
     if mode == Mode::Decode && m <= 32 {
         let grid = device.compute_grid;
-        let cores = (1..=grid.area().min(kt_hidden)).rev().find(|&c| kt_hidden % c == 0 && rectangular(c, grid));
+        let cores =
+            (1..=grid.area().min(kt_hidden)).rev().find(|&c| kt_hidden.is_multiple_of(c) && rectangular(c, grid));
         match cores {
-            Some(c) if hidden % 32 == 0 => Residency::Sharded { cores: c },
+            Some(c) if hidden.is_multiple_of(32) => Residency::Sharded { cores: c },
             _ => Residency::Interleaved(MemoryConfig::L1_INTERLEAVED),
         }
     } else if mode == Mode::Decode {
@@ -503,7 +492,32 @@ impl Layer {
     }
 }
 
-impl Planning<'_> {
+impl<'a> Planning<'a> {
+    /// The planners and the hidden state of a plan of `cfg` on `system`, `s` per chip.
+    fn new(
+        cfg: &'a LlamaConfig,
+        system: &'a SystemProfile,
+        opts: &'a LlamaOptions,
+        s: Split,
+        shared: Option<&'a SharedWeights<'a>>,
+    ) -> Self {
+        let device = &system.chip;
+        let ctx = Ctx { device, mode: opts.mode, policy: opts.policy };
+        let m = match opts.mode {
+            Mode::Decode => opts.batch,
+            Mode::Prefill => opts.batch * opts.seq_len,
+        };
+        let res = hidden_residency(opts.mode, m, s.hidden, device);
+        let hidden = TensorArg {
+            tensor: "h".into(),
+            shape: [1, 1, m, s.hidden],
+            dtype: DataType::Bfloat16,
+            memory_config: ctx.hidden_mc(res, m, s.hidden),
+        };
+        let mm = MatmulPlanner { device, opts, res, shared, output_dtype: DataType::Bfloat16, qkv_bias: cfg.qkv_bias };
+        Planning { cfg, system, opts, ctx, mm, s, m, res, eps: cfg.rms_norm_eps as f32, hidden }
+    }
+
     /// The rms_norm `name` of the hidden state with gamma `weight`.
     fn norm(&self, name: String, layer: Option<u32>, weight: String) -> NormRequest {
         NormRequest { name, layer, weight, epsilon: self.eps, m: self.m, hidden: self.s.hidden, res: self.res }
@@ -924,9 +938,9 @@ impl Planning<'_> {
         }
     }
 
-    /// The layer's matmul `op` of `weights`, `[m, k] · [k, n]`, in weight group `group` (an index of
-    /// `[wqkv, wo, w1w3, w2]`), with free activation and output sharding and no bias.
-    fn matmul(&self, l: &Layer, op: &str, weights: &[&str], k: u32, n: u32, group: usize) -> Matmul {
+    /// The layer's matmul `op` of `weights`, `[m, k] · [k, n]`, in weight group `group`, with free
+    /// activation and output sharding and no bias.
+    fn matmul(&self, l: &Layer, group: WeightGroup, op: &str, weights: &[&str], k: u32, n: u32) -> Matmul {
         Matmul {
             name: l.op(op),
             layer: Some(l.index),
@@ -934,7 +948,7 @@ impl Planning<'_> {
             m: self.m,
             k,
             n,
-            group: l.groups[group],
+            group: l.groups[layer_group(group)],
             in_cores: None,
             out_cores: None,
             bias: false,
@@ -963,7 +977,7 @@ impl Planning<'_> {
         let qkv = self.mm.linear(Matmul {
             in_cores: hcores,
             bias: self.mm.qkv_bias,
-            ..self.matmul(l, "attention.wqkv", &qkv_weights, s.hidden, (s.qh + 2 * s.kvh) * s.hd, 0)
+            ..self.matmul(l, WeightGroup::Wqkv, "attention.wqkv", &qkv_weights, s.hidden, (s.qh + 2 * s.kvh) * s.hd)
         })?;
         let qkv_out = qkv.memory_configs[&Role::Output];
         let mut qkv_args = vec![("x".into(), Role::Input), (LayerWeight::Wqkv.into(), Role::Weight)];
@@ -1006,7 +1020,7 @@ impl Planning<'_> {
         let wo = self.mm.linear(Matmul {
             in_cores: wo_in,
             out_cores: hcores,
-            ..self.matmul(l, "attention.wo", &["self_attn.o_proj.weight"], s.qh * s.hd, s.hidden, 1)
+            ..self.matmul(l, WeightGroup::Wo, "attention.wo", &["self_attn.o_proj.weight"], s.qh * s.hd, s.hidden)
         })?;
         st.push(
             wo,
@@ -1080,7 +1094,7 @@ impl Planning<'_> {
         let w1 = self.mm.linear(Matmul {
             in_cores: hcores,
             out_cores: mid_cores,
-            ..self.matmul(l, "mlp.w1", &["mlp.gate_proj.weight"], s.hidden, s.inter, 2)
+            ..self.matmul(l, WeightGroup::W1W3, "mlp.w1", &["mlp.gate_proj.weight"], s.hidden, s.inter)
         })?;
         let mid_mc = w1.memory_configs[&Role::Output];
         st.push(
@@ -1091,7 +1105,7 @@ impl Planning<'_> {
         let w3 = self.mm.linear(Matmul {
             in_cores: hcores,
             out_cores: mid_cores,
-            ..self.matmul(l, "mlp.w3", &["mlp.up_proj.weight"], s.hidden, s.inter, 2)
+            ..self.matmul(l, WeightGroup::W1W3, "mlp.w3", &["mlp.up_proj.weight"], s.hidden, s.inter)
         })?;
         st.push(w3, &[("x_ffn".into(), Role::Input), (LayerWeight::W3.into(), Role::Weight)], &[("up", Role::Output)])?;
         let mid = Activation { m: self.m, width: s.inter, memory_config: mid_mc, dtype: DataType::Bfloat16 };
@@ -1100,7 +1114,7 @@ impl Planning<'_> {
         let w2 = self.mm.linear(Matmul {
             in_cores: mid_cores,
             out_cores: hcores,
-            ..self.matmul(l, "mlp.w2", &["mlp.down_proj.weight"], s.inter, s.hidden, 3)
+            ..self.matmul(l, WeightGroup::W2, "mlp.w2", &["mlp.down_proj.weight"], s.inter, s.hidden)
         })?;
         st.push(
             w2,
