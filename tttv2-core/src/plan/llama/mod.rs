@@ -1013,7 +1013,7 @@ impl Planning<'_> {
                 &[("attn", Role::Output)],
             )?,
         }
-        let concat = ctx.concat_heads(layer, l.attention.batch, l.attention.seq, s.qh, s.hd)?;
+        let concat = ctx.concat_heads(layer, &l.attention)?;
         let concat_out = concat.memory_configs[&Role::Output];
         st.push(concat, &[("attn".into(), Role::Input)], &[("attn_concat", Role::Output)])?;
         let wo_in = concat_out.shard_spec.filter(|_| hcores.is_some()).map(|sp| sp.grid.num_cores);

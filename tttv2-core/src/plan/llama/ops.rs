@@ -908,14 +908,8 @@ impl Ctx<'_> {
 
     /// Head merge. Decode: `nlp_concat_heads_decode`, output WIDTH_SHARDED on `qh` cores with shard
     /// `{32, head_dim}` (ttnn-api.md §8). Prefill: `nlp_concat_heads` into DRAM.
-    pub fn concat_heads(
-        &self,
-        layer: u32,
-        batch: u32,
-        seq: u32,
-        qh: u32,
-        hd: u32,
-    ) -> Result<PlannedOp, LlamaPlanError> {
+    pub fn concat_heads(&self, layer: u32, a: &Attention) -> Result<PlannedOp, LlamaPlanError> {
+        let Attention { batch, seq, q_heads: qh, head_dim: hd, .. } = *a;
         let grid = self.device.compute_grid;
         let name = format!("layers.{layer}.attention.concat_heads");
         let m = batch * seq;
