@@ -5,6 +5,8 @@
 //! fused residual, no Welford); where a factory has cases we do not model, the function takes the
 //! larger one, so the figure is an upper bound.
 
+use crate::ttnn::SDPAProgramConfig;
+
 /// Tile bytes of a 32x32 bf16 tile.
 const T16: u64 = 2048;
 
@@ -98,26 +100,29 @@ pub(super) fn rotary_prefill(head_dim: u32, batch: u32, heads: u32, seq: u32, gr
     (6 * wt * r + 6 * wt + 1) * T16
 }
 
+/// The attention an SDPA program factory sizes its circular buffers for (one chip's share).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct SdpaShape {
+    pub batch: u32,
+    pub q_heads: u32,
+    pub kv_heads: u32,
+    /// Positions attended to, padded to whole tiles.
+    pub seq: u32,
+    pub head_dim: u32,
+}
+
 /// Causal prefill `scaled_dot_product_attention`, no mask tensor, bf16 q and output,
 /// fp32_dest_acc_en off (`ttnn/cpp/ttnn/operations/transformer/sdpa/device/sdpa_program_factory.cpp`:
 /// q chunks per core `:330-352`, tile counts `:379-391`, output `:400-420`, CBs `:676-729`;
 /// `sdpa_subblock_utils.hpp:67-72`). q is double-buffered when a core gets more than one q chunk
 /// (causal: chunks are dealt in pairs when a head has an even number of them).
-#[allow(clippy::too_many_arguments)]
-pub(super) fn sdpa_prefill(
-    batch: u32,
-    q_heads: u32,
-    seq: u32,
-    head_dim: u32,
-    q_chunk: u32,
-    k_chunk: u32,
-    cores: u32,
-    kv_tile: u64,
-) -> u64 {
+pub(super) fn sdpa_prefill(shape: SdpaShape, pc: &SDPAProgramConfig, kv_tile: u64) -> u64 {
+    let SdpaShape { batch, q_heads, seq, head_dim, .. } = shape;
+    let (q_chunk, k_chunk) = (pc.q_chunk_size, pc.k_chunk_size);
     let (sq, sk, d) = (q_chunk as u64 / 32, k_chunk as u64 / 32, ceil(head_dim as u64, 32));
     let nq = ceil(seq as u64, q_chunk as u64);
     let chunks = batch as u64 * q_heads as u64 * nq;
-    let cores = cores.max(1) as u64;
+    let cores = pc.compute_with_storage_grid_size.area().max(1) as u64;
     let per_core = if nq.is_multiple_of(2) {
         (chunks / 2 / cores) * 2 + if !(chunks / 2).is_multiple_of(cores) { 2 } else { 0 }
     } else {
@@ -144,20 +149,11 @@ pub(super) fn sdpa_prefill(
 /// cores per head `:192-206`, chunk `:386-387` (dst 8 tiles, 4 with fp32), tile counts `:418-425`,
 /// CBs `:538-616`). Every tile is counted as a full 32x32 tile (the factory uses 16x32 tiles for
 /// some CBs when a user has at most 16 q heads), and the two cur_pos sticks as 1 KiB: an upper bound.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn sdpa_decode(
-    batch: u32,
-    q_heads: u32,
-    kv_heads: u32,
-    head_dim: u32,
-    grid_cores: u32,
-    max_cores_per_head: u32,
-    fp32: bool,
-    kv_tile: u64,
-) -> u64 {
+pub(super) fn sdpa_decode(shape: SdpaShape, pc: &SDPAProgramConfig, fp32: bool, kv_tile: u64) -> u64 {
+    let SdpaShape { batch, q_heads, kv_heads, head_dim, .. } = shape;
     let (b, kvh) = (batch.max(1) as u64, kv_heads.max(1) as u64);
-    let avail = grid_cores as u64;
-    let per_batch = avail.min(max_cores_per_head as u64 * b * kvh) / b;
+    let avail = pc.compute_with_storage_grid_size.area() as u64;
+    let per_batch = avail.min(pc.max_cores_per_head_batch as u64 * b * kvh) / b;
     let per_head = (per_batch / kvh).max(1);
     let sk = if fp32 { 4 } else { 8 };
     let (pnht, dht) = (ceil(q_heads as u64, 32), ceil(head_dim as u64, 32));

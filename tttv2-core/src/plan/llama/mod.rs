@@ -38,7 +38,7 @@ use crate::ttnn::{DataType, MathFidelity, MatmulProgramConfig, MemoryConfig, OpP
 
 use super::{LinearPlan, LinearRequest, LinearSearch, Mode, Policy, plan_linear_with};
 use crate::rules::Rule;
-use ops::{Ctx, Residency, rectangular};
+use ops::{Activation, Attention, Ctx, NormRequest, Residency, rectangular};
 use step::Step;
 
 /// dtype and fidelity of one weight group.
@@ -60,6 +60,11 @@ struct Assignment {
 }
 
 const GROUPS: [WeightGroup; 4] = [WeightGroup::Wqkv, WeightGroup::Wo, WeightGroup::W1W3, WeightGroup::W2];
+
+/// Where a decoder-layer group sits in a layer's `[wqkv, wo, w1w3, w2]` (the order of [`GROUPS`]).
+fn layer_group(group: WeightGroup) -> usize {
+    GROUPS.iter().position(|&g| g == group).expect("a decoder-layer weight group")
+}
 
 /// The weight dtype of a group under a policy. Performance mirrors tt-transformers'
 /// `ModelOptimizations.performance` (`models/tt_transformers/tt/model_config.py`): BFP4 for
@@ -252,42 +257,21 @@ impl SharedWeights<'_> {
     }
 }
 
+/// Plans `cfg` on `system` under `opts`, on the weights `shared` placed when given: the options
+/// checked, the weights and KV cache fitted to memory, then the prologue, the distinct decoder
+/// layers and the epilogue planned in op order.
 fn plan(
     cfg: &LlamaConfig,
     system: &SystemProfile,
     opts: &LlamaOptions,
     shared: Option<&LlamaPlan>,
 ) -> Result<LlamaPlan, LlamaPlanError> {
-    let device = system.chip;
+    let device = &system.chip;
     let shared = shared.map(|plan| SharedWeights { plan });
     // Memory is what the device holds: with shared weights, the decode plan's weights and cache.
     let mem_opts = shared.as_ref().map_or(opts, |s| &s.plan.options);
-    if opts.batch == 0 || opts.seq_len == 0 {
-        return Err(LlamaPlanError::Unsupported {
-            rule: Rule::ShapeMismatch,
-            message: "batch and seq_len must be positive".into(),
-        });
-    }
-    if opts.seq_len > cfg.max_position_embeddings {
-        return Err(LlamaPlanError::Unsupported {
-            rule: Rule::ShapeMismatch,
-            message: format!(
-                "seq_len {} exceeds the model's max_position_embeddings {}",
-                opts.seq_len, cfg.max_position_embeddings
-            ),
-        });
-    }
-    // A sliding window narrower than the planned context would need windowed attention.
-    if let Err(kind) = cfg.check_context(opts.seq_len) {
-        return Err(LlamaPlanError::Unsupported { rule: Rule::ShapeMismatch, message: format!("the model's {kind}") });
-    }
+    check_options(cfg, opts)?;
     let s = split(cfg, system.num_chips())?;
-    let budget = opts.memory_budget.unwrap_or(device.dram_bytes);
-
-    // Memory budget: start from the policy; while weights + KV cache exceed the budget, step down
-    // the ladder bf16 → bfloat8_b (weights and cache), then w1/w3 → bfloat4_b, then w2 → bfloat4_b.
-    // User-pinned dtypes are never changed.
-    let mut a = assignment(cfg, mem_opts);
     let mut notes = Vec::new();
     if device.legacy {
         notes.push(format!(
@@ -295,41 +279,113 @@ fn plan(
             device.name
         ));
     }
-    type Relaxation = (&'static str, fn(&mut Assignment));
-    let steps: [Relaxation; 3] = [
-        ("bfloat16 weights and KV cache moved to bfloat8_b", |a| {
-            for g in a.layers.iter_mut().flatten().chain(std::iter::once(&mut a.lm_head)) {
-                if !g.pinned && g.dtype == DataType::Bfloat16 {
-                    g.dtype = DataType::Bfloat8B;
-                }
-            }
-            if a.kv == DataType::Bfloat16 {
-                a.kv = DataType::Bfloat8B;
-            }
-        }),
-        ("w1/w3 moved to bfloat4_b", |a| {
-            for l in &mut a.layers {
-                if !l[2].pinned {
-                    l[2].dtype = DataType::Bfloat4B;
-                }
-            }
-        }),
-        ("w2 moved to bfloat4_b", |a| {
-            for l in &mut a.layers {
-                if !l[3].pinned {
-                    l[3].dtype = DataType::Bfloat4B;
-                }
-            }
-        }),
-    ];
-    let (mut w, mut kv) = memory_needed(cfg, &s, &a, mem_opts, &device);
-    for (what, step) in steps {
+    let fit = fit_memory(cfg, device, &s, mem_opts, opts.memory_budget.unwrap_or(device.dram_bytes))?;
+    notes.extend(fit.notes.iter().cloned());
+    if shared.is_some() {
+        notes.push("weights shared with the decode plan: every matmul reads the decode plan's weight placement".into());
+    }
+
+    let planning = Planning::new(cfg, system, opts, s, shared.as_ref());
+    let program = Program {
+        prologue: planning.prologue()?,
+        layer_plans: planning.layer_plans(&fit.assignment)?,
+        epilogue: planning.epilogue(fit.assignment.lm_head)?,
+    };
+    let ops = program.flatten();
+    let totals = totals(&ops, opts, device, &fit);
+    Ok(LlamaPlan {
+        model: cfg.clone(),
+        system: system.name,
+        chip: device.name,
+        mesh: system.mesh,
+        parallelism: parallelism(&s, system),
+        options: opts.clone(),
+        program,
+        ops,
+        totals,
+        notes,
+    })
+}
+
+/// Refuses options no plan exists for: an empty batch or sequence, a sequence longer than the
+/// model's positions or its sliding window.
+fn check_options(cfg: &LlamaConfig, opts: &LlamaOptions) -> Result<(), LlamaPlanError> {
+    let unsupported = |message: String| LlamaPlanError::Unsupported { rule: Rule::ShapeMismatch, message };
+    if opts.batch == 0 || opts.seq_len == 0 {
+        return Err(unsupported("batch and seq_len must be positive".into()));
+    }
+    if opts.seq_len > cfg.max_position_embeddings {
+        return Err(unsupported(format!(
+            "seq_len {} exceeds the model's max_position_embeddings {}",
+            opts.seq_len, cfg.max_position_embeddings
+        )));
+    }
+    // A sliding window narrower than the planned context would need windowed attention.
+    cfg.check_context(opts.seq_len).map_err(|kind| unsupported(format!("the model's {kind}")))
+}
+
+/// Weights and KV cache fitted to the memory budget: their dtypes, bytes per chip, and a note per
+/// step of the ladder taken.
+struct MemoryFit {
+    assignment: Assignment,
+    weight_bytes: u64,
+    kv_bytes: u64,
+    budget: u64,
+    notes: Vec<String>,
+}
+
+/// One step down the memory ladder: what it moves (for the note) and the move.
+type Relaxation = (&'static str, fn(&mut Assignment));
+
+/// The memory ladder, in order: bf16 → bfloat8_b (weights and cache), then w1/w3 → bfloat4_b,
+/// then w2 → bfloat4_b. User-pinned dtypes are never changed.
+const LADDER: [Relaxation; 3] = [
+    ("bfloat16 weights and KV cache moved to bfloat8_b", bfloat16_to_bfloat8),
+    ("w1/w3 moved to bfloat4_b", |a| group_to_bfloat4(a, WeightGroup::W1W3)),
+    ("w2 moved to bfloat4_b", |a| group_to_bfloat4(a, WeightGroup::W2)),
+];
+
+/// Moves every unpinned bfloat16 weight, and a bfloat16 KV cache, to bfloat8_b.
+fn bfloat16_to_bfloat8(a: &mut Assignment) {
+    for g in a.layers.iter_mut().flatten().chain(std::iter::once(&mut a.lm_head)) {
+        if !g.pinned && g.dtype == DataType::Bfloat16 {
+            g.dtype = DataType::Bfloat8B;
+        }
+    }
+    if a.kv == DataType::Bfloat16 {
+        a.kv = DataType::Bfloat8B;
+    }
+}
+
+/// Moves the unpinned weights of a decoder-layer group to bfloat4_b.
+fn group_to_bfloat4(a: &mut Assignment, group: WeightGroup) {
+    let i = layer_group(group);
+    for l in &mut a.layers {
+        if !l[i].pinned {
+            l[i].dtype = DataType::Bfloat4B;
+        }
+    }
+}
+
+/// Starts from the policy's dtypes (`opts`) and steps down the [`LADDER`] while weights + KV cache
+/// exceed `budget` bytes per chip.
+fn fit_memory(
+    cfg: &LlamaConfig,
+    device: &DeviceProfile,
+    s: &Split,
+    opts: &LlamaOptions,
+    budget: u64,
+) -> Result<MemoryFit, LlamaPlanError> {
+    let mut a = assignment(cfg, opts);
+    let mut notes = Vec::new();
+    let (mut w, mut kv) = memory_needed(cfg, s, &a, opts, device);
+    for (what, step) in LADDER {
         if w + kv <= budget {
             break;
         }
         let before = w + kv;
         step(&mut a);
-        (w, kv) = memory_needed(cfg, &s, &a, mem_opts, &device);
+        (w, kv) = memory_needed(cfg, s, &a, opts, device);
         if w + kv < before {
             notes.push(format!("memory budget {budget} B per chip: {what} (needed {before} B)"));
         }
@@ -337,232 +393,32 @@ fn plan(
     if w + kv > budget {
         return Err(LlamaPlanError::MemoryBudget { needed: w + kv, budget });
     }
+    Ok(MemoryFit { assignment: a, weight_bytes: w, kv_bytes: kv, budget, notes })
+}
 
-    let ctx = Ctx { device: &device, mode: opts.mode, policy: opts.policy };
-    let m = match opts.mode {
-        Mode::Decode => opts.batch,
-        Mode::Prefill => opts.batch * opts.seq_len,
-    };
-    let kt_hidden = s.hidden.div_ceil(32);
-    let res = if opts.mode == Mode::Decode && m <= 32 {
+/// Where the hidden state of `m` rows lives: decode with at most 32 users keeps it WIDTH_SHARDED
+/// in L1 (on the most cores, forming a rectangle, that divide its tiles), larger decode batches
+/// L1-interleaved, prefill DRAM-interleaved.
+fn hidden_residency(mode: Mode, m: u32, hidden: u32, device: &DeviceProfile) -> Residency {
+    let kt_hidden = hidden.div_ceil(32);
+    if mode == Mode::Decode && m <= 32 {
         let grid = device.compute_grid;
-        let cores = (1..=grid.area().min(kt_hidden)).rev().find(|&c| kt_hidden % c == 0 && rectangular(c, grid));
+        let cores =
+            (1..=grid.area().min(kt_hidden)).rev().find(|&c| kt_hidden.is_multiple_of(c) && rectangular(c, grid));
         match cores {
-            Some(c) if s.hidden % 32 == 0 => Residency::Sharded { cores: c },
+            Some(c) if hidden.is_multiple_of(32) => Residency::Sharded { cores: c },
             _ => Residency::Interleaved(MemoryConfig::L1_INTERLEAVED),
         }
-    } else if opts.mode == Mode::Decode {
+    } else if mode == Mode::Decode {
         Residency::Interleaved(MemoryConfig::L1_INTERLEAVED)
     } else {
         Residency::Interleaved(MemoryConfig::DRAM_INTERLEAVED)
-    };
-    let hidden_mc = ctx.hidden_mc(res, m, s.hidden);
-    if shared.is_some() {
-        notes.push("weights shared with the decode plan: every matmul reads the decode plan's weight placement".into());
     }
-    let planner = MatmulPlanner {
-        device: &device,
-        opts,
-        res,
-        shared: shared.as_ref(),
-        output_dtype: DataType::Bfloat16,
-        qkv_bias: cfg.qkv_bias,
-    };
-    let eps = cfg.rms_norm_eps as f32;
-    let bf16 = DataType::Bfloat16;
+}
 
-    // Prologue: token ids → embedding rows → `[1, 1, m, hidden]` → where the layers keep it.
-    let mut st = Step::new(&ctx, "");
-    let emb = ctx.embedding("model.embed_tokens.weight".into(), m, cfg.vocab_size, s.hidden)?;
-    let emb_out = emb.memory_configs[&Role::Output];
-    st.push(
-        emb,
-        &[(StepInput::Ids.into(), Role::Input), (ModelWeight::EmbedTokens.into(), Role::Weight)],
-        &[("embedded", Role::Output)],
-    )?;
-    st.push(
-        ctx.reshape("embedding.reshape".into(), m, s.hidden, emb_out)?,
-        &[("embedded".into(), Role::Input)],
-        &[("h", Role::Output)],
-    )?;
-    let hidden = TensorArg { tensor: "h".into(), shape: [1, 1, m, s.hidden], dtype: bf16, memory_config: hidden_mc };
-    let h_name = if emb_out == hidden_mc {
-        "h"
-    } else {
-        st.move_to("embedding.to_memory_config", "h", hidden_mc, "h_sharded")?;
-        "h_sharded"
-    };
-    let prologue = st.finish(&[h_name]);
-    let hidden_in = TensorArg { tensor: h_name.into(), ..hidden.clone() };
-
-    // Decoder layers: one plan per distinct dtype assignment; layers that match share it.
-    let mut layer_plans: Vec<([GroupCfg; 4], LayerPlan)> = Vec::new();
-    for layer in 0..cfg.num_hidden_layers {
-        let groups = a.layers[layer as usize];
-        if let Some((_, lp)) = layer_plans.iter_mut().find(|(g, _)| *g == groups) {
-            lp.layers.push(layer);
-            continue;
-        }
-        let lops = plan_layer(&ctx, &planner, system, &s, layer, groups, a.kv, m, &hidden, eps)?;
-        let prefix = format!("layers.{layer}.");
-        let wprefix = format!("model.layers.{layer}.");
-        let ops = lops
-            .into_iter()
-            .map(|mut op| {
-                op.name = op.name.strip_prefix(&prefix).unwrap_or(&op.name).to_owned();
-                op.layer = None;
-                op.weights = op.weights.iter().map(|w| w.replacen(&wprefix, "model.layers.{layer}.", 1)).collect();
-                op
-            })
-            .collect();
-        layer_plans.push((groups, LayerPlan { layers: vec![layer], ops }));
-    }
-    let layer_plans: Vec<LayerPlan> = layer_plans.into_iter().map(|(_, lp)| lp).collect();
-
-    // Epilogue: final norm, (prefill) the last token, the LM head pieces.
-    let mut st = Step::new(&ctx, "");
-    st.input(hidden.clone());
-    st.push(
-        ctx.rms_norm("final_norm".into(), None, "model.norm.weight".into(), eps, m, s.hidden, res)?,
-        &[("h".into(), Role::Input), (ModelWeight::Norm.into(), Role::Weight)],
-        &[("x_final", Role::Output)],
-    )?;
-    let head_name = if cfg.tie_word_embeddings { "model.embed_tokens.weight" } else { "lm_head.weight" };
-    let (head_m, head_res, head_in) = match opts.mode {
-        Mode::Prefill => {
-            st.push(
-                ctx.slice_last(opts.batch, opts.seq_len, s.hidden)?,
-                &[("x_final".into(), Role::Input)],
-                &[("x_last", Role::Output)],
-            )?;
-            (opts.batch, Residency::Interleaved(MemoryConfig::DRAM_INTERLEAVED), "x_last")
-        }
-        Mode::Decode => (m, res, "x_final"),
-    };
-    let head_planner = MatmulPlanner { res: head_res, output_dtype: lm_head_output_dtype(opts.policy), ..planner };
-    let lm = a.lm_head;
-    let mut head_ops: Option<Vec<PlannedOp>> = None;
-    let mut last_err = None;
-    // Split the LM head's columns into pieces (tt-transformers' `LMHead` splits its output the
-    // same way) and keep the fastest split: one piece may not fit L1, and piece widths that are
-    // multiples of 32·banks keep the DRAM-sharded workers' column counts even.
-    let align = match head_res {
-        Residency::Sharded { .. } => 32 * device.dram_banks,
-        Residency::Interleaved(_) => 32,
-    };
-    // Candidate splits: `(name, columns)` per piece. A plan sharing the decode plan's weights
-    // keeps its split (the pieces are the stored weights).
-    let splits: Vec<Vec<(String, u32)>> = match &shared {
-        Some(sh) => vec![sh.head_pieces()],
-        None => (1..=8u32)
-            .filter_map(|pieces| {
-                let per = s.vocab.div_ceil(pieces).div_ceil(align) * align;
-                if pieces > 1 && per * (pieces - 1) >= s.vocab {
-                    return None; // fewer non-empty pieces than asked: same as a smaller count
-                }
-                let mut v = Vec::new();
-                let mut start = 0;
-                while start < s.vocab {
-                    let n = per.min(s.vocab - start);
-                    v.push((if pieces == 1 { "lm_head".to_string() } else { format!("lm_head.{}", v.len()) }, n));
-                    start += n;
-                }
-                Some(v)
-            })
-            .collect(),
-    };
-    for split in splits {
-        let mut v = Vec::new();
-        let mut failed = false;
-        for (name, n) in split {
-            match head_planner.linear(
-                name,
-                None,
-                vec![head_name.to_string()],
-                head_m,
-                s.hidden,
-                n,
-                lm,
-                policy_fidelity_ckc(opts.policy, lm, &device),
-                None,
-                false,
-            ) {
-                Ok(op) => v.push(op),
-                Err(e) => {
-                    last_err = Some(e);
-                    failed = true;
-                    break;
-                }
-            }
-        }
-        let time = |ops: &[PlannedOp]| ops.iter().map(|o| o.estimate_us).sum::<f64>();
-        if !failed && head_ops.as_ref().is_none_or(|b| time(&v) < time(b)) {
-            head_ops = Some(v);
-        }
-    }
-    let head_ops = head_ops.ok_or_else(|| {
-        last_err.unwrap_or_else(|| LlamaPlanError::Unsupported {
-            rule: Rule::ShapeMismatch,
-            message: "the LM head has no columns".into(),
-        })
-    })?;
-    let gather_mc = match opts.mode {
-        Mode::Decode => MemoryConfig::L1_INTERLEAVED,
-        Mode::Prefill => MemoryConfig::DRAM_INTERLEAVED,
-    };
-    let pieces = head_ops.len();
-    let mut logits = Vec::new();
-    for (i, op) in head_ops.into_iter().enumerate() {
-        let (out, n, name) = (op.memory_configs[&Role::Output], op.shapes.n.unwrap_or(0), op.name.clone());
-        let (weight, local) = if pieces == 1 {
-            (ModelWeight::LmHead, "logits".to_string())
-        } else {
-            (ModelWeight::LmHeadPiece(i as u32), format!("logits_{i}"))
-        };
-        st.push(op, &[(head_in.into(), Role::Input), (weight.into(), Role::Weight)], &[(&local, Role::Output)])?;
-        // The all-gather works on interleaved logits: unshard each piece first.
-        if s.chips > 1 && out.is_sharded() {
-            let gathered = format!("{local}_interleaved");
-            st.push(
-                ctx.to_interleaved(
-                    format!("{name}.to_interleaved"),
-                    head_m,
-                    n,
-                    out,
-                    gather_mc,
-                    head_planner.output_dtype,
-                )?,
-                &[((&local).into(), Role::Input)],
-                &[(&gathered, Role::Output)],
-            )?;
-            logits.push(gathered);
-        } else {
-            logits.push(local);
-        }
-    }
-    if s.chips > 1 {
-        let op = ctx.collective(
-            "lm_head.all_gather".into(),
-            None,
-            OpKind::AllGather,
-            head_m,
-            s.vocab,
-            s.chips,
-            system.eth_link_bytes_per_s,
-            system.eth_links,
-            gather_mc,
-            head_planner.output_dtype,
-        )?;
-        let args: Vec<(TensorRef, Role)> = logits.iter().map(|l| (l.into(), Role::Input)).take(1).collect();
-        st.push(op, &args, &[("logits_gathered", Role::Output)])?;
-        logits = vec!["logits_gathered".into()];
-    }
-    let keep: Vec<&str> = logits.iter().map(String::as_str).collect();
-    let epilogue = st.finish(&keep);
-    let program = Program { prologue, layer_plans, epilogue };
-    let ops = program.flatten();
-    let _ = hidden_in;
-
+/// The plan's totals: time and throughput, the memory fitted, and how close its weight reads come
+/// to the DRAM roofline.
+fn totals(ops: &[PlannedOp], opts: &LlamaOptions, device: &DeviceProfile, fit: &MemoryFit) -> PlanTotals {
     let estimate_us: f64 = ops.iter().map(|o| o.estimate_us).sum();
     let weight_read: u64 = ops.iter().map(|o| o.weight_bytes).sum();
     let roofline_us = weight_read as f64 / device.dram_bandwidth_bytes_per_s * 1e6;
@@ -570,39 +426,322 @@ fn plan(
         Mode::Decode => opts.batch as f64,
         Mode::Prefill => opts.batch as f64 * opts.seq_len as f64,
     };
-    let totals = PlanTotals {
+    PlanTotals {
         ops: ops.len(),
         estimate_us,
         tokens_per_s_per_user: tokens / opts.batch as f64 * 1e6 / estimate_us,
         tokens_per_s: tokens * 1e6 / estimate_us,
-        weight_bytes_per_chip: w,
+        weight_bytes_per_chip: fit.weight_bytes,
         weight_bytes_read_per_call: weight_read,
-        kv_cache_bytes_per_chip: kv,
-        memory_budget_bytes: budget,
+        kv_cache_bytes_per_chip: fit.kv_bytes,
+        memory_budget_bytes: fit.budget,
         l1_peak_bytes_per_core: ops.iter().map(|o| o.l1_peak_bytes_per_core).max().unwrap_or(0),
         weight_roofline_us: roofline_us,
         roofline_fraction: roofline_us / estimate_us,
-    };
-    let parallelism = if s.chips == 1 {
+    }
+}
+
+/// How the model is spread over the system's chips, in words.
+fn parallelism(s: &Split, system: &SystemProfile) -> String {
+    if s.chips == 1 {
         "single chip".to_string()
     } else {
         format!(
             "1D tensor parallel over {} chips (mesh {}x{}): {} q heads, {} kv heads, MLP width {}, vocab {} per chip; per-chip plan",
             s.chips, system.mesh.0, system.mesh.1, s.qh, s.kvh, s.inter, s.vocab
         )
-    };
-    Ok(LlamaPlan {
-        model: cfg.clone(),
-        system: system.name,
-        chip: device.name,
-        mesh: system.mesh,
-        parallelism,
-        options: opts.clone(),
-        program,
-        ops,
-        totals,
-        notes,
-    })
+    }
+}
+
+/// What every part of one plan reads: the model, system and options, the op planners, the
+/// per-chip sizes and the hidden state the parts pass on.
+struct Planning<'a> {
+    cfg: &'a LlamaConfig,
+    system: &'a SystemProfile,
+    opts: &'a LlamaOptions,
+    ctx: Ctx<'a>,
+    mm: MatmulPlanner<'a>,
+    s: Split,
+    /// Rows of the hidden state: users in decode, users × positions in prefill.
+    m: u32,
+    /// Where the hidden state lives.
+    res: Residency,
+    /// The RMS norms' epsilon.
+    eps: f32,
+    /// The hidden state between the parts: `h`, `[1, 1, m, hidden]` bf16, held as `res` says.
+    hidden: TensorArg,
+}
+
+/// The decoder layer being planned.
+struct Layer {
+    index: u32,
+    /// `[wqkv, wo, w1w3, w2]`.
+    groups: [GroupCfg; 4],
+    attention: Attention,
+}
+
+impl Layer {
+    /// The name of the layer's op `op` (`layers.3.mlp.w1`).
+    fn op(&self, op: &str) -> String {
+        format!("layers.{}.{op}", self.index)
+    }
+
+    /// The checkpoint name of the layer's weight `w` (`model.layers.3.mlp.gate_proj.weight`).
+    fn weight(&self, w: &str) -> String {
+        format!("model.layers.{}.{w}", self.index)
+    }
+}
+
+impl<'a> Planning<'a> {
+    /// The planners and the hidden state of a plan of `cfg` on `system`, `s` per chip.
+    fn new(
+        cfg: &'a LlamaConfig,
+        system: &'a SystemProfile,
+        opts: &'a LlamaOptions,
+        s: Split,
+        shared: Option<&'a SharedWeights<'a>>,
+    ) -> Self {
+        let device = &system.chip;
+        let ctx = Ctx { device, mode: opts.mode, policy: opts.policy };
+        let m = match opts.mode {
+            Mode::Decode => opts.batch,
+            Mode::Prefill => opts.batch * opts.seq_len,
+        };
+        let res = hidden_residency(opts.mode, m, s.hidden, device);
+        let hidden = TensorArg {
+            tensor: "h".into(),
+            shape: [1, 1, m, s.hidden],
+            dtype: DataType::Bfloat16,
+            memory_config: ctx.hidden_mc(res, m, s.hidden),
+        };
+        let mm = MatmulPlanner { device, opts, res, shared, output_dtype: DataType::Bfloat16, qkv_bias: cfg.qkv_bias };
+        Planning { cfg, system, opts, ctx, mm, s, m, res, eps: cfg.rms_norm_eps as f32, hidden }
+    }
+
+    /// The rms_norm `name` of the hidden state with gamma `weight`.
+    fn norm(&self, name: String, layer: Option<u32>, weight: String) -> NormRequest {
+        NormRequest { name, layer, weight, epsilon: self.eps, m: self.m, hidden: self.s.hidden, res: self.res }
+    }
+
+    /// The hidden-sized activation the residual adds and all-reduces read.
+    fn hidden_activation(&self) -> Activation {
+        Activation {
+            m: self.m,
+            width: self.s.hidden,
+            memory_config: self.hidden.memory_config,
+            dtype: DataType::Bfloat16,
+        }
+    }
+
+    /// The prologue: token ids → embedding rows → `[1, 1, m, hidden]` → where the layers keep it.
+    fn prologue(&self) -> Result<Vec<PlannedOp>, LlamaPlanError> {
+        let (ctx, m, hidden) = (&self.ctx, self.m, self.s.hidden);
+        let mut st = Step::new(ctx, "");
+        let emb = ctx.embedding("model.embed_tokens.weight".into(), m, self.cfg.vocab_size, hidden)?;
+        let emb_out = emb.memory_configs[&Role::Output];
+        st.push(
+            emb,
+            &[(StepInput::Ids.into(), Role::Input), (ModelWeight::EmbedTokens.into(), Role::Weight)],
+            &[("embedded", Role::Output)],
+        )?;
+        st.push(
+            ctx.reshape("embedding.reshape".into(), m, hidden, emb_out)?,
+            &[("embedded".into(), Role::Input)],
+            &[("h", Role::Output)],
+        )?;
+        let h_name = if emb_out == self.hidden.memory_config {
+            "h"
+        } else {
+            st.move_to("embedding.to_memory_config", "h", self.hidden.memory_config, "h_sharded")?;
+            "h_sharded"
+        };
+        Ok(st.finish(&[h_name]))
+    }
+
+    /// The decoder layers: one plan per distinct dtype assignment; layers that match share it.
+    fn layer_plans(&self, a: &Assignment) -> Result<Vec<LayerPlan>, LlamaPlanError> {
+        let mut plans: Vec<([GroupCfg; 4], LayerPlan)> = Vec::new();
+        for layer in 0..self.cfg.num_hidden_layers {
+            let groups = a.layers[layer as usize];
+            if let Some((_, lp)) = plans.iter_mut().find(|(g, _)| *g == groups) {
+                lp.layers.push(layer);
+                continue;
+            }
+            let ops = self.plan_layer(layer, groups, a.kv)?;
+            plans.push((groups, LayerPlan { layers: vec![layer], ops: layer_template(layer, ops) }));
+        }
+        Ok(plans.into_iter().map(|(_, lp)| lp).collect())
+    }
+}
+
+/// The ops of layer `layer` as the plan of every layer sharing them: op names without the
+/// `layers.{layer}.` prefix, no layer index, weights named `model.layers.{layer}.…` literally.
+fn layer_template(layer: u32, ops: Vec<PlannedOp>) -> Vec<PlannedOp> {
+    let prefix = format!("layers.{layer}.");
+    let wprefix = format!("model.layers.{layer}.");
+    ops.into_iter()
+        .map(|mut op| {
+            op.name = op.name.strip_prefix(&prefix).unwrap_or(&op.name).to_owned();
+            op.layer = None;
+            op.weights = op.weights.iter().map(|w| w.replacen(&wprefix, "model.layers.{layer}.", 1)).collect();
+            op
+        })
+        .collect()
+}
+
+impl Planning<'_> {
+    /// The epilogue: final norm, (prefill) the last token of each prompt, the LM head pieces and,
+    /// on a mesh, the logits gathered.
+    fn epilogue(&self, lm: GroupCfg) -> Result<Vec<PlannedOp>, LlamaPlanError> {
+        let (ctx, opts) = (&self.ctx, self.opts);
+        let mut st = Step::new(ctx, "");
+        st.input(self.hidden.clone());
+        st.push(
+            ctx.rms_norm(self.norm("final_norm".into(), None, "model.norm.weight".into()))?,
+            &[("h".into(), Role::Input), (ModelWeight::Norm.into(), Role::Weight)],
+            &[("x_final", Role::Output)],
+        )?;
+        let (head_m, head_res, head_in) = match opts.mode {
+            Mode::Prefill => {
+                st.push(
+                    ctx.slice_last(opts.batch, opts.seq_len, self.s.hidden)?,
+                    &[("x_final".into(), Role::Input)],
+                    &[("x_last", Role::Output)],
+                )?;
+                (opts.batch, Residency::Interleaved(MemoryConfig::DRAM_INTERLEAVED), "x_last")
+            }
+            Mode::Decode => (self.m, self.res, "x_final"),
+        };
+        let head = MatmulPlanner { res: head_res, output_dtype: lm_head_output_dtype(opts.policy), ..self.mm };
+        let head_ops = self.lm_head(&head, head_m, lm)?;
+        let logits = self.logits(&mut st, head_ops, head_in, head_m, head.output_dtype)?;
+        let keep: Vec<&str> = logits.iter().map(String::as_str).collect();
+        Ok(st.finish(&keep))
+    }
+
+    /// The LM head's matmuls, as the fastest split of its columns into pieces (tt-transformers'
+    /// `LMHead` splits its output the same way): one piece may not fit L1, and piece widths that
+    /// are multiples of 32·banks keep the DRAM-sharded workers' column counts even.
+    fn lm_head(&self, head: &MatmulPlanner<'_>, head_m: u32, lm: GroupCfg) -> Result<Vec<PlannedOp>, LlamaPlanError> {
+        let head_name = if self.cfg.tie_word_embeddings { "model.embed_tokens.weight" } else { "lm_head.weight" };
+        let mut best: Option<Vec<PlannedOp>> = None;
+        let mut last_err = None;
+        for split in self.head_splits(head.res) {
+            let mut v = Vec::new();
+            let mut failed = false;
+            for (name, n) in split {
+                let piece = Matmul {
+                    name,
+                    layer: None,
+                    weights: vec![head_name.to_string()],
+                    m: head_m,
+                    k: self.s.hidden,
+                    n,
+                    group: lm,
+                    in_cores: None,
+                    out_cores: None,
+                    bias: false,
+                };
+                match head.linear(piece) {
+                    Ok(op) => v.push(op),
+                    Err(e) => {
+                        last_err = Some(e);
+                        failed = true;
+                        break;
+                    }
+                }
+            }
+            let time = |ops: &[PlannedOp]| ops.iter().map(|o| o.estimate_us).sum::<f64>();
+            if !failed && best.as_ref().is_none_or(|b| time(&v) < time(b)) {
+                best = Some(v);
+            }
+        }
+        best.ok_or_else(|| {
+            last_err.unwrap_or_else(|| LlamaPlanError::Unsupported {
+                rule: Rule::ShapeMismatch,
+                message: "the LM head has no columns".into(),
+            })
+        })
+    }
+
+    /// Candidate splits of the LM head's columns, `(name, columns)` per piece: 1 to 8 pieces,
+    /// aligned for a head reading its input as `res` holds it. A plan sharing the decode plan's
+    /// weights keeps its split (the pieces are the stored weights).
+    fn head_splits(&self, res: Residency) -> Vec<Vec<(String, u32)>> {
+        if let Some(sh) = self.mm.shared {
+            return vec![sh.head_pieces()];
+        }
+        let vocab = self.s.vocab;
+        let align = match res {
+            Residency::Sharded { .. } => 32 * self.ctx.device.dram_banks,
+            Residency::Interleaved(_) => 32,
+        };
+        (1..=8u32)
+            .filter_map(|pieces| {
+                let per = vocab.div_ceil(pieces).div_ceil(align) * align;
+                if pieces > 1 && per * (pieces - 1) >= vocab {
+                    return None; // fewer non-empty pieces than asked: same as a smaller count
+                }
+                let mut v = Vec::new();
+                let mut start = 0;
+                while start < vocab {
+                    let n = per.min(vocab - start);
+                    v.push((if pieces == 1 { "lm_head".to_string() } else { format!("lm_head.{}", v.len()) }, n));
+                    start += n;
+                }
+                Some(v)
+            })
+            .collect()
+    }
+
+    /// Appends the LM head pieces (reading `head_in`) and, on a mesh, the all-gather of their
+    /// logits; returns the locals holding the logits.
+    fn logits(
+        &self,
+        st: &mut Step<'_>,
+        head_ops: Vec<PlannedOp>,
+        head_in: &str,
+        head_m: u32,
+        dtype: DataType,
+    ) -> Result<Vec<String>, LlamaPlanError> {
+        let chips = self.s.chips;
+        let gather_mc = match self.opts.mode {
+            Mode::Decode => MemoryConfig::L1_INTERLEAVED,
+            Mode::Prefill => MemoryConfig::DRAM_INTERLEAVED,
+        };
+        let pieces = head_ops.len();
+        let mut logits = Vec::new();
+        for (i, op) in head_ops.into_iter().enumerate() {
+            let (out, n, name) = (op.memory_configs[&Role::Output], op.shapes.n.unwrap_or(0), op.name.clone());
+            let (weight, local) = if pieces == 1 {
+                (ModelWeight::LmHead, "logits".to_string())
+            } else {
+                (ModelWeight::LmHeadPiece(i as u32), format!("logits_{i}"))
+            };
+            st.push(op, &[(head_in.into(), Role::Input), (weight.into(), Role::Weight)], &[(&local, Role::Output)])?;
+            // The all-gather works on interleaved logits: unshard each piece first.
+            if chips > 1 && out.is_sharded() {
+                let gathered = format!("{local}_interleaved");
+                let piece = Activation { m: head_m, width: n, memory_config: out, dtype };
+                st.push(
+                    self.ctx.to_interleaved(format!("{name}.to_interleaved"), piece, gather_mc)?,
+                    &[((&local).into(), Role::Input)],
+                    &[(&gathered, Role::Output)],
+                )?;
+                logits.push(gathered);
+            } else {
+                logits.push(local);
+            }
+        }
+        if chips > 1 {
+            let all = Activation { m: head_m, width: self.s.vocab, memory_config: gather_mc, dtype };
+            let op = self.ctx.collective("lm_head.all_gather".into(), None, OpKind::AllGather, all, self.system)?;
+            let args: Vec<(TensorRef, Role)> = logits.iter().map(|l| (l.into(), Role::Input)).take(1).collect();
+            st.push(op, &args, &[("logits_gathered", Role::Output)])?;
+            logits = vec!["logits_gathered".into()];
+        }
+        Ok(logits)
+    }
 }
 
 /// The compute-kernel config for a group: the policy's pairing for the dtype, then the
@@ -643,26 +782,31 @@ struct MatmulPlanner<'a> {
     qkv_bias: bool,
 }
 
+/// A matmul to plan: the op, the checkpoint weights its weight holds, `x[m, k] · w[k, n]`, and
+/// the weight group whose dtype and fidelity it takes.
+struct Matmul {
+    name: String,
+    layer: Option<u32>,
+    weights: Vec<String>,
+    m: u32,
+    k: u32,
+    n: u32,
+    group: GroupCfg,
+    /// Cores the DRAM-sharded activation is split over, pinned to its producer's (None: free).
+    in_cores: Option<u32>,
+    /// Cores the DRAM-sharded output is split over, pinned to its consumer's (None: free).
+    out_cores: Option<u32>,
+    /// Whether it adds a bias.
+    bias: bool,
+}
+
 impl MatmulPlanner<'_> {
-    /// Plans one matmul. `in_cores` / `out_cores` pin the DRAM-sharded activation and output
-    /// sharding to the producer's and consumer's (None: free choice).
-    #[allow(clippy::too_many_arguments)]
-    fn linear(
-        &self,
-        name: String,
-        layer: Option<u32>,
-        weights: Vec<String>,
-        m: u32,
-        k: u32,
-        n: u32,
-        g: GroupCfg,
-        ckc: crate::ttnn::ComputeKernelConfig,
-        cores: Option<(Option<u32>, Option<u32>)>,
-        bias: bool,
-    ) -> Result<PlannedOp, LlamaPlanError> {
+    /// Plans one matmul, with the compute-kernel config of its group under the policy.
+    fn linear(&self, mm: Matmul) -> Result<PlannedOp, LlamaPlanError> {
+        let Matmul { name, layer, weights, m, k, n, group, in_cores, out_cores, bias } = mm;
         let mut req = LinearRequest::new(name.clone(), m, k, n, self.opts.policy);
         req.bias = bias;
-        req.weight_dtype = Some(g.dtype);
+        req.weight_dtype = Some(group.dtype);
         let placed = match self.shared {
             Some(sh) => {
                 let (dtype, mc) = sh.weight(&name)?;
@@ -671,9 +815,8 @@ impl MatmulPlanner<'_> {
             }
             None => None,
         };
-        req.compute_kernel_config = Some(ckc);
+        req.compute_kernel_config = Some(policy_fidelity_ckc(self.opts.policy, group, self.device));
         let sharded = matches!(self.res, Residency::Sharded { .. });
-        let (in_cores, out_cores) = cores.unwrap_or((None, None));
         let search = LinearSearch {
             input_dtype: DataType::Bfloat16,
             output_dtype: self.output_dtype,
@@ -756,307 +899,263 @@ fn even_cores(n: u32, device: &DeviceProfile) -> u32 {
     (1..=device.num_cores().min(nt)).rev().find(|c| nt.is_multiple_of(*c)).unwrap_or(1)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn plan_layer(
-    ctx: &Ctx<'_>,
-    mm: &MatmulPlanner<'_>,
-    system: &SystemProfile,
-    s: &Split,
-    layer: u32,
-    g: [GroupCfg; 4],
-    kv_dtype: DataType,
-    m: u32,
-    hidden: &TensorArg,
-    eps: f32,
-) -> Result<Vec<PlannedOp>, LlamaPlanError> {
-    let device = ctx.device;
-    let policy = ctx.policy;
-    let mode = ctx.mode;
-    let (batch, seq) = match mode {
-        Mode::Decode => (m, 1),
-        Mode::Prefill => (mm.opts.batch, mm.opts.seq_len),
-    };
-    let res = mm.res;
-    let hidden_mc = hidden.memory_config;
-    let sharded = matches!(res, Residency::Sharded { .. });
-    let hcores = match res {
-        Residency::Sharded { cores } => Some(cores),
-        Residency::Interleaved(_) => None,
-    };
-    let p = |w: &str| format!("model.layers.{layer}.{w}");
-    let n = |w: &str| format!("layers.{layer}.{w}");
-    let ckc = |i: usize| policy_fidelity_ckc(policy, g[i], device);
-    let mut st = Step::new(ctx, n(""));
-    st.input(TensorArg { tensor: "h".into(), ..hidden.clone() });
+impl Planning<'_> {
+    /// Plans decoder layer `layer` with the weight groups `groups` and a `kv_dtype` cache: the
+    /// attention half, then the MLP half, each ending in its residual add.
+    fn plan_layer(
+        &self,
+        layer: u32,
+        groups: [GroupCfg; 4],
+        kv_dtype: DataType,
+    ) -> Result<Vec<PlannedOp>, LlamaPlanError> {
+        let (batch, seq) = match self.opts.mode {
+            Mode::Decode => (self.m, 1),
+            Mode::Prefill => (self.opts.batch, self.opts.seq_len),
+        };
+        let s = &self.s;
+        let attention = Attention {
+            batch,
+            seq,
+            cache_len: self.opts.seq_len,
+            q_heads: s.qh,
+            kv_heads: s.kvh,
+            head_dim: s.hd,
+            kv_dtype,
+        };
+        let l = Layer { index: layer, groups, attention };
+        let mut st = Step::new(&self.ctx, l.op(""));
+        st.input(TensorArg { tensor: "h".into(), ..self.hidden.clone() });
+        self.attention(&mut st, &l)?;
+        self.mlp(&mut st, &l)?;
+        Ok(st.finish(&["h_out"]))
+    }
 
-    st.push(
-        ctx.rms_norm(n("attention_norm"), Some(layer), p("input_layernorm.weight"), eps, m, s.hidden, res)?,
-        &[("h".into(), Role::Input), (LayerWeight::AttentionNorm.into(), Role::Weight)],
-        &[("x", Role::Output)],
-    )?;
-    let qkv_n = (s.qh + 2 * s.kvh) * s.hd;
-    let qkv_w = vec![p("self_attn.q_proj.weight"), p("self_attn.k_proj.weight"), p("self_attn.v_proj.weight")];
-    // Qwen2's q/k/v bias is fused into the QKV matmul (`ttnn::linear(x, wqkv, bias)`): TT-NN's
-    // matmul validates a `[1, n]` bias padded to one tile row and as wide as the weight
-    // (`matmul_device_operation.cpp` @ 13adda80, the `optional_bias` checks), and every program
-    // config the planner uses here fuses it (`FUSE_BIAS` in the 1D / 2D multicast and the
-    // DRAM-sharded factories; the simple MultiCore factory does not, and the rule checker refuses
-    // it). tt-transformers adds the bias with a separate `ttnn.add` instead, citing an unfiled
-    // suspicion of a DRAM-sharded bias bug (`attention.py` @ 13adda80: "FIXME: File bug against
-    // dram-sharded matmuls with bias"); the fused form is one op and one read fewer.
-    let qkv = mm.linear(
-        n("attention.wqkv"),
-        Some(layer),
-        qkv_w,
-        m,
-        s.hidden,
-        qkv_n,
-        g[0],
-        ckc(0),
-        Some((hcores, None)),
-        mm.qkv_bias,
-    )?;
-    let qkv_out = qkv.memory_configs[&Role::Output];
-    let mut qkv_args = vec![("x".into(), Role::Input), (LayerWeight::Wqkv.into(), Role::Weight)];
-    if mm.qkv_bias {
-        qkv_args.push((LayerWeight::WqkvBias.into(), Role::Bias));
-    }
-    st.push(qkv, &qkv_args, &[("qkv", Role::Output)])?;
-    let heads = ctx.create_heads(layer, batch, seq, s.qh, s.kvh, s.hd, qkv_out)?;
-    let (q_mc, k_mc) = (heads.memory_configs[&Role::Q], heads.memory_configs[&Role::K]);
-    st.push(heads, &[("qkv".into(), Role::Input)], &[("q", Role::Q), ("k", Role::K), ("v", Role::V)])?;
-    let rope: [(TensorRef, Role); 3] = [
-        (RopeInput::Cos.into(), Role::Cos),
-        (RopeInput::Sin.into(), Role::Sin),
-        (RopeInput::TransMat.into(), Role::TransMat),
-    ];
-    for (which, heads) in [("q", s.qh), ("k", s.kvh)] {
-        let mut args = vec![(which.into(), Role::Input)];
-        args.extend(rope.clone());
-        let out = format!("{which}_rot");
-        st.push(ctx.rotary(layer, which, batch, seq, heads, s.hd)?, &args, &[(&out, Role::Output)])?;
-    }
-    let cache_len = mm.opts.seq_len;
-    match mode {
-        Mode::Decode => {
-            st.push(
-                ctx.kv_update(layer, "k", batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc, None)?,
-                &[(KvCache::K.into(), Role::Cache), ("k_rot".into(), Role::Input)],
-                &[],
-            )?;
-            st.push(
-                ctx.kv_update(layer, "v", batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc, None)?,
-                &[(KvCache::V.into(), Role::Cache), ("v".into(), Role::Input)],
-                &[],
-            )?;
+    /// Cores the hidden state is WIDTH_SHARDED over (None: interleaved).
+    fn hidden_cores(&self) -> Option<u32> {
+        match self.res {
+            Residency::Sharded { cores } => Some(cores),
+            Residency::Interleaved(_) => None,
         }
-        Mode::Prefill => {
+    }
+
+    /// The layer's matmul `op` of `weights`, `[m, k] · [k, n]`, in weight group `group`, with free
+    /// activation and output sharding and no bias.
+    fn matmul(&self, l: &Layer, group: WeightGroup, op: &str, weights: &[&str], k: u32, n: u32) -> Matmul {
+        Matmul {
+            name: l.op(op),
+            layer: Some(l.index),
+            weights: weights.iter().map(|w| l.weight(w)).collect(),
+            m: self.m,
+            k,
+            n,
+            group: l.groups[layer_group(group)],
+            in_cores: None,
+            out_cores: None,
+            bias: false,
+        }
+    }
+
+    /// The attention half: `h` → norm → QKV → heads → rotary → KV cache → SDPA → head merge → wo
+    /// → (all-reduce) → `h_attn = h + attention`.
+    fn attention(&self, st: &mut Step<'_>, l: &Layer) -> Result<(), LlamaPlanError> {
+        let (ctx, s, layer) = (&self.ctx, &self.s, l.index);
+        let hcores = self.hidden_cores();
+        st.push(
+            ctx.rms_norm(self.norm(l.op("attention_norm"), Some(layer), l.weight("input_layernorm.weight")))?,
+            &[("h".into(), Role::Input), (LayerWeight::AttentionNorm.into(), Role::Weight)],
+            &[("x", Role::Output)],
+        )?;
+        let qkv_weights = ["self_attn.q_proj.weight", "self_attn.k_proj.weight", "self_attn.v_proj.weight"];
+        // Qwen2's q/k/v bias is fused into the QKV matmul (`ttnn::linear(x, wqkv, bias)`): TT-NN's
+        // matmul validates a `[1, n]` bias padded to one tile row and as wide as the weight
+        // (`matmul_device_operation.cpp` @ 13adda80, the `optional_bias` checks), and every program
+        // config the planner uses here fuses it (`FUSE_BIAS` in the 1D / 2D multicast and the
+        // DRAM-sharded factories; the simple MultiCore factory does not, and the rule checker refuses
+        // it). tt-transformers adds the bias with a separate `ttnn.add` instead, citing an unfiled
+        // suspicion of a DRAM-sharded bias bug (`attention.py` @ 13adda80: "FIXME: File bug against
+        // dram-sharded matmuls with bias"); the fused form is one op and one read fewer.
+        let qkv = self.mm.linear(Matmul {
+            in_cores: hcores,
+            bias: self.mm.qkv_bias,
+            ..self.matmul(l, WeightGroup::Wqkv, "attention.wqkv", &qkv_weights, s.hidden, (s.qh + 2 * s.kvh) * s.hd)
+        })?;
+        let qkv_out = qkv.memory_configs[&Role::Output];
+        let mut qkv_args = vec![("x".into(), Role::Input), (LayerWeight::Wqkv.into(), Role::Weight)];
+        if self.mm.qkv_bias {
+            qkv_args.push((LayerWeight::WqkvBias.into(), Role::Bias));
+        }
+        st.push(qkv, &qkv_args, &[("qkv", Role::Output)])?;
+        let heads = ctx.create_heads(layer, &l.attention, qkv_out)?;
+        let (q_mc, k_mc) = (heads.memory_configs[&Role::Q], heads.memory_configs[&Role::K]);
+        st.push(heads, &[("qkv".into(), Role::Input)], &[("q", Role::Q), ("k", Role::K), ("v", Role::V)])?;
+        let rope: [(TensorRef, Role); 3] = [
+            (RopeInput::Cos.into(), Role::Cos),
+            (RopeInput::Sin.into(), Role::Sin),
+            (RopeInput::TransMat.into(), Role::TransMat),
+        ];
+        for (which, heads) in [("q", s.qh), ("k", s.kvh)] {
+            let mut args = vec![(which.into(), Role::Input)];
+            args.extend(rope.clone());
+            let out = format!("{which}_rot");
+            st.push(ctx.rotary(layer, which, heads, &l.attention)?, &args, &[(&out, Role::Output)])?;
+        }
+        self.write_kv_cache(st, l, k_mc)?;
+        let sdpa = ctx.sdpa(layer, &l.attention, q_mc)?;
+        match self.opts.mode {
+            Mode::Decode => st.push(
+                sdpa,
+                &[("q_rot".into(), Role::Q), (KvCache::K.into(), Role::KCache), (KvCache::V.into(), Role::VCache)],
+                &[("attn", Role::Output)],
+            )?,
+            Mode::Prefill => st.push(
+                sdpa,
+                &[("q_rot".into(), Role::Q), ("k_rot".into(), Role::K), ("v".into(), Role::V)],
+                &[("attn", Role::Output)],
+            )?,
+        }
+        let concat = ctx.concat_heads(layer, &l.attention)?;
+        let concat_out = concat.memory_configs[&Role::Output];
+        st.push(concat, &[("attn".into(), Role::Input)], &[("attn_concat", Role::Output)])?;
+        let wo_in = concat_out.shard_spec.filter(|_| hcores.is_some()).map(|sp| sp.grid.num_cores);
+        let wo = self.mm.linear(Matmul {
+            in_cores: wo_in,
+            out_cores: hcores,
+            ..self.matmul(l, WeightGroup::Wo, "attention.wo", &["self_attn.o_proj.weight"], s.qh * s.hd, s.hidden)
+        })?;
+        st.push(
+            wo,
+            &[("attn_concat".into(), Role::Input), (LayerWeight::Wo.into(), Role::Weight)],
+            &[("attn_out", Role::Output)],
+        )?;
+        let attn_out = self.all_reduce(st, l.op("attention.all_reduce"), Some(layer), "attn_out")?;
+        self.residual_add(st, l.op("attention.residual_add"), Some(layer), ["h", &attn_out], "h_attn")
+    }
+
+    /// Writes the rotated K and V into the layer's caches: `paged_update_cache` in decode;
+    /// `fill_cache` in prefill (after a cast to the cache's dtype, and one user per call).
+    fn write_kv_cache(&self, st: &mut Step<'_>, l: &Layer, k_mc: MemoryConfig) -> Result<(), LlamaPlanError> {
+        let (ctx, layer, a) = (&self.ctx, l.index, &l.attention);
+        let (mut k_in, mut v_in) = ("k_rot", "v");
+        if self.opts.mode == Mode::Prefill && a.kv_dtype != DataType::Bfloat16 {
             // `fill_cache` does not convert: with a bfloat8_b cache, K and V are cast first, in
             // tt-transformers' order: cast K, cast V, fill K, fill V (`attention.py` @ 13adda80).
-            let (mut k_in, mut v_in) = ("k_rot", "v");
-            if kv_dtype != DataType::Bfloat16 {
-                for (which, from, to) in [("k", "k_rot", "k_cast"), ("v", "v", "v_cast")] {
-                    let op = ctx.typecast(
-                        n(&format!("attention.typecast_{which}")),
-                        Some(layer),
-                        [batch, s.kvh, seq, s.hd],
-                        k_mc,
-                        DataType::Bfloat16,
-                        kv_dtype,
-                    )?;
-                    st.push(op, &[(from.into(), Role::Input)], &[(to, Role::Output)])?;
-                }
-                (k_in, v_in) = ("k_cast", "v_cast");
+            for (which, from, to) in [("k", "k_rot", "k_cast"), ("v", "v", "v_cast")] {
+                let op = ctx.typecast(
+                    l.op(&format!("attention.typecast_{which}")),
+                    Some(layer),
+                    [a.batch, a.kv_heads, a.seq, a.head_dim],
+                    k_mc,
+                    DataType::Bfloat16,
+                    a.kv_dtype,
+                )?;
+                st.push(op, &[(from.into(), Role::Input)], &[(to, Role::Output)])?;
             }
-            if batch == 1 {
+            (k_in, v_in) = ("k_cast", "v_cast");
+        }
+        if self.opts.mode == Mode::Decode || a.batch == 1 {
+            st.push(
+                ctx.kv_update(layer, "k", a, k_mc, None)?,
+                &[(KvCache::K.into(), Role::Cache), (k_in.into(), Role::Input)],
+                &[],
+            )?;
+            return st.push(
+                ctx.kv_update(layer, "v", a, k_mc, None)?,
+                &[(KvCache::V.into(), Role::Cache), (v_in.into(), Role::Input)],
+                &[],
+            );
+        }
+        // `fill_cache` takes one user per call (TT-NN: "Input tensor batch size must be 1"): user
+        // `u`'s `[1, kv_heads, seq, head_dim]` rows of K and V (`k_rot.user{u}`, a per-user view;
+        // the generated code prefills one user at a time, so it never emits these), filled into
+        // cache row `u`.
+        for u in 0..a.batch {
+            for (which, from, cache) in [("k", k_in, KvCache::K), ("v", v_in, KvCache::V)] {
+                let view = TensorRef::UserRows { local: from.into(), user: u };
                 st.push(
-                    ctx.kv_update(layer, "k", batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc, None)?,
-                    &[(KvCache::K.into(), Role::Cache), (k_in.into(), Role::Input)],
+                    ctx.kv_update(layer, which, a, k_mc, Some(u))?,
+                    &[(cache.into(), Role::Cache), (view, Role::Input)],
                     &[],
                 )?;
-                st.push(
-                    ctx.kv_update(layer, "v", batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc, None)?,
-                    &[(KvCache::V.into(), Role::Cache), (v_in.into(), Role::Input)],
-                    &[],
-                )?;
-            } else {
-                // `fill_cache` takes one user per call (TT-NN: "Input tensor batch size must be 1"):
-                // user `u`'s `[1, kv_heads, seq, head_dim]` rows of K and V (`k_rot.user{u}`, a
-                // per-user view; the generated code prefills one user at a time, so it never
-                // emits these), filled into cache row `u`.
-                for u in 0..batch {
-                    for (which, from, cache) in [("k", k_in, KvCache::K), ("v", v_in, KvCache::V)] {
-                        let view = TensorRef::UserRows { local: from.into(), user: u };
-                        st.push(
-                            ctx.kv_update(layer, which, batch, seq, cache_len, s.kvh, s.hd, kv_dtype, k_mc, Some(u))?,
-                            &[(cache.into(), Role::Cache), (view, Role::Input)],
-                            &[],
-                        )?;
-                    }
-                }
             }
         }
+        Ok(())
     }
-    // SDPA fidelity: HiFi4 under accuracy (tt-transformers' accuracy mode sets SDPA_* HIFI4),
-    // HiFi2 under performance.
-    let sdpa_fid = if policy == Policy::Accuracy { MathFidelity::HiFi4 } else { MathFidelity::HiFi2 };
-    let attn_len = match mode {
-        Mode::Decode => cache_len,
-        Mode::Prefill => seq,
-    };
-    let scale = sdpa_scale(s.hd);
-    let sdpa = ctx.sdpa(layer, batch, attn_len, s.qh, s.kvh, s.hd, kv_dtype, q_mc, sdpa_fid, scale)?;
-    match mode {
-        Mode::Decode => st.push(
-            sdpa,
-            &[("q_rot".into(), Role::Q), (KvCache::K.into(), Role::KCache), (KvCache::V.into(), Role::VCache)],
-            &[("attn", Role::Output)],
-        )?,
-        Mode::Prefill => st.push(
-            sdpa,
-            &[("q_rot".into(), Role::Q), ("k_rot".into(), Role::K), ("v".into(), Role::V)],
-            &[("attn", Role::Output)],
-        )?,
-    }
-    let concat = ctx.concat_heads(layer, batch, seq, s.qh, s.hd)?;
-    let concat_out = concat.memory_configs[&Role::Output];
-    st.push(concat, &[("attn".into(), Role::Input)], &[("attn_concat", Role::Output)])?;
-    let wo_in = concat_out.shard_spec.filter(|_| sharded).map(|sp| sp.grid.num_cores);
-    let wo = mm.linear(
-        n("attention.wo"),
-        Some(layer),
-        vec![p("self_attn.o_proj.weight")],
-        m,
-        s.qh * s.hd,
-        s.hidden,
-        g[1],
-        ckc(1),
-        Some((wo_in, hcores)),
-        false,
-    )?;
-    st.push(
-        wo,
-        &[("attn_concat".into(), Role::Input), (LayerWeight::Wo.into(), Role::Weight)],
-        &[("attn_out", Role::Output)],
-    )?;
-    let mut attn_out = "attn_out";
-    if s.chips > 1 {
-        let op = ctx.collective(
-            n("attention.all_reduce"),
-            Some(layer),
-            OpKind::AllReduce,
-            m,
-            s.hidden,
-            s.chips,
-            system.eth_link_bytes_per_s,
-            system.eth_links,
-            hidden_mc,
-            DataType::Bfloat16,
+
+    /// The MLP half: `h_attn` → norm → w1, w3 → SiLU·mul → w2 → (all-reduce) → `h_out = h_attn + mlp`.
+    fn mlp(&self, st: &mut Step<'_>, l: &Layer) -> Result<(), LlamaPlanError> {
+        let (ctx, s, layer) = (&self.ctx, &self.s, l.index);
+        let hcores = self.hidden_cores();
+        st.push(
+            ctx.rms_norm(self.norm(l.op("ffn_norm"), Some(layer), l.weight("post_attention_layernorm.weight")))?,
+            &[("h_attn".into(), Role::Input), (LayerWeight::FfnNorm.into(), Role::Weight)],
+            &[("x_ffn", Role::Output)],
         )?;
-        st.push(op, &[("attn_out".into(), Role::Input)], &[("attn_out_reduced", Role::Output)])?;
-        attn_out = "attn_out_reduced";
-    }
-    let add = ctx.binary(
-        n("attention.residual_add"),
-        Some(layer),
-        OpKind::Add,
-        m,
-        s.hidden,
-        hidden_mc,
-        DataType::Bfloat16,
-        DataType::Bfloat16,
-    )?;
-    st.push(add, &[("h".into(), Role::A), (attn_out.into(), Role::B)], &[("h_attn", Role::Output)])?;
-    st.push(
-        ctx.rms_norm(n("ffn_norm"), Some(layer), p("post_attention_layernorm.weight"), eps, m, s.hidden, res)?,
-        &[("h_attn".into(), Role::Input), (LayerWeight::FfnNorm.into(), Role::Weight)],
-        &[("x_ffn", Role::Output)],
-    )?;
-    let mid_cores = sharded.then(|| even_cores(s.inter, device));
-    let w1 = mm.linear(
-        n("mlp.w1"),
-        Some(layer),
-        vec![p("mlp.gate_proj.weight")],
-        m,
-        s.hidden,
-        s.inter,
-        g[2],
-        ckc(2),
-        Some((hcores, mid_cores)),
-        false,
-    )?;
-    let mid_mc = w1.memory_configs[&Role::Output];
-    st.push(w1, &[("x_ffn".into(), Role::Input), (LayerWeight::W1.into(), Role::Weight)], &[("gate", Role::Output)])?;
-    let w3 = mm.linear(
-        n("mlp.w3"),
-        Some(layer),
-        vec![p("mlp.up_proj.weight")],
-        m,
-        s.hidden,
-        s.inter,
-        g[2],
-        ckc(2),
-        Some((hcores, mid_cores)),
-        false,
-    )?;
-    st.push(w3, &[("x_ffn".into(), Role::Input), (LayerWeight::W3.into(), Role::Weight)], &[("up", Role::Output)])?;
-    let mul = ctx.binary(
-        n("mlp.silu_mul"),
-        Some(layer),
-        OpKind::Multiply,
-        m,
-        s.inter,
-        mid_mc,
-        DataType::Bfloat16,
-        DataType::Bfloat16,
-    )?;
-    st.push(mul, &[("gate".into(), Role::A), ("up".into(), Role::B)], &[("gate_up", Role::Output)])?;
-    let w2 = mm.linear(
-        n("mlp.w2"),
-        Some(layer),
-        vec![p("mlp.down_proj.weight")],
-        m,
-        s.inter,
-        s.hidden,
-        g[3],
-        ckc(3),
-        Some((mid_cores, hcores)),
-        false,
-    )?;
-    st.push(
-        w2,
-        &[("gate_up".into(), Role::Input), (LayerWeight::W2.into(), Role::Weight)],
-        &[("ffn_out", Role::Output)],
-    )?;
-    let mut ffn_out = "ffn_out";
-    if s.chips > 1 {
-        let op = ctx.collective(
-            n("mlp.all_reduce"),
-            Some(layer),
-            OpKind::AllReduce,
-            m,
-            s.hidden,
-            s.chips,
-            system.eth_link_bytes_per_s,
-            system.eth_links,
-            hidden_mc,
-            DataType::Bfloat16,
+        let mid_cores = hcores.map(|_| even_cores(s.inter, ctx.device));
+        let w1 = self.mm.linear(Matmul {
+            in_cores: hcores,
+            out_cores: mid_cores,
+            ..self.matmul(l, WeightGroup::W1W3, "mlp.w1", &["mlp.gate_proj.weight"], s.hidden, s.inter)
+        })?;
+        let mid_mc = w1.memory_configs[&Role::Output];
+        st.push(
+            w1,
+            &[("x_ffn".into(), Role::Input), (LayerWeight::W1.into(), Role::Weight)],
+            &[("gate", Role::Output)],
         )?;
-        st.push(op, &[("ffn_out".into(), Role::Input)], &[("ffn_out_reduced", Role::Output)])?;
-        ffn_out = "ffn_out_reduced";
+        let w3 = self.mm.linear(Matmul {
+            in_cores: hcores,
+            out_cores: mid_cores,
+            ..self.matmul(l, WeightGroup::W1W3, "mlp.w3", &["mlp.up_proj.weight"], s.hidden, s.inter)
+        })?;
+        st.push(w3, &[("x_ffn".into(), Role::Input), (LayerWeight::W3.into(), Role::Weight)], &[("up", Role::Output)])?;
+        let mid = Activation { m: self.m, width: s.inter, memory_config: mid_mc, dtype: DataType::Bfloat16 };
+        let mul = ctx.binary(l.op("mlp.silu_mul"), Some(layer), OpKind::Multiply, mid, DataType::Bfloat16)?;
+        st.push(mul, &[("gate".into(), Role::A), ("up".into(), Role::B)], &[("gate_up", Role::Output)])?;
+        let w2 = self.mm.linear(Matmul {
+            in_cores: mid_cores,
+            out_cores: hcores,
+            ..self.matmul(l, WeightGroup::W2, "mlp.w2", &["mlp.down_proj.weight"], s.inter, s.hidden)
+        })?;
+        st.push(
+            w2,
+            &[("gate_up".into(), Role::Input), (LayerWeight::W2.into(), Role::Weight)],
+            &[("ffn_out", Role::Output)],
+        )?;
+        let ffn_out = self.all_reduce(st, l.op("mlp.all_reduce"), Some(layer), "ffn_out")?;
+        self.residual_add(st, l.op("mlp.residual_add"), Some(layer), ["h_attn", &ffn_out], "h_out")
     }
-    let add = ctx.binary(
-        n("mlp.residual_add"),
-        Some(layer),
-        OpKind::Add,
-        m,
-        s.hidden,
-        hidden_mc,
-        DataType::Bfloat16,
-        DataType::Bfloat16,
-    )?;
-    st.push(add, &[("h_attn".into(), Role::A), (ffn_out.into(), Role::B)], &[("h_out", Role::Output)])?;
-    Ok(st.finish(&["h_out"]))
+
+    /// On a mesh each chip holds a partial sum of a row-split matmul's output (wo, w2): the op
+    /// `name` all-reduces the local `partial` into `{partial}_reduced`. Returns the local holding
+    /// the full sum (`partial` itself on one chip).
+    fn all_reduce(
+        &self,
+        st: &mut Step<'_>,
+        name: String,
+        layer: Option<u32>,
+        partial: &str,
+    ) -> Result<String, LlamaPlanError> {
+        if self.s.chips <= 1 {
+            return Ok(partial.to_owned());
+        }
+        let op = self.ctx.collective(name, layer, OpKind::AllReduce, self.hidden_activation(), self.system)?;
+        let reduced = format!("{partial}_reduced");
+        st.push(op, &[(partial.into(), Role::Input)], &[(&reduced, Role::Output)])?;
+        Ok(reduced)
+    }
+
+    /// The residual add `out = a + b` of two hidden-state locals.
+    fn residual_add(
+        &self,
+        st: &mut Step<'_>,
+        name: String,
+        layer: Option<u32>,
+        [a, b]: [&str; 2],
+        out: &str,
+    ) -> Result<(), LlamaPlanError> {
+        let add = self.ctx.binary(name, layer, OpKind::Add, self.hidden_activation(), DataType::Bfloat16)?;
+        st.push(add, &[(a.into(), Role::A), (b.into(), Role::B)], &[(out, Role::Output)])
+    }
 }
 
 /// `1 / sqrt(head_dim)`, SDPA's scale, folded at build time.

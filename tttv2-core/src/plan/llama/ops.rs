@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use crate::cost::{OpWork, estimate_op};
-use crate::device::DeviceProfile;
+use crate::device::{DeviceProfile, SystemProfile};
 use crate::plan::{Mode, Policy};
 use crate::rules::{Rule, RuleViolation, check_shard_spec};
 use crate::ttnn::{
@@ -103,6 +103,56 @@ pub(super) enum Residency {
     },
     /// Interleaved in this memory config (DRAM for prefill, L1 for decode with > 32 rows).
     Interleaved(MemoryConfig),
+}
+
+/// An `m × width` activation as an eltwise op or a collective reads it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Activation {
+    pub m: u32,
+    pub width: u32,
+    pub memory_config: MemoryConfig,
+    pub dtype: DataType,
+}
+
+/// One chip's share of a layer's attention, as the head, rotary, KV-cache and SDPA ops see it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Attention {
+    /// Users in the call.
+    pub batch: u32,
+    /// Positions each user brings to the call (1 in decode).
+    pub seq: u32,
+    /// Positions the KV cache holds.
+    pub cache_len: u32,
+    pub q_heads: u32,
+    pub kv_heads: u32,
+    pub head_dim: u32,
+    /// dtype of the KV cache.
+    pub kv_dtype: DataType,
+}
+
+/// An `rms_norm` to plan: the op, its gamma, and the hidden state it normalises.
+pub(super) struct NormRequest {
+    pub name: String,
+    pub layer: Option<u32>,
+    /// The gamma's checkpoint name.
+    pub weight: String,
+    pub epsilon: f32,
+    /// Rows of the hidden state.
+    pub m: u32,
+    pub hidden: u32,
+    /// Where the hidden state lives.
+    pub res: Residency,
+}
+
+/// An SDPA op being planned: what the decode op and every prefill chunk candidate share.
+struct Sdpa {
+    name: String,
+    layer: u32,
+    /// The attention, with the attended positions padded to whole tiles.
+    shape: cb::SdpaShape,
+    kv_dtype: DataType,
+    compute_kernel_config: ComputeKernelConfig,
+    scale: f32,
 }
 
 /// Shared inputs of the op planners.
@@ -242,16 +292,14 @@ impl Ctx<'_> {
         self.finish(op, work, l1)
     }
 
-    /// `ttnn::sharded_to_interleaved` of an `m × width` tensor into `to`.
+    /// `ttnn::sharded_to_interleaved` of the activation `input` into `to`.
     pub fn to_interleaved(
         &self,
         name: String,
-        m: u32,
-        width: u32,
-        from: MemoryConfig,
+        input: Activation,
         to: MemoryConfig,
-        dtype: DataType,
     ) -> Result<PlannedOp, LlamaPlanError> {
+        let Activation { m, width, memory_config: from, dtype } = input;
         let mut op = self.base(name, None, Call::ToMemoryConfig { memory_config: to });
         op.shapes.tensors = BTreeMap::from([(Role::Input, [1, 1, m, width]), (Role::Output, [1, 1, m, width])]);
         op.memory_configs = BTreeMap::from([(Role::Input, from), (Role::Output, to)]);
@@ -280,20 +328,10 @@ impl Ctx<'_> {
     ///
     /// Interleaved: `LayerNormDefaultProgramConfig`; L1: [`cb::rms_norm_default`] (with the ROW_MAJOR
     /// gamma every row-sized CB holds the whole row).
-    #[allow(clippy::too_many_arguments)]
-    pub fn rms_norm(
-        &self,
-        name: String,
-        layer: Option<u32>,
-        weight: String,
-        epsilon: f32,
-        m: u32,
-        hidden: u32,
-        res: Residency,
-    ) -> Result<PlannedOp, LlamaPlanError> {
-        let (mt, kt) = (m.div_ceil(32), hidden.div_ceil(32));
+    pub fn rms_norm(&self, req: NormRequest) -> Result<PlannedOp, LlamaPlanError> {
+        let NormRequest { name, layer, weight, epsilon, m, hidden, res } = req;
+        let kt = hidden.div_ceil(32);
         let ckc = self.sfpu_config(true);
-        let dest = ckc.dest_reg_tiles();
         let mc = self.hidden_mc(res, m, hidden);
         let call = |pc| Call::RmsNorm { epsilon, program_config: pc, memory_config: mc, compute_kernel_config: ckc };
         let mut op =
@@ -314,108 +352,115 @@ impl Ctx<'_> {
         ]);
         op.compute_kernel_config = Some(ckc);
         op.weight_bytes = hidden as u64 * 2;
-        let (work, l1) = match res {
-            Residency::Sharded { cores } => {
-                let grid = self.device.compute_grid;
-                if !rectangular(cores, grid) {
-                    return Err(violation(
-                        &op.name,
-                        Rule::OpConstraint,
-                        format!(
-                            "sharded layernorm needs a rectangular core grid; {cores} cores row-wise on {}x{} is not",
-                            grid.x, grid.y
-                        ),
-                        "shard the hidden state over a rectangle of cores",
-                    ));
-                }
-                let block_w = kt.div_ceil(cores);
-                let subblock_w = (1..=dest.min(block_w)).rev().find(|w| block_w % w == 0).unwrap_or(1);
-                let pc = LayerNormShardedMultiCoreProgramConfig {
-                    compute_with_storage_grid_size: grid,
-                    subblock_w,
-                    block_h: mt,
-                    block_w,
-                    inplace: false,
-                    legacy_reduction: false,
-                    legacy_rsqrt: false,
-                    use_welford: false,
-                };
-                if block_w * cores != kt || pc.block_h != mt || block_w % subblock_w != 0 {
-                    return Err(violation(
-                        &op.name,
-                        Rule::OpConstraint,
-                        format!(
-                            "block_w ({block_w}) must equal K (in tiles) / num_cores ({kt}/{cores}) and block_h must equal Mt ({mt})"
-                        ),
-                        "shard K evenly",
-                    ));
-                }
-                op.program_config = Some(OpProgramConfig::LayerNorm(LayerNormProgramConfig::Sharded(pc)));
-                op.call = call(LayerNormProgramConfig::Sharded(pc));
-                let shard = l1_shard_bytes(&mc, DataType::Bfloat16);
-                let ext = mc.shard_spec.map_or(CoreCoord::new(cores, 1), |s| s.grid.extent());
-                let l1 =
-                    2 * shard + cb::rms_norm_sharded(hidden, m, cores, ext.x, ext.y, block_w, ckc.fp32_dest_acc_en);
-                // Each core reads its gamma slice from DRAM and sends one partial-statistics tile
-                // per tile row to the reducing core, which multicasts the result back: the
-                // reducer's port carries (cores + 1) tiles per tile row.
-                let work = OpWork {
-                    cores,
-                    dram_bytes: hidden as u64 * 2,
-                    noc_bytes_per_core: block_w as u64 * BF16_TILE + mt as u64 * BF16_TILE * (cores as u64 + 1),
-                    ..OpWork::default()
-                };
-                (work, l1)
-            }
-            Residency::Interleaved(_) => {
-                op.program_config = Some(OpProgramConfig::LayerNorm(LayerNormProgramConfig::Default(
-                    LayerNormDefaultProgramConfig::default(),
-                )));
-                let cores = mt.min(self.device.num_cores()).max(1);
-                let l1 = cb::rms_norm_default(hidden, ckc.fp32_dest_acc_en);
-                if l1 > self.device.l1_budget_bytes() {
-                    // FINDINGS.md fix 5: a TILE gamma [1, 1, 32, hidden] would let TT-NN pick its
-                    // capped large-tensor kernel (layernorm_op_multi_core.cpp:269-311 @ 13adda80);
-                    // the planner and the generated code do not store gamma that way yet.
-                    return Err(violation(
-                        &op.name,
-                        Rule::L1Fits,
-                        format!(
-                            "rms_norm (LayerNormDefault, ROW_MAJOR gamma) keeps the whole {hidden}-wide row in its circular buffers: {l1} B per core, over the {} B {} allows",
-                            self.device.l1_budget_bytes(),
-                            self.device.name
-                        ),
-                        "store gamma as a TILE [1, 1, 32, hidden] tensor (not planned yet) or shard the hidden state",
-                    ));
-                }
-                let bytes = m as u64 * hidden as u64 * 2;
-                let dram = if mc.buffer_type == BufferType::Dram { 2 * bytes } else { 0 } + hidden as u64 * 2;
-                // Two passes over the row (sum of squares, then scale).
-                let work = OpWork {
-                    cores,
-                    dram_bytes: dram,
-                    noc_bytes_per_core: 3 * bytes.div_ceil(cores as u64),
-                    ..OpWork::default()
-                };
-                (work, l1)
-            }
+        let (pc, work, l1) = match res {
+            Residency::Sharded { cores } => self.rms_norm_sharded(&op.name, [m, hidden], cores, mc, &ckc)?,
+            Residency::Interleaved(_) => self.rms_norm_interleaved(&op.name, [m, hidden], mc, &ckc)?,
         };
+        op.program_config = Some(OpProgramConfig::LayerNorm(pc));
+        op.call = call(pc);
         self.finish(op, work, l1)
+    }
+
+    /// The sharded `rms_norm` of `[m, hidden]` over `cores` cores: its program config, work and L1.
+    fn rms_norm_sharded(
+        &self,
+        name: &str,
+        [m, hidden]: [u32; 2],
+        cores: u32,
+        mc: MemoryConfig,
+        ckc: &ComputeKernelConfig,
+    ) -> Result<(LayerNormProgramConfig, OpWork, u64), LlamaPlanError> {
+        let (mt, kt) = (m.div_ceil(32), hidden.div_ceil(32));
+        let grid = self.device.compute_grid;
+        if !rectangular(cores, grid) {
+            return Err(violation(
+                name,
+                Rule::OpConstraint,
+                format!(
+                    "sharded layernorm needs a rectangular core grid; {cores} cores row-wise on {}x{} is not",
+                    grid.x, grid.y
+                ),
+                "shard the hidden state over a rectangle of cores",
+            ));
+        }
+        let block_w = kt.div_ceil(cores);
+        let subblock_w = (1..=ckc.dest_reg_tiles().min(block_w)).rev().find(|w| block_w % w == 0).unwrap_or(1);
+        let pc = LayerNormShardedMultiCoreProgramConfig {
+            compute_with_storage_grid_size: grid,
+            subblock_w,
+            block_h: mt,
+            block_w,
+            inplace: false,
+            legacy_reduction: false,
+            legacy_rsqrt: false,
+            use_welford: false,
+        };
+        if block_w * cores != kt || pc.block_h != mt || block_w % subblock_w != 0 {
+            return Err(violation(
+                name,
+                Rule::OpConstraint,
+                format!(
+                    "block_w ({block_w}) must equal K (in tiles) / num_cores ({kt}/{cores}) and block_h must equal Mt ({mt})"
+                ),
+                "shard K evenly",
+            ));
+        }
+        let shard = l1_shard_bytes(&mc, DataType::Bfloat16);
+        let ext = mc.shard_spec.map_or(CoreCoord::new(cores, 1), |s| s.grid.extent());
+        let l1 = 2 * shard + cb::rms_norm_sharded(hidden, m, cores, ext.x, ext.y, block_w, ckc.fp32_dest_acc_en);
+        // Each core reads its gamma slice from DRAM and sends one partial-statistics tile per tile
+        // row to the reducing core, which multicasts the result back: the reducer's port carries
+        // (cores + 1) tiles per tile row.
+        let work = OpWork {
+            cores,
+            dram_bytes: hidden as u64 * 2,
+            noc_bytes_per_core: block_w as u64 * BF16_TILE + mt as u64 * BF16_TILE * (cores as u64 + 1),
+            ..OpWork::default()
+        };
+        Ok((LayerNormProgramConfig::Sharded(pc), work, l1))
+    }
+
+    /// The interleaved `rms_norm` of `[m, hidden]` held in `mc`: its program config, work and L1.
+    fn rms_norm_interleaved(
+        &self,
+        name: &str,
+        [m, hidden]: [u32; 2],
+        mc: MemoryConfig,
+        ckc: &ComputeKernelConfig,
+    ) -> Result<(LayerNormProgramConfig, OpWork, u64), LlamaPlanError> {
+        let cores = m.div_ceil(32).min(self.device.num_cores()).max(1);
+        let l1 = cb::rms_norm_default(hidden, ckc.fp32_dest_acc_en);
+        if l1 > self.device.l1_budget_bytes() {
+            // FINDINGS.md fix 5: a TILE gamma [1, 1, 32, hidden] would let TT-NN pick its capped
+            // large-tensor kernel (layernorm_op_multi_core.cpp:269-311 @ 13adda80); the planner and
+            // the generated code do not store gamma that way yet.
+            return Err(violation(
+                name,
+                Rule::L1Fits,
+                format!(
+                    "rms_norm (LayerNormDefault, ROW_MAJOR gamma) keeps the whole {hidden}-wide row in its circular buffers: {l1} B per core, over the {} B {} allows",
+                    self.device.l1_budget_bytes(),
+                    self.device.name
+                ),
+                "store gamma as a TILE [1, 1, 32, hidden] tensor (not planned yet) or shard the hidden state",
+            ));
+        }
+        let bytes = m as u64 * hidden as u64 * 2;
+        let dram = if mc.buffer_type == BufferType::Dram { 2 * bytes } else { 0 } + hidden as u64 * 2;
+        // Two passes over the row (sum of squares, then scale).
+        let work = OpWork {
+            cores,
+            dram_bytes: dram,
+            noc_bytes_per_core: 3 * bytes.div_ceil(cores as u64),
+            ..OpWork::default()
+        };
+        Ok((LayerNormProgramConfig::Default(LayerNormDefaultProgramConfig::default()), work, l1))
     }
 
     /// Head split. Decode: `nlp_create_qkv_heads_decode`, outputs HEIGHT_SHARDED one user per core
     /// (heads padded to whole tile rows). Prefill: `nlp_create_qkv_heads` into DRAM.
-    #[allow(clippy::too_many_arguments)]
-    pub fn create_heads(
-        &self,
-        layer: u32,
-        batch: u32,
-        seq: u32,
-        qh: u32,
-        kvh: u32,
-        hd: u32,
-        input: MemoryConfig,
-    ) -> Result<PlannedOp, LlamaPlanError> {
+    pub fn create_heads(&self, layer: u32, a: &Attention, input: MemoryConfig) -> Result<PlannedOp, LlamaPlanError> {
+        let Attention { batch, seq, q_heads: qh, kv_heads: kvh, head_dim: hd, .. } = *a;
         let name = format!("layers.{layer}.attention.create_heads");
         let width = (qh + 2 * kvh) * hd;
         let grid = self.device.compute_grid;
@@ -492,17 +537,15 @@ impl Ctx<'_> {
     /// inputs, batch <= cores, cos/sin shard height 32 (n_heads <= 32). The fused-QK variant would
     /// save a launch, but TT-NN requires q and k on disjoint cores with cos/sin repeated for both
     /// (`rotary_embedding_llama_fused_qk_device_operation.cpp`), which the one-user-per-core head
-    /// split does not give.
-    #[allow(clippy::too_many_arguments)]
+    /// split does not give. `heads` is the number of q or k heads.
     pub fn rotary(
         &self,
         layer: u32,
         which: &'static str,
-        batch: u32,
-        seq: u32,
         heads: u32,
-        hd: u32,
+        a: &Attention,
     ) -> Result<PlannedOp, LlamaPlanError> {
+        let Attention { batch, seq, head_dim: hd, .. } = *a;
         let grid = self.device.compute_grid;
         let name = format!("layers.{layer}.attention.rotary_{which}");
         if hd > 256 || !hd.is_multiple_of(32) {
@@ -598,20 +641,15 @@ impl Ctx<'_> {
     /// user into a tile of the cache: read-modify-write of that tile row), one call per cache (the
     /// fused K+V variant needs the two inputs on disjoint cores,
     /// `paged_fused_update_cache_device_operation.cpp`). Prefill: `fill_cache` of one user (`user`; one op per user when the batch is > 1).
-    #[allow(clippy::too_many_arguments)]
     pub fn kv_update(
         &self,
         layer: u32,
         which: &'static str,
-        batch: u32,
-        seq: u32,
-        cache_len: u32,
-        kvh: u32,
-        hd: u32,
-        kv_dtype: DataType,
+        a: &Attention,
         input: MemoryConfig,
         user: Option<u32>,
     ) -> Result<PlannedOp, LlamaPlanError> {
+        let Attention { batch, seq, cache_len, kv_heads: kvh, head_dim: hd, kv_dtype, .. } = *a;
         let d = MemoryConfig::DRAM_INTERLEAVED;
         let cache_shape = [batch, kvh, cache_len.div_ceil(32) * 32, hd];
         let (mut op, work, l1) = match self.mode {
@@ -679,198 +717,199 @@ impl Ctx<'_> {
     /// `q_chunk_size`/`k_chunk_size` over multiples of 32 (`sdpa_device_operation.cpp`: "q_chunk_size
     /// must be divisible by TILE_SIZE") that divide the padded sequence; K and V are re-read once per
     /// q chunk, so larger chunks move less DRAM but need more L1.
-    #[allow(clippy::too_many_arguments)]
-    pub fn sdpa(
-        &self,
-        layer: u32,
-        batch: u32,
-        seq: u32,
-        qh: u32,
-        kvh: u32,
-        hd: u32,
-        kv_dtype: DataType,
-        q_mc: MemoryConfig,
-        fidelity: MathFidelity,
-        scale: f32,
-    ) -> Result<PlannedOp, LlamaPlanError> {
-        let grid = self.device.compute_grid;
-        let name = format!("layers.{layer}.attention.sdpa");
-        let ckc = ComputeKernelConfig {
-            math_fidelity: fidelity,
-            math_approx_mode: false,
-            fp32_dest_acc_en: false,
-            packer_l1_acc: false,
-            dst_full_sync_en: false,
+    ///
+    /// Decode attends to the whole cache, prefill to the prompt; the scale is `1 / sqrt(head_dim)`.
+    pub fn sdpa(&self, layer: u32, a: &Attention, q_mc: MemoryConfig) -> Result<PlannedOp, LlamaPlanError> {
+        let attended = match self.mode {
+            Mode::Decode => a.cache_len,
+            Mode::Prefill => a.seq,
         };
-        let s_pad = seq.div_ceil(32) * 32;
+        let sdpa = Sdpa {
+            name: format!("layers.{layer}.attention.sdpa"),
+            layer,
+            shape: cb::SdpaShape {
+                batch: a.batch,
+                q_heads: a.q_heads,
+                kv_heads: a.kv_heads,
+                seq: attended.div_ceil(32) * 32,
+                head_dim: a.head_dim,
+            },
+            kv_dtype: a.kv_dtype,
+            compute_kernel_config: ComputeKernelConfig {
+                math_fidelity: self.sdpa_fidelity(),
+                math_approx_mode: false,
+                fp32_dest_acc_en: false,
+                packer_l1_acc: false,
+                dst_full_sync_en: false,
+            },
+            scale: super::sdpa_scale(a.head_dim),
+        };
+        match self.mode {
+            Mode::Decode => self.sdpa_decode(&sdpa, q_mc),
+            Mode::Prefill => self.sdpa_prefill(&sdpa),
+        }
+    }
+
+    /// SDPA's math fidelity: HiFi4 under accuracy (tt-transformers' accuracy mode sets SDPA_*
+    /// HIFI4), HiFi2 under performance.
+    fn sdpa_fidelity(&self) -> MathFidelity {
+        if self.policy == Policy::Accuracy { MathFidelity::HiFi4 } else { MathFidelity::HiFi2 }
+    }
+
+    /// `scaled_dot_product_attention_decode` of q (held in `q_mc`) over the KV cache.
+    fn sdpa_decode(&self, sdpa: &Sdpa, q_mc: MemoryConfig) -> Result<PlannedOp, LlamaPlanError> {
+        let grid = self.device.compute_grid;
+        let cb::SdpaShape { batch, q_heads: qh, kv_heads: kvh, seq: s_pad, head_dim: hd } = sdpa.shape;
+        let (kv_dtype, ckc) = (sdpa.kv_dtype, sdpa.compute_kernel_config);
+        let d = MemoryConfig::DRAM_INTERLEAVED;
+        let pc = SDPAProgramConfig {
+            compute_with_storage_grid_size: grid,
+            q_chunk_size: 0,
+            k_chunk_size: 0,
+            exp_approx_mode: Some(false),
+            max_cores_per_head_batch: 16,
+        };
+        // DRAM output, resharded for the head merge as tt-transformers does
+        // (`attention.py::forward_decode`): TT-NN refuses a sharded output for GQA.
+        let out = d;
+        let call = Call::ScaledDotProductAttentionDecode {
+            scale: sdpa.scale,
+            program_config: pc,
+            memory_config: out,
+            compute_kernel_config: ckc,
+        };
+        let mut op = self.base(sdpa.name.clone(), Some(sdpa.layer), call);
+        op.program_config = Some(OpProgramConfig::Sdpa(TaggedSdpa::Config(pc)));
+        op.compute_kernel_config = Some(ckc);
+        op.shapes.tensors = BTreeMap::from([
+            (Role::Q, [1, batch, qh, hd]),
+            (Role::KCache, [batch, kvh, s_pad, hd]),
+            (Role::VCache, [batch, kvh, s_pad, hd]),
+            (Role::Output, [1, batch, qh, hd]),
+        ]);
+        op.memory_configs =
+            BTreeMap::from([(Role::Q, q_mc), (Role::KCache, d), (Role::VCache, d), (Role::Output, out)]);
+        op.dtypes = BTreeMap::from([
+            (Role::Q, DataType::Bfloat16),
+            (Role::KCache, kv_dtype),
+            (Role::VCache, kv_dtype),
+            (Role::Output, DataType::Bfloat16),
+        ]);
+        // Each (user, kv head) pair's q rows are padded to one 32-row tile: QKᵀ and PV.
+        let flops = 2.0 * 2.0 * batch as f64 * kvh as f64 * 32.0 * s_pad as f64 * hd as f64;
+        let cores = (batch * kvh * 16).min(grid.area()).max(1);
+        let l1 = l1_shard_bytes(&q_mc, DataType::Bfloat16)
+            + cb::sdpa_decode(sdpa.shape, &pc, ckc.fp32_dest_acc_en, kv_dtype.tile_bytes());
         let kv_bytes_once =
             2 * batch as u64 * kvh as u64 * (s_pad as u64 / 32) * (hd as u64 / 32) * kv_dtype.tile_bytes();
-        let d = MemoryConfig::DRAM_INTERLEAVED;
-        match self.mode {
-            Mode::Decode => {
-                let pc = SDPAProgramConfig {
-                    compute_with_storage_grid_size: grid,
-                    q_chunk_size: 0,
-                    k_chunk_size: 0,
-                    exp_approx_mode: Some(false),
-                    max_cores_per_head_batch: 16,
-                };
-                // DRAM output, resharded for the head merge as tt-transformers does
-                // (`attention.py::forward_decode`): TT-NN refuses a sharded output for GQA.
-                let out = d;
-                let call = Call::ScaledDotProductAttentionDecode {
-                    scale,
-                    program_config: pc,
-                    memory_config: out,
-                    compute_kernel_config: ckc,
-                };
-                let mut op = self.base(name, Some(layer), call);
-                op.program_config = Some(OpProgramConfig::Sdpa(TaggedSdpa::Config(pc)));
-                op.compute_kernel_config = Some(ckc);
-                op.shapes.tensors = BTreeMap::from([
-                    (Role::Q, [1, batch, qh, hd]),
-                    (Role::KCache, [batch, kvh, s_pad, hd]),
-                    (Role::VCache, [batch, kvh, s_pad, hd]),
-                    (Role::Output, [1, batch, qh, hd]),
-                ]);
-                op.memory_configs =
-                    BTreeMap::from([(Role::Q, q_mc), (Role::KCache, d), (Role::VCache, d), (Role::Output, out)]);
-                op.dtypes = BTreeMap::from([
-                    (Role::Q, DataType::Bfloat16),
-                    (Role::KCache, kv_dtype),
-                    (Role::VCache, kv_dtype),
-                    (Role::Output, DataType::Bfloat16),
-                ]);
-                // Each (user, kv head) pair's q rows are padded to one 32-row tile: QKᵀ and PV.
-                let flops = 2.0 * 2.0 * batch as f64 * kvh as f64 * 32.0 * s_pad as f64 * hd as f64;
-                let cores = (batch * kvh * 16).min(grid.area()).max(1);
-                let l1 = l1_shard_bytes(&q_mc, DataType::Bfloat16)
-                    + cb::sdpa_decode(
-                        batch,
-                        qh,
-                        kvh,
-                        hd,
-                        grid.area(),
-                        pc.max_cores_per_head_batch,
-                        ckc.fp32_dest_acc_en,
-                        kv_dtype.tile_bytes(),
-                    );
-                let out_bytes = batch as u64 * 32 * qh as u64 * hd as u64 * 2;
-                let work = OpWork {
-                    cores,
-                    dram_bytes: kv_bytes_once + out_bytes,
-                    noc_bytes_per_core: kv_bytes_once.div_ceil(cores as u64),
-                    fpu_flops: flops,
-                    fidelity: Some(fidelity),
-                    eth: None,
-                };
-                self.finish(op, work, l1)
-            }
-            Mode::Prefill => {
-                let mut best: Option<PlannedOp> = None;
-                let mut last = None;
-                for q_chunk in [512u32, 256, 128, 64, 32] {
-                    for k_chunk in [512u32, 256, 128, 64, 32] {
-                        if !s_pad.is_multiple_of(q_chunk)
-                            || !s_pad.is_multiple_of(k_chunk)
-                            || q_chunk % 32 != 0
-                            || k_chunk % 32 != 0
-                        {
-                            continue;
-                        }
-                        let pc = SDPAProgramConfig {
-                            compute_with_storage_grid_size: grid,
-                            q_chunk_size: q_chunk,
-                            k_chunk_size: k_chunk,
-                            exp_approx_mode: Some(false),
-                            max_cores_per_head_batch: 16,
-                        };
-                        let call = Call::ScaledDotProductAttention {
-                            is_causal: true,
-                            scale,
-                            program_config: pc,
-                            memory_config: d,
-                            compute_kernel_config: ckc,
-                        };
-                        let mut op = self.base(name.clone(), Some(layer), call);
-                        op.program_config = Some(OpProgramConfig::Sdpa(TaggedSdpa::Config(pc)));
-                        op.compute_kernel_config = Some(ckc);
-                        op.shapes.tensors = BTreeMap::from([
-                            (Role::Q, [batch, qh, s_pad, hd]),
-                            (Role::K, [batch, kvh, s_pad, hd]),
-                            (Role::V, [batch, kvh, s_pad, hd]),
-                            (Role::Output, [batch, qh, s_pad, hd]),
-                        ]);
-                        op.memory_configs =
-                            BTreeMap::from([(Role::Q, d), (Role::K, d), (Role::V, d), (Role::Output, d)]);
-                        op.dtypes = BTreeMap::from([
-                            (Role::Q, DataType::Bfloat16),
-                            (Role::K, DataType::Bfloat16),
-                            (Role::V, DataType::Bfloat16),
-                            (Role::Output, DataType::Bfloat16),
-                        ]);
-                        // CBs of the chunked causal SDPA ([`cb::sdpa_prefill`]).
-                        let l1 = cb::sdpa_prefill(
-                            batch,
-                            qh,
-                            s_pad,
-                            hd,
-                            q_chunk,
-                            k_chunk,
-                            grid.area(),
-                            DataType::Bfloat16.tile_bytes(),
-                        );
-                        let q_chunks = (batch as u64) * (qh as u64) * (s_pad / q_chunk) as u64;
-                        let q_bytes = batch as u64 * qh as u64 * s_pad as u64 * hd as u64 * 2;
-                        // Causal: each q chunk reads on average half of K and V.
-                        let kv_bf16 = 2 * batch as u64 * kvh as u64 * s_pad as u64 * hd as u64 * 2;
-                        let kv_reads =
-                            (kv_bf16 as f64 * (qh as f64 / kvh as f64) * (s_pad / q_chunk) as f64 / 2.0) as u64;
-                        let flops =
-                            2.0 * 2.0 * batch as f64 * qh as f64 * s_pad as f64 * s_pad as f64 * hd as f64 / 2.0;
-                        let cores = (q_chunks.min(grid.area() as u64)).max(1) as u32;
-                        let work = OpWork {
-                            cores,
-                            dram_bytes: 2 * q_bytes + kv_reads,
-                            noc_bytes_per_core: (2 * q_bytes + kv_reads).div_ceil(cores as u64),
-                            fpu_flops: flops,
-                            fidelity: Some(fidelity),
-                            eth: None,
-                        };
-                        match self.finish(op, work, l1) {
-                            Ok(op) => {
-                                if best.as_ref().is_none_or(|b| op.estimate_us < b.estimate_us) {
-                                    best = Some(op);
-                                }
-                            }
-                            Err(e) => last = Some(e),
+        let out_bytes = batch as u64 * 32 * qh as u64 * hd as u64 * 2;
+        let work = OpWork {
+            cores,
+            dram_bytes: kv_bytes_once + out_bytes,
+            noc_bytes_per_core: kv_bytes_once.div_ceil(cores as u64),
+            fpu_flops: flops,
+            fidelity: Some(ckc.math_fidelity),
+            eth: None,
+        };
+        self.finish(op, work, l1)
+    }
+
+    /// Causal `scaled_dot_product_attention`: the fastest chunking that fits.
+    fn sdpa_prefill(&self, sdpa: &Sdpa) -> Result<PlannedOp, LlamaPlanError> {
+        let s_pad = sdpa.shape.seq;
+        let mut best: Option<PlannedOp> = None;
+        let mut last = None;
+        for q_chunk in [512u32, 256, 128, 64, 32] {
+            for k_chunk in [512u32, 256, 128, 64, 32] {
+                if !s_pad.is_multiple_of(q_chunk)
+                    || !s_pad.is_multiple_of(k_chunk)
+                    || q_chunk % 32 != 0
+                    || k_chunk % 32 != 0
+                {
+                    continue;
+                }
+                match self.sdpa_prefill_chunked(sdpa, q_chunk, k_chunk) {
+                    Ok(op) => {
+                        if best.as_ref().is_none_or(|b| op.estimate_us < b.estimate_us) {
+                            best = Some(op);
                         }
                     }
+                    Err(e) => last = Some(e),
                 }
-                best.ok_or_else(|| {
-                    last.unwrap_or_else(|| {
-                        violation(
-                            &name,
-                            Rule::OpConstraint,
-                            format!("no chunk size divides the padded sequence {s_pad}"),
-                            "pad the sequence to a multiple of 32",
-                        )
-                    })
-                })
             }
         }
+        best.ok_or_else(|| {
+            last.unwrap_or_else(|| {
+                violation(
+                    &sdpa.name,
+                    Rule::OpConstraint,
+                    format!("no chunk size divides the padded sequence {s_pad}"),
+                    "pad the sequence to a multiple of 32",
+                )
+            })
+        })
+    }
+
+    /// One chunking of the causal prefill SDPA, checked and estimated.
+    fn sdpa_prefill_chunked(&self, sdpa: &Sdpa, q_chunk: u32, k_chunk: u32) -> Result<PlannedOp, LlamaPlanError> {
+        let grid = self.device.compute_grid;
+        let cb::SdpaShape { batch, q_heads: qh, kv_heads: kvh, seq: s_pad, head_dim: hd } = sdpa.shape;
+        let ckc = sdpa.compute_kernel_config;
+        let d = MemoryConfig::DRAM_INTERLEAVED;
+        let pc = SDPAProgramConfig {
+            compute_with_storage_grid_size: grid,
+            q_chunk_size: q_chunk,
+            k_chunk_size: k_chunk,
+            exp_approx_mode: Some(false),
+            max_cores_per_head_batch: 16,
+        };
+        let call = Call::ScaledDotProductAttention {
+            is_causal: true,
+            scale: sdpa.scale,
+            program_config: pc,
+            memory_config: d,
+            compute_kernel_config: ckc,
+        };
+        let mut op = self.base(sdpa.name.clone(), Some(sdpa.layer), call);
+        op.program_config = Some(OpProgramConfig::Sdpa(TaggedSdpa::Config(pc)));
+        op.compute_kernel_config = Some(ckc);
+        op.shapes.tensors = BTreeMap::from([
+            (Role::Q, [batch, qh, s_pad, hd]),
+            (Role::K, [batch, kvh, s_pad, hd]),
+            (Role::V, [batch, kvh, s_pad, hd]),
+            (Role::Output, [batch, qh, s_pad, hd]),
+        ]);
+        op.memory_configs = BTreeMap::from([(Role::Q, d), (Role::K, d), (Role::V, d), (Role::Output, d)]);
+        op.dtypes = BTreeMap::from([
+            (Role::Q, DataType::Bfloat16),
+            (Role::K, DataType::Bfloat16),
+            (Role::V, DataType::Bfloat16),
+            (Role::Output, DataType::Bfloat16),
+        ]);
+        // CBs of the chunked causal SDPA ([`cb::sdpa_prefill`]).
+        let l1 = cb::sdpa_prefill(sdpa.shape, &pc, DataType::Bfloat16.tile_bytes());
+        let q_chunks = (batch as u64) * (qh as u64) * (s_pad / q_chunk) as u64;
+        let q_bytes = batch as u64 * qh as u64 * s_pad as u64 * hd as u64 * 2;
+        // Causal: each q chunk reads on average half of K and V.
+        let kv_bf16 = 2 * batch as u64 * kvh as u64 * s_pad as u64 * hd as u64 * 2;
+        let kv_reads = (kv_bf16 as f64 * (qh as f64 / kvh as f64) * (s_pad / q_chunk) as f64 / 2.0) as u64;
+        let flops = 2.0 * 2.0 * batch as f64 * qh as f64 * s_pad as f64 * s_pad as f64 * hd as f64 / 2.0;
+        let cores = (q_chunks.min(grid.area() as u64)).max(1) as u32;
+        let work = OpWork {
+            cores,
+            dram_bytes: 2 * q_bytes + kv_reads,
+            noc_bytes_per_core: (2 * q_bytes + kv_reads).div_ceil(cores as u64),
+            fpu_flops: flops,
+            fidelity: Some(ckc.math_fidelity),
+            eth: None,
+        };
+        self.finish(op, work, l1)
     }
 
     /// Head merge. Decode: `nlp_concat_heads_decode`, output WIDTH_SHARDED on `qh` cores with shard
     /// `{32, head_dim}` (ttnn-api.md §8). Prefill: `nlp_concat_heads` into DRAM.
-    pub fn concat_heads(
-        &self,
-        layer: u32,
-        batch: u32,
-        seq: u32,
-        qh: u32,
-        hd: u32,
-    ) -> Result<PlannedOp, LlamaPlanError> {
+    pub fn concat_heads(&self, layer: u32, a: &Attention) -> Result<PlannedOp, LlamaPlanError> {
+        let Attention { batch, seq, q_heads: qh, head_dim: hd, .. } = *a;
         let grid = self.device.compute_grid;
         let name = format!("layers.{layer}.attention.concat_heads");
         let m = batch * seq;
@@ -958,19 +997,17 @@ impl Ctx<'_> {
     }
 
     /// Binary eltwise op (`ttnn::add` for residuals, `ttnn::multiply` with a fused SiLU on the
-    /// left operand for SwiGLU, ttnn-api.md §3) over `m × width`, all three tensors in `mc`.
-    #[allow(clippy::too_many_arguments)]
+    /// left operand for SwiGLU, ttnn-api.md §3) of two operands shaped and held as `input`; the
+    /// output is held alike, in `out_dtype`.
     pub fn binary(
         &self,
         name: String,
         layer: Option<u32>,
         kind: OpKind,
-        m: u32,
-        width: u32,
-        mc: MemoryConfig,
-        in_dtype: DataType,
+        input: Activation,
         out_dtype: DataType,
     ) -> Result<PlannedOp, LlamaPlanError> {
+        let Activation { m, width, memory_config: mc, dtype: in_dtype } = input;
         let call = if kind == OpKind::Add {
             Call::Add { memory_config: mc, dtype: out_dtype }
         } else {
@@ -1014,7 +1051,6 @@ impl Ctx<'_> {
     /// to the cache's dtype before `fill_cache`, as tt-transformers does (`attention.py`:
     /// `ttnn.typecast(k_heads_1KSD, dtype=keys_BKSD.dtype)` then `ttnn.fill_cache`). Costed as
     /// the tiles it reads and writes; L1: double-buffered input and output tiles.
-    #[allow(clippy::too_many_arguments)]
     pub fn typecast(
         &self,
         name: String,
@@ -1092,23 +1128,19 @@ impl Ctx<'_> {
         self.finish(op, work, 4 * BF16_TILE)
     }
 
-    /// A collective over the mesh: ring all-reduce sends `2(D-1)/D` of the tensor per chip,
-    /// all-gather `(D-1)/D` of the gathered tensor, over `links` Ethernet links of `link_bw`
-    /// bytes/s each (hardware.md: 12.5 GB/s per direction per link).
-    #[allow(clippy::too_many_arguments)]
+    /// A collective over the `D` chips of `system`'s mesh, each holding `input`: ring all-reduce
+    /// sends `2(D-1)/D` of the tensor per chip, all-gather `(D-1)/D` of the gathered tensor, over
+    /// the system's Ethernet links (hardware.md: 12.5 GB/s per direction per link).
     pub fn collective(
         &self,
         name: String,
         layer: Option<u32>,
         kind: OpKind,
-        m: u32,
-        width: u32,
-        chips: u32,
-        link_bw: f64,
-        links: u32,
-        mc: MemoryConfig,
-        dtype: DataType,
+        input: Activation,
+        system: &SystemProfile,
     ) -> Result<PlannedOp, LlamaPlanError> {
+        let Activation { m, width, memory_config: mc, dtype } = input;
+        let (chips, link_bw, links) = (system.num_chips(), system.eth_link_bytes_per_s, system.eth_links);
         let call = if kind == OpKind::AllReduce { Call::AllReduce } else { Call::AllGather };
         let mut op = self.base(name, layer, call);
         let out_w = if kind == OpKind::AllGather { width * chips } else { width };
