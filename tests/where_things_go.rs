@@ -43,8 +43,8 @@ fn variant(call: &Call) -> &'static str {
         Call::Add { .. } => "Add",
         Call::Multiply { .. } => "Multiply",
         Call::SliceLastToken { .. } => "SliceLastToken",
-        Call::AllReduce => "AllReduce",
-        Call::AllGather => "AllGather",
+        Call::AllReduce { .. } => "AllReduce",
+        Call::AllGather { .. } => "AllGather",
     }
 }
 

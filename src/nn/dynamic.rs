@@ -447,7 +447,7 @@ fn dispatch(call: &Call, a: &[&Tensor], op: &PlannedOp, args: &StepArgs) -> Resu
             one(ops::slice(a[0], &[0, 0, args.last, 0], &[1, 1, args.last + 1, w], &memory_config))
         }
         Call::FillCache | Call::PagedUpdateCache => unreachable!("in-place ops are run by run_ops"),
-        Call::AllReduce | Call::AllGather => Err(Error::Shape {
+        Call::AllReduce { .. } | Call::AllGather { .. } => Err(Error::Shape {
             op: op.call.op_fn(),
             message: "collectives are planned for multi-chip systems, which do not run yet".into(),
         }),

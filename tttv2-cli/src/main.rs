@@ -373,6 +373,15 @@ fn table(plan: &LlamaPlan, layers: Option<u32>) -> String {
         t.weight_roofline_us,
         t.roofline_fraction * 100.0
     );
+    if t.ethernet_bytes_per_call > 0 {
+        let _ = writeln!(
+            s,
+            "ethernet per chip: {:.2} MB sent per call in its collectives, {:.1} us ({:.1} % of the call)",
+            t.ethernet_bytes_per_call as f64 / 1e6,
+            t.ethernet_us_per_call,
+            t.ethernet_us_per_call / t.estimate_us * 100.0
+        );
+    }
     for n in &plan.notes {
         let _ = writeln!(s, "note: {n}");
     }

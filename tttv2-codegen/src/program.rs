@@ -508,7 +508,9 @@ pub fn statements(ops: &[PlannedOp], cx: &mut Cx, prefix: &str) -> TokenStream {
                 let w = cx.u32(op, "width", op.inputs[0].shape[3]);
                 quote!(#bind ops::slice(#x, &[0, 0, last, 0], &[1, 1, last + 1, #w], &#mc)?;)
             }
-            Call::AllReduce | Call::AllGather => unreachable!("multi-chip plans are not emitted as programs"),
+            Call::AllReduce { .. } | Call::AllGather { .. } => {
+                unreachable!("multi-chip plans are not emitted as programs")
+            }
         };
         let drops = op.deallocate.iter().map(|t| format_ident!("{}", t));
         out.extend(quote! {

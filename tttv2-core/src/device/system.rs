@@ -71,14 +71,16 @@ impl SystemProfile {
         eth_links: 1,
     };
     /// Galaxy (TG / 6U): 32 unharvested WH chips, physically 4×8, opened by tt-transformers as
-    /// `MeshShape(8,4)` (hardware.md); 6U uses `FABRIC_1D_RING`.
+    /// `MeshShape(8,4)` (hardware.md); 6U uses `FABRIC_1D_RING`. tt-transformers' collectives use
+    /// 4 links per hop on TG (`models/common/modules/tt_ccl.py:200-219` @ 13adda80; the 70B
+    /// Galaxy demo's `GALAXY_NUM_LINKS` is 4 on 6U; docs/mesh/ttnn-mesh-ccl.md §4).
     pub const GALAXY: SystemProfile = SystemProfile {
         name: "galaxy",
         chip: DeviceProfile::WH_GALAXY,
         mesh: (8, 4),
         topology: Topology::Ring,
         eth_link_bytes_per_s: ETH_LINK_BYTES_PER_S,
-        eth_links: 1,
+        eth_links: 4,
     };
     /// One p150a card.
     pub const P150: SystemProfile = Self::single("p150", DeviceProfile::P150);

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::op::OpKind;
 use crate::op::LinearConfig;
 use crate::ttnn::{
-    ComputeKernelConfig, DataType, LayerNormProgramConfig, MemoryConfig, SDPAProgramConfig, UnaryOpType,
+    CclTopology, ComputeKernelConfig, DataType, LayerNormProgramConfig, MemoryConfig, SDPAProgramConfig, UnaryOpType,
 };
 
 /// One TT-NN call with its typed configs. Tensor arguments are the op's [`super::TensorArg`]s, in the
@@ -140,10 +140,33 @@ pub enum Call {
         /// Output memory config.
         memory_config: MemoryConfig,
     },
-    /// `ttnn::all_reduce` over the mesh (multi-chip plans; not executable yet).
-    AllReduce,
-    /// `ttnn::all_gather` over the mesh (multi-chip plans; not executable yet).
-    AllGather,
+    /// `ttnn::all_reduce(x, cluster_axis, subdevice_id, memory_config, num_links, topology)`: the
+    /// sum over the chips (multi-chip plans; not executable yet).
+    AllReduce {
+        /// The mesh axis whose chips reduce together; `None`: every chip holding the tensor.
+        cluster_axis: Option<u32>,
+        /// Ethernet links per hop.
+        num_links: u32,
+        /// Ring or line.
+        topology: CclTopology,
+        /// Output memory config.
+        memory_config: MemoryConfig,
+    },
+    /// `ttnn::all_gather(x, dim, cluster_axis, subdevice_id, memory_config, .., num_links,
+    /// topology)`: the chips' pieces concatenated along `dim` (multi-chip plans; not executable
+    /// yet).
+    AllGather {
+        /// The dimension the pieces are concatenated along.
+        dim: u32,
+        /// The mesh axis whose chips gather together; `None`: every chip holding the tensor.
+        cluster_axis: Option<u32>,
+        /// Ethernet links per hop.
+        num_links: u32,
+        /// Ring or line.
+        topology: CclTopology,
+        /// Output memory config.
+        memory_config: MemoryConfig,
+    },
 }
 
 impl Call {
@@ -167,7 +190,13 @@ impl Call {
                 format!("{:?}", (is_decode_mode, memory_config, compute_kernel_config))
             }
             Call::Typecast { dtype, memory_config } => format!("{:?}", (dtype, memory_config)),
-            Call::FillCache | Call::PagedUpdateCache | Call::AllReduce | Call::AllGather => "()".into(),
+            Call::FillCache | Call::PagedUpdateCache => "()".into(),
+            Call::AllReduce { cluster_axis, num_links, topology, memory_config } => {
+                format!("{:?}", (cluster_axis, memory_config, num_links, topology))
+            }
+            Call::AllGather { dim, cluster_axis, num_links, topology, memory_config } => {
+                format!("{:?}", (dim, cluster_axis, memory_config, num_links, topology))
+            }
             Call::ScaledDotProductAttention {
                 is_causal,
                 scale,
@@ -207,8 +236,8 @@ impl Call {
             Call::Add { .. } => OpKind::Add,
             Call::Multiply { .. } => OpKind::Multiply,
             Call::SliceLastToken { .. } => OpKind::Slice,
-            Call::AllReduce => OpKind::AllReduce,
-            Call::AllGather => OpKind::AllGather,
+            Call::AllReduce { .. } => OpKind::AllReduce,
+            Call::AllGather { .. } => OpKind::AllGather,
         }
     }
 
@@ -233,8 +262,8 @@ impl Call {
             Call::Add { .. } => "ttnn::add",
             Call::Multiply { .. } => "ttnn::multiply",
             Call::SliceLastToken { .. } => "ttnn::slice",
-            Call::AllReduce => "ttnn::all_reduce",
-            Call::AllGather => "ttnn::all_gather",
+            Call::AllReduce { .. } => "ttnn::all_reduce",
+            Call::AllGather { .. } => "ttnn::all_gather",
         }
     }
 
@@ -259,8 +288,8 @@ impl Call {
             Call::Add { .. } => "add",
             Call::Multiply { .. } => "multiply",
             Call::SliceLastToken { .. } => "slice",
-            Call::AllReduce => "all_reduce",
-            Call::AllGather => "all_gather",
+            Call::AllReduce { .. } => "all_reduce",
+            Call::AllGather { .. } => "all_gather",
         }
     }
 }

@@ -100,6 +100,8 @@ pub struct PlannedOp {
     /// Weight bytes the op reads per call (per chip; stored size for matmul weights, gathered
     /// rows for the embedding).
     pub weight_bytes: u64,
+    /// Ethernet bytes each chip sends (collectives; 0 for every other op).
+    pub eth_bytes: u64,
     /// The TT-NN call with its typed configs (the manifest shows them by role above).
     pub call: Call,
     /// Tensor arguments, in call order (the manifest lists their names).
@@ -142,9 +144,15 @@ struct ManifestOp<'a> {
     cores: u32,
     dram_bytes: u64,
     weight_bytes: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    eth_bytes: u64,
     inputs: Vec<&'a TensorRef>,
     outputs: Vec<&'a TensorRef>,
     deallocate: &'a [String],
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
 }
 
 impl Serialize for PlannedOp {
@@ -166,6 +174,7 @@ impl Serialize for PlannedOp {
             cores: self.cores,
             dram_bytes: self.dram_bytes,
             weight_bytes: self.weight_bytes,
+            eth_bytes: self.eth_bytes,
             inputs: self.inputs.iter().map(|t| &t.tensor).collect(),
             outputs: self.outputs.iter().map(|t| &t.tensor).collect(),
             deallocate: &self.deallocate,

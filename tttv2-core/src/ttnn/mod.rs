@@ -7,6 +7,7 @@
 //! because the `#[ttt_model]` expansion emits the chosen configs as `const` items.
 
 mod activation;
+mod ccl;
 mod compute_kernel_config;
 mod core_coord;
 mod data_type;
@@ -15,6 +16,7 @@ mod memory_config;
 mod op_program_config;
 
 pub use activation::{UnaryOpType, UnaryWithParam};
+pub use ccl::CclTopology;
 pub use compute_kernel_config::{ComputeKernelConfig, MathFidelity};
 pub use core_coord::{CoreCoord, CoreRange, ShardGrid};
 pub use data_type::{DataType, Layout, TILE_HEIGHT, TILE_WIDTH};

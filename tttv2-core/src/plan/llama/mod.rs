@@ -438,6 +438,8 @@ fn totals(ops: &[PlannedOp], opts: &LlamaOptions, device: &DeviceProfile, fit: &
         l1_peak_bytes_per_core: ops.iter().map(|o| o.l1_peak_bytes_per_core).max().unwrap_or(0),
         weight_roofline_us: roofline_us,
         roofline_fraction: roofline_us / estimate_us,
+        ethernet_bytes_per_call: ops.iter().map(|o| o.eth_bytes).sum(),
+        ethernet_us_per_call: ops.iter().filter(|o| o.eth_bytes > 0).map(|o| o.estimate_us).sum(),
     }
 }
 
@@ -889,6 +891,7 @@ pub(crate) fn linear_op(
         // counted in the memory budget and the DRAM time, not here).
         weight_bytes: weight_bytes(c.k, c.n, c.weight_dtype, None)
             + if c.bias { weight_bytes(32, c.n, c.weight_dtype, None) } else { 0 },
+        eth_bytes: 0,
     }
 }
 

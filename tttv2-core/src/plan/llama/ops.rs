@@ -10,13 +10,13 @@
 use std::collections::BTreeMap;
 
 use crate::cost::{OpWork, estimate_op};
-use crate::device::{DeviceProfile, SystemProfile};
+use crate::device::{DeviceProfile, SystemProfile, Topology};
 use crate::plan::{Mode, Policy};
 use crate::rules::{Rule, RuleViolation, check_shard_spec};
 use crate::ttnn::{
-    BufferType, ComputeKernelConfig, CoreCoord, DataType, LayerNormDefaultProgramConfig, LayerNormProgramConfig,
-    LayerNormShardedMultiCoreProgramConfig, MathFidelity, MemoryConfig, OpProgramConfig, SDPAProgramConfig, ShardGrid,
-    ShardOrientation, ShardSpec, TaggedSdpa, TensorMemoryLayout,
+    BufferType, CclTopology, ComputeKernelConfig, CoreCoord, DataType, LayerNormDefaultProgramConfig,
+    LayerNormProgramConfig, LayerNormShardedMultiCoreProgramConfig, MathFidelity, MemoryConfig, OpProgramConfig,
+    SDPAProgramConfig, ShardGrid, ShardOrientation, ShardSpec, TaggedSdpa, TensorMemoryLayout,
 };
 
 use super::cb;
@@ -229,6 +229,7 @@ impl Ctx<'_> {
             cores: 1,
             dram_bytes: 0,
             weight_bytes: 0,
+            eth_bytes: 0,
         }
     }
 
@@ -1141,7 +1142,14 @@ impl Ctx<'_> {
     ) -> Result<PlannedOp, LlamaPlanError> {
         let Activation { m, width, memory_config: mc, dtype } = input;
         let (chips, link_bw, links) = (system.num_chips(), system.eth_link_bytes_per_s, system.eth_links);
-        let call = if kind == OpKind::AllReduce { Call::AllReduce } else { Call::AllGather };
+        let (cluster_axis, topology) = collective_axis(system);
+        let num_links = links.max(1);
+        let call = if kind == OpKind::AllReduce {
+            Call::AllReduce { cluster_axis, num_links, topology, memory_config: mc }
+        } else {
+            // The pieces are `[1, 1, m, width]`: concatenated along the last dimension.
+            Call::AllGather { dim: 3, cluster_axis, num_links, topology, memory_config: mc }
+        };
         let mut op = self.base(name, layer, call);
         let out_w = if kind == OpKind::AllGather { width * chips } else { width };
         op.shapes.tensors = BTreeMap::from([(Role::Input, [1, 1, m, width]), (Role::Output, [1, 1, m, out_w])]);
@@ -1153,8 +1161,25 @@ impl Ctx<'_> {
             OpKind::AllReduce => 2 * (d - 1) * bytes / d,
             _ => (d - 1) * bytes,
         };
-        let work = OpWork { cores: 1, eth: Some((sent, link_bw * links.max(1) as f64)), ..OpWork::default() };
+        let work = OpWork { cores: 1, eth: Some((sent, link_bw * num_links as f64)), ..OpWork::default() };
         let l1 = 2 * l1_shard_bytes(&mc, dtype) + 8 * dtype.tile_bytes();
+        op.eth_bytes = sent;
         self.finish(op, work, l1)
     }
+}
+
+/// The cluster axis and topology of a collective over every chip of `system`. On a 1-D mesh the
+/// axis is the one the chips lie along (tt-transformers passes it on its 1xN meshes); a 2-D mesh
+/// reduced as one group passes none, and TT-NN runs the collective along each axis in turn
+/// (`all_gather.cpp:37-63`, `all_reduce.cpp:25-36` @ 13adda80). TT-NN turns a ring of two chips
+/// into a line (`ccl_common.cpp:37-93`).
+fn collective_axis(system: &SystemProfile) -> (Option<u32>, CclTopology) {
+    let (rows, cols) = system.mesh;
+    let axis = match (rows, cols) {
+        (1, _) => Some(1),
+        (_, 1) => Some(0),
+        _ => None,
+    };
+    let ring = system.topology == Topology::Ring && system.num_chips() > 2;
+    (axis, if ring { CclTopology::Ring } else { CclTopology::Linear })
 }

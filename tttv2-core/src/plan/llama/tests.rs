@@ -554,3 +554,46 @@ fn a_fused_bias_never_rides_the_reuse_factory() {
     let v = check_linear(&LinearConfig { bias: true, ..c }, &SystemProfile::N150.chip).unwrap_err();
     assert!(v.to_string().contains("drops a fused bias"), "{v}");
 }
+
+/// Collectives carry TT-NN's arguments: the mesh axis the chips lie along (none on a 2-D mesh
+/// reduced as one group), a line on two chips, a ring on T3K and Galaxy, tt-transformers' link
+/// counts; the totals add up each chip's ethernet bytes.
+#[test]
+fn collectives_carry_ttnn_arguments_and_ethernet_totals() {
+    use crate::ttnn::CclTopology;
+    let cfg = model("Llama-3.1-8B");
+    let opts = LlamaOptions::new(Mode::Decode, 32);
+    for (system, axis, topology, links) in [
+        (SystemProfile::N300, Some(1), CclTopology::Linear, 1),
+        (SystemProfile::T3K, Some(1), CclTopology::Ring, 1),
+        (SystemProfile::GALAXY, None, CclTopology::Ring, 4),
+    ] {
+        let p = plan_llama(&cfg, &system, &opts).unwrap();
+        let mut reduces = 0;
+        for op in &p.ops {
+            match op.call {
+                Call::AllReduce { cluster_axis, num_links, topology: t, .. } => {
+                    assert_eq!((cluster_axis, num_links, t), (axis, links, topology), "{}: {}", system.name, op.name);
+                    reduces += 1;
+                }
+                Call::AllGather { dim, cluster_axis, num_links, topology: t, .. } => {
+                    assert_eq!(
+                        (dim, cluster_axis, num_links, t),
+                        (3, axis, links, topology),
+                        "{}: {}",
+                        system.name,
+                        op.name
+                    );
+                }
+                _ => assert_eq!(op.eth_bytes, 0, "{}", op.name),
+            }
+        }
+        assert_eq!(reduces, 2 * cfg.num_hidden_layers, "{}: after wo and w2 in every layer", system.name);
+        let eth: u64 = p.ops.iter().map(|o| o.eth_bytes).sum();
+        assert!(eth > 0 && eth == p.totals.ethernet_bytes_per_call, "{}", system.name);
+        assert!(p.totals.ethernet_us_per_call > 0.0 && p.totals.ethernet_us_per_call < p.totals.estimate_us);
+    }
+    let single = plan_llama(&cfg, &SystemProfile::N150, &opts).unwrap();
+    assert_eq!((single.totals.ethernet_bytes_per_call, single.totals.ethernet_us_per_call), (0, 0.0));
+    assert!(!serde_json::to_string(&single).unwrap().contains("eth"), "one chip: no ethernet fields");
+}

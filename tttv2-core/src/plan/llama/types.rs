@@ -149,6 +149,20 @@ pub struct PlanTotals {
     pub weight_roofline_us: f64,
     /// `weight_roofline_us / estimate_us`: how close the plan gets to the DRAM roofline.
     pub roofline_fraction: f64,
+    /// Ethernet bytes each chip sends per call (its collectives; absent on one chip).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub ethernet_bytes_per_call: u64,
+    /// Estimated time of those collectives per call, µs (absent on one chip).
+    #[serde(skip_serializing_if = "is_zero_f64")]
+    pub ethernet_us_per_call: f64,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
+}
+
+fn is_zero_f64(v: &f64) -> bool {
+    *v == 0.0
 }
 
 /// A whole-model Llama plan.
