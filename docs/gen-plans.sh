@@ -52,8 +52,10 @@ table: batch-32 decode tokens/s/user and the average per-user TTFT of 128-token 
 FF1/FF3; `docs/cost/tt-measured.md` §1c). Ours: `tttv2 plan --mode decode --batch 32 --seq-len 128`
 and `--mode prefill --batch 1 --seq-len 128`, policy performance. "ratio" is ours / TT's for
 decode and TT's / ours for TTFT, so above 1 always means the model is more optimistic than the
-silicon. Not yet modelled: per-core DRAM re-reads without multicast, real CCL latency and
-ethernet efficiency, fixed per-op costs per op type (issue 22).
+silicon. The reuse factory's weight re-reads (every M-block's core reads the whole weight; no
+multicast) are modelled (`docs/cost/traffic.md` §4), which retired its prefill choices. Not yet
+modelled: re-reads of 2D/1D configs whose output block is smaller than a core's, real CCL latency
+and ethernet efficiency, fixed per-op costs per op type, host overhead in TT's figures (issue 22).
 
 | model | system | TT decode t/s/u | ours | ratio | TT TTFT ms | ours | ratio |
 |---|---|---|---|---|---|---|---|

@@ -76,9 +76,18 @@ pub fn estimate_linear(cfg: &LinearConfig, device: &DeviceProfile) -> LinearCost
     let bw = device.dram_bandwidth_bytes_per_s;
     // A fused bias is one tile row of the weight's width, stored (and read) like the weight.
     let bias_bytes = if cfg.bias { stored_nt * cfg.weight_dtype.tile_bytes() } else { 0 };
+    // How often the weight crosses DRAM→L1. The multicast and DRAM-sharded factories read it once
+    // and share it over the NoC; the reuse factory has no multicast, and since it needs
+    // `per_core_N == Nt` every core with an M-block reads all of it from DRAM itself
+    // (`reader_writer_bmm_tile_layout_in1.cpp`, in1 loop, @ 13adda80; docs/cost/traffic.md §4).
+    let weight_reads = match cfg.program_config {
+        MatmulProgramConfig::Reuse(_) => cores,
+        _ => 1,
+    };
     if cfg.weight_memory_config.buffer_type == BufferType::Dram {
-        dram_bytes += weight_bytes + bias_bytes;
-        dram_s += (weight_bytes + bias_bytes) as f64 / (bw * weight_eff);
+        let bytes = (weight_bytes + bias_bytes) * weight_reads;
+        dram_bytes += bytes;
+        dram_s += bytes as f64 / (bw * weight_eff);
     }
     for (bytes, mc) in [(in_bytes, cfg.input_memory_config), (out_bytes, cfg.memory_config)] {
         if mc.buffer_type == BufferType::Dram {
@@ -202,6 +211,38 @@ mod tests {
     use crate::device::DeviceProfile;
     use crate::plan::{LinearRequest, LinearSearch, Policy, plan_linear_with};
     use crate::ttnn::MatmulProgramConfig;
+
+    /// Without multicast every core with an M-block reads the whole weight from DRAM itself
+    /// (docs/cost/traffic.md §4), so the reuse factory's weight traffic is the weight times its
+    /// M-blocks; a multicast config of the same shape reads it once.
+    #[test]
+    fn the_reuse_factory_reads_the_weight_once_per_m_block() {
+        use super::estimate_linear;
+        use crate::ttnn::{CoreCoord, MatmulMultiCoreReuseProgramConfig};
+        let d = DeviceProfile::N150;
+        let req = LinearRequest::new("w2", 2048, 4864, 896, Policy::Performance);
+        let mcast = plan_linear_with(&req, &d, &LinearSearch::default()).unwrap().config;
+        assert!(!matches!(mcast.program_config, MatmulProgramConfig::Reuse(_)), "{:?}", mcast.program_config);
+        let reuse = crate::op::LinearConfig {
+            program_config: MatmulProgramConfig::Reuse(MatmulMultiCoreReuseProgramConfig {
+                compute_with_storage_grid_size: CoreCoord::new(8, 8),
+                in0_block_w: 8,
+                out_subblock_h: 1,
+                out_subblock_w: 4,
+                per_core_M: 1,
+                per_core_N: 28,
+            }),
+            ..mcast
+        };
+        let weight = (4864 / 32) * (896 / 32) * mcast.weight_dtype.tile_bytes();
+        let activations = |c: &crate::op::LinearConfig| {
+            (c.mt() * c.kt()) as u64 * c.input_dtype.tile_bytes() + (c.mt() * c.nt()) as u64 * c.dtype.tile_bytes()
+        };
+        let (r, m) = (estimate_linear(&reuse, &d), estimate_linear(&mcast, &d));
+        assert_eq!(r.dram_bytes, 64 * weight + activations(&reuse), "64 M-blocks, each reading the weight");
+        assert_eq!(m.dram_bytes, weight + activations(&mcast));
+        assert!(r.total_us > m.total_us);
+    }
 
     #[test]
     fn dram_sharded_gemv_beats_interleaved_and_is_dram_bound() {
