@@ -464,6 +464,68 @@ def replay_op(dev, spec: OpSpec) -> Result:
     return r
 
 
+class TimedCtx(Ctx):
+    """A Ctx that measures the time spent making the op's input tensors, so that the op's own
+    dispatch (Python binding, validation, program-cache lookup and enqueue; the mock device drops
+    the enqueued work) is the call's time minus it."""
+
+    def __init__(self, dev, spec: OpSpec):
+        super().__init__(dev, spec)
+        self.alloc_s = 0.0
+
+    def tensor(self, role, shape=None, dt=None, mc=None, layout=None):
+        t0 = time.perf_counter()
+        t = super().tensor(role, shape, dt, mc, layout)
+        self.alloc_s += time.perf_counter() - t0
+        return t
+
+    # A program builds its configs once, not per call: converted on first use, then reused.
+    def mc(self, role):
+        return _converted(("mc", role, id(self.spec)), lambda: super(TimedCtx, self).mc(role))
+
+    @property
+    def pc(self):
+        return _converted(("pc", id(self.spec)), lambda: program_config(self.spec.program_config))
+
+    @property
+    def ckc(self):
+        return _converted(("ckc", id(self.spec)), lambda: compute_kernel_config(self.spec.compute_kernel_config))
+
+
+_CONVERTED = {}
+
+
+def _converted(key, make):
+    if key not in _CONVERTED:
+        _CONVERTED[key] = make()
+    return _CONVERTED[key]
+
+
+def time_dispatch(dev, ops, passes: int):
+    """Runs the plan's ops in order `passes` times (a first pass fills the program cache and is not
+    counted), each op's inputs made fresh and freed after it as the op's neighbours would hold
+    them; returns each counted pass's dispatch seconds (input making excluded) and the ops run."""
+    runnable = [s for s in ops if s.ttnn_op in RUNNERS]
+    times = []
+    for p in range(passes + 1):
+        total = 0.0
+        for spec in runnable:
+            c = TimedCtx(dev, spec)
+            t0 = time.perf_counter()
+            out = RUNNERS[spec.ttnn_op](c)
+            total += time.perf_counter() - t0 - c.alloc_s
+            for o in out if isinstance(out, (list, tuple)) else [out]:
+                if o is not None:
+                    try:
+                        ttnn.deallocate(o)
+                    except Exception:  # noqa: BLE001
+                        pass
+            c.free()
+        if p > 0:
+            times.append(total)
+    return times, len(runnable)
+
+
 def cache_key(spec: OpSpec) -> str:
     return json.dumps(
         [spec.ttnn_op, spec.shapes, spec.memory_configs, spec.dtypes, spec.program_config, spec.compute_kernel_config],
@@ -495,6 +557,9 @@ def main(argv=None) -> int:
     ap.add_argument("--only", help="replay only ops whose name or ttnn_op contains this")
     ap.add_argument("--json-out", help="write per-op results as JSON here")
     ap.add_argument("--quiet", action="store_true", help="print only failing ops and the summary")
+    ap.add_argument("--time-dispatch", type=int, metavar="PASSES",
+                    help="after the replay, time PASSES runs of the whole op list with the program cache warm "
+                         "(inputs kept): TT-NN's own Python dispatch cost per call")
     a = ap.parse_args(argv)
 
     with (sys.stdin if a.manifest == "-" else open(a.manifest)) as f:
@@ -541,6 +606,9 @@ def main(argv=None) -> int:
             if not cached:
                 print(f"{flag} {spec.name:<40} {spec.ttnn_op.split('::')[-1]:<34} plan {spec.l1_plan:>8} ttnn {l1}"
                       f" (cb {r.cb}) {r.ms:7.1f} ms {r.text}")
+    dispatch = None
+    if a.time_dispatch:
+        dispatch = time_dispatch(dev, plan.ops, a.time_dispatch)
     ttnn.close_device(dev)
     elapsed = time.perf_counter() - t_all
 
@@ -575,6 +643,12 @@ def main(argv=None) -> int:
     for k, d in sorted(kinds.items()):
         gap = "-" if d["gap"] is None else f"{d['gap']:+d}"
         print(f"| {k} | {d['n']} | {d['ok']} | {d['plan']} | {d['tt']} | {gap} | {d['at']} |")
+    if dispatch:
+        times, n_ops = dispatch
+        med = sorted(times)[len(times) // 2]
+        print(f"\n## TT-NN Python dispatch, program cache warm: {n_ops} ops per call, median of {len(times)} passes "
+              f"{med * 1e3:.2f} ms per call ({med / max(n_ops, 1) * 1e6:.1f} us per op; min {min(times) * 1e3:.2f} ms, "
+              f"max {max(times) * 1e3:.2f} ms)")
     if a.json_out:
         with open(a.json_out, "w") as f:
             json.dump(
