@@ -261,7 +261,12 @@ def run_embedding(c: Ctx):
 
 
 def run_rms_norm(c: Ctx):
-    x, g = c.tensor("input"), c.tensor("weight")
+    x = c.tensor("input")
+    # gamma is ROW_MAJOR [1, 1, dim/32, 32] (tt-transformers), or a TILE [1, 1, 32, dim] when the
+    # plan takes TT-NN's large-tensor kernel, which a ROW_MAJOR gamma disables (`plan/llama/ops.rs`).
+    w = c.spec.shapes["weight"]
+    tile = w[-1] == c.spec.shapes["input"][-1] and w[-1] != 32
+    g = c.tensor("weight", layout=ttnn.TILE_LAYOUT if tile else None)
     return ttnn.rms_norm(
         x, epsilon=1e-5, weight=g, memory_config=c.mc("output"),
         program_config=c.pc, compute_kernel_config=c.ckc,

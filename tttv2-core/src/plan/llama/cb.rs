@@ -33,6 +33,56 @@ pub(super) fn rms_norm_default(hidden: u32, fp32: bool) -> u64 {
         + w * T16 // c_5 gamma
 }
 
+/// Whether TT-NN's `CB_can_fit_in_L1` passes for the whole-row CBs of `rms_norm` with
+/// `LayerNormDefaultProgramConfig`, interleaved TILE bf16 input, a gamma and no fused residual, on a
+/// core of `l1_size` bytes (`layernorm_op_multi_core.cpp` @ 13adda80: the check `:34-70` sums
+/// in0, in1 (0 without `b`), out0, im0, im3, in5 (gamma), in6 (beta: counted even without one,
+/// bf16 tiles), im6, im5, im4, im1, in2, in3 and im2 as set at `:220-239`, and passes when the sum
+/// is under `0.95 * l1_size_per_core`; called at `:269-286`). When it fails and gamma is TILE,
+/// TT-NN takes the large-tensor kernel ([`rms_norm_large`], `:289-311`).
+pub(super) fn rms_norm_whole_row_fits_ttnn(hidden: u32, fp32: bool, l1_size: u64) -> bool {
+    let t = if fp32 { 4096 } else { T16 };
+    let bs = if fp32 { 4 } else { 8 };
+    let w = ceil(ceil(hidden as u64, 32), bs) * bs;
+    let sum = w * T16 // in0
+        + 2 * bs * T16 // out0
+        + 2 * w * t // im0, im3
+        + 2 * w * T16 // in5 gamma, in6 beta
+        + 2 * bs * t // im6
+        + 2 * bs * t // im5
+        + 8 * t // im4
+        + 2 * t // im1
+        + 2 * T16 + 2 * T16 // in2, in3
+        + 2 * t; // im2
+    (sum as f64) < l1_size as f64 * 0.95
+}
+
+/// `rms_norm` with `LayerNormDefaultProgramConfig`, interleaved TILE bf16 input and a TILE bf16
+/// gamma, when the whole-row CBs do not pass TT-NN's fit check: the large-tensor kernels
+/// (`reader_unary_interleaved_ln_large_tensor.cpp`, `layernorm_large_tensor.cpp`) walk the row in
+/// blocks, so every row-sized CB is capped at `with_weights_max_size` = 56 bf16 tiles (28 with fp32
+/// accumulation) (`ttnn/cpp/ttnn/operations/normalization/layernorm/device/layernorm_op_multi_core.cpp`
+/// @ 13adda80: block size `:148`; caps `:256-257`; large-tensor sizes `:289-311`; kernels
+/// `:485-490, :541-546`; CBs created `:682-791`: c_0, c_16, c_2, c_3, c_19, c_24 (also for rms_norm
+/// on this path `:743-747`), c_20, c_21, the one-tile accumulator c_26 (fp32 with fp32 accumulation
+/// `:759-765`), c_22, c_5). Independent of the row width. TT-NN 0.81.1 (d80d9482) on its mock
+/// device allocates exactly this (555008 B for bf16 at hidden 8192; tools/ttnn-replay).
+pub(super) fn rms_norm_large(fp32: bool) -> u64 {
+    let t = if fp32 { 4096 } else { T16 };
+    let bs = if fp32 { 4 } else { 8 };
+    let w = 56 * T16 / t;
+    w * T16 // c_0 input
+        + 2 * bs * T16 // c_16 output
+        + 2 * T16 + 2 * T16 // c_2 scaler, c_3 epsilon
+        + 2 * t // c_19
+        + w * t // c_24 x
+        + w * t // c_20 x²
+        + 8 * t // c_21
+        + t // c_26 accumulator
+        + 2 * bs * t // c_22
+        + w * T16 // c_5 gamma
+}
+
 /// `rms_norm` with `LayerNormShardedMultiCoreProgramConfig`, width-sharded row-major, `rows` rows
 /// on `shard_cores` cores whose bounding box is `gx × gy`
 /// (`ttnn/cpp/ttnn/operations/normalization/layernorm/device/sharded_layernorm_factory_helpers.cpp`:

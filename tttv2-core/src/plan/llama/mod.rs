@@ -504,7 +504,7 @@ impl<'a> Planning<'a> {
         shared: Option<&'a SharedWeights<'a>>,
     ) -> Self {
         let device = &system.chip;
-        let ctx = Ctx { device, mode: opts.mode, policy: opts.policy };
+        let ctx = Ctx { device, system: system.name, mode: opts.mode, policy: opts.policy };
         let m = match opts.mode {
             Mode::Decode => opts.batch,
             Mode::Prefill => opts.batch * opts.seq_len,

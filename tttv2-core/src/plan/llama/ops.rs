@@ -158,11 +158,22 @@ struct Sdpa {
 /// Shared inputs of the op planners.
 pub(super) struct Ctx<'a> {
     pub device: &'a DeviceProfile,
+    /// The system's name (`t3k`); the chip's when the system is one chip.
+    pub system: &'a str,
     pub mode: Mode,
     pub policy: Policy,
 }
 
 impl Ctx<'_> {
+    /// The chip as an error names it: `n150`, or `the n300 chip of t3k` on a multi-chip system.
+    pub(super) fn chip_name(&self) -> String {
+        if self.system == self.device.name {
+            self.device.name.to_string()
+        } else {
+            format!("the {} chip of {}", self.device.name, self.system)
+        }
+    }
+
     fn finish(&self, mut op: PlannedOp, work: OpWork, l1: u64) -> Result<PlannedOp, LlamaPlanError> {
         for (role, mc) in &op.memory_configs {
             let shape = op.shapes.tensors.get(role).copied().unwrap_or([1, 1, 32, 32]);
@@ -197,7 +208,7 @@ impl Ctx<'_> {
             return Err(violation(
                 &op.name,
                 Rule::L1Fits,
-                format!("needs {l1} B of L1 per core but {} allows {budget} B", self.device.name),
+                format!("needs {l1} B of L1 per core but {} allows {budget} B", self.chip_name()),
                 "shard over more cores or shorten the sequence chunk",
             ));
         }
@@ -328,7 +339,8 @@ impl Ctx<'_> {
     /// the partial statistics gathered from the other cores).
     ///
     /// Interleaved: `LayerNormDefaultProgramConfig`; L1: [`cb::rms_norm_default`] (with the ROW_MAJOR
-    /// gamma every row-sized CB holds the whole row).
+    /// gamma every row-sized CB holds the whole row) when that fits, else TT-NN's large-tensor
+    /// kernel, which needs gamma as a TILE `[1, 1, 32, hidden]` tensor ([`cb::rms_norm_large`]).
     pub fn rms_norm(&self, req: NormRequest) -> Result<PlannedOp, LlamaPlanError> {
         let NormRequest { name, layer, weight, epsilon, m, hidden, res } = req;
         let kt = hidden.div_ceil(32);
@@ -355,7 +367,15 @@ impl Ctx<'_> {
         op.weight_bytes = hidden as u64 * 2;
         let (pc, work, l1) = match res {
             Residency::Sharded { cores } => self.rms_norm_sharded(&op.name, [m, hidden], cores, mc, &ckc)?,
-            Residency::Interleaved(_) => self.rms_norm_interleaved(&op.name, [m, hidden], mc, &ckc)?,
+            Residency::Interleaved(_) => {
+                let (pc, work, l1, tile_gamma) = self.rms_norm_interleaved(&op.name, [m, hidden], mc, &ckc)?;
+                if tile_gamma {
+                    // tt-transformers' TILE gamma: one tile row, `hidden / 32` bf16 tiles.
+                    op.shapes.tensors.insert(Role::Weight, [1, 1, 32, hidden]);
+                    op.weight_bytes = kt as u64 * BF16_TILE;
+                }
+                (pc, work, l1)
+            }
         };
         op.program_config = Some(OpProgramConfig::LayerNorm(pc));
         op.call = call(pc);
@@ -421,41 +441,61 @@ impl Ctx<'_> {
         Ok((LayerNormProgramConfig::Sharded(pc), work, l1))
     }
 
-    /// The interleaved `rms_norm` of `[m, hidden]` held in `mc`: its program config, work and L1.
+    /// The interleaved `rms_norm` of `[m, hidden]` held in `mc`: its program config, work, L1 and
+    /// whether gamma is a TILE tensor (TT-NN's large-tensor kernel).
+    ///
+    /// With tt-transformers' ROW_MAJOR gamma TT-NN always keeps the whole row in its CBs
+    /// ([`cb::rms_norm_default`]; `layernorm_op_multi_core.cpp:217, :289` @ 13adda80 skips the
+    /// large-tensor kernel for a ROW_MAJOR gamma). When that does not fit, the plan stores gamma as
+    /// a TILE `[1, 1, 32, hidden]` tensor: TT-NN's fit check then fails
+    /// ([`cb::rms_norm_whole_row_fits_ttnn`]) and it walks the row in capped blocks
+    /// ([`cb::rms_norm_large`]).
     fn rms_norm_interleaved(
         &self,
         name: &str,
         [m, hidden]: [u32; 2],
         mc: MemoryConfig,
         ckc: &ComputeKernelConfig,
-    ) -> Result<(LayerNormProgramConfig, OpWork, u64), LlamaPlanError> {
+    ) -> Result<(LayerNormProgramConfig, OpWork, u64, bool), LlamaPlanError> {
         let cores = m.div_ceil(32).min(self.device.num_cores()).max(1);
-        let l1 = cb::rms_norm_default(hidden, ckc.fp32_dest_acc_en);
-        if l1 > self.device.l1_budget_bytes() {
-            // FINDINGS.md fix 5: a TILE gamma [1, 1, 32, hidden] would let TT-NN pick its capped
-            // large-tensor kernel (layernorm_op_multi_core.cpp:269-311 @ 13adda80); the planner and
-            // the generated code do not store gamma that way yet.
+        let fp32 = ckc.fp32_dest_acc_en;
+        let budget = self.device.l1_budget_bytes();
+        let whole_row = cb::rms_norm_default(hidden, fp32);
+        let large = whole_row > budget;
+        let l1 = if large { cb::rms_norm_large(fp32) } else { whole_row };
+        if large && (cb::rms_norm_whole_row_fits_ttnn(hidden, fp32, self.device.l1_bytes_per_core) || l1 > budget) {
             return Err(violation(
                 name,
                 Rule::L1Fits,
                 format!(
-                    "rms_norm (LayerNormDefault, ROW_MAJOR gamma) keeps the whole {hidden}-wide row in its circular buffers: {l1} B per core, over the {} B {} allows",
-                    self.device.l1_budget_bytes(),
-                    self.device.name
+                    "rms_norm (LayerNormDefault) keeps the whole {hidden}-wide row in its circular buffers: {whole_row} B per core, over the {budget} B {} allows, and TT-NN's large-tensor kernel ({l1} B) is not taken or does not fit either",
+                    self.chip_name()
                 ),
-                "store gamma as a TILE [1, 1, 32, hidden] tensor (not planned yet) or shard the hidden state",
+                "shard the hidden state",
             ));
         }
         let bytes = m as u64 * hidden as u64 * 2;
-        let dram = if mc.buffer_type == BufferType::Dram { 2 * bytes } else { 0 } + hidden as u64 * 2;
-        // Two passes over the row (sum of squares, then scale).
-        let work = OpWork {
-            cores,
-            dram_bytes: dram,
-            noc_bytes_per_core: 3 * bytes.div_ceil(cores as u64),
-            ..OpWork::default()
+        let in_dram = mc.buffer_type == BufferType::Dram;
+        let work = if large {
+            // Three passes over the row in blocks (sum of squares, then x and gamma again to
+            // scale): the input is read twice and gamma's tiles once per tile row.
+            let gamma = m.div_ceil(32) as u64 * hidden.div_ceil(32) as u64 * BF16_TILE;
+            OpWork {
+                cores,
+                dram_bytes: if in_dram { 3 * bytes } else { 0 } + gamma,
+                noc_bytes_per_core: 3 * bytes.div_ceil(cores as u64) + gamma.div_ceil(cores as u64),
+                ..OpWork::default()
+            }
+        } else {
+            // Two passes over the row (sum of squares, then scale).
+            OpWork {
+                cores,
+                dram_bytes: if in_dram { 2 * bytes } else { 0 } + hidden as u64 * 2,
+                noc_bytes_per_core: 3 * bytes.div_ceil(cores as u64),
+                ..OpWork::default()
+            }
         };
-        Ok((LayerNormProgramConfig::Default(LayerNormDefaultProgramConfig::default()), work, l1))
+        Ok((LayerNormProgramConfig::Default(LayerNormDefaultProgramConfig::default()), work, l1, large))
     }
 
     /// Head split. Decode: `nlp_create_qkv_heads_decode`, outputs HEIGHT_SHARDED one user per core

@@ -621,3 +621,48 @@ fn collectives_carry_ttnn_arguments_and_ethernet_totals() {
     assert_eq!((single.totals.ethernet_bytes_per_call, single.totals.ethernet_us_per_call), (0, 0.0));
     assert!(!serde_json::to_string(&single).unwrap().contains("eth"), "one chip: no ethernet fields");
 }
+
+/// The interleaved rms_norm's two TT-NN paths: the whole row in the CBs with tt-transformers'
+/// ROW_MAJOR gamma while that fits, else the large-tensor kernel with a TILE gamma, whose CBs do
+/// not grow with the row (555008 B is what TT-NN 0.81.1 allocates on its mock device at hidden
+/// 8192, bf16, through tools/ttnn-replay).
+#[test]
+fn wide_rms_norm_takes_the_large_tensor_kernel() {
+    let wh = SystemProfile::N150.chip.l1_bytes_per_core;
+    assert_eq!(cb::rms_norm_default(8192, false), 1_667_072);
+    assert_eq!(cb::rms_norm_large(false), 555_008);
+    assert_eq!(cb::rms_norm_large(true), 446_464);
+    // TT-NN's own fit check: passes for a 2048-wide row, fails for 8192 (so a TILE gamma gets
+    // the large-tensor kernel there).
+    assert!(cb::rms_norm_whole_row_fits_ttnn(2048, false, wh));
+    assert!(!cb::rms_norm_whole_row_fits_ttnn(8192, false, wh));
+    assert!(!cb::rms_norm_whole_row_fits_ttnn(8192, true, wh));
+
+    let prefill = |seq_len| LlamaOptions { seq_len, ..LlamaOptions::new(Mode::Prefill, 1) };
+    let norm = |p: &LlamaPlan| p.ops.iter().find(|o| o.name == "layers.0.attention_norm").cloned().unwrap();
+    // 8B (hidden 4096): the whole row fits; gamma stays ROW_MAJOR [1, 1, 128, 32].
+    let small = norm(&plan("Llama-3.1-8B", &SystemProfile::N150, &prefill(128)));
+    assert_eq!(small.shapes.tensors[&Role::Weight], [1, 1, 128, 32]);
+    assert_eq!(small.l1_peak_bytes_per_core, cb::rms_norm_default(4096, false));
+    // 70B (hidden 8192) on T3K and on one n150: the large-tensor kernel with a TILE gamma.
+    for (system, budget) in [(SystemProfile::T3K, None), (SystemProfile::N150, Some(400 << 30))] {
+        for seq in [128, 1024] {
+            let opts = LlamaOptions { memory_budget: budget, ..prefill(seq) };
+            let wide = norm(&plan("Llama-3.1-70B", &system, &opts));
+            assert_eq!(wide.shapes.tensors[&Role::Weight], [1, 1, 32, 8192], "{} {seq}", system.name);
+            assert_eq!(wide.l1_peak_bytes_per_core, cb::rms_norm_large(false), "{} {seq}", system.name);
+        }
+    }
+}
+
+#[test]
+fn l1_refusals_name_the_system_of_a_multi_chip_chip() {
+    let ctx = |system: &'static SystemProfile| ops::Ctx {
+        device: &system.chip,
+        system: system.name,
+        mode: Mode::Prefill,
+        policy: Policy::Performance,
+    };
+    assert_eq!(ctx(&SystemProfile::T3K).chip_name(), "the n300 chip of t3k");
+    assert_eq!(ctx(&SystemProfile::N150).chip_name(), "n150");
+}
