@@ -108,6 +108,7 @@ pub fn plan_program(
             steps
         }
     };
+    check_emittable(&steps)?;
     let tensors = shared_tensors(&steps)?;
     let prefill_estimates_us = match (opts.mode, prefill_range) {
         (Mode::Prefill, Some((lo, hi))) => prefill_estimates(cfg, system, opts, lo, hi),
@@ -147,6 +148,29 @@ pub fn check_limits(system: &SystemProfile, opts: &LlamaOptions) -> Result<(), L
         ),
         _ => Ok(()),
     }
+}
+
+/// What the planner plans but generated code does not load yet: a norm whose gamma is a TILE
+/// `[1, 1, 32, hidden]` tensor (TT-NN's large-tensor `rms_norm`, which rows too wide for the
+/// whole-row kernel need, e.g. Llama-3.1-70B's 8192) — generated `load` uploads gammas row-major.
+fn check_emittable(steps: &[StepPlan]) -> Result<(), LlamaPlanError> {
+    for step in steps {
+        let tile_gamma = step.ops().find(|o| {
+            matches!(o.call, crate::program::Call::RmsNorm { .. })
+                && o.shapes.tensors.get(&crate::program::Role::Weight).is_some_and(|w| w[3] != 32)
+        });
+        if let Some(op) = tile_gamma {
+            return Err(LlamaPlanError::Unsupported {
+                rule: Rule::OpConstraint,
+                message: format!(
+                    "`{}` of `{}` needs TT-NN's large-tensor rms_norm with a TILE gamma (the row is too wide for the whole-row kernel), which generated code does not load yet; fix: `tttv2 plan` shows the plan; generate a narrower model",
+                    op.name,
+                    step.module()
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// A bucket the decode plan's weights cannot serve, named.
@@ -253,6 +277,17 @@ mod tests {
             "{:?}",
             p.tensors.iter().map(|t| t.tensor.to_string()).collect::<Vec<_>>()
         );
+    }
+
+    /// Llama-3.1-70B's 8192-wide norms plan on TT-NN's large-tensor kernel with a TILE gamma,
+    /// which generated code does not load yet: an error, not a program that loads it wrongly.
+    #[test]
+    fn a_tile_gamma_norm_is_not_emitted_yet() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/Llama-3.1-70B/config.json");
+        let cfg = LlamaConfig::from_file(std::path::Path::new(path)).unwrap();
+        let opts = LlamaOptions { seq_len: 128, memory_budget: Some(400 << 30), ..LlamaOptions::new(Mode::Prefill, 1) };
+        let e = plan_program(&cfg, &SystemProfile::N150, &opts, None).unwrap_err();
+        assert!(e.to_string().contains("TILE gamma"), "{e}");
     }
 
     #[test]
