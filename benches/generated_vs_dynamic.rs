@@ -1,4 +1,4 @@
-//! The generated program against the dynamic baseline (`tttv2::nn::dynamic`: the same model
+//! The generated program against the dynamic baseline (`tttv2::dynamic`: the same model
 //! planned at start-up by the same planner and interpreted op by op), side by side in one run on
 //! the host backend: start-up (planning), load, prefill and decode step times, and a check that
 //! both compute the same logits bit for bit.
@@ -18,9 +18,9 @@ use std::time::Instant;
 
 use support::llama_ref::{TempDir, TinyLlamaSpec, write_checkpoint};
 use tttv2::device::SystemProfile;
+use tttv2::dynamic::DynamicLlama;
 use tttv2::hf::LlamaConfig;
 use tttv2::nn::SafetensorsWeights;
-use tttv2::nn::dynamic::DynamicLlama;
 use tttv2::plan::Mode;
 use tttv2::plan::llama::LlamaOptions;
 use tttv2::{Device, ttt_model};

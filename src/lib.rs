@@ -47,6 +47,7 @@
 
 #[cfg(feature = "chat")]
 pub mod chat;
+pub mod dynamic;
 pub mod nn;
 
 #[doc(hidden)]

@@ -135,11 +135,11 @@ fn committed_example_runs_a_prefill_and_a_decode_step() {
 }
 
 /// The dynamic baseline (the same model planned at start-up and interpreted op by op,
-/// `tttv2::nn::dynamic`) computes what the generated program computes, bit for bit, through the
+/// `tttv2::dynamic`) computes what the generated program computes, bit for bit, through the
 /// same calls: prefill through both buckets, then decode steps of every user.
 #[test]
 fn the_dynamic_baseline_computes_the_generated_programs_logits_bit_for_bit() {
-    use tttv2::nn::dynamic::DynamicLlama;
+    use tttv2::dynamic::DynamicLlama;
     let (cfg, _) = planned();
     let w = weights(&cfg);
     let mut opts = LlamaOptions::new(Mode::Decode, 4);

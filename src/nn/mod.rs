@@ -1,6 +1,5 @@
 //! Layers as generated code holds them, and where their weights come from.
 
-pub mod dynamic;
 pub mod generate;
 #[cfg(feature = "gguf")]
 mod gguf;

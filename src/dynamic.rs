@@ -3,10 +3,11 @@
 //! way a module library (tt-transformers) runs a model. Each op is dispatched on its [`Call`] at
 //! run time, its configs read from the plan, each tensor looked up by its [`TensorRef`]; the
 //! generated program makes the same calls with the same configs as consts, so the two compute
-//! the same logits bit for bit (`tests/dynamic_baseline.rs`) and differ only in what the host
+//! the same logits bit for bit (`tests/generate.rs`) and differ only in what the host
 //! does per op.
 //!
-//! Not a second way to deploy: it exists to measure what generation saves (issue 20).
+//! Not a second way to deploy, nor a building block of generated code (which is why it is not in
+//! `tttv2::nn`): it exists to measure what generation saves (issue 20).
 
 use std::collections::HashMap;
 
@@ -17,8 +18,8 @@ use tttv2_core::program::{Call, KvCache, LayerWeight, PlannedOp, RopeInput, Step
 use tttv2_core::ttnn::{Layout, MemoryConfig};
 use tttv2_sys::{Device, Error, Result, Tensor, ops};
 
-use super::llama::{self, DecodeInputs, DecodeRope, PrefillInputs, PrefillRope, RopeTables};
-use super::{CausalLm, WeightSource};
+use crate::nn::llama::{self, DecodeInputs, DecodeRope, PrefillInputs, PrefillRope, RopeTables};
+use crate::nn::{CausalLm, WeightSource};
 
 /// A Llama interpreted from its program.
 pub struct DynamicLlama {
